@@ -1,0 +1,1 @@
+//! Shared plumbing for the runnable examples: choosing between the embedded simulator and a real cluster.

@@ -1,0 +1,1 @@
+//! Talos Image Factory client: schematics, byte-exact offline schematic IDs, versions, extensions, installer image references.

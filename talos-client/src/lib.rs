@@ -1,0 +1,1 @@
+//! Typed gRPC client for the Talos Linux machine API and COSI resources, with mTLS from a talosconfig.
