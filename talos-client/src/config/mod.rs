@@ -1,0 +1,1 @@
+//! talosconfig: loading, contexts, endpoints and the client credentials they carry.

@@ -1,0 +1,1 @@
+//! The client identity (CA, certificate, key) and the Talos roles it carries.
