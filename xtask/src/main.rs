@@ -1,6 +1,60 @@
 //! Workspace automation: `cargo xtask codegen [--check]`, `cargo xtask bench`, `cargo xtask ci`.
 
-fn main() {
-    eprintln!("usage: cargo xtask <codegen [--check] | bench | ci>");
-    std::process::exit(2);
+mod codegen;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  codegen           regenerate talos-client/src/generated/ from talos-client/proto/
+  codegen --check   fail if the checked-in generated code is stale
+  bench             run `cargo bench --workspace` (no extra harness yet)
+  ci                run .ci/run (fmt, clippy, codegen --check, tests)";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let root = workspace_root();
+    let result = match args.as_slice() {
+        ["codegen"] => codegen::write(&root),
+        ["codegen", "--check"] => codegen::check(&root),
+        ["bench"] => run(Command::new(cargo())
+            .args(["bench", "--workspace"])
+            .current_dir(&root)),
+        ["ci"] => run(Command::new("bash")
+            .arg(root.join(".ci/run"))
+            .current_dir(&root)),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: the parent of this crate's manifest directory.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
+fn run(command: &mut Command) -> anyhow::Result<()> {
+    let status = command.status()?;
+    anyhow::ensure!(status.success(), "{command:?} failed with {status}");
+    Ok(())
 }
