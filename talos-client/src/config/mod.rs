@@ -1,1 +1,5 @@
-//! talosconfig: loading, contexts, endpoints and the client credentials they carry.
+//! talosconfig: the file talosctl reads, its contexts, endpoints, nodes and client identity.
+
+mod error;
+
+pub use error::{ConfigError, ConfigProblem, Location};

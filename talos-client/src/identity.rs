@@ -1,1 +1,0 @@
-//! The client identity (CA, certificate, key) and the Talos roles it carries.

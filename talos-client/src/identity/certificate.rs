@@ -1,0 +1,70 @@
+//! Checks on the CA and client certificates: CA flag, expiry and the roles they carry.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rustls_pki_types::CertificateDer;
+use x509_parser::certificate::X509Certificate;
+use x509_parser::prelude::FromDer;
+
+use super::role::{Role, Roles};
+use crate::config::{ConfigError, ConfigProblem};
+
+/// Fails unless every certificate in `field` is a CA certificate.
+pub(super) fn require_ca(
+    certificates: &[CertificateDer<'_>],
+    field: &str,
+) -> Result<(), ConfigError> {
+    for der in certificates {
+        if !parse(der, field)?.is_ca() {
+            return Err(ConfigError::in_field(field, ConfigProblem::NotACa));
+        }
+    }
+    Ok(())
+}
+
+/// Checks the client certificate is unexpired at `now` and returns the roles in its
+/// Subject Organization.
+pub(super) fn client_roles(
+    der: &CertificateDer<'_>,
+    field: &str,
+    now: SystemTime,
+) -> Result<Roles, ConfigError> {
+    let certificate = parse(der, field)?;
+    let not_after = certificate.validity().not_after;
+    if not_after.timestamp() < unix_seconds(now) {
+        let expired_at = not_after
+            .to_rfc2822()
+            .unwrap_or_else(|_| not_after.to_string());
+        return Err(ConfigError::in_field(
+            field,
+            ConfigProblem::CertificateExpired { expired_at },
+        ));
+    }
+    let roles = certificate
+        .subject()
+        .iter_organization()
+        .filter_map(|attribute| attribute.as_str().ok())
+        .map(Role::from)
+        .collect();
+    Ok(roles)
+}
+
+fn parse<'a>(der: &'a CertificateDer<'_>, field: &str) -> Result<X509Certificate<'a>, ConfigError> {
+    X509Certificate::from_der(der.as_ref())
+        .map(|(_, certificate)| certificate)
+        .map_err(|err| {
+            ConfigError::in_field(
+                field,
+                ConfigProblem::InvalidCertificate {
+                    detail: err.to_string(),
+                },
+            )
+        })
+}
+
+fn unix_seconds(time: SystemTime) -> i64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+        Err(before) => -i64::try_from(before.duration().as_secs()).unwrap_or(i64::MAX),
+    }
+}
