@@ -1,0 +1,91 @@
+//! The plan for one node: from what to what, and whether it needs anything at all.
+
+use serde::{Deserialize, Serialize};
+
+use crate::discovery::NodeRole;
+use crate::esc::EscDigest;
+
+/// What a node runs (before) or will run (after).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeImage {
+    /// Talos version tag.
+    pub version: String,
+    /// Schematic ID, if any.
+    pub schematic_id: Option<String>,
+    /// Installer image reference (`machine.install.image`).
+    pub install_image: Option<String>,
+    /// Official extensions.
+    pub extensions: Vec<String>,
+}
+
+/// The `ExtensionServiceConfig` a node will get (content stays out of the plan: it holds secrets).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedEsc {
+    /// Document name (`tailscale`).
+    pub name: String,
+    /// Digest of the new content.
+    pub digest: EscDigest,
+    /// True when the node's current document differs (or is missing).
+    pub changed: bool,
+    /// Environment with secret values redacted, for display.
+    pub environment: Vec<String>,
+}
+
+/// What the node must look like on the tailnet afterwards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TailnetExpectation {
+    /// Device hostname (`TS_HOSTNAME`, else the Kubernetes node name).
+    pub hostname: String,
+    /// Routes the device must advertise and have approved (`TS_ROUTES`).
+    pub routes: Vec<String>,
+}
+
+/// What the rollout will do to a node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NodeAction {
+    /// Apply config, install the new image and reboot.
+    Upgrade,
+    /// Image already right; only the config changes (no reboot).
+    ConfigOnly,
+    /// Nothing to do.
+    Skip {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The plan for one node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodePlan {
+    /// Talos node target.
+    pub node: String,
+    /// Kubernetes node name.
+    pub nodename: String,
+    /// Control plane or worker.
+    pub role: NodeRole,
+    /// Etcd leader at planning time.
+    pub etcd_leader: bool,
+    /// What it runs now.
+    pub from: NodeImage,
+    /// What it will run.
+    pub to: NodeImage,
+    /// The extension service config it gets, if any.
+    pub esc: Option<PlannedEsc>,
+    /// Tailnet expectations (when the node gets a tailscale config).
+    pub tailnet: Option<TailnetExpectation>,
+    /// What happens.
+    pub action: NodeAction,
+}
+
+impl NodePlan {
+    /// True when the node reboots.
+    pub fn reboots(&self) -> bool {
+        self.action == NodeAction::Upgrade
+    }
+
+    /// True when nothing will be done to the node.
+    pub fn is_skipped(&self) -> bool {
+        matches!(self.action, NodeAction::Skip { .. })
+    }
+}

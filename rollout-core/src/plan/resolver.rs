@@ -1,0 +1,58 @@
+//! The injected schematic resolver: turns a requested schematic into its ID and installer image.
+
+use serde::{Deserialize, Serialize};
+
+use crate::version::TalosVersion;
+
+/// What the planner asks the resolver to build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SchematicRequest<'a> {
+    /// The node's current schematic plus extensions.
+    Extend {
+        /// The running schematic's YAML when known (keeps kernel args, overlays).
+        current_yaml: Option<&'a str>,
+        /// Official extensions the node runs today.
+        current_extensions: &'a [String],
+        /// Extensions to add.
+        add: &'a [String],
+    },
+    /// A whole schematic given by the user.
+    Replace {
+        /// Schematic YAML.
+        yaml: &'a str,
+    },
+}
+
+/// A resolved target schematic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolvedSchematic {
+    /// Schematic ID (64 hex characters).
+    pub id: String,
+    /// Its official extensions.
+    pub extensions: Vec<String>,
+    /// Its YAML, to be registered with the Image Factory before the first install.
+    pub yaml: String,
+}
+
+/// Offline schematic model: IDs and installer references without network access.
+///
+/// The real implementation sits on `factory-client` (offline schematic ID, installer
+/// naming rules); tests use deterministic fakes.
+pub trait SchematicResolver {
+    /// Resolves a requested schematic.
+    ///
+    /// # Errors
+    /// [`crate::Error::SchematicResolution`] when the request is not a valid schematic.
+    fn resolve(&self, request: &SchematicRequest<'_>) -> crate::Result<ResolvedSchematic>;
+
+    /// The installer image reference for a schematic and version.
+    fn installer_image(
+        &self,
+        factory_host: &str,
+        platform: &str,
+        secureboot: bool,
+        schematic_id: &str,
+        version: &TalosVersion,
+    ) -> String;
+}

@@ -1,0 +1,58 @@
+//! What the nodes should run: extensions added to their current schematic, or a whole schematic.
+
+use serde::{Deserialize, Serialize};
+
+/// The extension the product exists for.
+pub const TAILSCALE_EXTENSION: &str = "siderolabs/tailscale";
+
+/// The target schematic of the rollout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum TargetSchematic {
+    /// Keep what each node runs and add these official extensions (e.g. `siderolabs/tailscale`).
+    AddExtensions(Vec<String>),
+    /// Replace the schematic with this one (schematic YAML as the Image Factory accepts it).
+    Schematic(String),
+}
+
+impl Default for TargetSchematic {
+    fn default() -> Self {
+        TargetSchematic::AddExtensions(vec![TAILSCALE_EXTENSION.to_owned()])
+    }
+}
+
+impl TargetSchematic {
+    pub(crate) fn validate(&self) -> crate::Result<()> {
+        match self {
+            TargetSchematic::AddExtensions(extensions) => {
+                if extensions.is_empty() {
+                    return Err(crate::Error::spec(
+                        "target.add_extensions",
+                        "list at least one extension, e.g. siderolabs/tailscale",
+                    ));
+                }
+                for name in extensions {
+                    let valid = name
+                        .split_once('/')
+                        .is_some_and(|(org, ext)| !org.is_empty() && !ext.is_empty())
+                        && !name.contains(char::is_whitespace);
+                    if !valid {
+                        return Err(crate::Error::spec(
+                            "target.add_extensions",
+                            format!(
+                                "{name:?} is not an official extension name like siderolabs/tailscale"
+                            ),
+                        ));
+                    }
+                }
+                Ok(())
+            }
+            TargetSchematic::Schematic(yaml) if yaml.trim().is_empty() => Err(crate::Error::spec(
+                "target.schematic",
+                "the schematic YAML is empty",
+            )),
+            TargetSchematic::Schematic(_) => Ok(()),
+        }
+    }
+}
