@@ -39,6 +39,27 @@ impl Location {
     pub fn field_name(&self) -> Option<&str> {
         self.field.as_deref()
     }
+
+    /// A location naming only a file (for problems with the whole file).
+    pub(crate) fn file(file: Option<&std::path::Path>) -> Self {
+        Self::default().in_file(file)
+    }
+
+    /// Adds the file, unless one is already set.
+    pub(crate) fn in_file(mut self, file: Option<&std::path::Path>) -> Self {
+        if self.file.is_none() {
+            self.file = file.map(std::path::Path::to_path_buf);
+        }
+        self
+    }
+
+    /// Adds the context, unless one is already set.
+    pub(crate) fn in_context(mut self, context: &str) -> Self {
+        if self.context.is_none() {
+            self.context = Some(context.to_owned());
+        }
+        self
+    }
 }
 
 impl fmt::Display for Location {
@@ -89,6 +110,12 @@ pub enum ConfigError {
         /// The underlying I/O error.
         #[source]
         source: io::Error,
+    },
+    /// The talosconfig could not be serialized to YAML.
+    #[error("cannot serialize the talosconfig to YAML: {detail}")]
+    Serialize {
+        /// The serializer's description.
+        detail: String,
     },
     /// A value in the talosconfig or identity is wrong; `at` says which one.
     #[error("{at}{problem}")]
@@ -230,6 +257,28 @@ impl ConfigError {
         match self {
             Self::Invalid { at, .. } => Some(at),
             _ => None,
+        }
+    }
+
+    /// Adds the file to the location of an [`ConfigError::Invalid`] error.
+    pub(crate) fn in_file(self, file: Option<&std::path::Path>) -> Self {
+        match self {
+            Self::Invalid { at, problem } => Self::Invalid {
+                at: at.in_file(file),
+                problem,
+            },
+            other => other,
+        }
+    }
+
+    /// Adds the context to the location of an [`ConfigError::Invalid`] error.
+    pub(crate) fn in_context(self, context: &str) -> Self {
+        match self {
+            Self::Invalid { at, problem } => Self::Invalid {
+                at: at.in_context(context),
+                problem,
+            },
+            other => other,
         }
     }
 

@@ -101,3 +101,41 @@ pub(crate) fn fixture(name: &str) -> String {
     );
     std::fs::read_to_string(path).unwrap()
 }
+
+/// Base64 of a PEM text, as talosconfig stores `ca`, `crt` and `key`.
+pub(crate) fn b64(pem: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(pem)
+}
+
+/// A CA and an admin client as the three base64 talosconfig values (`ca`, `crt`, `key`),
+/// with the key under the upstream Ed25519 label.
+pub(crate) struct TalosconfigValues {
+    pub(crate) ca: String,
+    pub(crate) crt: String,
+    pub(crate) key: String,
+}
+
+impl TalosconfigValues {
+    pub(crate) fn admin() -> Self {
+        Self::with_roles(&["os:admin"])
+    }
+
+    pub(crate) fn with_roles(roles: &[&str]) -> Self {
+        let ca = TestCa::ed25519();
+        let client = ca.client(roles, &rcgen::PKCS_ED25519);
+        Self {
+            ca: b64(&ca.pem),
+            crt: b64(&client.cert_pem),
+            key: b64(&with_upstream_ed25519_label(&client.key_pem)),
+        }
+    }
+
+    /// The body of a context (indented for `contexts.<name>`), with these values.
+    pub(crate) fn context_yaml(&self, endpoints: &str) -> String {
+        format!(
+            "    endpoints: {endpoints}\n    ca: {}\n    crt: {}\n    key: {}\n",
+            self.ca, self.crt, self.key
+        )
+    }
+}
