@@ -1,1 +1,26 @@
-//! Talos Image Factory client: schematics, byte-exact offline schematic IDs, versions, extensions, installer image references.
+//! Talos Image Factory client: schematics, byte-exact offline schematic IDs, versions,
+//! extensions and installer image references.
+//!
+//! - [`Schematic`] parses schematic YAML/JSON with the factory's rules, writes the
+//!   canonical text ([`Schematic::to_canonical_yaml`]) and computes the ID offline
+//!   ([`Schematic::id`]) exactly as the factory does.
+//!
+//! ```
+//! use factory_client::Schematic;
+//!
+//! let schematic = Schematic::from_yaml("customization: {}")?;
+//! assert_eq!(
+//!     schematic.id().to_string(),
+//!     "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba"
+//! );
+//! # Ok::<(), factory_client::Error>(())
+//! ```
+
+mod canonical;
+mod error;
+pub mod schematic;
+mod yaml;
+
+pub use canonical::VersionDependentString;
+pub use error::Error;
+pub use schematic::{Schematic, SchematicError, SchematicId};
