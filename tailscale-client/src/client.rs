@@ -1,0 +1,213 @@
+//! [`TailscaleClient`] and its builder: base URL, tailnet, credentials, timeouts, retries.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::auth::Authenticator;
+use crate::credentials::Credentials;
+use crate::error::{Error, Result};
+use crate::retry::RetryPolicy;
+
+/// The public Tailscale API.
+pub const DEFAULT_BASE_URL: &str = "https://api.tailscale.com";
+/// The tailnet of the credential in use.
+pub const DEFAULT_TAILNET: &str = "-";
+/// Per-request timeout unless configured otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Client for the Tailscale admin API v2. Cheap to clone; clones share the connection pool
+/// and the cached OAuth access token.
+///
+/// # Usage
+/// ```no_run
+/// use tailscale_client::{Credentials, TailscaleClient};
+/// # async fn demo() -> Result<(), tailscale_client::Error> {
+/// let client = TailscaleClient::builder()
+///     .credentials(Credentials::from_env()?)
+///     .build()?;
+/// let devices = client.devices().list().hostname("talos-cp-1").send().await?;
+/// println!("{} device(s)", devices.len());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct TailscaleClient {
+    pub(crate) inner: Arc<ClientInner>,
+}
+
+pub(crate) struct ClientInner {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base_url: Url,
+    pub(crate) tailnet: String,
+    pub(crate) auth: Authenticator,
+    pub(crate) retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for TailscaleClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TailscaleClient")
+            .field("base_url", &self.inner.base_url.as_str())
+            .field("tailnet", &self.inner.tailnet)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TailscaleClient {
+    /// Starts configuring a client.
+    pub fn builder() -> TailscaleClientBuilder {
+        TailscaleClientBuilder::default()
+    }
+
+    /// The tailnet this client addresses (`-` = the credential's own).
+    pub fn tailnet(&self) -> &str {
+        &self.inner.tailnet
+    }
+
+    /// The base URL (without `/api/v2`).
+    pub fn base_url(&self) -> &str {
+        self.inner.base_url.as_str()
+    }
+}
+
+/// Configures a [`TailscaleClient`].
+#[derive(Debug, Default)]
+pub struct TailscaleClientBuilder {
+    base_url: Option<String>,
+    tailnet: Option<String>,
+    credentials: Option<Credentials>,
+    timeout: Option<Duration>,
+    retry: Option<RetryPolicy>,
+    user_agent: Option<String>,
+}
+
+impl TailscaleClientBuilder {
+    /// API base URL without `/api/v2` (default [`DEFAULT_BASE_URL`]); for a self-hosted
+    /// control server, the simulator, or tests.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// Tailnet ID or legacy name (default [`DEFAULT_TAILNET`]).
+    pub fn tailnet(mut self, tailnet: impl Into<String>) -> Self {
+        self.tailnet = Some(tailnet.into());
+        self
+    }
+
+    /// The credential to authenticate with (required).
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Timeout of each HTTP request (default [`DEFAULT_TIMEOUT`]).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Retry behaviour for 429 and 5xx answers (default [`RetryPolicy::default`]).
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+
+    /// `User-Agent` header (default `tailscale-client-rs/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    /// [`Error::MissingCredentials`] without credentials, [`Error::InvalidInput`] for a
+    /// base URL that is not an absolute `http(s)` URL or an empty tailnet,
+    /// [`Error::Transport`] if the HTTP stack cannot be initialised.
+    pub fn build(self) -> Result<TailscaleClient> {
+        let credentials = self.credentials.ok_or_else(|| Error::MissingCredentials {
+            reason: "the builder was given no credentials".to_owned(),
+        })?;
+        let base_url = parse_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
+        let tailnet = self.tailnet.unwrap_or_else(|| DEFAULT_TAILNET.to_owned());
+        if tailnet.trim().is_empty() {
+            return Err(Error::InvalidInput {
+                field: "tailnet",
+                reason: "must not be empty; use \"-\" for the credential's own tailnet".to_owned(),
+            });
+        }
+        let user_agent = self.user_agent.unwrap_or_else(|| {
+            concat!("tailscale-client-rs/", env!("CARGO_PKG_VERSION")).to_owned()
+        });
+        let http = reqwest::Client::builder()
+            .timeout(self.timeout.unwrap_or(DEFAULT_TIMEOUT))
+            .user_agent(user_agent)
+            .build()
+            .map_err(|e| Error::Transport {
+                operation: "create http client",
+                reason: crate::transport::describe_transport_error(&e),
+            })?;
+        let mut token_url = base_url.clone();
+        if let Ok(mut segments) = token_url.path_segments_mut() {
+            segments
+                .pop_if_empty()
+                .extend(["api", "v2", "oauth", "token"]);
+        }
+        Ok(TailscaleClient {
+            inner: Arc::new(ClientInner {
+                http,
+                auth: Authenticator::new(credentials, token_url),
+                base_url,
+                tailnet,
+                retry: self.retry.unwrap_or_default(),
+            }),
+        })
+    }
+}
+
+fn parse_base_url(text: &str) -> Result<Url> {
+    let url = Url::parse(text).map_err(|e| Error::InvalidInput {
+        field: "base url",
+        reason: format!("{text:?} is not a url: {e}"),
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+        return Err(Error::InvalidInput {
+            field: "base url",
+            reason: format!("{text:?} must be an absolute http or https url"),
+        });
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_public_api_and_the_dash_tailnet() {
+        let client = TailscaleClient::builder()
+            .credentials(Credentials::api_key("tskey-api-x"))
+            .build()
+            .unwrap();
+        assert_eq!(client.base_url(), "https://api.tailscale.com/");
+        assert_eq!(client.tailnet(), "-");
+    }
+
+    #[test]
+    fn missing_credentials_are_reported() {
+        let err = TailscaleClient::builder().build().unwrap_err();
+        assert!(matches!(err, Error::MissingCredentials { .. }));
+    }
+
+    #[test]
+    fn non_http_base_url_is_rejected() {
+        let err = TailscaleClient::builder()
+            .credentials(Credentials::api_key("tskey-api-x"))
+            .base_url("ftp://example.com")
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("http or https"), "{err}");
+    }
+}

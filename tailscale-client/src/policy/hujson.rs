@@ -1,0 +1,581 @@
+//! HuJSON (JSON with comments and trailing commas): reading, and adding entries to the
+//! text without disturbing anything else in it.
+//!
+//! The parser keeps the byte span of every value, so an edit is a pair of text
+//! insertions: all comments, blank lines, key order, indentation and the formatting of
+//! every untouched value stay byte-for-byte as the user wrote them.
+
+use serde_json::Value;
+
+/// The policy file text is not valid HuJSON.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "policy file is not valid hujson at line {line}, column {column}: {reason}; fix the file (comments and trailing commas are allowed, other json5 syntax is not)"
+)]
+pub struct HujsonError {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (in characters).
+    pub column: usize,
+    /// What was expected.
+    pub reason: String,
+}
+
+/// A parsed value with its location in the text.
+#[derive(Debug, Clone)]
+pub(crate) struct Node {
+    start: usize,
+    end: usize,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    Scalar,
+    Object { close: usize, members: Vec<Member> },
+    Array { close: usize, items: Vec<Item> },
+}
+
+#[derive(Debug, Clone)]
+struct Member {
+    key: String,
+    item: Item,
+}
+
+/// An element of an object or array, and the comma after it, if any.
+#[derive(Debug, Clone)]
+struct Item {
+    key_start: usize,
+    value: Node,
+    comma: Option<usize>,
+}
+
+/// A HuJSON text and its syntax tree.
+#[derive(Debug, Clone)]
+pub(crate) struct Document {
+    text: String,
+    root: Node,
+    /// Byte ranges of comments and trailing commas (blanked out for plain JSON).
+    extras: Vec<(usize, usize)>,
+}
+
+impl Document {
+    /// Parses `text`.
+    pub(crate) fn parse(text: &str) -> Result<Self, HujsonError> {
+        let mut parser = Parser {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+            extras: Vec::new(),
+        };
+        parser.skip_trivia()?;
+        let root = parser.value()?;
+        parser.skip_trivia()?;
+        if parser.pos != parser.bytes.len() {
+            return Err(parser.error("unexpected text after the top-level value"));
+        }
+        Ok(Document {
+            text: text.to_owned(),
+            root,
+            extras: parser.extras,
+        })
+    }
+
+    /// The text, unchanged.
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The document as standard JSON: comments and trailing commas replaced by spaces
+    /// (newlines kept), so offsets and line numbers are unchanged.
+    pub(crate) fn standardized(&self) -> String {
+        let mut bytes = self.text.as_bytes().to_vec();
+        for &(start, end) in &self.extras {
+            for b in &mut bytes[start..end] {
+                if *b != b'\n' {
+                    *b = b' ';
+                }
+            }
+        }
+        // Only ASCII bytes inside comments were replaced, and multi-byte characters there
+        // became spaces byte by byte, so the result is valid UTF-8.
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// The document's value.
+    pub(crate) fn value(&self) -> Result<Value, HujsonError> {
+        serde_json::from_str(&self.standardized()).map_err(|e| HujsonError {
+            line: e.line(),
+            column: e.column(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Adds `key: value` to the object at `path`, creating missing objects on the way.
+    /// The caller makes sure `key` is not already present.
+    pub(crate) fn insert_member(
+        &self,
+        path: &[&str],
+        key: &str,
+        value: &Value,
+    ) -> Result<String, EditError> {
+        let (node, depth) = self.deepest_object(path)?;
+        let mut nested = value.clone();
+        let mut nested_key = key;
+        if depth < path.len() {
+            for seg in path[depth + 1..].iter().rev() {
+                nested = Value::Object([(nested_key.to_owned(), nested)].into_iter().collect());
+                nested_key = seg;
+            }
+            nested = Value::Object([(nested_key.to_owned(), nested)].into_iter().collect());
+            nested_key = path[depth];
+        }
+        let rendered = format!("{}: {}", Value::String(nested_key.to_owned()), nested);
+        Ok(self.append_item(node, &rendered))
+    }
+
+    /// Appends `value` to the array at `path`; creates the array (and missing objects on
+    /// the way) if it does not exist.
+    pub(crate) fn append_element(&self, path: &[&str], value: &Value) -> Result<String, EditError> {
+        match self.lookup(path) {
+            Some(
+                node @ Node {
+                    kind: Kind::Array { .. },
+                    ..
+                },
+            ) => Ok(self.append_item(node, &value.to_string())),
+            Some(_) => Err(EditError::NotAnArray(path.join("."))),
+            None => {
+                let (last, parent) = path
+                    .split_last()
+                    .ok_or_else(|| EditError::NotAnArray(String::new()))?;
+                self.insert_member(parent, last, &Value::Array(vec![value.clone()]))
+            }
+        }
+    }
+
+    fn lookup(&self, path: &[&str]) -> Option<&Node> {
+        let mut node = &self.root;
+        for seg in path {
+            node = match &node.kind {
+                Kind::Object { members, .. } => {
+                    &members.iter().rev().find(|m| m.key == *seg)?.item.value
+                }
+                _ => return None,
+            };
+        }
+        Some(node)
+    }
+
+    /// The deepest existing object along `path` and how many segments it consumed.
+    fn deepest_object(&self, path: &[&str]) -> Result<(&Node, usize), EditError> {
+        let mut node = &self.root;
+        for (depth, seg) in path.iter().enumerate() {
+            let Kind::Object { members, .. } = &node.kind else {
+                return Err(EditError::NotAnObject(path[..depth].join(".")));
+            };
+            match members.iter().rev().find(|m| m.key == *seg) {
+                Some(m) => node = &m.item.value,
+                None => return Ok((node, depth)),
+            }
+        }
+        match node.kind {
+            Kind::Object { .. } => Ok((node, path.len())),
+            _ => Err(EditError::NotAnObject(path.join("."))),
+        }
+    }
+
+    /// Inserts `rendered` as the last element of the container `node`.
+    fn append_item(&self, node: &Node, rendered: &str) -> String {
+        let (close, last_item, first_start) = match &node.kind {
+            Kind::Object { close, members } => (
+                *close,
+                members.last().map(|m| &m.item),
+                members.first().map(|m| m.item.key_start),
+            ),
+            Kind::Array { close, items } => {
+                (*close, items.last(), items.first().map(|i| i.key_start))
+            }
+            Kind::Scalar => return self.text.clone(),
+        };
+        let text = &self.text;
+        let multiline = text[node.start..close].contains('\n');
+        let mut edits: Vec<(usize, String)> = Vec::new();
+        match last_item {
+            None => {
+                let indent = line_indent(text, node.start);
+                let child = format!("{indent}{}", indent_unit(text));
+                edits.push((close, format!("\n{child}{rendered}\n{indent}")));
+                // An empty container may hold only whitespace: drop it for tidiness.
+                let inner = &text[node.start + 1..close];
+                if inner.trim().is_empty() {
+                    return format!(
+                        "{}\n{child}{rendered}\n{indent}{}",
+                        &text[..node.start + 1],
+                        &text[close..]
+                    );
+                }
+            }
+            Some(last) if !multiline => match last.comma {
+                Some(comma) => edits.push((comma + 1, format!(" {rendered},"))),
+                None => edits.push((last.value.end, format!(", {rendered}"))),
+            },
+            Some(last) => {
+                let trailing = last.comma.is_some();
+                let child = first_start
+                    .map(|s| line_indent(text, s))
+                    .unwrap_or_default();
+                let entry = format!("{child}{rendered}{}", if trailing { "," } else { "" });
+                let close_line = line_start(text, close);
+                if text[close_line..close].trim().is_empty() && close_line > last.value.end {
+                    edits.push((close_line, format!("{entry}\n")));
+                } else {
+                    let indent = line_indent(text, close);
+                    edits.push((close, format!("\n{entry}\n{indent}")));
+                }
+                if !trailing {
+                    edits.push((last.value.end, ",".to_owned()));
+                }
+            }
+        }
+        edits.sort_by_key(|edit| std::cmp::Reverse(edit.0));
+        let mut out = text.clone();
+        for (at, insert) in edits {
+            out.insert_str(at, &insert);
+        }
+        out
+    }
+}
+
+/// An edit could not be made because the file has an unexpected shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum EditError {
+    NotAnObject(String),
+    NotAnArray(String),
+}
+
+impl std::fmt::Display for EditError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EditError::NotAnObject(path) => write!(f, "`{path}` is not an object"),
+            EditError::NotAnArray(path) => write!(f, "`{path}` is not an array"),
+        }
+    }
+}
+
+fn line_start(text: &str, pos: usize) -> usize {
+    text[..pos].rfind('\n').map_or(0, |i| i + 1)
+}
+
+/// The whitespace that starts the line containing `pos`.
+fn line_indent(text: &str, pos: usize) -> String {
+    let start = line_start(text, pos);
+    text[start..]
+        .chars()
+        .take_while(|c| *c == ' ' || *c == '\t')
+        .collect()
+}
+
+/// One level of indentation as the file uses it: a tab, or the smallest space indent.
+fn indent_unit(text: &str) -> String {
+    let mut smallest: Option<usize> = None;
+    for line in text.lines() {
+        if line.starts_with('\t') {
+            return "\t".to_owned();
+        }
+        let spaces = line.chars().take_while(|c| *c == ' ').count();
+        if spaces > 0 && line.len() > spaces {
+            smallest = Some(smallest.map_or(spaces, |s| s.min(spaces)));
+        }
+    }
+    " ".repeat(smallest.unwrap_or(2))
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+    extras: Vec<(usize, usize)>,
+}
+
+impl Parser<'_> {
+    fn error(&self, reason: &str) -> HujsonError {
+        let before = &self.text[..self.pos.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before[line_start(before, before.len())..].chars().count() + 1;
+        HujsonError {
+            line,
+            column,
+            reason: reason.to_owned(),
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    /// Skips whitespace and comments, remembering where the comments are.
+    fn skip_trivia(&mut self) -> Result<(), HujsonError> {
+        loop {
+            match (self.peek(), self.bytes.get(self.pos + 1)) {
+                (Some(b' ' | b'\t' | b'\n' | b'\r'), _) => self.pos += 1,
+                (Some(b'/'), Some(b'/')) => {
+                    let start = self.pos;
+                    while self.peek().is_some_and(|b| b != b'\n') {
+                        self.pos += 1;
+                    }
+                    self.extras.push((start, self.pos));
+                }
+                (Some(b'/'), Some(b'*')) => {
+                    let start = self.pos;
+                    let close = self.text[start + 2..]
+                        .find("*/")
+                        .ok_or_else(|| self.error("unterminated /* comment"))?;
+                    self.pos = start + 2 + close + 2;
+                    self.extras.push((start, self.pos));
+                }
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    fn value(&mut self) -> Result<Node, HujsonError> {
+        let start = self.pos;
+        match self.peek() {
+            Some(b'{') => self.container(start, true),
+            Some(b'[') => self.container(start, false),
+            Some(b'"') => {
+                self.string()?;
+                Ok(Node {
+                    start,
+                    end: self.pos,
+                    kind: Kind::Scalar,
+                })
+            }
+            Some(b) if b == b'-' || b.is_ascii_alphanumeric() => {
+                while self
+                    .peek()
+                    .is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.'))
+                {
+                    self.pos += 1;
+                }
+                let literal = &self.text[start..self.pos];
+                if serde_json::from_str::<Value>(literal).is_err() {
+                    self.pos = start;
+                    return Err(self.error(&format!("`{literal}` is not a json value")));
+                }
+                Ok(Node {
+                    start,
+                    end: self.pos,
+                    kind: Kind::Scalar,
+                })
+            }
+            Some(_) => Err(self.error("expected a value")),
+            None => Err(self.error("unexpected end of file, expected a value")),
+        }
+    }
+
+    /// Consumes a string literal and returns its decoded content.
+    fn string(&mut self) -> Result<String, HujsonError> {
+        let start = self.pos;
+        self.pos += 1;
+        loop {
+            match self.peek() {
+                None | Some(b'\n') => {
+                    self.pos = start;
+                    return Err(self.error("unterminated string"));
+                }
+                Some(b'\\') => self.pos += 2,
+                Some(b'"') => {
+                    self.pos += 1;
+                    break;
+                }
+                Some(_) => self.pos += 1,
+            }
+        }
+        let raw = &self.text[start..self.pos.min(self.text.len())];
+        serde_json::from_str(raw).map_err(|e| {
+            self.pos = start;
+            self.error(&format!("invalid string: {e}"))
+        })
+    }
+
+    fn container(&mut self, start: usize, object: bool) -> Result<Node, HujsonError> {
+        let close_byte = if object { b'}' } else { b']' };
+        self.pos += 1;
+        let mut members = Vec::new();
+        let mut items = Vec::new();
+        loop {
+            self.skip_trivia()?;
+            if self.peek() == Some(close_byte) {
+                break;
+            }
+            let key_start = self.pos;
+            let key = if object {
+                if self.peek() != Some(b'"') {
+                    return Err(self.error("expected a quoted key or `}`"));
+                }
+                let key = self.string()?;
+                self.skip_trivia()?;
+                if self.peek() != Some(b':') {
+                    return Err(self.error("expected `:` after the key"));
+                }
+                self.pos += 1;
+                self.skip_trivia()?;
+                Some(key)
+            } else {
+                None
+            };
+            let value = self.value()?;
+            self.skip_trivia()?;
+            let comma = match self.peek() {
+                Some(b',') => {
+                    self.pos += 1;
+                    Some(self.pos - 1)
+                }
+                Some(b) if b == close_byte => None,
+                _ => {
+                    return Err(self.error(if object {
+                        "expected `,` or `}`"
+                    } else {
+                        "expected `,` or `]`"
+                    }));
+                }
+            };
+            let item = Item {
+                key_start,
+                value,
+                comma,
+            };
+            match key {
+                Some(key) => members.push(Member { key, item }),
+                None => items.push(item),
+            }
+        }
+        let close = self.pos;
+        self.pos += 1;
+        let last_comma = if object {
+            members.last().and_then(|m| m.item.comma)
+        } else {
+            items.last().and_then(|i| i.comma)
+        };
+        if let Some(comma) = last_comma {
+            self.extras.push((comma, comma + 1));
+        }
+        let kind = if object {
+            Kind::Object { close, members }
+        } else {
+            Kind::Array { close, items }
+        };
+        Ok(Node {
+            start,
+            end: self.pos,
+            kind,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn comments_and_trailing_commas_are_read() {
+        let doc = Document::parse(
+            "// top\n{\n  /* owners */ \"tagOwners\": {\"tag:a\": [\"autogroup:admin\",],},\n  \"acls\": [], // end\n}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            doc.value().unwrap(),
+            json!({"tagOwners": {"tag:a": ["autogroup:admin"]}, "acls": []})
+        );
+    }
+
+    #[test]
+    fn comment_markers_inside_strings_are_text() {
+        let doc = Document::parse(r#"{"a": "http://x/*y*/", "b": "\"//"}"#).unwrap();
+        assert_eq!(
+            doc.value().unwrap(),
+            json!({"a": "http://x/*y*/", "b": "\"//"})
+        );
+    }
+
+    #[test]
+    fn errors_point_at_line_and_column() {
+        let err = Document::parse("{\n  \"a\": 1\n  \"b\": 2\n}").unwrap_err();
+        assert_eq!((err.line, err.column), (3, 3));
+    }
+
+    #[test]
+    fn unterminated_comment_is_an_error() {
+        assert!(Document::parse("{ /* }").is_err());
+    }
+
+    #[test]
+    fn insert_keeps_comments_and_follows_trailing_comma_style() {
+        let text = "{\n\t// who owns tags\n\t\"tagOwners\": {\n\t\t\"tag:a\": [\"autogroup:admin\"], // a\n\t},\n}\n";
+        let doc = Document::parse(text).unwrap();
+        let out = doc
+            .insert_member(&["tagOwners"], "tag:b", &json!(["tag:a"]))
+            .unwrap();
+        assert_eq!(
+            out,
+            "{\n\t// who owns tags\n\t\"tagOwners\": {\n\t\t\"tag:a\": [\"autogroup:admin\"], // a\n\t\t\"tag:b\": [\"tag:a\"],\n\t},\n}\n"
+        );
+    }
+
+    #[test]
+    fn insert_adds_a_comma_when_the_style_has_none() {
+        let text = "{\n  \"a\": 1 // one\n}";
+        let out = Document::parse(text)
+            .unwrap()
+            .insert_member(&[], "b", &json!(2))
+            .unwrap();
+        assert_eq!(out, "{\n  \"a\": 1, // one\n  \"b\": 2\n}");
+    }
+
+    #[test]
+    fn insert_creates_missing_parents() {
+        let text = "{\n  \"acls\": []\n}";
+        let out = Document::parse(text)
+            .unwrap()
+            .insert_member(
+                &["autoApprovers", "routes"],
+                "10.96.0.0/12",
+                &json!(["tag:t"]),
+            )
+            .unwrap();
+        let value = Document::parse(&out).unwrap().value().unwrap();
+        assert_eq!(
+            value["autoApprovers"]["routes"]["10.96.0.0/12"],
+            json!(["tag:t"])
+        );
+        assert!(
+            out.starts_with("{\n  \"acls\": [],\n  \"autoApprovers\""),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn append_to_single_line_and_empty_arrays() {
+        let doc = Document::parse("{\"x\": [1, 2], \"y\": []}").unwrap();
+        let out = doc.append_element(&["x"], &json!(3)).unwrap();
+        assert_eq!(out, "{\"x\": [1, 2, 3], \"y\": []}");
+        let out = Document::parse(&out)
+            .unwrap()
+            .append_element(&["y"], &json!("z"))
+            .unwrap();
+        assert_eq!(
+            Document::parse(&out).unwrap().value().unwrap(),
+            json!({"x": [1, 2, 3], "y": ["z"]})
+        );
+    }
+
+    #[test]
+    fn appending_to_a_non_array_is_refused() {
+        let doc = Document::parse("{\"acls\": {}}").unwrap();
+        assert!(doc.append_element(&["acls"], &json!(1)).is_err());
+    }
+}
