@@ -4,8 +4,15 @@
 //! [`mtls`] (serving a tonic router over mutual TLS with the peer's roles visible to
 //! handlers).
 
+pub mod clock;
 mod error;
+pub mod factory;
+mod faults;
+mod http_server;
 pub mod mtls;
 pub mod pki;
+pub mod tailnet;
 
 pub use error::Error;
+pub use faults::{Faults, TAILSCALE_EXTENSION};
+pub use http_server::HttpServer;

@@ -1,0 +1,131 @@
+//! What the simulated factory offers: Talos versions, official extensions and overlays per version.
+
+use serde_json::{Value, json};
+
+/// An official system extension the factory offers for every listed version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfficialExtension {
+    /// Repository path, the name used in `officialExtensions` (e.g. `siderolabs/tailscale`).
+    pub name: String,
+    /// The extension's manifest name, as nodes report it in `ExtensionStatuses` (e.g. `tailscale`).
+    pub manifest_name: String,
+    /// The extension's own version; `{talos}` is replaced by the Talos version (e.g. `v1.10.4`).
+    pub version: String,
+    /// The extension's description.
+    pub description: String,
+}
+
+impl OfficialExtension {
+    /// An extension by Sidero Labs.
+    pub fn new(name: &str, version: &str, description: &str) -> Self {
+        let manifest_name = name.rsplit('/').next().unwrap_or(name).to_owned();
+        Self {
+            name: name.to_owned(),
+            manifest_name,
+            version: version.to_owned(),
+            description: description.to_owned(),
+        }
+    }
+
+    /// The extension's version for a Talos version.
+    pub fn version_for(&self, talos_version: &str) -> String {
+        self.version.replace("{talos}", talos_version)
+    }
+
+    /// The factory's JSON entry for `GET /version/:v/extensions/official`.
+    pub(crate) fn to_json(&self, talos_version: &str) -> Value {
+        let tag = self.version_for(talos_version);
+        json!({
+            "name": self.name,
+            "ref": format!("ghcr.io/{}:{tag}", self.name),
+            "digest": format!("sha256:{}", pseudo_digest(&format!("{}:{tag}", self.name))),
+            "author": "Sidero Labs",
+            "description": self.description,
+        })
+    }
+}
+
+/// The extensions a default sim factory offers (a realistic subset of the official list).
+pub fn default_extensions() -> Vec<OfficialExtension> {
+    vec![
+        OfficialExtension::new("siderolabs/amd-ucode", "20250509", "AMD microcode binaries"),
+        OfficialExtension::new(
+            "siderolabs/intel-ucode",
+            "20250512",
+            "Intel microcode binaries",
+        ),
+        OfficialExtension::new(
+            "siderolabs/i915",
+            "20250509-{talos}",
+            "Intel i915 GPU driver kernel module and firmware",
+        ),
+        OfficialExtension::new(
+            "siderolabs/mei",
+            "{talos}",
+            "Intel Management Engine Interface kernel modules",
+        ),
+        OfficialExtension::new(
+            "siderolabs/iscsi-tools",
+            "v0.2.0",
+            "iSCSI tools (iscsid and iscsiadm)",
+        ),
+        OfficialExtension::new(
+            "siderolabs/qemu-guest-agent",
+            "10.0.2",
+            "QEMU guest agent for virtual machines",
+        ),
+        OfficialExtension::new(
+            "siderolabs/tailscale",
+            "1.102.2",
+            "Tailscale: WireGuard-based mesh VPN as a Talos system extension",
+        ),
+        OfficialExtension::new(
+            "siderolabs/util-linux-tools",
+            "2.41.1",
+            "util-linux tools such as fstrim",
+        ),
+    ]
+}
+
+/// The Talos versions a default sim factory lists (sorted ascending, `v` prefix).
+pub fn default_versions() -> Vec<String> {
+    [
+        "v1.9.5", "v1.10.0", "v1.10.3", "v1.10.4", "v1.10.5", "v1.10.6", "v1.11.0", "v1.11.1",
+    ]
+    .iter()
+    .map(|v| (*v).to_owned())
+    .collect()
+}
+
+/// The factory's overlay list for a Talos version (none before 1.7, as the factory does).
+pub(crate) fn overlays_json(version: &semver::Version) -> Value {
+    if *version < semver::Version::new(1, 7, 0) {
+        return json!([]);
+    }
+    json!([
+        {
+            "name": "rpi_generic",
+            "image": "siderolabs/sbc-raspberrypi",
+            "ref": "ghcr.io/siderolabs/sbc-raspberrypi:v0.1.5",
+            "digest": format!("sha256:{}", pseudo_digest("sbc-raspberrypi")),
+        },
+        {
+            "name": "turingrk1",
+            "image": "siderolabs/sbc-rockchip",
+            "ref": "ghcr.io/siderolabs/sbc-rockchip:v0.1.6",
+            "digest": format!("sha256:{}", pseudo_digest("sbc-rockchip")),
+        }
+    ])
+}
+
+/// A stable 64-hex-digit stand-in for an image digest.
+fn pseudo_digest(seed: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    (0..4_u8)
+        .map(|round| {
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            (round, seed).hash(&mut hasher);
+            format!("{:016x}", hasher.finish())
+        })
+        .collect()
+}
