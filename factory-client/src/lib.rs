@@ -4,6 +4,9 @@
 //! - [`Schematic`] parses schematic YAML/JSON with the factory's rules, writes the
 //!   canonical text ([`Schematic::to_canonical_yaml`]) and computes the ID offline
 //!   ([`Schematic::id`]) exactly as the factory does.
+//! - [`FactoryClient`] talks to a factory: create and fetch schematics, list versions,
+//!   official extensions and overlays, resolve extension names.
+//! - [`InstallerRef`] builds and parses installer image references.
 //!
 //! ```
 //! use factory_client::Schematic;
@@ -17,10 +20,19 @@
 //! ```
 
 mod canonical;
+mod catalog;
+mod client;
 mod error;
+mod installer;
 pub mod schematic;
 mod yaml;
 
 pub use canonical::VersionDependentString;
+pub use catalog::{EXTENSION_ALIASES, ExtensionInfo, OverlayInfo};
+pub use client::{
+    CreateWarning, CreatedSchematic, DEFAULT_FACTORY_URL, FactoryClient, FactoryClientBuilder,
+    OnIdMismatch, RetryPolicy,
+};
 pub use error::Error;
+pub use installer::InstallerRef;
 pub use schematic::{Schematic, SchematicError, SchematicId};
