@@ -1,0 +1,144 @@
+//! A YAML document as a tree of nodes that remember where they start in the source text.
+
+use yaml_rust2::parser::{Event, Parser};
+use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
+
+/// A scalar and its position in the source.
+#[derive(Debug, Clone)]
+pub(super) struct Scalar {
+    pub(super) value: String,
+    pub(super) style: TScalarStyle,
+    /// Byte offset of the scalar's first character (its quote, when quoted).
+    pub(super) start: usize,
+    /// 1-based line of the first character.
+    pub(super) line: usize,
+    /// 0-based column (in characters) of the first character.
+    pub(super) column: usize,
+}
+
+impl Scalar {
+    /// True for a value written as nothing at all (`key:` followed by a line end).
+    pub(super) fn is_absent(&self) -> bool {
+        self.value.is_empty() && matches!(self.style, TScalarStyle::Plain)
+    }
+}
+
+/// A node of the tree; only what editing needs is kept.
+#[derive(Debug, Clone)]
+pub(super) enum Node {
+    /// A scalar value.
+    Scalar(Scalar),
+    /// A mapping; `flow` is true for `{...}` style.
+    Mapping {
+        flow: bool,
+        entries: Vec<(Option<Scalar>, Node)>,
+    },
+    /// A sequence or an alias (never edited).
+    Other,
+}
+
+impl Node {
+    /// The entry of a mapping whose key is the plain string `key`.
+    pub(super) fn entry(&self, key: &str) -> Option<(&Scalar, &Node)> {
+        let Node::Mapping { entries, .. } = self else {
+            return None;
+        };
+        entries
+            .iter()
+            .find_map(|(entry_key, value)| match entry_key {
+                Some(entry_key) if entry_key.value == key => Some((entry_key, value)),
+                _ => None,
+            })
+    }
+
+    /// The first key of a mapping (its column gives the mapping's indentation).
+    pub(super) fn first_key(&self) -> Option<&Scalar> {
+        match self {
+            Node::Mapping { entries, .. } => entries.first().and_then(|(key, _)| key.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+/// Parses the first document of `text` into a tree; `None` for an empty document.
+pub(super) fn parse(text: &str) -> Result<Option<Node>, ScanError> {
+    let offsets: Vec<usize> = text
+        .char_indices()
+        .map(|(offset, _)| offset)
+        .chain([text.len()])
+        .collect();
+    let mut builder = Builder {
+        parser: Parser::new_from_str(text),
+        text,
+        offsets,
+    };
+    loop {
+        let (event, marker) = builder.parser.next_token()?;
+        match event {
+            Event::StreamEnd | Event::DocumentEnd => return Ok(None),
+            Event::StreamStart | Event::DocumentStart | Event::Nothing => {}
+            other => return builder.node(other, marker).map(Some),
+        }
+    }
+}
+
+struct Builder<'a> {
+    parser: Parser<std::str::Chars<'a>>,
+    text: &'a str,
+    /// Byte offset of each character, plus the text length.
+    offsets: Vec<usize>,
+}
+
+impl Builder<'_> {
+    fn node(&mut self, event: Event, marker: Marker) -> Result<Node, ScanError> {
+        match event {
+            Event::Scalar(value, style, _, _) => {
+                Ok(Node::Scalar(self.scalar(value, style, marker)))
+            }
+            Event::MappingStart(..) => {
+                let flow = self
+                    .text
+                    .get(self.byte(marker)..)
+                    .is_some_and(|rest| rest.starts_with('{'));
+                let mut entries = Vec::new();
+                loop {
+                    let (event, marker) = self.parser.next_token()?;
+                    if matches!(event, Event::MappingEnd | Event::StreamEnd) {
+                        return Ok(Node::Mapping { flow, entries });
+                    }
+                    let key = match self.node(event, marker)? {
+                        Node::Scalar(key) => Some(key),
+                        _ => None,
+                    };
+                    let (event, marker) = self.parser.next_token()?;
+                    entries.push((key, self.node(event, marker)?));
+                }
+            }
+            Event::SequenceStart(..) => loop {
+                let (event, marker) = self.parser.next_token()?;
+                if matches!(event, Event::SequenceEnd | Event::StreamEnd) {
+                    return Ok(Node::Other);
+                }
+                self.node(event, marker)?;
+            },
+            _ => Ok(Node::Other),
+        }
+    }
+
+    fn scalar(&self, value: String, style: TScalarStyle, marker: Marker) -> Scalar {
+        Scalar {
+            value,
+            style,
+            start: self.byte(marker),
+            line: marker.line(),
+            column: marker.col(),
+        }
+    }
+
+    fn byte(&self, marker: Marker) -> usize {
+        self.offsets
+            .get(marker.index())
+            .copied()
+            .unwrap_or(self.text.len())
+    }
+}
