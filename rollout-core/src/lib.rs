@@ -11,8 +11,11 @@
 //! - [`driver`]: the async executor over [`ports`].
 
 pub mod discovery;
+pub mod driver;
 mod error;
 pub mod esc;
+pub mod journal;
+pub mod machine;
 pub mod plan;
 pub mod ports;
 pub mod spec;
@@ -22,5 +25,7 @@ pub mod version;
 pub use discovery::{ClusterFacts, NodeFacts, NodeRole};
 pub use error::{Error, Result};
 pub use esc::{EscConfigFile, EscDigest, ExtensionServiceConfig};
+pub use journal::JournalEntry;
+pub use machine::{Action, Observation, Rollout, RolloutEvent};
 pub use plan::{Plan, plan};
 pub use spec::RolloutSpec;

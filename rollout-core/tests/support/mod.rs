@@ -1,6 +1,9 @@
 //! Shared test fixtures: a seed-shaped cluster and a deterministic fake schematic resolver.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
+pub mod harness;
+pub mod world;
+
 use std::collections::BTreeMap;
 
 use rollout_core::discovery::{ClusterFacts, NodeFacts, NodeRole};
@@ -128,6 +131,42 @@ pub fn seed_spec() -> RolloutSpec {
     for node in ["k8s-1", "k8s-2", "k8s-3"] {
         spec.extension_service_configs
             .insert(node.into(), tailscale_esc(node));
+    }
+    spec
+}
+
+/// A cluster with `control` control-plane nodes (`cp-N`, the first leads etcd) and `workers` workers (`w-N`).
+pub fn cluster(control: usize, workers: usize) -> ClusterFacts {
+    let mut nodes = Vec::new();
+    for i in 1..=control {
+        let mut node = seed_node(i, i == 1);
+        node.node = format!("cp-{i}");
+        node.nodename = node.node.clone();
+        nodes.push(node);
+    }
+    for i in 1..=workers {
+        let mut node = seed_node(i, false);
+        node.node = format!("w-{i}");
+        node.nodename = node.node.clone();
+        node.role = NodeRole::Worker;
+        nodes.push(node);
+    }
+    ClusterFacts {
+        cluster: "test".into(),
+        nodes,
+    }
+}
+
+/// A spec giving every node of `facts` a tailscale config, with short timeouts.
+pub fn spec_for(facts: &ClusterFacts) -> RolloutSpec {
+    let mut spec = RolloutSpec {
+        route_approval: RouteApproval::Api,
+        ..RolloutSpec::default()
+    };
+    spec.soak = std::time::Duration::from_secs(30);
+    for node in &facts.nodes {
+        spec.extension_service_configs
+            .insert(node.node.clone(), tailscale_esc(&node.node));
     }
     spec
 }

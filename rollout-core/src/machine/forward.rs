@@ -1,0 +1,198 @@
+//! The forward path: which request each phase issues and where a node goes next.
+
+use std::time::Instant;
+
+use super::{BootProbe, GateStage, LiveNode, NodeRequest, Phase, RollbackStep, Rollout, Step};
+use crate::journal::JournalEntry;
+use crate::tailscale::RouteApproval;
+
+impl Rollout {
+    /// The request the node's current phase needs next (`None`: waiting).
+    pub(crate) fn request_for(&self, index: usize) -> Option<NodeRequest> {
+        let node = &self.nodes[index];
+        let plan = &node.plan;
+        let gate = |stage| Some(NodeRequest::CheckGate { stage });
+        match node.phase {
+            Phase::Precheck if !node.inspected => Some(NodeRequest::Inspect),
+            Phase::Precheck => gate(GateStage::Precheck),
+            Phase::Backup => Some(NodeRequest::BackupConfig),
+            Phase::ApplyConfig => Some(NodeRequest::ApplyConfig {
+                install_image: plan
+                    .reboots()
+                    .then(|| plan.to.install_image.clone())
+                    .flatten(),
+                esc_name: plan.esc.as_ref().map(|esc| esc.name.clone()),
+            }),
+            Phase::Cordon => Some(NodeRequest::Cordon),
+            Phase::Drain => Some(NodeRequest::Drain),
+            Phase::Install => plan
+                .to
+                .install_image
+                .clone()
+                .map(|image| NodeRequest::Install { image }),
+            Phase::Reboot | Phase::Rollback(RollbackStep::Reboot) => Some(NodeRequest::Reboot),
+            Phase::AwaitReboot | Phase::Rollback(RollbackStep::AwaitReboot) => {
+                Some(NodeRequest::ProbeBoot)
+            }
+            Phase::Verify => gate(GateStage::Verify),
+            Phase::Tailnet => self.tailnet_request(index),
+            Phase::Uncordon => Some(NodeRequest::Uncordon),
+            Phase::Soak => gate(GateStage::Soak),
+            Phase::Rollback(RollbackStep::Inspect) => Some(NodeRequest::Inspect),
+            Phase::Rollback(RollbackStep::RestoreConfig) => Some(NodeRequest::RestoreConfig),
+            Phase::Rollback(RollbackStep::BootPrevious) => self
+                .rollback_method(index)
+                .map(|method| NodeRequest::BootPrevious { method }),
+            Phase::Rollback(RollbackStep::Verify) => gate(GateStage::RollbackVerify),
+            Phase::Pending | Phase::Done | Phase::Halted | Phase::RolledBack => None,
+        }
+    }
+
+    fn routes_to_approve(&self, index: usize) -> Option<(String, Vec<String>)> {
+        let tailnet = self.nodes[index].plan.tailnet.as_ref()?;
+        (!tailnet.routes.is_empty()).then(|| (tailnet.hostname.clone(), tailnet.routes.clone()))
+    }
+
+    fn tailnet_request(&self, index: usize) -> Option<NodeRequest> {
+        let node = &self.nodes[index];
+        if !node.device_online {
+            return Some(NodeRequest::CheckGate {
+                stage: GateStage::TailnetDevice,
+            });
+        }
+        let (hostname, routes) = self.routes_to_approve(index)?;
+        if self.route_approval == RouteApproval::Api
+            && !node.completed.contains(&Step::ApproveRoutes)
+        {
+            return Some(NodeRequest::ApproveRoutes { hostname, routes });
+        }
+        Some(NodeRequest::CheckGate {
+            stage: GateStage::TailnetRoutes,
+        })
+    }
+
+    /// Where a node goes after finishing `phase` on the forward path.
+    pub(crate) fn next_after(&self, index: usize, phase: Phase) -> Phase {
+        let node = &self.nodes[index];
+        let reboots = node.plan.reboots();
+        let cordoned =
+            node.completed.contains(&Step::Cordon) && !node.completed.contains(&Step::Uncordon);
+        let after_checks = if cordoned {
+            Phase::Uncordon
+        } else {
+            Phase::Soak
+        };
+        match phase {
+            Phase::Precheck => Phase::Backup,
+            Phase::Backup => Phase::ApplyConfig,
+            Phase::ApplyConfig if reboots && self.options.drain => Phase::Cordon,
+            Phase::ApplyConfig if reboots => Phase::Install,
+            Phase::ApplyConfig => Phase::Verify,
+            Phase::Cordon => Phase::Drain,
+            Phase::Drain => Phase::Install,
+            Phase::Install => Phase::Reboot,
+            Phase::Reboot => Phase::AwaitReboot,
+            Phase::AwaitReboot => Phase::Verify,
+            Phase::Verify if node.plan.tailnet.is_some() => Phase::Tailnet,
+            Phase::Verify | Phase::Tailnet => after_checks,
+            Phase::Uncordon => Phase::Soak,
+            _ => Phase::Done,
+        }
+    }
+
+    pub(crate) fn after_step(
+        &mut self,
+        index: usize,
+        step: Step,
+        reboot_started: bool,
+        now: Instant,
+    ) {
+        let phase = self.nodes[index].phase;
+        let next = match (phase, step) {
+            (Phase::Install, Step::Install) if reboot_started => Phase::AwaitReboot,
+            (Phase::Tailnet, Step::ApproveRoutes) => return,
+            (Phase::Rollback(_), _) => {
+                return self.after_rollback_step(index, step, reboot_started, now);
+            }
+            (phase, _) => self.next_after(index, phase),
+        };
+        self.enter(index, next, now);
+    }
+
+    pub(crate) fn after_gate(&mut self, index: usize, stage: GateStage, now: Instant) {
+        let phase = self.nodes[index].phase;
+        let next = match stage {
+            GateStage::TailnetDevice => {
+                self.nodes[index].device_online = true;
+                if self.routes_to_approve(index).is_some()
+                    && self.route_approval != RouteApproval::None
+                {
+                    return;
+                }
+                self.next_after(index, phase)
+            }
+            GateStage::RollbackVerify => {
+                self.halt_rollout(index);
+                Phase::RolledBack
+            }
+            _ => self.next_after(index, phase),
+        };
+        self.enter(index, next, now);
+    }
+
+    pub(crate) fn on_inspected(&mut self, index: usize, live: LiveNode, now: Instant) {
+        if self.nodes[index].in_rollback() {
+            return self.on_rollback_inspected(index, live, now);
+        }
+        if self.nodes[index].is_converged(&live) {
+            self.warn(
+                Some(index),
+                "already runs the target version, schematic and config; nothing to do".into(),
+            );
+            return self.enter(index, Phase::Done, now);
+        }
+        let node = &mut self.nodes[index];
+        node.inspected = true;
+        node.boot_before.clone_from(&live.boot_id);
+        if let Some(boot_id) = live.boot_id {
+            let name = node.plan.node.clone();
+            self.record(JournalEntry::BootRecorded {
+                node: name,
+                boot_id,
+                rollback: false,
+            });
+        }
+    }
+
+    pub(crate) fn on_boot_probe(&mut self, index: usize, probe: BootProbe, now: Instant) {
+        let node = &mut self.nodes[index];
+        let reference = if node.in_rollback() {
+            &node.rollback_boot_before
+        } else {
+            &node.boot_before
+        };
+        let back = match &probe {
+            BootProbe::Down { .. } => {
+                node.seen_down = true;
+                false
+            }
+            BootProbe::Up { boot_id, ready } => {
+                let changed = match reference {
+                    Some(before) => before != boot_id,
+                    None => node.seen_down,
+                };
+                *ready && changed
+            }
+        };
+        if !back {
+            self.retry_later(index, now);
+            return;
+        }
+        let next = if node.in_rollback() {
+            Phase::Rollback(RollbackStep::Verify)
+        } else {
+            Phase::Verify
+        };
+        self.enter(index, next, now);
+    }
+}

@@ -1,0 +1,117 @@
+//! The state the machine keeps per node.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::{GateVerdict, LiveNode, NodeFailure, Phase, Step};
+use crate::discovery::NodeRole;
+use crate::plan::NodePlan;
+
+/// Per-node state inside [`super::Rollout`].
+#[derive(Debug, Clone)]
+pub(crate) struct NodeState {
+    pub(crate) plan: NodePlan,
+    pub(crate) phase: Phase,
+    /// When the current phase fails if not finished.
+    pub(crate) deadline: Option<Instant>,
+    /// Earliest time the next action of this phase may be issued.
+    pub(crate) wake_at: Option<Instant>,
+    /// The step the driver is performing for this node.
+    pub(crate) in_flight: Option<Step>,
+    /// Checks or tries in the current phase.
+    pub(crate) attempts: u32,
+    /// Precheck already read the live state.
+    pub(crate) inspected: bool,
+    /// Tailnet: the device is online and advertises its routes.
+    pub(crate) device_online: bool,
+    /// AwaitReboot: the node was seen down (used when the boot ID is unreadable).
+    pub(crate) seen_down: bool,
+    /// Boot ID before the forward reboot.
+    pub(crate) boot_before: Option<String>,
+    /// Boot ID when the rollback began.
+    pub(crate) rollback_boot_before: Option<String>,
+    /// Forward steps started (journaled before running).
+    pub(crate) started: BTreeSet<Step>,
+    /// Forward steps completed.
+    pub(crate) completed: BTreeSet<Step>,
+    /// Rollback steps started.
+    pub(crate) rollback_started: BTreeSet<Step>,
+    /// Rollback steps completed.
+    pub(crate) rollback_completed: BTreeSet<Step>,
+    pub(crate) last_verdict: Option<GateVerdict>,
+    pub(crate) failure: Option<NodeFailure>,
+}
+
+impl NodeState {
+    pub(crate) fn new(plan: NodePlan) -> Self {
+        NodeState {
+            plan,
+            phase: Phase::Pending,
+            deadline: None,
+            wake_at: None,
+            in_flight: None,
+            attempts: 0,
+            inspected: false,
+            device_online: false,
+            seen_down: false,
+            boot_before: None,
+            rollback_boot_before: None,
+            started: BTreeSet::new(),
+            completed: BTreeSet::new(),
+            rollback_started: BTreeSet::new(),
+            rollback_completed: BTreeSet::new(),
+            last_verdict: None,
+            failure: None,
+        }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.plan.node
+    }
+
+    pub(crate) fn in_rollback(&self) -> bool {
+        matches!(self.phase, Phase::Rollback(_))
+    }
+
+    /// True once any step that may have changed the node has started.
+    pub(crate) fn changed_anything(&self) -> bool {
+        self.started.iter().any(|step| step.is_disruptive())
+    }
+
+    /// The node runs the target image and config.
+    pub(crate) fn is_converged(&self, live: &LiveNode) -> bool {
+        let to = &self.plan.to;
+        let esc_ok =
+            self.plan.esc.as_ref().is_none_or(|esc| {
+                live.extension_service_configs.get(&esc.name) == Some(&esc.digest)
+            });
+        live.version == to.version && live.schematic_id == to.schematic_id && esc_ok
+    }
+
+    pub(crate) fn status(&self) -> NodeStatus {
+        NodeStatus {
+            node: self.plan.node.clone(),
+            role: self.plan.role,
+            phase: self.phase,
+            completed: self.completed.iter().copied().collect(),
+            failure: self.failure.clone(),
+        }
+    }
+}
+
+/// A read-only view of one node's progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeStatus {
+    /// Node.
+    pub node: String,
+    /// Role.
+    pub role: NodeRole,
+    /// Current phase.
+    pub phase: Phase,
+    /// Forward steps completed.
+    pub completed: Vec<Step>,
+    /// Failure, if the node failed.
+    pub failure: Option<NodeFailure>,
+}

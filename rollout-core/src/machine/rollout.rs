@@ -1,0 +1,518 @@
+//! [`Rollout`]: the sans-IO state machine. No async, no I/O; time is passed in.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use super::node_state::{NodeState, NodeStatus};
+use super::{
+    Action, GateVerdict, NodeFailure, Observation, Outcome, Phase, RolloutEvent, Step, Summary,
+};
+use crate::journal::JournalEntry;
+use crate::plan::{Plan, ResolvedSchematic};
+use crate::ports::PortError;
+use crate::spec::PhaseTimeouts;
+
+/// Options the driver decides (not part of the plan).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MachineOptions {
+    /// Cordon/drain phases run (requires a Kubernetes port and `drain` in the spec).
+    pub drain: bool,
+}
+
+#[derive(Debug, Clone)]
+struct SchematicState {
+    schematic: ResolvedSchematic,
+    ensured: bool,
+    in_flight: bool,
+    wake_at: Option<Instant>,
+    deadline: Option<Instant>,
+}
+
+/// The rollout state machine.
+///
+/// The driver loops: perform every action from [`poll_action`](Self::poll_action), feed each
+/// result to [`handle`](Self::handle), persist [`poll_journal`](Self::poll_journal) entries
+/// (before performing the next action), forward [`poll_event`](Self::poll_event)s, and sleep
+/// until [`poll_timeout`](Self::poll_timeout) when there is nothing to do.
+///
+/// # Usage
+/// ```
+/// # use std::time::Instant;
+/// # use rollout_core::machine::{Action, MachineOptions, Rollout};
+/// # fn drive(plan: rollout_core::Plan) {
+/// let now = Instant::now();
+/// let mut rollout = Rollout::new(plan, MachineOptions::default(), now);
+/// while let Some(action) = rollout.poll_action(now) {
+///     // perform `action` through the ports, then: rollout.handle(observation, Instant::now());
+///     # let _ = action;
+///     # break;
+/// }
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Rollout {
+    pub(crate) nodes: Vec<NodeState>,
+    pub(crate) timeouts: PhaseTimeouts,
+    pub(crate) soak: Duration,
+    pub(crate) rollback_on_failure: bool,
+    pub(crate) route_approval: crate::tailscale::RouteApproval,
+    pub(crate) options: MachineOptions,
+    max_unavailable: usize,
+    schematics: Vec<SchematicState>,
+    halted_by: Option<String>,
+    halt_reason: Option<String>,
+    events: VecDeque<RolloutEvent>,
+    journal: VecDeque<JournalEntry>,
+    finished: bool,
+}
+
+impl Rollout {
+    /// Starts a rollout of `plan`; skipped nodes are Done at once.
+    pub fn new(plan: Plan, options: MachineOptions, now: Instant) -> Self {
+        let settings = &plan.settings;
+        let mut rollout = Rollout {
+            timeouts: settings.timeouts.clone(),
+            soak: settings.soak,
+            rollback_on_failure: settings.failure_policy == crate::spec::FailurePolicy::Rollback,
+            route_approval: settings.route_approval,
+            options: MachineOptions {
+                drain: options.drain && settings.drain,
+            },
+            max_unavailable: settings.max_unavailable,
+            schematics: plan
+                .schematics
+                .iter()
+                .map(|schematic| SchematicState {
+                    schematic: schematic.clone(),
+                    ensured: false,
+                    in_flight: false,
+                    wake_at: None,
+                    deadline: None,
+                })
+                .collect(),
+            nodes: plan.nodes.iter().cloned().map(NodeState::new).collect(),
+            halted_by: None,
+            halt_reason: None,
+            events: VecDeque::new(),
+            journal: VecDeque::new(),
+            finished: false,
+        };
+        for index in 0..rollout.nodes.len() {
+            if let crate::plan::NodeAction::Skip { reason } = &rollout.nodes[index].plan.action {
+                let message = format!("skipped: {reason}");
+                rollout.warn(Some(index), message);
+                rollout.enter(index, Phase::Done, now);
+            }
+        }
+        rollout
+    }
+
+    /// The next action to perform, or `None` when nothing is due before [`poll_timeout`](Self::poll_timeout).
+    pub fn poll_action(&mut self, now: Instant) -> Option<Action> {
+        if self.finished {
+            return None;
+        }
+        self.expire_deadlines(now);
+        if let Some(action) = self.next_schematic_action(now) {
+            return Some(action);
+        }
+        let action = self.next_node_action(now).or_else(|| {
+            let ready = self.schematics.iter().all(|schematic| schematic.ensured);
+            let index = super::scheduler::next_to_start(
+                &self.nodes,
+                self.max_unavailable,
+                self.is_halted() || !ready,
+            )?;
+            self.enter(index, Phase::Precheck, now);
+            self.next_node_action(now)
+        });
+        self.maybe_finish(now);
+        action
+    }
+
+    /// Feeds back the result of an action.
+    pub fn handle(&mut self, observation: Observation, now: Instant) {
+        match observation {
+            Observation::SchematicEnsured {
+                expected_id,
+                result,
+            } => self.on_schematic(&expected_id, result, now),
+            Observation::Node { node, step, result } => {
+                let Some(index) = self.nodes.iter().position(|state| state.name() == node) else {
+                    self.warn(None, format!("observation for unknown node {node} ignored"));
+                    return;
+                };
+                if self.nodes[index].in_flight != Some(step) {
+                    self.warn(
+                        Some(index),
+                        format!("unexpected {step:?} result ignored (not in flight)"),
+                    );
+                    return;
+                }
+                self.nodes[index].in_flight = None;
+                match result {
+                    Ok(outcome) => self.on_success(index, step, outcome, now),
+                    Err(error) => self.on_error(index, step, error, now),
+                }
+            }
+        }
+        self.maybe_finish(now);
+    }
+
+    /// When the machine next needs [`poll_action`](Self::poll_action) without a new observation.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let nodes = self
+            .nodes
+            .iter()
+            .filter(|node| node.phase.is_active() && node.in_flight.is_none())
+            .flat_map(|node| [node.wake_at, node.deadline]);
+        let schematics = self
+            .schematics
+            .iter()
+            .filter(|schematic| !self.is_halted() && !schematic.ensured && !schematic.in_flight)
+            .flat_map(|schematic| [schematic.wake_at, schematic.deadline]);
+        nodes.chain(schematics).flatten().min()
+    }
+
+    /// The next progress event.
+    pub fn poll_event(&mut self) -> Option<RolloutEvent> {
+        self.events.pop_front()
+    }
+
+    /// The next journal entry; the driver persists it before performing the next action.
+    pub fn poll_journal(&mut self) -> Option<JournalEntry> {
+        self.journal.pop_front()
+    }
+
+    /// True once every node is terminal.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Progress of every node, in plan order.
+    pub fn status(&self) -> Vec<NodeStatus> {
+        self.nodes.iter().map(NodeState::status).collect()
+    }
+
+    /// True when no further node will start (a node failed or a rollout-level step failed).
+    pub fn is_halted(&self) -> bool {
+        self.halted_by.is_some() || self.halt_reason.is_some()
+    }
+
+    /// True when some action is being performed by the driver.
+    pub fn has_in_flight(&self) -> bool {
+        self.nodes.iter().any(|node| node.in_flight.is_some())
+            || self.schematics.iter().any(|s| s.in_flight)
+    }
+
+    // ---- plumbing shared by the phase logic ----
+
+    pub(crate) fn enter(&mut self, index: usize, phase: Phase, now: Instant) {
+        let timeout = self.phase_timeout(phase);
+        let node = &mut self.nodes[index];
+        let from = node.phase;
+        node.phase = phase;
+        node.attempts = 0;
+        node.inspected = false;
+        node.device_online = false;
+        node.seen_down = false;
+        node.last_verdict = None;
+        node.wake_at = (phase == Phase::Soak).then(|| now + self.soak);
+        node.deadline = (!phase.is_terminal() && phase != Phase::Pending).then(|| now + timeout);
+        let name = node.plan.node.clone();
+        tracing::debug!(node = %name, %from, to = %phase, "phase changed");
+        self.journal.push_back(JournalEntry::PhaseEntered {
+            node: name.clone(),
+            phase,
+        });
+        self.events.push_back(RolloutEvent::PhaseChanged {
+            node: name,
+            from,
+            to: phase,
+        });
+    }
+
+    fn phase_timeout(&self, phase: Phase) -> Duration {
+        use super::RollbackStep as R;
+        let t = &self.timeouts;
+        match phase {
+            Phase::Precheck => t.precheck,
+            Phase::Install | Phase::Rollback(R::BootPrevious) => t.install,
+            Phase::Drain => t.drain,
+            Phase::AwaitReboot | Phase::Rollback(R::AwaitReboot) => t.await_reboot,
+            Phase::Verify | Phase::Rollback(R::Verify) => t.verify,
+            Phase::Tailnet => t.tailnet,
+            Phase::Soak => self.soak + t.verify,
+            _ => t.step,
+        }
+    }
+
+    pub(crate) fn warn(&mut self, index: Option<usize>, message: String) {
+        let node = index.map(|index| self.nodes[index].plan.node.clone());
+        self.events
+            .push_back(RolloutEvent::Warning { node, message });
+    }
+
+    pub(crate) fn record(&mut self, entry: JournalEntry) {
+        self.journal.push_back(entry);
+    }
+
+    pub(crate) fn retry_later(&mut self, index: usize, now: Instant) {
+        let node = &mut self.nodes[index];
+        node.attempts += 1;
+        node.wake_at = Some(now + self.timeouts.check_interval);
+    }
+
+    pub(crate) fn fail(
+        &mut self,
+        index: usize,
+        reason: String,
+        port_error: Option<PortError>,
+        now: Instant,
+    ) {
+        let node = &self.nodes[index];
+        let failure = NodeFailure {
+            phase: node.phase,
+            reason,
+            last_verdict: node.last_verdict.clone(),
+            port_error,
+        };
+        let name = node.plan.node.clone();
+        let in_rollback = node.in_rollback();
+        let roll_back = self.rollback_on_failure && !in_rollback && node.changed_anything();
+        tracing::warn!(node = %name, reason = %failure.reason, "node failed");
+        self.halted_by.get_or_insert_with(|| name.clone());
+        self.nodes[index].failure = Some(failure.clone());
+        self.record(JournalEntry::NodeFailed {
+            node: name.clone(),
+            failure: Box::new(failure.clone()),
+        });
+        self.events.push_back(RolloutEvent::NodeFailed {
+            node: name,
+            failure,
+        });
+        let next = if roll_back {
+            Phase::Rollback(super::RollbackStep::Inspect)
+        } else {
+            Phase::Halted
+        };
+        self.enter(index, next, now);
+    }
+
+    fn expire_deadlines(&mut self, now: Instant) {
+        for index in 0..self.nodes.len() {
+            let node = &self.nodes[index];
+            let expired = node.phase.is_active()
+                && node.in_flight.is_none()
+                && node.deadline.is_some_and(|d| now >= d);
+            if expired {
+                let detail = node
+                    .last_verdict
+                    .as_ref()
+                    .filter(|verdict| !verdict.passed)
+                    .map(|verdict| format!("; failing: {}", verdict.failing()))
+                    .unwrap_or_default();
+                let reason = format!(
+                    "timed out in phase {} after {} attempt(s){detail}",
+                    node.phase,
+                    node.attempts + 1
+                );
+                self.fail(index, reason, None, now);
+            }
+        }
+        for schematic in &mut self.schematics {
+            if !schematic.ensured
+                && !schematic.in_flight
+                && schematic.deadline.is_some_and(|d| now >= d)
+            {
+                self.halt_reason.get_or_insert_with(|| {
+                    format!(
+                        "schematic {} could not be registered in time",
+                        schematic.schematic.id
+                    )
+                });
+            }
+        }
+    }
+
+    fn next_schematic_action(&mut self, now: Instant) -> Option<Action> {
+        if self.is_halted() {
+            return None;
+        }
+        let step = self.timeouts.step;
+        let schematic = self
+            .schematics
+            .iter_mut()
+            .find(|s| !s.ensured && !s.in_flight && s.wake_at.is_none_or(|wake| wake <= now))?;
+        schematic.in_flight = true;
+        schematic.deadline.get_or_insert(now + step * 3);
+        Some(Action::EnsureSchematic {
+            schematic: schematic.schematic.clone(),
+            timeout: step,
+        })
+    }
+
+    fn on_schematic(&mut self, expected_id: &str, result: Result<String, PortError>, now: Instant) {
+        let interval = self.timeouts.check_interval;
+        let Some(schematic) = self
+            .schematics
+            .iter_mut()
+            .find(|s| s.schematic.id == expected_id && s.in_flight)
+        else {
+            self.warn(
+                None,
+                format!("unexpected schematic result for {expected_id} ignored"),
+            );
+            return;
+        };
+        schematic.in_flight = false;
+        match result {
+            Ok(id) if id == expected_id => schematic.ensured = true,
+            Ok(id) => {
+                self.halt_reason = Some(format!(
+                    "the Image Factory returned schematic ID {id}, but the plan computed {expected_id}; the offline ID \
+                     is wrong or the factory differs; nothing was changed"
+                ));
+            }
+            Err(error) if error.is_retryable() => schematic.wake_at = Some(now + interval),
+            Err(error) => {
+                self.halt_reason = Some(format!(
+                    "registering schematic {expected_id} failed: {error}"
+                ))
+            }
+        }
+        if let Some(reason) = self.halt_reason.clone() {
+            self.warn(None, reason);
+        }
+    }
+
+    fn next_node_action(&mut self, now: Instant) -> Option<Action> {
+        for index in 0..self.nodes.len() {
+            let node = &self.nodes[index];
+            let due = node.phase.is_active()
+                && node.in_flight.is_none()
+                && node.wake_at.is_none_or(|wake| wake <= now);
+            if !due {
+                continue;
+            }
+            let Some(request) = self.request_for(index) else {
+                continue;
+            };
+            let step = request.step();
+            let phase_timeout = self.phase_timeout(self.nodes[index].phase);
+            let node = &mut self.nodes[index];
+            node.in_flight = Some(step);
+            node.wake_at = None;
+            let remaining = node
+                .deadline
+                .map_or(self.timeouts.step, |d| d.saturating_duration_since(now));
+            let timeout = remaining.min(phase_timeout).max(Duration::from_secs(1));
+            let name = node.plan.node.clone();
+            if step.is_disruptive() {
+                if node.in_rollback() {
+                    node.rollback_started.insert(step);
+                } else {
+                    node.started.insert(step);
+                }
+                self.record(JournalEntry::StepStarted {
+                    node: name.clone(),
+                    step,
+                });
+            }
+            return Some(Action::Node {
+                node: name,
+                request,
+                timeout,
+            });
+        }
+        None
+    }
+
+    fn on_success(&mut self, index: usize, step: Step, outcome: Outcome, now: Instant) {
+        match outcome {
+            Outcome::GateChecked(verdict) => self.on_gate(index, step, verdict, now),
+            Outcome::Inspected(live) => self.on_inspected(index, live, now),
+            Outcome::BootProbed(probe) => self.on_boot_probe(index, probe, now),
+            Outcome::Done { reboot_started } => {
+                let node = &mut self.nodes[index];
+                let name = node.plan.node.clone();
+                if node.in_rollback() {
+                    node.rollback_completed.insert(step);
+                } else {
+                    node.completed.insert(step);
+                }
+                self.record(JournalEntry::StepCompleted { node: name, step });
+                self.after_step(index, step, reboot_started, now);
+            }
+        }
+    }
+
+    fn on_gate(&mut self, index: usize, step: Step, verdict: GateVerdict, now: Instant) {
+        let Step::CheckGate(stage) = step else { return };
+        let node = &mut self.nodes[index];
+        node.attempts += 1;
+        let passed = verdict.passed;
+        node.last_verdict = Some(verdict.clone());
+        let event = RolloutEvent::GateProgress {
+            node: node.plan.node.clone(),
+            stage,
+            attempt: node.attempts,
+            verdict,
+        };
+        self.events.push_back(event);
+        if passed {
+            self.after_gate(index, stage, now);
+        } else {
+            let node = &mut self.nodes[index];
+            node.wake_at = Some(now + self.timeouts.check_interval);
+        }
+    }
+
+    fn on_error(&mut self, index: usize, step: Step, error: PortError, now: Instant) {
+        let past_deadline = self.nodes[index].deadline.is_some_and(|d| now >= d);
+        if error.is_retryable() && !past_deadline {
+            tracing::debug!(node = %self.nodes[index].name(), ?step, %error, "retryable failure");
+            self.retry_later(index, now);
+            if step == Step::ProbeBoot {
+                self.nodes[index].seen_down = true;
+            }
+            return;
+        }
+        let reason = format!("{step:?} failed: {error}");
+        self.fail(index, reason, Some(error), now);
+    }
+
+    pub(crate) fn halt_rollout(&mut self, index: usize) {
+        let name = self.nodes[index].plan.node.clone();
+        self.halted_by.get_or_insert(name);
+    }
+
+    fn maybe_finish(&mut self, now: Instant) {
+        if self.finished {
+            return;
+        }
+        let any_active = self.nodes.iter().any(|node| node.phase.is_active());
+        if self.is_halted() && !any_active && !self.has_in_flight() {
+            for index in 0..self.nodes.len() {
+                if self.nodes[index].phase == Phase::Pending {
+                    self.enter(index, Phase::Halted, now);
+                }
+            }
+        }
+        if self.nodes.iter().all(|node| node.phase.is_terminal()) && !self.has_in_flight() {
+            self.finished = true;
+            let summary = Summary {
+                nodes: self
+                    .nodes
+                    .iter()
+                    .map(|node| (node.plan.node.clone(), node.phase))
+                    .collect(),
+                halted_by: self.halted_by.clone().or_else(|| self.halt_reason.clone()),
+            };
+            self.record(JournalEntry::Finished {
+                summary: summary.clone(),
+            });
+            self.events.push_back(RolloutEvent::Finished(summary));
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! Which node may start next: the concurrency and ordering invariants live here.
+
+use super::node_state::NodeState;
+use crate::discovery::NodeRole;
+
+/// The index of the next node allowed to start, if any.
+///
+/// Rules: nothing starts once the rollout is halted or any node failed; nodes start in plan
+/// order; a control-plane node starts only when no other node is active; workers start only
+/// after every control-plane node finished, at most `max_unavailable` at a time.
+pub(crate) fn next_to_start(
+    nodes: &[NodeState],
+    max_unavailable: usize,
+    halted: bool,
+) -> Option<usize> {
+    if halted || nodes.iter().any(|node| node.failure.is_some()) {
+        return None;
+    }
+    let candidate = nodes
+        .iter()
+        .position(|node| node.phase == super::Phase::Pending)?;
+    let active: Vec<&NodeState> = nodes.iter().filter(|node| node.phase.is_active()).collect();
+    let allowed = match nodes[candidate].plan.role {
+        NodeRole::ControlPlane => active.is_empty(),
+        NodeRole::Worker => {
+            let control_plane_unfinished = nodes
+                .iter()
+                .any(|node| node.plan.role == NodeRole::ControlPlane && !node.phase.is_terminal());
+            !control_plane_unfinished && active.len() < max_unavailable.max(1)
+        }
+    };
+    allowed.then_some(candidate)
+}

@@ -1,0 +1,309 @@
+//! The sans-IO state machine against a modelled cluster: scenarios, invariants under
+//! arbitrary faults and schedules (proptest), and crash + resume at every step.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::time::Instant;
+
+use proptest::prelude::*;
+use rollout_core::machine::{NodeRequest, Phase, RolloutEvent};
+use rollout_core::plan::Plan;
+use rollout_core::spec::FailurePolicy;
+use rollout_core::{ClusterFacts, plan};
+use support::harness::Harness;
+use support::world::{Fault, World};
+use support::{FakeResolver, cluster, seed_cluster, seed_spec, spec_for};
+
+fn seed_plan(policy: FailurePolicy) -> Plan {
+    let mut spec = seed_spec();
+    spec.failure_policy = policy;
+    plan(&spec, &seed_cluster(), &FakeResolver).unwrap()
+}
+
+fn harness(plan: &Plan) -> Harness {
+    Harness::new(plan.clone(), World::new(plan), Instant::now())
+}
+
+fn requests(h: &Harness, node: &str, pred: fn(&NodeRequest) -> bool) -> usize {
+    h.world
+        .performed
+        .iter()
+        .filter(|(n, r)| n == node && pred(r))
+        .count()
+}
+
+#[test]
+fn seed_cluster_rolls_one_node_at_a_time_with_the_leader_last() {
+    let plan = seed_plan(FailurePolicy::Halt);
+    let mut h = harness(&plan);
+    h.run(&[]);
+    assert!(
+        h.phases().values().all(|p| *p == Phase::Done),
+        "{:?}",
+        h.phases()
+    );
+    let starts: Vec<&str> = h
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            RolloutEvent::PhaseChanged {
+                node,
+                to: Phase::Precheck,
+                ..
+            } => Some(node.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(starts, ["k8s-2", "k8s-3", "k8s-1"]);
+    for node in ["k8s-1", "k8s-2", "k8s-3"] {
+        let sim = &h.world.nodes[node];
+        assert_eq!(
+            sim.running.schematic_id,
+            plan.node(node).unwrap().to.schematic_id
+        );
+        assert!(sim.routes_approved);
+        assert_eq!(
+            requests(&h, node, |r| matches!(r, NodeRequest::Install { .. })),
+            1
+        );
+        assert_eq!(requests(&h, node, |r| matches!(r, NodeRequest::Reboot)), 1);
+    }
+    assert!(
+        matches!(h.events.last(), Some(RolloutEvent::Finished(summary)) if summary.succeeded())
+    );
+}
+
+#[test]
+fn a_broken_upgrade_halts_and_no_further_node_starts() {
+    let plan = seed_plan(FailurePolicy::Halt);
+    let mut h = harness(&plan);
+    h.world.nodes.get_mut("k8s-3").unwrap().broken_upgrade = true;
+    h.run(&[]);
+    let phases = h.phases();
+    assert_eq!(phases["k8s-2"], Phase::Done);
+    assert_eq!(phases["k8s-3"], Phase::Halted);
+    assert_eq!(phases["k8s-1"], Phase::Halted);
+    assert!(
+        h.world.performed.iter().all(|(n, _)| n != "k8s-1"),
+        "k8s-1 must never be touched"
+    );
+    let failure = h.rollout.status()[1].failure.clone().unwrap();
+    assert_eq!(failure.phase, Phase::Verify);
+    assert!(failure.reason.contains("schematic"), "{}", failure.reason);
+}
+
+#[test]
+fn rollback_restores_config_and_boots_the_previous_image() {
+    let plan = seed_plan(FailurePolicy::Rollback);
+    let mut h = harness(&plan);
+    h.world.nodes.get_mut("k8s-3").unwrap().broken_upgrade = true;
+    h.run(&[]);
+    let phases = h.phases();
+    assert_eq!(phases["k8s-3"], Phase::RolledBack);
+    assert_eq!(phases["k8s-1"], Phase::Halted);
+    let node = &h.world.nodes["k8s-3"];
+    let from = &plan.node("k8s-3").unwrap().from;
+    assert_eq!(node.running.schematic_id, from.schematic_id);
+    assert_eq!(node.install_image, from.install_image);
+    assert!(
+        node.escs.is_empty(),
+        "the ESC must be gone with the restored config"
+    );
+    let rpc = |r: &NodeRequest| {
+        matches!(
+            r,
+            NodeRequest::BootPrevious {
+                method: rollout_core::machine::RollbackMethod::RollbackRpc
+            }
+        )
+    };
+    assert_eq!(requests(&h, "k8s-3", rpc), 1);
+}
+
+#[test]
+fn workers_run_up_to_max_unavailable_at_once_after_the_control_plane() {
+    let facts = cluster(1, 4);
+    let mut spec = spec_for(&facts);
+    spec.ordering.max_unavailable = 2;
+    let plan = plan(&spec, &facts, &FakeResolver).unwrap();
+    let mut h = harness(&plan);
+    let mut peak = 0;
+    while h.step(0, 1) {
+        peak = peak.max(
+            h.rollout
+                .status()
+                .iter()
+                .filter(|s| s.phase.is_active())
+                .count(),
+        );
+    }
+    assert_eq!(peak, 2);
+    assert!(h.phases().values().all(|p| *p == Phase::Done));
+}
+
+#[test]
+fn a_node_converged_since_planning_is_not_disrupted() {
+    let plan = seed_plan(FailurePolicy::Halt);
+    let mut h = harness(&plan);
+    let target = plan.node("k8s-3").unwrap().clone();
+    let sim = h.world.nodes.get_mut("k8s-3").unwrap();
+    sim.running.schematic_id = target.to.schematic_id.clone();
+    let esc = target.esc.unwrap();
+    sim.escs.insert(esc.name, esc.digest);
+    h.run(&[]);
+    assert_eq!(h.phases()["k8s-3"], Phase::Done);
+    assert!(
+        h.world
+            .performed
+            .iter()
+            .filter(|(n, _)| n == "k8s-3")
+            .all(|(_, r)| matches!(r, NodeRequest::Inspect))
+    );
+}
+
+#[test]
+fn a_gate_that_never_passes_fails_the_node_after_its_timeout_with_the_failing_check() {
+    let plan = seed_plan(FailurePolicy::Halt);
+    let mut h = harness(&plan);
+    h.world
+        .faults
+        .extend(std::iter::repeat_n(Fault::GateFalse, 10_000));
+    h.run(&[]);
+    let status = h.rollout.status();
+    let failure = status[0].failure.clone().unwrap();
+    assert_eq!(failure.phase, Phase::Precheck);
+    assert!(
+        failure.reason.contains("timed out") && failure.reason.contains("injected"),
+        "{}",
+        failure.reason
+    );
+    assert!(
+        h.world
+            .performed
+            .iter()
+            .all(|(_, r)| !r.step().is_disruptive())
+    );
+}
+
+fn end_state(
+    plan: &Plan,
+    setup: impl Fn(&mut World),
+    crash_after: Option<usize>,
+) -> (Vec<(String, Phase)>, String) {
+    let mut world = World::new(plan);
+    setup(&mut world);
+    let mut h = Harness::new(plan.clone(), world, Instant::now());
+    let mut crashed = false;
+    loop {
+        if !crashed && crash_after == Some(h.handled) {
+            crashed = true;
+            h.crash_and_resume();
+        }
+        if !h.step(0, 1) {
+            break;
+        }
+        assert!(h.handled < 20_000, "did not finish");
+    }
+    let phases = h.phases().into_iter().collect();
+    (phases, format!("{:?}", h.world.fingerprint()))
+}
+
+fn crash_everywhere(policy: FailurePolicy, setup: fn(&mut World)) {
+    let plan = seed_plan(policy);
+    let reference = end_state(&plan, setup, None);
+    let mut world = World::new(&plan);
+    setup(&mut world);
+    let mut h = Harness::new(plan.clone(), world, Instant::now());
+    h.run(&[]);
+    for crash_after in 0..=h.handled {
+        let resumed = end_state(&plan, setup, Some(crash_after));
+        assert_eq!(
+            resumed, reference,
+            "crash after {crash_after} observations diverged"
+        );
+    }
+}
+
+#[test]
+fn crash_at_every_step_then_resume_reaches_the_same_end_state() {
+    crash_everywhere(FailurePolicy::Halt, |_| {});
+}
+
+#[test]
+fn crash_at_every_step_of_a_rollback_then_resume_reaches_the_same_end_state() {
+    crash_everywhere(FailurePolicy::Rollback, |world| {
+        world.nodes.get_mut("k8s-3").unwrap().broken_upgrade = true
+    });
+}
+
+fn arbitrary_fault() -> impl Strategy<Value = Fault> {
+    prop_oneof![6 => Just(Fault::None), 2 => Just(Fault::Transient), 1 => Just(Fault::Fatal), 2 => Just(Fault::GateFalse)]
+}
+
+fn shaped_plan(
+    control: usize,
+    workers: usize,
+    max_unavailable: usize,
+    policy: FailurePolicy,
+    skip: Option<usize>,
+) -> Plan {
+    let mut facts: ClusterFacts = cluster(control, workers);
+    let mut spec = spec_for(&facts);
+    spec.ordering.max_unavailable = max_unavailable;
+    spec.failure_policy = policy;
+    if let Some(index) = skip.map(|i| i % facts.nodes.len()) {
+        let reference = plan(&spec, &facts, &FakeResolver).unwrap();
+        let target = reference.node(&facts.nodes[index].node).unwrap().clone();
+        let node = &mut facts.nodes[index];
+        node.schematic_id = target.to.schematic_id.clone();
+        node.extensions.push("tailscale".into());
+        let esc = target.esc.unwrap();
+        node.extension_service_configs.insert(esc.name, esc.digest);
+    }
+    plan(&spec, &facts, &FakeResolver).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn invariants_hold_under_arbitrary_faults_and_schedules(
+        control in 1usize..=3,
+        workers in 0usize..=3,
+        max_unavailable in 1usize..=3,
+        rollback in any::<bool>(),
+        skip in proptest::option::of(0usize..6),
+        broken in proptest::option::of(0usize..6),
+        faults in proptest::collection::vec(arbitrary_fault(), 0..60),
+        picks in proptest::collection::vec((0usize..4, 0u64..40), 1..50),
+        crash in proptest::option::of(0usize..80),
+    ) {
+        let policy = if rollback { FailurePolicy::Rollback } else { FailurePolicy::Halt };
+        let plan = shaped_plan(control, workers, max_unavailable, policy, skip);
+        let mut world = World::new(&plan);
+        world.faults.extend(faults);
+        if let Some(index) = broken {
+            let name = plan.nodes[index % plan.nodes.len()].node.clone();
+            world.nodes.get_mut(&name).unwrap().broken_upgrade = true;
+        }
+        let mut h = Harness::new(plan.clone(), world, Instant::now());
+        let mut round = 0;
+        let mut crashed = false;
+        loop {
+            if !crashed && crash == Some(h.handled) {
+                crashed = true;
+                h.crash_and_resume();
+            }
+            let (pick, dt) = picks[round % picks.len()];
+            round += 1;
+            if !h.step(pick, dt) {
+                break;
+            }
+            prop_assert!(round < 50_000, "did not finish: {:?}", h.rollout.status());
+        }
+        for (node, phase) in h.phases() {
+            prop_assert!(matches!(phase, Phase::Done | Phase::Halted | Phase::RolledBack), "{node} ended {phase:?}");
+        }
+    }
+}

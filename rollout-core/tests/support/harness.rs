@@ -1,0 +1,246 @@
+//! Drives a [`Rollout`] against a [`World`] like the driver would, checking the invariants
+//! after every step. Actions may be completed out of order (concurrent workers).
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use rollout_core::discovery::NodeRole;
+use rollout_core::journal::JournalEntry;
+use rollout_core::machine::{
+    Action, GateStage, MachineOptions, NodeRequest, Observation, Phase, Rollout, RolloutEvent, Step,
+};
+use rollout_core::plan::Plan;
+
+use super::world::World;
+
+pub struct Harness {
+    pub rollout: Rollout,
+    pub world: World,
+    pub now: Instant,
+    pub journal: Vec<JournalEntry>,
+    pub events: Vec<RolloutEvent>,
+    pub pending: Vec<Action>,
+    pub max_unavailable: usize,
+    /// Nodes whose precheck gate passed (they may be changed).
+    pub prechecked: BTreeSet<String>,
+    /// Forward disruptive steps the machine saw complete, per node.
+    pub completed: BTreeSet<(String, Step)>,
+    /// Nodes that were converged before they were touched.
+    pub converged_untouched: BTreeSet<String>,
+    pub handled: usize,
+}
+
+impl Harness {
+    pub fn new(plan: Plan, world: World, now: Instant) -> Self {
+        let converged_untouched = plan
+            .nodes
+            .iter()
+            .filter(|n| n.is_skipped())
+            .map(|n| n.node.clone())
+            .collect();
+        let max_unavailable = plan.settings.max_unavailable;
+        let rollout = Rollout::new(plan, MachineOptions::default(), now);
+        Harness {
+            rollout,
+            world,
+            now,
+            journal: Vec::new(),
+            events: Vec::new(),
+            pending: Vec::new(),
+            max_unavailable,
+            prechecked: BTreeSet::new(),
+            completed: BTreeSet::new(),
+            converged_untouched,
+            handled: 0,
+        }
+    }
+
+    /// Replaces the machine after a crash: in-flight results are lost, the journal survives.
+    pub fn crash_and_resume(&mut self) {
+        self.pending.clear();
+        let plan = self.world.plan.clone();
+        self.rollout = Rollout::resume(
+            plan,
+            &self.journal,
+            &self.world.live(),
+            MachineOptions::default(),
+            self.now,
+        );
+        for status in self.rollout.status() {
+            if !matches!(status.phase, Phase::Pending | Phase::Precheck) {
+                self.prechecked.insert(status.node);
+            }
+        }
+        self.drain();
+    }
+
+    fn drain(&mut self) {
+        while let Some(entry) = self.rollout.poll_journal() {
+            self.journal.push(entry);
+        }
+        while let Some(event) = self.rollout.poll_event() {
+            self.check_event(&event);
+            self.events.push(event);
+        }
+    }
+
+    fn check_event(&mut self, event: &RolloutEvent) {
+        match event {
+            RolloutEvent::GateProgress {
+                node,
+                stage: GateStage::Precheck,
+                verdict,
+                ..
+            } if verdict.passed => {
+                self.prechecked.insert(node.clone());
+            }
+            RolloutEvent::PhaseChanged {
+                node,
+                from: Phase::Pending,
+                to: Phase::Precheck,
+            } => {
+                let failed: Vec<_> = self
+                    .rollout
+                    .status()
+                    .into_iter()
+                    .filter(|s| s.failure.is_some())
+                    .collect();
+                assert!(
+                    failed.is_empty(),
+                    "{node} started while {failed:?} had failed"
+                );
+            }
+            _ => {}
+        }
+    }
+
+    fn phase_of(&self, node: &str) -> Phase {
+        self.rollout
+            .status()
+            .into_iter()
+            .find(|s| s.node == node)
+            .unwrap()
+            .phase
+    }
+
+    fn check_action(&self, action: &Action) {
+        let Action::Node { node, request, .. } = action else {
+            return;
+        };
+        let step = request.step();
+        let in_rollback = matches!(self.phase_of(node), Phase::Rollback(_));
+        if step.is_disruptive() && !in_rollback {
+            assert!(
+                self.prechecked.contains(node),
+                "{node}: {step:?} before its precheck gate passed"
+            );
+            assert!(
+                !self.completed.contains(&(node.clone(), step)),
+                "{node}: completed {step:?} repeated"
+            );
+            assert!(
+                !self.converged_untouched.contains(node),
+                "{node}: converged node disrupted by {step:?}"
+            );
+        }
+        if let NodeRequest::Inspect = request {
+            // Inspect is harmless.
+        }
+    }
+
+    fn check_state(&self) {
+        let status = self.rollout.status();
+        let active: Vec<_> = status.iter().filter(|s| s.phase.is_active()).collect();
+        let control_active = active
+            .iter()
+            .filter(|s| s.role == NodeRole::ControlPlane)
+            .count();
+        if control_active > 0 {
+            assert_eq!(
+                active.len(),
+                1,
+                "a control-plane node is active together with others: {active:?}"
+            );
+        }
+        assert!(
+            active.len() <= self.max_unavailable,
+            "too many active nodes: {active:?}"
+        );
+        let workers_active = active.iter().any(|s| s.role == NodeRole::Worker);
+        let control_unfinished = status
+            .iter()
+            .any(|s| s.role == NodeRole::ControlPlane && !s.phase.is_terminal());
+        assert!(
+            !(workers_active && control_unfinished),
+            "a worker runs before the control plane finished"
+        );
+    }
+
+    /// One scheduling round; `pick` chooses which pending action completes, `dt` how long it took.
+    pub fn step(&mut self, pick: usize, dt: u64) -> bool {
+        while let Some(action) = self.rollout.poll_action(self.now) {
+            self.drain();
+            self.check_action(&action);
+            self.pending.push(action);
+        }
+        self.drain();
+        self.check_state();
+        if self.rollout.is_finished() {
+            return false;
+        }
+        if self.pending.is_empty() {
+            let Some(wake) = self.rollout.poll_timeout() else {
+                panic!(
+                    "machine is stuck: nothing pending, no timeout, not finished: {:?} last events {:?}",
+                    self.rollout.status(),
+                    self.events.iter().rev().take(8).collect::<Vec<_>>()
+                );
+            };
+            self.now = self.now.max(wake);
+            return true;
+        }
+        let action = self.pending.remove(pick % self.pending.len());
+        let observation = self.world.perform(&action);
+        self.now += Duration::from_secs(dt);
+        if let Observation::Node {
+            node,
+            step,
+            result: Ok(_),
+        } = &observation
+        {
+            let in_rollback = matches!(self.phase_of(node), Phase::Rollback(_));
+            if step.is_disruptive() && !in_rollback {
+                self.completed.insert((node.clone(), *step));
+            }
+        }
+        self.rollout.handle(observation, self.now);
+        self.handled += 1;
+        self.drain();
+        self.check_state();
+        true
+    }
+
+    /// Runs to the end (panics if it does not finish within a generous number of steps).
+    pub fn run(&mut self, picks: &[(usize, u64)]) {
+        for round in 0..50_000 {
+            let (pick, dt) = if picks.is_empty() {
+                (0, 1)
+            } else {
+                picks[round % picks.len()]
+            };
+            if !self.step(pick, dt) {
+                return;
+            }
+        }
+        panic!("rollout did not finish: {:?}", self.rollout.status());
+    }
+
+    pub fn phases(&self) -> BTreeMap<String, Phase> {
+        self.rollout
+            .status()
+            .into_iter()
+            .map(|s| (s.node, s.phase))
+            .collect()
+    }
+}

@@ -1,0 +1,370 @@
+//! A pure model of a Talos cluster + tailnet that answers the state machine's actions the way
+//! the real system does: reboots take the node down for a while and give it a new boot ID,
+//! the new image is staged by install and only runs after a reboot (A/B), the tailnet device
+//! appears a few checks after the node is back, routes need approval, failures have real shapes.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, VecDeque};
+
+use rollout_core::EscDigest;
+use rollout_core::machine::{
+    Action, BootProbe, CheckResult, GateStage, GateVerdict, LiveNode, NodeRequest, Observation,
+    Outcome, RollbackMethod, Step,
+};
+use rollout_core::plan::Plan;
+use rollout_core::ports::{PortError, PortErrorKind};
+
+/// What "same end state" compares for one node.
+pub type Fingerprint = (String, Image, Option<String>, BTreeMap<String, EscDigest>);
+
+/// Injected trouble for one action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    None,
+    /// The call fails with a retryable `Unavailable`.
+    Transient,
+    /// The call fails for good.
+    Fatal,
+    /// A gate check sees its condition false this time.
+    GateFalse,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    pub version: String,
+    pub schematic_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimNode {
+    pub running: Image,
+    /// The other boot entry (A/B).
+    pub previous: Option<Image>,
+    /// What the next reboot boots (after an install).
+    pub staged: Option<Image>,
+    pub install_image: Option<String>,
+    pub escs: BTreeMap<String, EscDigest>,
+    pub boot_seq: u32,
+    pub down_probes: u32,
+    pub tailnet_checks_until_online: u32,
+    pub routes_approved: bool,
+    pub backup: Option<(Option<String>, BTreeMap<String, EscDigest>)>,
+    /// The node boots the new image without the extension (a broken schematic).
+    pub broken_upgrade: bool,
+}
+
+impl SimNode {
+    fn boot_id(&self) -> String {
+        format!("boot-{}", self.boot_seq)
+    }
+
+    fn reboot(&mut self) {
+        self.boot_seq += 1;
+        self.down_probes = 2;
+        self.tailnet_checks_until_online = 2;
+        self.routes_approved = false;
+        if let Some(staged) = self.staged.take() {
+            let old = std::mem::replace(&mut self.running, staged);
+            self.previous = Some(old);
+        }
+    }
+}
+
+pub struct World {
+    pub plan: Plan,
+    pub nodes: BTreeMap<String, SimNode>,
+    pub faults: VecDeque<Fault>,
+    /// Every node action performed: (node, request).
+    pub performed: Vec<(String, NodeRequest)>,
+}
+
+impl World {
+    pub fn new(plan: &Plan) -> Self {
+        let nodes = plan
+            .nodes
+            .iter()
+            .map(|node| {
+                let running = Image {
+                    version: node.from.version.clone(),
+                    schematic_id: node.from.schematic_id.clone(),
+                };
+                let escs = match (&node.esc, node.is_skipped()) {
+                    (Some(esc), true) => BTreeMap::from([(esc.name.clone(), esc.digest.clone())]),
+                    _ => BTreeMap::new(),
+                };
+                let running = if node.is_skipped() {
+                    Image {
+                        version: node.to.version.clone(),
+                        schematic_id: node.to.schematic_id.clone(),
+                    }
+                } else {
+                    running
+                };
+                let sim = SimNode {
+                    running,
+                    previous: None,
+                    staged: None,
+                    install_image: node.from.install_image.clone(),
+                    escs,
+                    boot_seq: 0,
+                    down_probes: 0,
+                    tailnet_checks_until_online: 2,
+                    routes_approved: false,
+                    backup: None,
+                    broken_upgrade: false,
+                };
+                (node.node.clone(), sim)
+            })
+            .collect();
+        World {
+            plan: plan.clone(),
+            nodes,
+            faults: VecDeque::new(),
+            performed: Vec::new(),
+        }
+    }
+
+    pub fn live(&self) -> BTreeMap<String, LiveNode> {
+        self.nodes
+            .iter()
+            .filter(|(_, node)| node.down_probes == 0)
+            .map(|(name, node)| (name.clone(), live_of(node)))
+            .collect()
+    }
+
+    fn image_for(&self, reference: &str) -> Image {
+        for node in &self.plan.nodes {
+            if node.to.install_image.as_deref() == Some(reference) {
+                return Image {
+                    version: node.to.version.clone(),
+                    schematic_id: node.to.schematic_id.clone(),
+                };
+            }
+            if node.from.install_image.as_deref() == Some(reference) {
+                return Image {
+                    version: node.from.version.clone(),
+                    schematic_id: node.from.schematic_id.clone(),
+                };
+            }
+        }
+        panic!("unknown image {reference}");
+    }
+
+    /// Performs an action and returns what the driver would observe.
+    pub fn perform(&mut self, action: &Action) -> Observation {
+        let fault = self.faults.pop_front().unwrap_or(Fault::None);
+        match action {
+            Action::EnsureSchematic { schematic, .. } => {
+                let result = match fault {
+                    Fault::Transient => Err(unavailable("factory", "create schematic")),
+                    _ => Ok(schematic.id.clone()),
+                };
+                Observation::SchematicEnsured {
+                    expected_id: schematic.id.clone(),
+                    result,
+                }
+            }
+            Action::Node { node, request, .. } => {
+                self.performed.push((node.clone(), request.clone()));
+                let step = request.step();
+                let result = self.perform_node(node, request, fault);
+                Observation::Node {
+                    node: node.clone(),
+                    step,
+                    result,
+                }
+            }
+        }
+    }
+
+    fn perform_node(
+        &mut self,
+        name: &str,
+        request: &NodeRequest,
+        fault: Fault,
+    ) -> Result<Outcome, PortError> {
+        let plan = self.plan.node(name).unwrap().clone();
+        let sim_is_down = self.nodes[name].down_probes > 0;
+        if request.step() == Step::ProbeBoot {
+            let node = self.nodes.get_mut(name).unwrap();
+            if node.down_probes > 0 || fault == Fault::Transient {
+                node.down_probes = node.down_probes.saturating_sub(1);
+                return Ok(Outcome::BootProbed(BootProbe::Down {
+                    reason: "connection refused".into(),
+                }));
+            }
+            return Ok(Outcome::BootProbed(BootProbe::Up {
+                boot_id: node.boot_id(),
+                ready: true,
+            }));
+        }
+        if sim_is_down || fault == Fault::Transient {
+            // Any call against a rebooting node fails; the node comes back after a few of them.
+            let node = self.nodes.get_mut(name).unwrap();
+            node.down_probes = node.down_probes.saturating_sub(1);
+            return Err(unavailable("talos", "call"));
+        }
+        if fault == Fault::Fatal {
+            return Err(PortError::new(
+                "talos",
+                "call",
+                PortErrorKind::Rejected,
+                "rejected by the node",
+            ));
+        }
+        let image_for = |reference: &str| self.image_for(reference);
+        let mut done = Outcome::Done {
+            reboot_started: false,
+        };
+        match request {
+            NodeRequest::Inspect => return Ok(Outcome::Inspected(live_of(&self.nodes[name]))),
+            NodeRequest::CheckGate { stage } => {
+                return Ok(Outcome::GateChecked(self.gate(name, *stage, fault)));
+            }
+            NodeRequest::BackupConfig => {
+                let node = self.nodes.get_mut(name).unwrap();
+                node.backup = Some((node.install_image.clone(), node.escs.clone()));
+            }
+            NodeRequest::ApplyConfig {
+                install_image,
+                esc_name,
+            } => {
+                let esc = plan.esc.clone();
+                let node = self.nodes.get_mut(name).unwrap();
+                if let Some(image) = install_image {
+                    node.install_image = Some(image.clone());
+                }
+                if let (Some(_), Some(esc)) = (esc_name, esc) {
+                    node.escs.insert(esc.name, esc.digest);
+                }
+            }
+            NodeRequest::Install { image } => {
+                let mut staged = image_for(image);
+                let node = self.nodes.get_mut(name).unwrap();
+                if node.broken_upgrade {
+                    staged.schematic_id = Some("broken".into());
+                }
+                node.staged = Some(staged);
+            }
+            NodeRequest::Reboot => self.nodes.get_mut(name).unwrap().reboot(),
+            NodeRequest::ApproveRoutes { .. } => {
+                self.nodes.get_mut(name).unwrap().routes_approved = true
+            }
+            NodeRequest::RestoreConfig => {
+                let node = self.nodes.get_mut(name).unwrap();
+                let (image, escs) = node.backup.clone().expect("restore without a backup");
+                node.install_image = image;
+                node.escs = escs;
+            }
+            NodeRequest::BootPrevious { method } => match method {
+                RollbackMethod::RollbackRpc => {
+                    let node = self.nodes.get_mut(name).unwrap();
+                    node.staged = node.previous.clone();
+                    node.reboot();
+                    done = Outcome::Done {
+                        reboot_started: true,
+                    };
+                }
+                RollbackMethod::Reinstall { image } => {
+                    let staged = image_for(image);
+                    self.nodes.get_mut(name).unwrap().staged = Some(staged);
+                }
+            },
+            NodeRequest::Cordon
+            | NodeRequest::Drain
+            | NodeRequest::Uncordon
+            | NodeRequest::ProbeBoot => {}
+        }
+        Ok(done)
+    }
+
+    fn gate(&mut self, name: &str, stage: GateStage, fault: Fault) -> GateVerdict {
+        let plan = self.plan.node(name).unwrap().clone();
+        let node = self.nodes.get_mut(name).unwrap();
+        let mut checks = Vec::new();
+        let mut check = |name: &str, passed: bool| {
+            checks.push(CheckResult {
+                name: name.into(),
+                passed,
+                detail: String::new(),
+            })
+        };
+        match stage {
+            GateStage::Precheck => check("cluster healthy", true),
+            GateStage::Verify | GateStage::Soak => {
+                check("version", node.running.version == plan.to.version);
+                check(
+                    "schematic",
+                    node.running.schematic_id == plan.to.schematic_id,
+                );
+                let esc_ok = plan
+                    .esc
+                    .as_ref()
+                    .is_none_or(|esc| node.escs.get(&esc.name) == Some(&esc.digest));
+                check("esc applied", esc_ok);
+            }
+            GateStage::TailnetDevice => {
+                let online = node.tailnet_checks_until_online == 0;
+                node.tailnet_checks_until_online =
+                    node.tailnet_checks_until_online.saturating_sub(1);
+                check("device online", online);
+            }
+            GateStage::TailnetRoutes => check("routes approved", node.routes_approved),
+            GateStage::RollbackVerify => {
+                check(
+                    "original version",
+                    node.running.version == plan.from.version,
+                );
+                check(
+                    "original schematic",
+                    node.running.schematic_id == plan.from.schematic_id,
+                );
+            }
+        }
+        if fault == Fault::GateFalse {
+            checks.push(CheckResult {
+                name: "injected".into(),
+                passed: false,
+                detail: "fault".into(),
+            });
+        }
+        GateVerdict {
+            passed: checks.iter().all(|c| c.passed),
+            checks,
+        }
+    }
+
+    /// (version, schematic, install image, escs) per node: what "same end state" compares.
+    pub fn fingerprint(&self) -> Vec<Fingerprint> {
+        self.nodes
+            .iter()
+            .map(|(name, node)| {
+                (
+                    name.clone(),
+                    node.running.clone(),
+                    node.install_image.clone(),
+                    node.escs.clone(),
+                )
+            })
+            .collect()
+    }
+}
+
+fn live_of(node: &SimNode) -> LiveNode {
+    LiveNode {
+        boot_id: Some(node.boot_id()),
+        version: node.running.version.clone(),
+        schematic_id: node.running.schematic_id.clone(),
+        install_image: node.install_image.clone(),
+        extension_service_configs: node.escs.clone(),
+    }
+}
+
+pub fn unavailable(port: &str, operation: &str) -> PortError {
+    PortError::new(
+        port,
+        operation,
+        PortErrorKind::Unavailable,
+        "connection refused; the node may be rebooting",
+    )
+}
