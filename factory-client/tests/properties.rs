@@ -143,7 +143,6 @@ fn option_json(value: &OptionValue) -> Value {
         OptionValue::String(s) => json!(s),
         OptionValue::List(items) => Value::Array(items.iter().map(option_json).collect()),
         OptionValue::Map(map) => options_json(map, false),
-        _ => unreachable!("no other option values are generated"),
     }
 }
 
