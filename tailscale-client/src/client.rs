@@ -79,6 +79,7 @@ pub struct TailscaleClientBuilder {
     timeout: Option<Duration>,
     retry: Option<RetryPolicy>,
     user_agent: Option<String>,
+    timers_disabled: bool,
 }
 
 impl TailscaleClientBuilder {
@@ -104,6 +105,19 @@ impl TailscaleClientBuilder {
     /// Timeout of each HTTP request (default [`DEFAULT_TIMEOUT`]).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Disables the per-request timeout and the expiry of idle pooled connections, the
+    /// client's only timers besides retry waits and polling intervals.
+    ///
+    /// # Caveats
+    /// Meant for tests on a paused tokio clock (`tokio::time::pause`): there a pending
+    /// timer fires as soon as the runtime idles, e.g. while a mock server on another
+    /// thread is answering, and a request would time out at once. Production code should
+    /// keep the timeouts.
+    pub fn disable_timers(mut self) -> Self {
+        self.timers_disabled = true;
         self
     }
 
@@ -140,14 +154,16 @@ impl TailscaleClientBuilder {
         let user_agent = self.user_agent.unwrap_or_else(|| {
             concat!("tailscale-client-rs/", env!("CARGO_PKG_VERSION")).to_owned()
         });
-        let http = reqwest::Client::builder()
-            .timeout(self.timeout.unwrap_or(DEFAULT_TIMEOUT))
-            .user_agent(user_agent)
-            .build()
-            .map_err(|e| Error::Transport {
-                operation: "create http client",
-                reason: crate::transport::describe_transport_error(&e),
-            })?;
+        let mut http = reqwest::Client::builder().user_agent(user_agent);
+        http = if self.timers_disabled {
+            http.pool_idle_timeout(None)
+        } else {
+            http.timeout(self.timeout.unwrap_or(DEFAULT_TIMEOUT))
+        };
+        let http = http.build().map_err(|e| Error::Transport {
+            operation: "create http client",
+            reason: crate::transport::describe_transport_error(&e),
+        })?;
         let mut token_url = base_url.clone();
         if let Ok(mut segments) = token_url.path_segments_mut() {
             segments

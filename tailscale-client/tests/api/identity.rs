@@ -1,0 +1,129 @@
+//! Finding a node's device: hostname, tags, newest, collisions, waiting for online.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tailscale_client::Error;
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::common::{catch_all, client_for, fixture, json_fixture};
+
+/// The devices fixture filtered to one hostname, as the server-side filter does.
+fn devices_of(hostname: &str, connected: bool) -> ResponseTemplate {
+    let mut all: Value = serde_json::from_str(&fixture("devices_list.json")).unwrap();
+    let devices: Vec<Value> = all["devices"]
+        .as_array_mut()
+        .unwrap()
+        .drain(..)
+        .filter(|d| d["hostname"] == hostname)
+        .map(|mut d| {
+            if d["nodeId"] == "nQqJ2r8CNTRL" {
+                d["connectedToControl"] = json!(connected);
+            }
+            d
+        })
+        .collect();
+    ResponseTemplate::new(200).set_body_json(json!({ "devices": devices }))
+}
+
+#[tokio::test]
+async fn find_picks_the_newest_tagged_device_and_flags_the_collision() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/tailnet/-/devices"))
+        .and(query_param("hostname", "talos-cp-1"))
+        .respond_with(devices_of("talos-cp-1", true))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let node = client_for(&server)
+        .node_device("talos-cp-1")
+        .tags(["tag:talos"])
+        .find()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(node.device.node_id, "nQqJ2r8CNTRL");
+    assert_eq!(
+        node.name_collision_suffix(),
+        None,
+        "the newest kept the plain name"
+    );
+    let stale: Vec<_> = node
+        .stale_duplicates()
+        .map(|d| d.node_id.as_str())
+        .collect();
+    assert_eq!(stale, ["nOldTalos8CNTRL"]);
+}
+
+#[tokio::test]
+async fn find_ignores_devices_of_other_hosts_the_server_did_not_filter() {
+    let server = MockServer::start().await;
+    // A server that ignores the filter returns everything; the client still filters.
+    Mock::given(method("GET"))
+        .and(path("/api/v2/tailnet/-/devices"))
+        .respond_with(json_fixture("devices_list.json"))
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let found = client_for(&server)
+        .node_device("talos-cp-9")
+        .find()
+        .await
+        .unwrap();
+    assert!(found.is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_for_online_returns_once_connected() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/tailnet/-/devices"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"devices": []})))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/tailnet/-/devices"))
+        .respond_with(devices_of("talos-cp-1", false))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/tailnet/-/devices"))
+        .respond_with(devices_of("talos-cp-1", true))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let node = client_for(&server)
+        .node_device("talos-cp-1")
+        .tags(["tag:talos"])
+        .wait_for_online(Duration::from_secs(300))
+        .await
+        .unwrap();
+    assert!(node.device.connected_to_control);
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_for_online_times_out_with_the_last_state() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/tailnet/-/devices"))
+        .respond_with(devices_of("talos-cp-1", false))
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let err = client_for(&server)
+        .node_device("talos-cp-1")
+        .wait_for_online(Duration::from_secs(60))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err}");
+    assert!(err.to_string().contains("nQqJ2r8CNTRL"), "{err}");
+    assert!(err.to_string().contains("not connected"), "{err}");
+}
