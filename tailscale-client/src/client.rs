@@ -80,6 +80,7 @@ pub struct TailscaleClientBuilder {
     retry: Option<RetryPolicy>,
     user_agent: Option<String>,
     timers_disabled: bool,
+    root_certificates: Vec<Vec<u8>>,
 }
 
 impl TailscaleClientBuilder {
@@ -127,6 +128,14 @@ impl TailscaleClientBuilder {
         self
     }
 
+    /// Also trusts the CA certificate(s) in `pem` when verifying the server, e.g. for a
+    /// self-hosted control server or a simulator with a private CA. The public web PKI
+    /// stays trusted; verification is never turned off.
+    pub fn root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates.push(pem.into());
+        self
+    }
+
     /// `User-Agent` header (default `tailscale-client-rs/<version>`).
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = Some(user_agent.into());
@@ -137,7 +146,8 @@ impl TailscaleClientBuilder {
     ///
     /// # Errors
     /// [`Error::MissingCredentials`] without credentials, [`Error::InvalidInput`] for a
-    /// base URL that is not an absolute `http(s)` URL or an empty tailnet,
+    /// base URL that is not an absolute `http(s)` URL, an empty tailnet or a root
+    /// certificate that is not PEM,
     /// [`Error::Transport`] if the HTTP stack cannot be initialised.
     pub fn build(self) -> Result<TailscaleClient> {
         let credentials = self.credentials.ok_or_else(|| Error::MissingCredentials {
@@ -155,6 +165,22 @@ impl TailscaleClientBuilder {
             concat!("tailscale-client-rs/", env!("CARGO_PKG_VERSION")).to_owned()
         });
         let mut http = reqwest::Client::builder().user_agent(user_agent);
+        for pem in &self.root_certificates {
+            let certificates =
+                reqwest::Certificate::from_pem_bundle(pem).map_err(|e| Error::InvalidInput {
+                    field: "root certificate",
+                    reason: format!("not a pem certificate: {e}"),
+                })?;
+            if certificates.is_empty() {
+                return Err(Error::InvalidInput {
+                    field: "root certificate",
+                    reason: "no certificate found in the pem text".to_owned(),
+                });
+            }
+            for certificate in certificates {
+                http = http.add_root_certificate(certificate);
+            }
+        }
         http = if self.timers_disabled {
             http.pool_idle_timeout(None)
         } else {
@@ -215,6 +241,16 @@ mod tests {
     fn missing_credentials_are_reported() {
         let err = TailscaleClient::builder().build().unwrap_err();
         assert!(matches!(err, Error::MissingCredentials { .. }));
+    }
+
+    #[test]
+    fn a_root_certificate_that_is_not_pem_is_rejected() {
+        let err = TailscaleClient::builder()
+            .credentials(Credentials::api_key("tskey-api-x"))
+            .root_certificate_pem(b"not a certificate".to_vec())
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("root certificate"), "{err}");
     }
 
     #[test]

@@ -221,13 +221,16 @@ impl Error {
 
     /// True when retrying the same call later may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
+        match self {
             Error::RateLimited { .. }
-                | Error::Server { .. }
-                | Error::Transport { .. }
-                | Error::Timeout { .. }
-        )
+            | Error::Server { .. }
+            | Error::Transport { .. }
+            | Error::Timeout { .. } => true,
+            Error::OAuthToken { status, .. } => {
+                status.is_none_or(|s| s == 429 || (s >= 500 && s != 501))
+            }
+            _ => false,
+        }
     }
 
     /// True when the credential is invalid or lacks a scope or role (401/403).
