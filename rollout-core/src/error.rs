@@ -122,6 +122,18 @@ impl Error {
             reason: reason.into(),
         }
     }
+
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
 }
 
 /// Result alias for rollout-core.

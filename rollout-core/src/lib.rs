@@ -14,6 +14,7 @@ pub mod discovery;
 pub mod driver;
 mod error;
 pub mod esc;
+pub mod gate;
 pub mod journal;
 pub mod machine;
 pub mod plan;

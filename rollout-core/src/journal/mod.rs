@@ -1,5 +1,65 @@
-//! Durable state: the append-only journal, the cluster lock and machine-config backups.
+//! Durable state in the artifacts directory: the append-only journal, the cluster lock and
+//! machine-config backups. Layout: `<artifacts>/<cluster>/{journal.jsonl, lock.json, backups/}`.
 
+mod backup;
 mod entry;
+mod file;
+mod lock;
 
+use std::path::{Path, PathBuf};
+
+pub use backup::{backup_path, read_backup, write_backup};
 pub use entry::JournalEntry;
+pub use file::{Journal, JournalContents, JournalRecord};
+pub use lock::{ClusterLock, LockHolder};
+
+/// Paths of one cluster's rollout state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolloutDir {
+    dir: PathBuf,
+}
+
+impl RolloutDir {
+    /// The directory for `cluster` under the artifacts directory.
+    pub fn new(artifacts_dir: &Path, cluster: &str) -> Self {
+        let safe: String = cluster
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        RolloutDir {
+            dir: artifacts_dir.join(safe),
+        }
+    }
+
+    /// The directory itself (backups live under it).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The journal file.
+    pub fn journal(&self) -> PathBuf {
+        self.dir.join("journal.jsonl")
+    }
+
+    /// The lock file.
+    pub fn lock(&self) -> PathBuf {
+        self.dir.join("lock.json")
+    }
+
+    /// Moves a finished journal aside (`journal-<unix ms>.jsonl`) so a new rollout can start.
+    ///
+    /// # Errors
+    /// [`crate::Error::Io`] when the rename fails.
+    pub fn archive_journal(&self, stamp_unix_ms: u64) -> crate::Result<PathBuf> {
+        let target = self.dir.join(format!("journal-{stamp_unix_ms}.jsonl"));
+        std::fs::rename(self.journal(), &target)
+            .map_err(|e| crate::Error::io("archive journal to", &target, e))?;
+        Ok(target)
+    }
+}

@@ -1,0 +1,302 @@
+//! Ready-made conditions for the checks a rollout needs.
+
+use super::condition::{Predicate, predicate};
+use super::{GateInput, Needs};
+use crate::discovery::short_extension_name;
+
+type Check = fn(&GateInput<'_>) -> Result<String, String>;
+
+fn node_needs() -> Needs {
+    Needs {
+        node: true,
+        ..Needs::default()
+    }
+}
+
+fn cluster_needs() -> Needs {
+    Needs {
+        cluster: true,
+        ..Needs::default()
+    }
+}
+
+fn device_needs() -> Needs {
+    Needs {
+        device: true,
+        ..Needs::default()
+    }
+}
+
+fn node<'a>(input: &GateInput<'a>) -> Result<&'a super::NodeObservation, String> {
+    input.node.ok_or_else(|| "node not observed".to_owned())
+}
+
+/// `ClusterService.HealthCheck` passes (read through a control-plane node not being rolled).
+pub fn cluster_healthy() -> Predicate<Check> {
+    predicate("cluster healthy", cluster_needs(), |input| {
+        match input.cluster.map(|cluster| &cluster.health) {
+            Some(Ok(())) => Ok("health check passed".into()),
+            Some(Err(message)) => Err(message.clone()),
+            None => Err("cluster not observed".into()),
+        }
+    })
+}
+
+/// Every etcd member is healthy and there are `expected` of them.
+pub fn etcd_healthy(
+    expected: usize,
+) -> Predicate<impl Fn(&GateInput<'_>) -> Result<String, String> + Send + Sync + use<>> {
+    predicate(
+        format!("etcd healthy with {expected} members"),
+        cluster_needs(),
+        move |input| {
+            let cluster = input.cluster.ok_or("cluster not observed")?;
+            let unhealthy: Vec<&str> = cluster
+                .etcd_members
+                .iter()
+                .filter(|m| !m.healthy)
+                .map(|m| m.name.as_str())
+                .collect();
+            if !unhealthy.is_empty() {
+                return Err(format!("unhealthy members: {}", unhealthy.join(", ")));
+            }
+            let count = cluster.etcd_members.len();
+            if count == expected {
+                Ok(format!("{count} healthy members"))
+            } else {
+                Err(format!("{count} members, expected {expected}"))
+            }
+        },
+    )
+}
+
+/// Machine stage running and ready.
+pub fn machine_ready() -> Predicate<Check> {
+    predicate("machine running and ready", node_needs(), |input| {
+        if node(input)?.machine_ready {
+            Ok("ready".into())
+        } else {
+            Err("not ready".into())
+        }
+    })
+}
+
+/// Kubernetes node Ready.
+pub fn node_ready() -> Predicate<Check> {
+    predicate("kubernetes node ready", node_needs(), |input| {
+        match node(input)?.kubernetes_ready {
+            Some(true) => Ok("Ready".into()),
+            Some(false) => Err("NotReady".into()),
+            None => Err("node status unknown".into()),
+        }
+    })
+}
+
+/// Runs the planned target version.
+pub fn target_version() -> Predicate<Check> {
+    predicate("target version", node_needs(), |input| {
+        let running = &node(input)?.version;
+        let want = &input.plan.to.version;
+        if running == want {
+            Ok(running.clone())
+        } else {
+            Err(format!("runs {running}, want {want}"))
+        }
+    })
+}
+
+/// Runs the planned target schematic.
+pub fn target_schematic() -> Predicate<Check> {
+    predicate("target schematic", node_needs(), |input| {
+        let running = node(input)?
+            .schematic_id
+            .clone()
+            .unwrap_or_else(|| "none".into());
+        let want = input
+            .plan
+            .to
+            .schematic_id
+            .clone()
+            .unwrap_or_else(|| "none".into());
+        if running == want {
+            Ok(running)
+        } else {
+            Err(format!("runs {running}, want {want}"))
+        }
+    })
+}
+
+/// Runs the original version and schematic again (after a rollback).
+pub fn original_image() -> Predicate<Check> {
+    predicate("original version and schematic", node_needs(), |input| {
+        let observed = node(input)?;
+        let from = &input.plan.from;
+        if observed.version == from.version && observed.schematic_id == from.schematic_id {
+            Ok(format!(
+                "{} {}",
+                observed.version,
+                observed.schematic_id.as_deref().unwrap_or("none")
+            ))
+        } else {
+            Err(format!(
+                "runs {} {}",
+                observed.version,
+                observed.schematic_id.as_deref().unwrap_or("none")
+            ))
+        }
+    })
+}
+
+/// An extension runs (compared by short name: `siderolabs/tailscale` ≙ `tailscale`).
+pub fn extension_present(
+    name: &str,
+) -> Predicate<impl Fn(&GateInput<'_>) -> Result<String, String> + Send + Sync + use<>> {
+    let wanted = short_extension_name(name).to_owned();
+    predicate(
+        format!("extension {name} present"),
+        node_needs(),
+        move |input| {
+            let extensions = &node(input)?.extensions;
+            if extensions.iter().any(|e| short_extension_name(e) == wanted) {
+                Ok("running".into())
+            } else {
+                Err(format!("not running (running: {})", extensions.join(", ")))
+            }
+        },
+    )
+}
+
+/// The planned ExtensionServiceConfig is in the machine config and Talos applied it.
+pub fn esc_applied(
+    name: &str,
+) -> Predicate<impl Fn(&GateInput<'_>) -> Result<String, String> + Send + Sync + use<>> {
+    let name = name.to_owned();
+    predicate(
+        format!("extension service config {name} applied"),
+        node_needs(),
+        move |input| {
+            let observed = node(input)?;
+            let want = input.plan.esc.as_ref().map(|esc| &esc.digest);
+            if want.is_some() && observed.esc_configured.get(&name) != want {
+                return Err("machine config holds a different document".into());
+            }
+            if observed.esc_applied.contains(&name) {
+                Ok("applied".into())
+            } else {
+                Err("no status yet".into())
+            }
+        },
+    )
+}
+
+/// A service (e.g. `ext-tailscale`) is running and healthy.
+pub fn service_running(
+    id: &str,
+) -> Predicate<impl Fn(&GateInput<'_>) -> Result<String, String> + Send + Sync + use<>> {
+    let id = id.to_owned();
+    predicate(
+        format!("service {id} running"),
+        node_needs(),
+        move |input| match node(input)?.services.get(&id) {
+            Some(service) if service.running && service.healthy => Ok("running".into()),
+            Some(service) if service.running => Err("running but not healthy".into()),
+            Some(_) => Err("not running".into()),
+            None => Err("service not found".into()),
+        },
+    )
+}
+
+/// `net.ipv4.ip_forward` is 1.
+pub fn ip_forward() -> Predicate<Check> {
+    predicate("ip_forward = 1", node_needs(), |input| {
+        match node(input)?.ip_forward {
+            Some(true) => Ok("1".into()),
+            Some(false) => Err("0: subnet routing will not work".into()),
+            None => Err("unknown".into()),
+        }
+    })
+}
+
+/// The node's tailnet device is connected.
+pub fn device_online() -> Predicate<Check> {
+    predicate(
+        "tailnet device online",
+        device_needs(),
+        |input| match input.device {
+            Some(Some(device)) if device.online => Ok(device.hostname.clone()),
+            Some(Some(device)) => Err(format!("{} offline", device.hostname)),
+            Some(None) => Err("no device with the node's hostname yet".into()),
+            None => Err("tailnet not observed".into()),
+        },
+    )
+}
+
+fn missing<'a>(wanted: &'a [String], have: &[String]) -> Vec<&'a str> {
+    wanted
+        .iter()
+        .filter(|route| !have.contains(route))
+        .map(String::as_str)
+        .collect()
+}
+
+/// The device advertises every planned route.
+pub fn routes_advertised() -> Predicate<Check> {
+    predicate("routes advertised", device_needs(), |input| {
+        let wanted = input
+            .plan
+            .tailnet
+            .as_ref()
+            .map(|t| t.routes.as_slice())
+            .unwrap_or_default();
+        let Some(Some(device)) = input.device else {
+            return Err("no device".into());
+        };
+        let missing = missing(wanted, &device.advertised_routes);
+        if missing.is_empty() {
+            Ok(wanted.join(","))
+        } else {
+            Err(format!("not advertised: {}", missing.join(",")))
+        }
+    })
+}
+
+/// Every planned route is approved.
+pub fn routes_approved() -> Predicate<Check> {
+    predicate("routes approved", device_needs(), |input| {
+        let wanted = input
+            .plan
+            .tailnet
+            .as_ref()
+            .map(|t| t.routes.as_slice())
+            .unwrap_or_default();
+        let Some(Some(device)) = input.device else {
+            return Err("no device".into());
+        };
+        let missing = missing(wanted, &device.enabled_routes);
+        if missing.is_empty() {
+            Ok(wanted.join(","))
+        } else {
+            Err(format!("not approved: {}", missing.join(",")))
+        }
+    })
+}
+
+/// A user check (registered with the driver) passed.
+pub fn user(
+    name: &str,
+) -> Predicate<impl Fn(&GateInput<'_>) -> Result<String, String> + Send + Sync + use<>> {
+    let key = name.to_owned();
+    let needs = Needs {
+        user: vec![key.clone()],
+        ..Needs::default()
+    };
+    predicate(
+        format!("user check {name}"),
+        needs,
+        move |input| match input.user.get(&key) {
+            Some(result) if result.passed => Ok(result.detail.clone()),
+            Some(result) => Err(result.detail.clone()),
+            None => Err("not evaluated".into()),
+        },
+    )
+}

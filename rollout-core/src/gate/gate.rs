@@ -1,0 +1,112 @@
+//! [`Gate`]: a named condition with a timeout and a check interval.
+
+use std::time::Duration;
+
+use super::{Condition, Observed};
+use crate::machine::GateVerdict;
+use crate::plan::NodePlan;
+use crate::ports::Clock;
+
+/// A named, composable condition with a timeout and check interval.
+pub struct Gate {
+    name: String,
+    condition: Box<dyn Condition>,
+    timeout: Duration,
+    interval: Duration,
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gate")
+            .field("name", &self.name)
+            .field("timeout", &self.timeout)
+            .field("interval", &self.interval)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A gate did not hold within its timeout; carries the last verdict.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("gate {gate} did not hold within {timeout:?}: {}", last.failing())]
+pub struct GateTimedOut {
+    /// Gate name.
+    pub gate: String,
+    /// Its timeout.
+    pub timeout: Duration,
+    /// The last evaluation.
+    pub last: GateVerdict,
+}
+
+impl Gate {
+    /// A gate with a 10 minute timeout and a 5 second interval.
+    pub fn new(name: impl Into<String>, condition: impl Condition + 'static) -> Self {
+        Gate {
+            name: name.into(),
+            condition: Box::new(condition),
+            timeout: Duration::from_secs(600),
+            interval: Duration::from_secs(5),
+        }
+    }
+
+    /// Sets the timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets the interval between checks.
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.interval = interval;
+        self
+    }
+
+    /// The gate's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The condition (for its [`super::Needs`]).
+    pub fn condition(&self) -> &dyn Condition {
+        self.condition.as_ref()
+    }
+
+    /// Evaluates the gate once against observations.
+    pub fn evaluate(&self, plan: &NodePlan, observed: &Observed) -> GateVerdict {
+        let evaluation = self.condition.evaluate(&observed.input(plan));
+        GateVerdict {
+            passed: evaluation.passed,
+            checks: evaluation.checks,
+        }
+    }
+
+    /// Observes and evaluates until the gate holds or its timeout passes.
+    ///
+    /// # Errors
+    /// [`GateTimedOut`] with the last verdict.
+    pub async fn wait<F, Fut>(
+        &self,
+        plan: &NodePlan,
+        clock: &dyn Clock,
+        mut observe: F,
+    ) -> Result<GateVerdict, GateTimedOut>
+    where
+        F: FnMut() -> Fut + Send,
+        Fut: std::future::Future<Output = Observed> + Send,
+    {
+        let deadline = clock.now() + self.timeout;
+        loop {
+            let verdict = self.evaluate(plan, &observe().await);
+            if verdict.passed {
+                return Ok(verdict);
+            }
+            if clock.now() + self.interval > deadline {
+                return Err(GateTimedOut {
+                    gate: self.name.clone(),
+                    timeout: self.timeout,
+                    last: verdict,
+                });
+            }
+            clock.sleep(self.interval).await;
+        }
+    }
+}

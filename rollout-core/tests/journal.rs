@@ -1,0 +1,116 @@
+//! Journal, lock and backups on a real filesystem.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use rollout_core::journal::{
+    ClusterLock, Journal, JournalEntry, RolloutDir, read_backup, write_backup,
+};
+use rollout_core::machine::{Phase, Step};
+use rollout_core::plan;
+use secrecy::{ExposeSecret, SecretSlice};
+use support::{FakeResolver, seed_cluster, seed_spec};
+
+#[test]
+fn journal_round_trips_and_ignores_a_torn_last_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = RolloutDir::new(dir.path(), "seed");
+    let plan = plan(&seed_spec(), &seed_cluster(), &FakeResolver).unwrap();
+    let mut journal = Journal::create(&paths.journal(), &plan).unwrap();
+    let entries = [
+        JournalEntry::PhaseEntered {
+            node: "k8s-2".into(),
+            phase: Phase::Precheck,
+        },
+        JournalEntry::StepStarted {
+            node: "k8s-2".into(),
+            step: Step::Install,
+        },
+    ];
+    for entry in &entries {
+        journal.append(entry).unwrap();
+    }
+    drop(journal);
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(paths.journal())
+        .unwrap();
+    file.write_all(b"{\"at_unix_ms\":1,\"entry\":\"step_comp")
+        .unwrap();
+    let contents = Journal::read(&paths.journal()).unwrap();
+    assert_eq!(contents.plan, plan);
+    assert_eq!(contents.entries, entries);
+    assert!(!contents.finished);
+    assert!(
+        Journal::create(&paths.journal(), &plan).is_err(),
+        "an existing journal is never overwritten"
+    );
+}
+
+#[test]
+fn a_corrupt_middle_line_is_an_error_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.jsonl");
+    let plan = plan(&seed_spec(), &seed_cluster(), &FakeResolver).unwrap();
+    drop(Journal::create(&path, &plan).unwrap());
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str("garbage\n{\"at_unix_ms\":1,\"entry\":\"finished\",\"summary\":{\"nodes\":[],\"halted_by\":null}}\n");
+    std::fs::write(&path, text).unwrap();
+    let err = Journal::read(&path).unwrap_err().to_string();
+    assert!(err.contains("line 2"), "{err}");
+}
+
+#[test]
+fn a_second_rollout_is_refused_naming_the_holder_and_a_stale_lock_needs_explicit_takeover() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = RolloutDir::new(dir.path(), "seed").lock();
+    let first = ClusterLock::acquire(&path, "seed", "alice", false).unwrap();
+    let err = ClusterLock::acquire(&path, "seed", "bob", true).unwrap_err();
+    assert!(err.is_lock_held());
+    assert!(
+        err.to_string().contains("alice")
+            && err.to_string().contains(&std::process::id().to_string()),
+        "{err}"
+    );
+    drop(first);
+    // A clean release leaves no record: the next rollout takes the lock without ceremony.
+    drop(ClusterLock::acquire(&path, "seed", "bob", false).unwrap());
+
+    // A crashed holder leaves its record behind.
+    let crashed = ClusterLock::acquire(&path, "seed", "carol", false).unwrap();
+    let record = std::fs::read(&path).unwrap();
+    drop(crashed);
+    std::fs::write(&path, record).unwrap();
+    let err = ClusterLock::acquire(&path, "seed", "dave", false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("carol") && err.contains("stale"), "{err}");
+    let mut lock = ClusterLock::acquire(&path, "seed", "dave", true).unwrap();
+    lock.heartbeat().unwrap();
+    assert_eq!(lock.holder().owner, "dave");
+}
+
+#[cfg(unix)]
+#[test]
+fn backups_keep_exact_bytes_and_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = b"version: v1alpha1\nmachine:\n  token: not-a-real-token\n---\nkind: X\n".to_vec();
+    let path = write_backup(dir.path(), "k8s-1", &SecretSlice::from(bytes.clone())).unwrap();
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        read_backup(dir.path(), "k8s-1").unwrap().expose_secret(),
+        bytes.as_slice()
+    );
+    let journal = dir.path().join("j.jsonl");
+    let plan = plan(&seed_spec(), &seed_cluster(), &FakeResolver).unwrap();
+    drop(Journal::create(&journal, &plan).unwrap());
+    assert_eq!(
+        std::fs::metadata(&journal).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
