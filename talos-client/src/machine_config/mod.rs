@@ -195,7 +195,8 @@ impl ConfigDocuments {
     }
 
     /// Puts `body` as the document `id`: replaces its body (keeping its separator line)
-    /// or appends it after a new separator.
+    /// or appends it after a new separator (first ending the last line of the previous
+    /// document when it has no line ending: its only possible change).
     fn put(&mut self, id: &DocumentId, body: String) -> Result<Change, MachineConfigError> {
         let position = self.documents.len() + 1;
         match self.position(id) {
@@ -207,10 +208,15 @@ impl ConfigDocuments {
                 Ok(Change::Replaced)
             }
             None => {
-                let separator = match self.documents.last() {
+                let separator = match self.documents.last_mut() {
                     None => String::new(),
-                    Some(last) if last.chunk.text().ends_with('\n') => format!("---{}", self.eol),
-                    Some(_) => format!("{eol}---{eol}", eol = self.eol),
+                    Some(last) => {
+                        // A document cannot end on the line of the next `---`.
+                        if !last.chunk.text().ends_with('\n') {
+                            last.chunk.body.push_str(self.eol);
+                        }
+                        format!("---{}", self.eol)
+                    }
                 };
                 let line = self
                     .to_bytes()
