@@ -42,6 +42,11 @@ impl Authenticator {
         }
     }
 
+    /// True for OAuth client credentials (whose keys must carry tags).
+    pub(crate) fn is_oauth(&self) -> bool {
+        matches!(self, Authenticator::OAuth(_))
+    }
+
     /// The token to send now, fetching a fresh one if the cached one is (nearly) expired.
     pub(crate) async fn bearer(&self, http: &reqwest::Client) -> Result<SecretString> {
         match self {

@@ -299,7 +299,8 @@ impl CreateAuthKey<'_> {
     ///
     /// # Errors
     /// [`Error::InvalidInput`] (nothing sent) for an expiry of zero or over 90 days, a
-    /// description that is too long or has other characters, or a malformed tag;
+    /// description that is too long or has other characters, a malformed tag, or no tags
+    /// while authenticating with OAuth client credentials;
     /// [`Error::BadRequest`] when the API refuses the tags (define them in `tagOwners`,
     /// see [`Policy::unowned_tags`](crate::Policy::unowned_tags)).
     pub async fn send(self) -> Result<CreatedAuthKey> {
@@ -327,6 +328,12 @@ impl CreateAuthKey<'_> {
     }
 
     fn request_body(&self) -> Result<serde_json::Value> {
+        if self.capabilities.tags.is_empty() && self.client.inner.auth.is_oauth() {
+            return Err(Error::InvalidInput {
+                field: "auth key tags",
+                reason: "keys created with oauth client credentials must carry tags; add the oauth client's tags (or tags they own)".to_owned(),
+            });
+        }
         for tag in &self.capabilities.tags {
             crate::tags::validate_tag(tag)?;
         }

@@ -10,6 +10,7 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
+use tracing::Instrument;
 
 use crate::client::ClientInner;
 use crate::error::{ApiFinding, Error, Result};
@@ -181,26 +182,43 @@ enum Attempt {
 impl ClientInner {
     /// Sends `request`, retrying as the retry policy allows.
     pub(crate) async fn send(&self, request: ApiRequest) -> Result<ApiResponse> {
+        let span = tracing::debug_span!(
+            "tailscale_api",
+            operation = request.endpoint.operation,
+            method = %request.method,
+        );
+        self.send_with_retries(request).instrument(span).await
+    }
+
+    async fn send_with_retries(&self, request: ApiRequest) -> Result<ApiResponse> {
         let mut attempts = 0u32;
         let mut reauthenticated = false;
         loop {
             attempts += 1;
-            let token = self.auth.bearer(&self.http).await?;
-            let outcome = self
-                .attempt(&request, token.expose_secret(), attempts)
-                .await;
+            let outcome = match self.auth.bearer(&self.http).await {
+                Ok(token) => {
+                    let outcome = self
+                        .attempt(&request, token.expose_secret(), attempts)
+                        .await;
+                    if let Attempt::Fail(error @ Error::Unauthorized { .. }) = outcome {
+                        if reauthenticated || !self.auth.invalidate(&token).await {
+                            return Err(error);
+                        }
+                        tracing::debug!("access token rejected, fetching a new one");
+                        reauthenticated = true;
+                        continue;
+                    }
+                    outcome
+                }
+                // The token endpoint being briefly unavailable is retried like the API.
+                Err(error) if error.is_retryable() => Attempt::Retry {
+                    error,
+                    retry_after: None,
+                },
+                Err(error) => return Err(error),
+            };
             match outcome {
                 Attempt::Done(response) => return Ok(response),
-                Attempt::Fail(error @ Error::Unauthorized { .. }) => {
-                    if reauthenticated || !self.auth.invalidate(&token).await {
-                        return Err(error);
-                    }
-                    tracing::debug!(
-                        operation = request.endpoint.operation,
-                        "access token rejected, fetching a new one"
-                    );
-                    reauthenticated = true;
-                }
                 Attempt::Fail(error) => return Err(error),
                 Attempt::Retry { error, retry_after } => {
                     if attempts > self.retry.max_retries {
@@ -208,7 +226,6 @@ impl ClientInner {
                     }
                     let wait = self.retry.delay(attempts, retry_after);
                     tracing::debug!(
-                        operation = request.endpoint.operation,
                         attempt = attempts,
                         wait_ms = wait.as_millis() as u64,
                         %error,
