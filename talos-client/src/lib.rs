@@ -9,6 +9,7 @@ pub mod machine_config;
 pub mod methods;
 pub mod resources;
 mod transport;
+pub mod upgrade;
 
 pub use client::{NodeClient, TalosClient, TalosClientBuilder};
 pub use error::{CallTarget, Code, Error};

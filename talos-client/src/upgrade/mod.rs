@@ -1,0 +1,194 @@
+//! Upgrade and reboot helpers with talosctl's semantics: choose the upgrade path from the
+//! node's version, run it, and return only once the node has rebooted (new boot ID) and
+//! reports running and ready.
+//!
+//! Waiting is event-driven: the node's event stream is opened before the action, and when
+//! the node goes away (`Unavailable`, end of stream) it is reopened with a bounded,
+//! growing backoff until the overall timeout.
+
+mod options;
+mod progress;
+mod tracker;
+
+use semver::Version as SemVer;
+
+pub use options::{RebootOptions, UpgradeOptions, WaitOptions};
+pub use progress::{Progress, UpgradePath, WaitOutcome};
+
+use crate::client::NodeClient;
+use crate::error::Error;
+use crate::machine::{LegacyUpgrade, PullProgress};
+use futures::StreamExt;
+use tracker::Tracker;
+
+/// Upgrades the node to `options.image` and waits until it runs the new boot.
+///
+/// Talos `>1.13.0-alpha.2 <2.0.0`: `ImageService.Pull`, `LifecycleService.Upgrade`, then
+/// `Reboot`. Older nodes, nodes answering `Unimplemented` to the pull, or
+/// `options.force_legacy`: the legacy `MachineService.Upgrade` (the node reboots itself).
+/// `progress` sees every step; a CLI can render it.
+///
+/// # Errors
+///
+/// [`Error::PermissionDenied`] without `os:admin` (checked by the node), API errors from
+/// the pull or installer ([`Error::OperationFailed`] for a non-zero installer exit code),
+/// [`Error::Timeout`] when the node is not back within `options.wait.timeout`, and
+/// [`Error::OperationFailed`] when a sequence on the node reports an error.
+///
+/// # Usage
+///
+/// ```no_run
+/// # async fn run(node: talos_client::NodeClient) -> Result<(), talos_client::Error> {
+/// use talos_client::upgrade::{UpgradeOptions, upgrade};
+///
+/// let options = UpgradeOptions::new("factory.talos.dev/metal-installer/abc…:v1.13.2");
+/// let outcome = upgrade(&node, &options, |progress| tracing::info!(?progress)).await?;
+/// println!("rebooted: {:?} → {:?}", outcome.boot_id_before, outcome.boot_id_after);
+/// # Ok(()) }
+/// ```
+pub async fn upgrade<F>(
+    node: &NodeClient,
+    options: &UpgradeOptions,
+    mut progress: F,
+) -> Result<WaitOutcome, Error>
+where
+    F: FnMut(&Progress) + Send,
+{
+    let use_lifecycle = !options.force_legacy && supports_lifecycle_api(&node.version().await?.tag);
+    if use_lifecycle {
+        progress(&Progress::Path(UpgradePath::Lifecycle));
+        match pull(node, options, &mut progress).await {
+            Ok(image_name) => return lifecycle_path(node, options, &image_name, progress).await,
+            Err(error) if error.is_unimplemented() => {
+                tracing::debug!("image pull unimplemented, falling back to the legacy upgrade");
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    progress(&Progress::Path(UpgradePath::Legacy));
+    let request = LegacyUpgrade {
+        image: options.image.clone(),
+        preserve: options.preserve,
+        stage: options.stage,
+        force: options.force,
+        powercycle: options.reboot_mode == crate::machine::RebootMode::Powercycle,
+    };
+    let tracker = Tracker::new(node, &options.wait, &mut progress).await?;
+    tracker
+        .run(|| async { node.upgrade_legacy(&request).await.map(Some) })
+        .await
+}
+
+/// Reboots the node and waits until it runs a new boot and reports running and ready.
+///
+/// # Errors
+///
+/// [`Error::PermissionDenied`] without `os:admin`/`os:operator`, [`Error::Timeout`], and
+/// [`Error::OperationFailed`] when a sequence reports an error.
+pub async fn reboot<F>(
+    node: &NodeClient,
+    options: &RebootOptions,
+    mut progress: F,
+) -> Result<WaitOutcome, Error>
+where
+    F: FnMut(&Progress) + Send,
+{
+    let tracker = Tracker::new(node, &options.wait, &mut progress).await?;
+    tracker
+        .run(|| async { node.reboot(options.mode).await.map(Some) })
+        .await
+}
+
+/// True when the version tag is within talosctl's gate for the 1.13+ upgrade API:
+/// `>1.13.0-alpha.2 <2.0.0`.
+pub fn supports_lifecycle_api(tag: &str) -> bool {
+    let (Ok(version), Ok(lower)) = (
+        SemVer::parse(tag.trim_start_matches('v')),
+        SemVer::parse("1.13.0-alpha.2"),
+    ) else {
+        return false;
+    };
+    version > lower && version < SemVer::new(2, 0, 0)
+}
+
+/// Pulls the installer image; returns the name to install from.
+async fn pull<F>(
+    node: &NodeClient,
+    options: &UpgradeOptions,
+    progress: &mut F,
+) -> Result<String, Error>
+where
+    F: FnMut(&Progress) + Send,
+{
+    let mut stream = node.pull_image(options.namespace, &options.image).await?;
+    while let Some(item) = stream.next().await {
+        let item = item?;
+        progress(&Progress::Pull(item.clone()));
+        if let PullProgress::Pulled { name } = item {
+            return Ok(name);
+        }
+    }
+    // `pull_image` ends with `Pulled` or an error; an empty end cannot happen.
+    Err(node
+        .context(crate::methods::IMAGE_PULL)
+        .protocol_error("the pull ended without the pulled image name"))
+}
+
+/// Runs the installer, then reboots (unless told not to) and waits.
+async fn lifecycle_path<F>(
+    node: &NodeClient,
+    options: &UpgradeOptions,
+    image_name: &str,
+    mut progress: F,
+) -> Result<WaitOutcome, Error>
+where
+    F: FnMut(&Progress) + Send,
+{
+    let mut installer = node
+        .lifecycle_upgrade(options.namespace, image_name)
+        .await?;
+    while let Some(line) = installer.next().await {
+        progress(&Progress::Installer(line?));
+    }
+    if !options.reboot {
+        return Ok(WaitOutcome::not_rebooted());
+    }
+    let tracker = Tracker::new(node, &options.wait, &mut progress).await?;
+    tracker
+        .run(|| async { node.reboot(options.reboot_mode).await.map(Some) })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::supports_lifecycle_api;
+
+    #[test]
+    fn the_version_gate_matches_talosctl() {
+        for tag in [
+            "v1.13.0",
+            "v1.13.0-beta.1",
+            "v1.13.0-alpha.3",
+            "v1.14.0-rc.1",
+            "v1.99.0",
+        ] {
+            assert!(
+                supports_lifecycle_api(tag),
+                "{tag} should use the lifecycle API"
+            );
+        }
+        for tag in [
+            "v1.12.6",
+            "v1.13.0-alpha.2",
+            "v1.13.0-alpha.1",
+            "v2.0.0",
+            "garbage",
+            "",
+        ] {
+            assert!(
+                !supports_lifecycle_api(tag),
+                "{tag} should use the legacy API"
+            );
+        }
+    }
+}
