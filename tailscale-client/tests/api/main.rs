@@ -13,3 +13,4 @@ mod keys;
 mod policy;
 mod route_props;
 mod routes;
+mod tls;
