@@ -405,3 +405,19 @@ mod handshake {
         );
     }
 }
+
+#[test]
+fn certificate_from_another_ca_is_rejected() {
+    let ca = TestCa::ed25519();
+    let other_ca = TestCa::ed25519();
+    let client = other_ca.client(&["os:admin"], &rcgen::PKCS_ED25519);
+
+    let err = ClientIdentity::from_pem(
+        ca.pem.as_bytes(),
+        client.cert_pem.as_bytes(),
+        client.key_pem.as_bytes(),
+    )
+    .unwrap_err();
+
+    assert_eq!(problem(&err), ("crt", &ConfigProblem::NotIssuedByCa));
+}

@@ -228,6 +228,11 @@ pub enum ConfigProblem {
         "the certificate is not a CA (no basicConstraints CA:TRUE); use the cluster's Talos CA certificate"
     )]
     NotACa,
+    /// The client certificate was not signed by the CA of the same identity.
+    #[error(
+        "the client certificate was not issued by the CA in `ca`; take ca, crt and key from the same talosconfig"
+    )]
+    NotIssuedByCa,
     /// The client certificate has expired.
     #[error(
         "the client certificate expired on {expired_at}; generate a new talosconfig (talosctl config new)"

@@ -22,6 +22,25 @@ pub(super) fn require_ca(
     Ok(())
 }
 
+/// Fails unless the top certificate of `chain` is signed by one of `cas`.
+pub(super) fn require_issued_by(
+    chain: &[CertificateDer<'_>],
+    cas: &[CertificateDer<'_>],
+    field: &str,
+) -> Result<(), ConfigError> {
+    let Some(top) = chain.last() else {
+        return Err(ConfigError::in_field(field, ConfigProblem::NoCertificate));
+    };
+    let top = parse(top, field)?;
+    for ca in cas {
+        let ca = parse(ca, field)?;
+        if top.verify_signature(Some(ca.public_key())).is_ok() {
+            return Ok(());
+        }
+    }
+    Err(ConfigError::in_field(field, ConfigProblem::NotIssuedByCa))
+}
+
 /// Checks the client certificate is unexpired at `now` and returns the roles in its
 /// Subject Organization.
 pub(super) fn client_roles(

@@ -32,8 +32,8 @@ const KEY_FIELD: &str = "key";
 
 /// A checked mTLS client identity: trusted CA, client certificate and private key.
 ///
-/// Construction verifies that the key matches the certificate, that the CA is a CA and
-/// that the client certificate has not expired. The key is kept as a secret and is never
+/// Construction verifies that the key matches the certificate, that the CA is a CA, that
+/// it issued the client certificate and that the client certificate has not expired. The key is kept as a secret and is never
 /// shown by `Debug`.
 #[derive(Clone)]
 pub struct ClientIdentity {
@@ -57,7 +57,8 @@ impl ClientIdentity {
     ///
     /// [`ConfigError::Invalid`] naming the field (`ca`, `crt` or `key`) when a value is not
     /// PEM, holds no certificate or key, the key type is unsupported, the key does not match
-    /// the certificate, the CA certificate is not a CA, or the client certificate expired.
+    /// the certificate, the CA certificate is not a CA, the client certificate was not
+    /// issued by that CA, or the client certificate expired.
     ///
     /// # Usage
     ///
@@ -80,7 +81,11 @@ impl ClientIdentity {
         let ca_certificates = pem_data::certificates(ca_pem, CA_FIELD)?;
         certificate::require_ca(&ca_certificates, CA_FIELD)?;
         let cert_chain = pem_data::certificates(cert_pem, CERT_FIELD)?;
-        let roles = certificate::client_roles(&cert_chain[0], CERT_FIELD, SystemTime::now())?;
+        let leaf = cert_chain
+            .first()
+            .ok_or_else(|| ConfigError::in_field(CERT_FIELD, ConfigProblem::NoCertificate))?;
+        let roles = certificate::client_roles(leaf, CERT_FIELD, SystemTime::now())?;
+        certificate::require_issued_by(&cert_chain, &ca_certificates, CERT_FIELD)?;
         require_matching_key(&cert_chain, key_pem)?;
         Ok(Self {
             ca_pem: ca_pem.to_vec(),
