@@ -144,6 +144,31 @@ impl NodeDeviceQuery<'_> {
         Ok(select_node_device(&self.hostname, &self.tags, devices))
     }
 
+    /// Cleans up after a re-registration: deletes the stale (not connected) duplicates of
+    /// `node` and, if the device got a `<hostname>-N` name because of them and no
+    /// connected duplicate remains, renames it back to its hostname. Connected duplicates
+    /// are left alone: another live machine uses the hostname. Returns how many devices
+    /// were deleted; call [`NodeDeviceQuery::find`] again for the new state.
+    ///
+    /// # Errors
+    /// API errors; deletions already made stay made (deleting again is harmless).
+    pub async fn remove_stale_duplicates(&self, node: &NodeDevice) -> Result<usize> {
+        let devices = self.client.devices();
+        let mut deleted = 0;
+        for stale in node.stale_duplicates() {
+            tracing::debug!(device = stale.device_id(), name = %stale.name, "deleting stale duplicate");
+            devices.delete(stale.device_id()).await?;
+            deleted += 1;
+        }
+        let live_duplicate = node.duplicates.iter().any(|d| d.connected_to_control);
+        if node.name_collision_suffix().is_some() && !live_duplicate {
+            devices
+                .rename(node.device.device_id(), &dns_label(&node.device.hostname))
+                .await?;
+        }
+        Ok(deleted)
+    }
+
     /// Polls until the node's device is connected to the control plane, backing off from
     /// 2 s to 15 s between polls.
     ///

@@ -127,3 +127,63 @@ async fn wait_for_online_times_out_with_the_last_state() {
     assert!(err.to_string().contains("nQqJ2r8CNTRL"), "{err}");
     assert!(err.to_string().contains("not connected"), "{err}");
 }
+
+#[tokio::test]
+async fn stale_duplicates_are_deleted_and_the_name_restored() {
+    let server = MockServer::start().await;
+    // The new registration got `-1` because an offline copy holds the plain name.
+    let mut all: Value = serde_json::from_str(&fixture("devices_list.json")).unwrap();
+    let devices = all["devices"].as_array_mut().unwrap();
+    devices[0]["name"] = json!("talos-cp-1-1.tail1234.ts.net");
+    devices[1]["name"] = json!("talos-cp-1.tail1234.ts.net");
+    let listing = json!({ "devices": [devices[0].clone(), devices[1].clone()] });
+    Mock::given(method("GET"))
+        .and(path("/api/v2/tailnet/-/devices"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(listing))
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/api/v2/device/nOldTalos8CNTRL"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/device/nQqJ2r8CNTRL/name"))
+        .and(wiremock::matchers::body_json(json!({"name": "talos-cp-1"})))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let client = client_for(&server);
+    let query = client.node_device("talos-cp-1").tags(["tag:talos"]);
+    let node = query.find().await.unwrap().unwrap();
+    assert_eq!(node.name_collision_suffix(), Some(1));
+    assert_eq!(query.remove_stale_duplicates(&node).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn a_connected_duplicate_is_neither_deleted_nor_renamed_over() {
+    let server = MockServer::start().await;
+    let mut all: Value = serde_json::from_str(&fixture("devices_list.json")).unwrap();
+    let devices = all["devices"].as_array_mut().unwrap();
+    devices[0]["name"] = json!("talos-cp-1-1.tail1234.ts.net");
+    devices[1]["connectedToControl"] = json!(true);
+    let listing = json!({ "devices": [devices[0].clone(), devices[1].clone()] });
+    Mock::given(method("GET"))
+        .and(path("/api/v2/tailnet/-/devices"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(listing))
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let client = client_for(&server);
+    let query = client.node_device("talos-cp-1");
+    let node = query.find().await.unwrap().unwrap();
+    assert_eq!(query.remove_stale_duplicates(&node).await.unwrap(), 0);
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        2,
+        "only the listings"
+    );
+}
