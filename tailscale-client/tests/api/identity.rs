@@ -183,7 +183,7 @@ async fn a_connected_duplicate_is_neither_deleted_nor_renamed_over() {
     assert_eq!(query.remove_stale_duplicates(&node).await.unwrap(), 0);
     assert_eq!(
         server.received_requests().await.unwrap().len(),
-        2,
-        "only the listings"
+        1,
+        "only the listing"
     );
 }
