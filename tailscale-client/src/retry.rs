@@ -55,8 +55,8 @@ impl RetryPolicy {
             .saturating_mul(2u32.saturating_pow(retry.saturating_sub(1)))
             .min(self.max_delay);
         let half = exp / 2;
-        let jitter = rand::rng().random_range(0..=half.as_millis().max(1) as u64);
-        half + Duration::from_millis(jitter)
+        let spread = u64::try_from((exp - half).as_micros()).unwrap_or(u64::MAX);
+        half + Duration::from_micros(rand::rng().random_range(0..=spread))
     }
 }
 
