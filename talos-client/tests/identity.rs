@@ -259,6 +259,24 @@ fn ca_field_holding_a_leaf_certificate_is_rejected() {
 }
 
 #[test]
+fn expiry_of_the_client_certificate_is_reported() {
+    let ca = TestCa::ed25519();
+    let key = KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+    let cert = ca.client_cert(&["os:admin"], &key, Some((2400, 1, 1)));
+
+    let identity = ClientIdentity::from_pem(
+        ca.pem.as_bytes(),
+        cert.as_bytes(),
+        key.serialize_pem().as_bytes(),
+    )
+    .unwrap();
+
+    // 2400-01-01T00:00:00Z
+    let expected = std::time::UNIX_EPOCH + std::time::Duration::from_secs(13_569_465_600);
+    assert_eq!(identity.expires_at(), expected);
+}
+
+#[test]
 fn expired_client_certificate_is_rejected_saying_when() {
     let ca = TestCa::ed25519();
     let key = KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();

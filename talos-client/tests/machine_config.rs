@@ -475,3 +475,20 @@ fn extension_service_configs_are_read_in_order() {
         "ExtensionServiceConfig/x"
     );
 }
+
+#[test]
+fn debug_output_shows_identities_but_no_values() {
+    let config = ConfigDocuments::parse(fixture("controlplane.yaml").as_bytes()).unwrap();
+
+    let debug = format!("{config:?}");
+
+    assert!(debug.contains("tailscale"), "{debug}");
+    for secret in [
+        "tskey-auth",
+        "abcdef.0123456789abcdef",
+        "fakepass",
+        "LS0tLS1CRUdJTi",
+    ] {
+        assert!(!debug.contains(secret), "{secret} in {debug}");
+    }
+}

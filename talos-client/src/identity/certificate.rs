@@ -1,6 +1,6 @@
 //! Checks on the CA and client certificates: CA flag, expiry and the roles they carry.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rustls_pki_types::CertificateDer;
 use x509_parser::certificate::X509Certificate;
@@ -41,13 +41,20 @@ pub(super) fn require_issued_by(
     Err(ConfigError::in_field(field, ConfigProblem::NotIssuedByCa))
 }
 
-/// Checks the client certificate is unexpired at `now` and returns the roles in its
-/// Subject Organization.
-pub(super) fn client_roles(
+/// What the identity keeps from its client certificate.
+pub(super) struct ClientCertificate {
+    /// The roles in the Subject Organization.
+    pub(super) roles: Roles,
+    /// The end of the validity period.
+    pub(super) not_after: SystemTime,
+}
+
+/// Checks the client certificate is unexpired at `now` and reads its roles and expiry.
+pub(super) fn client_certificate(
     der: &CertificateDer<'_>,
     field: &str,
     now: SystemTime,
-) -> Result<Roles, ConfigError> {
+) -> Result<ClientCertificate, ConfigError> {
     let certificate = parse(der, field)?;
     let not_after = certificate.validity().not_after;
     if not_after.timestamp() < unix_seconds(now) {
@@ -65,7 +72,11 @@ pub(super) fn client_roles(
         .filter_map(|attribute| attribute.as_str().ok())
         .map(Role::from)
         .collect();
-    Ok(roles)
+    let seconds_after_epoch = u64::try_from(not_after.timestamp()).unwrap_or(0);
+    Ok(ClientCertificate {
+        roles,
+        not_after: UNIX_EPOCH + Duration::from_secs(seconds_after_epoch),
+    })
 }
 
 fn parse<'a>(der: &'a CertificateDer<'_>, field: &str) -> Result<X509Certificate<'a>, ConfigError> {

@@ -43,6 +43,7 @@ pub struct ClientIdentity {
     ca_certificates: Vec<CertificateDer<'static>>,
     cert_chain: Vec<CertificateDer<'static>>,
     roles: Roles,
+    expires_at: SystemTime,
 }
 
 impl ClientIdentity {
@@ -84,7 +85,7 @@ impl ClientIdentity {
         let leaf = cert_chain
             .first()
             .ok_or_else(|| ConfigError::in_field(CERT_FIELD, ConfigProblem::NoCertificate))?;
-        let roles = certificate::client_roles(leaf, CERT_FIELD, SystemTime::now())?;
+        let client = certificate::client_certificate(leaf, CERT_FIELD, SystemTime::now())?;
         certificate::require_issued_by(&cert_chain, &ca_certificates, CERT_FIELD)?;
         require_matching_key(&cert_chain, key_pem)?;
         Ok(Self {
@@ -93,13 +94,19 @@ impl ClientIdentity {
             key_pem: SecretSlice::from(key_pem.to_vec()),
             ca_certificates,
             cert_chain,
-            roles,
+            roles: client.roles,
+            expires_at: client.not_after,
         })
     }
 
     /// The roles in the client certificate's Subject Organization.
     pub fn roles(&self) -> &Roles {
         &self.roles
+    }
+
+    /// When the client certificate expires (Talos issues admin certificates for a year).
+    pub fn expires_at(&self) -> SystemTime {
+        self.expires_at
     }
 
     /// The CA certificate PEM text, as given.
@@ -145,6 +152,7 @@ impl fmt::Debug for ClientIdentity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientIdentity")
             .field("roles", &self.roles)
+            .field("expires_at", &self.expires_at)
             .field("ca_certificates", &self.ca_certificates.len())
             .field("cert_chain", &self.cert_chain.len())
             .field("key", &"[redacted]")
