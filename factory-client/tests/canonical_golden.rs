@@ -164,6 +164,19 @@ fn multi_line_text_with_trailing_space_is_double_quoted() {
     );
 }
 
+/// go-yaml v4 (every factory since v0.9.0) double-quotes multi-line strings that are only
+/// whitespace instead of writing an empty-looking literal block.
+#[test]
+fn whitespace_only_multi_line_text_is_double_quoted() {
+    let text = canonical(
+        "customization: {meta: [{key: 1, value: \"\\n\\n\"}, {key: 2, value: \"\\t\\n\"}]}",
+    );
+    assert_eq!(
+        text,
+        "customization:\n    meta:\n        - key: 1\n          value: \"\\n\\n\"\n        - key: 2\n          value: \"\\t\\n\"\n"
+    );
+}
+
 #[test]
 fn single_quotes_for_indicators_with_quote_doubling() {
     let text = canonical(

@@ -3,7 +3,9 @@
 //! Start at [`tree`] (the schema: field order and omitempty), then [`scalar`] (which style
 //! each string gets) and [`writer`] (layout). Quoting follows gopkg.in/yaml.v3 and go-yaml
 //! v4 up to rc.4, which agree byte for byte; strings whose quoting changed in later v4
-//! builds are reported by [`dependence`]. `<<` is double-quoted as every v4 build does.
+//! builds are reported by [`dependence`]. Where every v4 build (all factories since
+//! v0.9.0) differs from yaml.v3, v4 wins: `<<` is double-quoted and whitespace-only
+//! multi-line strings are double-quoted instead of written as literal blocks.
 
 mod dependence;
 mod float;

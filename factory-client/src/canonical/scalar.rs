@@ -17,16 +17,26 @@ pub(crate) enum Style {
 }
 
 /// The style the encoder asks for before the emitter's own checks: strings with a newline
-/// ask for a literal block, strings that would read back as another type (or as a YAML 1.1
-/// bool / base-60 number) ask for double quotes, everything else asks for plain.
+/// ask for a literal block (whitespace-only ones for double quotes, as every go-yaml v4
+/// factory does), strings that would read back as another type (or as a YAML 1.1 bool /
+/// base-60 number) ask for double quotes, everything else asks for plain.
 pub(crate) fn requested_style(value: &str) -> Style {
     if value.contains('\n') {
-        Style::Literal
+        if is_whitespace_only(value) {
+            Style::DoubleQuoted
+        } else {
+            Style::Literal
+        }
     } else if reads_back_as_string(value) {
         Style::Plain
     } else {
         Style::DoubleQuoted
     }
+}
+
+/// Strings made only of whitespace (Unicode `White_Space`, newlines included).
+fn is_whitespace_only(value: &str) -> bool {
+    value.chars().all(char::is_whitespace)
 }
 
 /// Whether `value` written plain reads back as the same string.
@@ -268,6 +278,10 @@ mod tests {
         assert_eq!(style(" indented\nx"), Style::Literal);
         assert_eq!(style("a: 1 \nb: 2\n"), Style::DoubleQuoted);
         assert_eq!(style("a\nb "), Style::DoubleQuoted);
+        assert_eq!(style("\n"), Style::DoubleQuoted);
+        assert_eq!(style("\n\n"), Style::DoubleQuoted);
+        assert_eq!(style("\t\n"), Style::DoubleQuoted);
+        assert_eq!(style("\nx"), Style::Literal);
         assert_eq!(
             select_style("a\nb", Style::Literal, true),
             Style::DoubleQuoted
