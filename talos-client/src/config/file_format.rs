@@ -115,6 +115,12 @@ fn parse_context(name: &str, value: &Value) -> Result<Context, ConfigError> {
         endpoints.push(target);
     }
     let nodes = string_list(fields, "nodes")?;
+    if fields.contains_key("proxy-url") {
+        tracing::warn!(
+            context = name,
+            "talosconfig proxy-url is not supported and is ignored; connecting directly"
+        );
+    }
     let identity = parse_identity(fields)?;
     let context = Context::new(name, endpoints, nodes, identity)?;
     Ok(

@@ -29,6 +29,12 @@ use file_format::ContextEntry;
 /// A context whose values are broken does not prevent using the others: its error is
 /// returned when it is selected with [`TalosConfig::context`], and it is written back
 /// unchanged by [`TalosConfig::to_yaml`].
+///
+/// # Caveats
+///
+/// Contexts authenticating with `auth` (Omni / SideroV1, basic auth) instead of a client
+/// certificate are reported as unsupported. `proxy-url` is ignored (with a warning), and
+/// the deprecated `target` is added to the endpoints, as talosctl does.
 #[derive(Clone)]
 pub struct TalosConfig {
     current: Option<String>,
