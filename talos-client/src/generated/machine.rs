@@ -1417,7 +1417,6 @@ pub struct EtcdStatusResponse {
     #[prost(message, repeated, tag = "1")]
     pub messages: ::prost::alloc::vec::Vec<EtcdStatus>,
 }
-/// Field 11 (storage_version) exists upstream but is not needed here.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct EtcdMemberStatus {
     #[prost(string, tag = "1")]
@@ -1440,6 +1439,8 @@ pub struct EtcdMemberStatus {
     pub is_learner: bool,
     #[prost(uint64, tag = "10")]
     pub member_id: u64,
+    #[prost(string, tag = "11")]
+    pub storage_version: ::prost::alloc::string::String,
 }
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct EtcdMemberListRequest {

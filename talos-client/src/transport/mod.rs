@@ -50,8 +50,15 @@ pub(crate) struct CallContext {
 
 impl CallContext {
     /// Maps a gRPC status to the crate error, naming roles on `PermissionDenied`.
+    ///
+    /// A status tonic made from a broken connection (it carries the transport error as
+    /// its source, typically `Unknown` "h2 protocol error") is reported as `Unavailable`:
+    /// the node went away, as it does when rebooting.
     pub(crate) fn status_error(&self, status: &tonic::Status) -> Error {
-        let code = Code::from_tonic(status.code());
+        let mut code = Code::from_tonic(status.code());
+        if code == Code::Unknown && std::error::Error::source(status).is_some() {
+            code = Code::Unavailable;
+        }
         if code == Code::PermissionDenied {
             return Error::PermissionDenied {
                 target: self.target.clone(),

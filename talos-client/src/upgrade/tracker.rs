@@ -9,7 +9,7 @@ use futures::stream::BoxStream;
 
 use super::{Progress, WaitOptions, WaitOutcome};
 use crate::client::NodeClient;
-use crate::error::{Code, Error};
+use crate::error::Error;
 use crate::machine::{EventsTail, MachineEvent};
 
 type Events = BoxStream<'static, Result<MachineEvent, Error>>;
@@ -172,7 +172,6 @@ where
 }
 
 /// Failures expected while a node reboots: unreachable, cancelled or reset streams.
-/// (A connection reset mid-stream can surface as `Unknown`.)
 fn is_transient(error: &Error) -> bool {
-    error.is_retryable() || error.code() == Some(Code::Unknown)
+    error.is_retryable()
 }

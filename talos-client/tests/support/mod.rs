@@ -238,10 +238,11 @@ impl FakeNode {
         state.boot_id = format!("boot-{}", state.boots);
         state.stale_reads_remaining = state.config.stale_boot_id_reads;
         state.event_log.clear();
-        if let Some(image) = state.installed.take()
-            && let Some((_, tag)) = image.rsplit_once(':')
-        {
-            state.config.version_tag = tag.split('@').next().unwrap_or(tag).to_owned();
+        if let Some(image) = state.installed.take() {
+            let reference = image.split('@').next().unwrap_or(&image);
+            if let Some((_, tag)) = reference.rsplit_once(':') {
+                state.config.version_tag = tag.to_owned();
+            }
         }
         self.boot_events(state);
     }

@@ -1,0 +1,292 @@
+//! The upgrade and reboot helpers against an in-process node that reboots like Talos:
+//! going-down events, streams cut, `Unavailable` while down, a new boot ID afterwards.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use support::{Harness, NodeConfig};
+use talos_client::upgrade::{
+    Progress, RebootOptions, UpgradeOptions, UpgradePath, WaitOptions, reboot, upgrade,
+};
+
+const ADMIN: &[&str] = &["os:admin"];
+const IMAGE: &str = "factory.talos.dev/metal-installer/376567988ad3:v1.13.3";
+
+/// Short backoff; the timeout only guards liveness.
+fn quick() -> WaitOptions {
+    WaitOptions {
+        timeout: Duration::from_secs(60),
+        initial_backoff: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(20),
+    }
+}
+
+fn options() -> UpgradeOptions {
+    UpgradeOptions {
+        wait: quick(),
+        ..UpgradeOptions::new(IMAGE)
+    }
+}
+
+fn paths(progress: &[Progress]) -> Vec<UpgradePath> {
+    progress
+        .iter()
+        .filter_map(|step| match step {
+            Progress::Path(path) => Some(*path),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_1_13_node_is_upgraded_with_pull_lifecycle_and_reboot() {
+    let harness = Harness::start(NodeConfig::default()).await;
+    let node = harness.client(ADMIN).node("10.0.0.2");
+    let mut progress = Vec::new();
+    let outcome = upgrade(&node, &options(), |step| progress.push(step.clone()))
+        .await
+        .unwrap();
+
+    assert_eq!(outcome.boot_id_before.as_deref(), Some("boot-1"));
+    assert_eq!(outcome.boot_id_after.as_deref(), Some("boot-2"));
+    let methods = harness.node.methods();
+    for expected in [
+        "/machine.ImageService/Pull",
+        "/machine.LifecycleService/Upgrade",
+        "/machine.MachineService/Reboot",
+    ] {
+        assert!(
+            methods.iter().any(|method| method == expected),
+            "{expected} not called: {methods:?}"
+        );
+    }
+    assert!(
+        !methods
+            .iter()
+            .any(|method| method == "/machine.MachineService/Upgrade")
+    );
+    assert_eq!(paths(&progress), [UpgradePath::Lifecycle]);
+    assert!(progress.contains(&Progress::Installer("writing boot entry".to_owned())));
+    assert!(
+        progress
+            .iter()
+            .any(|step| matches!(step, Progress::Disconnected { .. }))
+    );
+    // The node now runs the installed version.
+    assert_eq!(node.version().await.unwrap().tag, "v1.13.3");
+}
+
+#[tokio::test]
+async fn an_older_node_is_upgraded_with_the_legacy_call() {
+    let harness = Harness::start(NodeConfig {
+        version_tag: "v1.12.6".to_owned(),
+        ..NodeConfig::default()
+    })
+    .await;
+    let node = harness.client(ADMIN).node("10.0.0.2");
+    let mut progress = Vec::new();
+    let outcome = upgrade(&node, &options(), |step| progress.push(step.clone()))
+        .await
+        .unwrap();
+    assert_eq!(outcome.boot_id_after.as_deref(), Some("boot-2"));
+    let methods = harness.node.methods();
+    assert!(
+        methods
+            .iter()
+            .any(|method| method == "/machine.MachineService/Upgrade")
+    );
+    assert!(
+        !methods
+            .iter()
+            .any(|method| method.starts_with("/machine.ImageService/"))
+    );
+    assert!(
+        !methods
+            .iter()
+            .any(|method| method == "/machine.MachineService/Reboot"),
+        "legacy upgrade reboots by itself"
+    );
+    assert_eq!(paths(&progress), [UpgradePath::Legacy]);
+    assert!(progress.iter().any(
+        |step| matches!(step, Progress::ActionAccepted { actor_id: Some(id) } if id == "actor-1")
+    ));
+}
+
+#[tokio::test]
+async fn an_unimplemented_pull_falls_back_to_the_legacy_call() {
+    let harness = Harness::start(NodeConfig {
+        lifecycle_api: false,
+        ..NodeConfig::default()
+    })
+    .await;
+    let node = harness.client(ADMIN).node("10.0.0.2");
+    let mut progress = Vec::new();
+    upgrade(&node, &options(), |step| progress.push(step.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        paths(&progress),
+        [UpgradePath::Lifecycle, UpgradePath::Legacy]
+    );
+    let methods = harness.node.methods();
+    let pull = methods
+        .iter()
+        .position(|method| method == "/machine.ImageService/Pull")
+        .unwrap();
+    let legacy = methods
+        .iter()
+        .position(|method| method == "/machine.MachineService/Upgrade")
+        .unwrap();
+    assert!(pull < legacy);
+}
+
+#[tokio::test]
+async fn a_failing_installer_is_an_error_and_nothing_reboots() {
+    let harness = Harness::start(NodeConfig {
+        installer_exit_code: 1,
+        ..NodeConfig::default()
+    })
+    .await;
+    let node = harness.client(ADMIN).node("10.0.0.2");
+    let error = upgrade(&node, &options(), |_| {}).await.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("installer failed: exited with code 1"),
+        "{error}"
+    );
+    assert!(
+        !harness
+            .node
+            .methods()
+            .iter()
+            .any(|method| method.ends_with("/Reboot"))
+    );
+    assert_eq!(node.boot_id().await.unwrap(), "boot-1");
+}
+
+#[tokio::test]
+async fn reboot_waits_through_unavailable_until_the_node_is_back() {
+    let harness = Harness::start(NodeConfig {
+        down_for_calls: 6,
+        ..NodeConfig::default()
+    })
+    .await;
+    let node = harness.client(ADMIN).node("10.0.0.2");
+    let mut progress = Vec::new();
+    let options = RebootOptions {
+        wait: quick(),
+        ..RebootOptions::default()
+    };
+    let outcome = reboot(&node, &options, |step| progress.push(step.clone()))
+        .await
+        .unwrap();
+    assert!(outcome.rebooted);
+    assert_eq!(outcome.boot_id_after.as_deref(), Some("boot-2"));
+    let unavailable = progress
+        .iter()
+        .filter(|step| matches!(step, Progress::Disconnected { reason } if reason.contains("unavailable")))
+        .count();
+    assert!(
+        unavailable >= 5,
+        "expected the down period to be seen: {progress:?}"
+    );
+}
+
+#[tokio::test]
+async fn reboot_keeps_waiting_while_the_boot_id_has_not_changed() {
+    let harness = Harness::start(NodeConfig {
+        stale_boot_id_reads: 3,
+        ..NodeConfig::default()
+    })
+    .await;
+    let node = harness.client(ADMIN).node("10.0.0.2");
+    let mut progress = Vec::new();
+    let options = RebootOptions {
+        wait: quick(),
+        ..RebootOptions::default()
+    };
+    let outcome = reboot(&node, &options, |step| progress.push(step.clone()))
+        .await
+        .unwrap();
+    assert_eq!(outcome.boot_id_after.as_deref(), Some("boot-2"));
+    assert!(progress.contains(&Progress::StillOldBoot), "{progress:?}");
+}
+
+#[tokio::test]
+async fn a_node_that_never_returns_times_out() {
+    let harness = Harness::start(NodeConfig {
+        down_for_calls: u32::MAX,
+        ..NodeConfig::default()
+    })
+    .await;
+    let node = harness.client(ADMIN).node("10.0.0.2");
+    let options = RebootOptions {
+        wait: WaitOptions {
+            timeout: Duration::from_millis(300),
+            ..quick()
+        },
+        ..RebootOptions::default()
+    };
+    let error = reboot(&node, &options, |_| {}).await.unwrap_err();
+    assert!(
+        matches!(error, talos_client::Error::Timeout { .. }),
+        "{error}"
+    );
+    assert!(error.is_retryable());
+}
+
+#[tokio::test]
+async fn reboot_with_a_reader_certificate_is_refused_before_waiting() {
+    let harness = Harness::start(NodeConfig::default()).await;
+    let node = harness.client(&["os:reader"]).node("10.0.0.2");
+    let options = RebootOptions {
+        wait: quick(),
+        ..RebootOptions::default()
+    };
+    let error = reboot(&node, &options, |_| {}).await.unwrap_err();
+    assert!(error.is_permission_denied());
+    assert!(error.to_string().contains("os:operator"), "{error}");
+}
+
+#[tokio::test]
+async fn a_followed_log_stream_breaks_when_the_node_reboots() {
+    let harness = Harness::start(NodeConfig::default()).await;
+    let node = harness.client(ADMIN).node("10.0.0.2");
+    let mut lines = node.logs("ext-tailscale", true, None).await.unwrap();
+    for _ in 0..3 {
+        lines.next().await.unwrap().unwrap();
+    }
+    node.reboot(Default::default()).await.unwrap();
+    let error = lines.next().await.unwrap().unwrap_err();
+    assert!(error.is_unavailable(), "{error}");
+}
+
+#[tokio::test]
+async fn an_event_stream_cut_by_a_dropped_connection_ends_with_an_error() {
+    let harness = Harness::start(NodeConfig::default()).await;
+    let node = harness.client(ADMIN).node("10.0.0.2");
+    let mut events = node
+        .events(talos_client::machine::EventsTail::None, None)
+        .await
+        .unwrap();
+    harness.server.drop_connections();
+    let outcome = events.next().await;
+    let error = outcome
+        .expect("a dropped connection must surface, not hang")
+        .unwrap_err();
+    assert!(error.is_unavailable(), "{error}");
+    // The client reconnects by itself afterwards.
+    let version = loop {
+        match node.version().await {
+            Ok(version) => break version,
+            Err(error) if error.is_unavailable() => tokio::task::yield_now().await,
+            Err(error) => panic!("{error}"),
+        }
+    };
+    assert_eq!(version.tag, "v1.13.2");
+}
