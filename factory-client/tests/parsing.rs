@@ -139,6 +139,18 @@ fn empty_input_is_rejected_like_the_factory() {
 }
 
 #[test]
+fn a_byte_order_mark_and_crlf_line_ends_are_accepted() {
+    let schematic = Schematic::from_yaml(
+        "\u{feff}customization:\r\n  embeddedMachineConfiguration: |\r\n    a: 1\r\n",
+    )
+    .unwrap();
+    assert_eq!(
+        schematic.customization.embedded_machine_configuration,
+        "a: 1\n"
+    );
+}
+
+#[test]
 fn an_empty_document_is_the_empty_schematic() {
     assert_eq!(
         Schematic::from_yaml("---\n").unwrap().id(),

@@ -30,6 +30,7 @@ pub(crate) struct Answer {
 
 /// Sends a request, retrying 5xx answers and transport failures per `retry`; maps any
 /// non-2xx final answer to an [`Error`].
+#[tracing::instrument(level = "debug", skip(http, retry, body, subject), fields(%method, %url))]
 pub(crate) async fn exchange(
     http: &reqwest::Client,
     retry: &RetryPolicy,

@@ -60,7 +60,9 @@ impl Node {
 /// Reads the first YAML document of `text`.
 ///
 /// Returns `Ok(None)` when the text holds no document at all (empty, or only comments).
+/// A leading byte-order mark is skipped, as the factory's reader does.
 pub(crate) fn parse_first_document(text: &str) -> Result<Option<Node>, SchematicError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = Reader {
         parser: Parser::new_from_str(text),
         anchors: HashMap::new(),
