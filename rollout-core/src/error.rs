@@ -75,6 +75,19 @@ pub enum Error {
     /// The rollout was cancelled between two steps; the journal is consistent.
     #[error("rollout cancelled between steps; run it again to resume from the journal")]
     Cancelled,
+    /// A rollback was asked for a node the rollout never changed (or already rolled back).
+    #[error("nothing to roll back on node {node}: {reason}")]
+    NothingToRollBack {
+        /// Node.
+        node: String,
+        /// Why.
+        reason: String,
+    },
+    /// The driver has nothing to do, nothing to wait for, and the rollout is not finished.
+    #[error(
+        "the rollout stalled in an unexpected state; the journal is consistent, run it again to resume and report this"
+    )]
+    Stalled,
     /// A node named on input is not part of the plan.
     #[error("node {node} is not part of the plan; check the node name against `plan()` output")]
     UnknownNode {
@@ -102,6 +115,7 @@ impl Error {
                 | Error::PlanRefused { .. }
                 | Error::SchematicResolution { .. }
                 | Error::UnknownNode { .. }
+                | Error::NothingToRollBack { .. }
         )
     }
 

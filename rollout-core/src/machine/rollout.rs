@@ -205,6 +205,52 @@ impl Rollout {
             || self.schematics.iter().any(|s| s.in_flight)
     }
 
+    /// Starts rolling back a node the rollout changed (also a Done one), outside any failure.
+    ///
+    /// The rollout halts: no other node starts afterwards.
+    ///
+    /// # Errors
+    /// [`crate::Error::UnknownNode`]; [`crate::Error::NothingToRollBack`] when the node was
+    /// never changed, is already rolled back, or an action for it is still in flight.
+    pub fn roll_back(&mut self, node: &str, now: Instant) -> crate::Result<()> {
+        let index = self
+            .nodes
+            .iter()
+            .position(|state| state.name() == node)
+            .ok_or_else(|| crate::Error::UnknownNode {
+                node: node.to_owned(),
+            })?;
+        let state = &self.nodes[index];
+        let refuse = |reason: &str| crate::Error::NothingToRollBack {
+            node: node.to_owned(),
+            reason: reason.to_owned(),
+        };
+        if state.phase == Phase::RolledBack || state.in_rollback() {
+            return Err(refuse("it is already rolled back or being rolled back"));
+        }
+        if state.in_flight.is_some() {
+            return Err(refuse("an action for it is still running; wait for it"));
+        }
+        if !state.changed_anything() {
+            return Err(refuse("the rollout never changed it"));
+        }
+        let failure = NodeFailure {
+            phase: state.phase,
+            reason: "rollback requested by the operator".to_owned(),
+            last_verdict: None,
+            port_error: None,
+        };
+        self.nodes[index].failure = Some(failure.clone());
+        self.halted_by.get_or_insert_with(|| node.to_owned());
+        self.record(JournalEntry::NodeFailed {
+            node: node.to_owned(),
+            failure: Box::new(failure),
+        });
+        self.finished = false;
+        self.enter(index, Phase::Rollback(super::RollbackStep::Inspect), now);
+        Ok(())
+    }
+
     // ---- plumbing shared by the phase logic ----
 
     pub(crate) fn enter(&mut self, index: usize, phase: Phase, now: Instant) {

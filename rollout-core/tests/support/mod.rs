@@ -1,6 +1,7 @@
 //! Shared test fixtures: a seed-shaped cluster and a deterministic fake schematic resolver.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
+pub mod fakes;
 pub mod harness;
 pub mod world;
 
