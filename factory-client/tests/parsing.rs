@@ -228,3 +228,20 @@ fn alias_bombs_fail_instead_of_exhausting_memory() {
     let err = rejection(&yaml);
     assert!(err.message().contains("too large"), "{err}");
 }
+
+#[test]
+fn deep_nesting_fails_instead_of_exhausting_the_stack() {
+    let input = format!(
+        "overlay: {{image: i, name: n, options: {{a: {}{}}}}}",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    let err = rejection(&input);
+    assert_eq!(err.line(), Some(1), "{err}");
+    let block = format!(
+        "overlay:\n  image: i\n  name: n\n  options:\n    a:\n      {}x\n",
+        "- ".repeat(200)
+    );
+    let err = rejection(&block);
+    assert!(err.message().contains("nested too deeply"), "{err}");
+}

@@ -12,6 +12,9 @@ use crate::schematic::SchematicError;
 /// memory.
 const MAX_NODES: usize = 100_000;
 
+/// Deepest nesting of collections accepted, so hostile input cannot exhaust the stack.
+const MAX_DEPTH: usize = 128;
+
 /// A parsed YAML node.
 #[derive(Debug, Clone)]
 pub(crate) struct Node {
@@ -67,6 +70,7 @@ pub(crate) fn parse_first_document(text: &str) -> Result<Option<Node>, Schematic
         parser: Parser::new_from_str(text),
         anchors: HashMap::new(),
         nodes: 0,
+        depth: 0,
     };
     loop {
         let (event, mark) = reader.next()?;
@@ -86,6 +90,7 @@ struct Reader<'a> {
     parser: Parser<std::str::Chars<'a>>,
     anchors: HashMap<usize, Node>,
     nodes: usize,
+    depth: usize,
 }
 
 impl Reader<'_> {
@@ -104,6 +109,13 @@ impl Reader<'_> {
             ));
         }
         let line = mark.line();
+        let opens_collection = matches!(event, Event::SequenceStart(..) | Event::MappingStart(..));
+        if opens_collection {
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                return Err(syntax_error(mark, "collections are nested too deeply"));
+            }
+        }
         let (node, anchor) = match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let plain = scalar_is_plain(style, tag.as_ref(), mark)?;
@@ -146,6 +158,9 @@ impl Reader<'_> {
             }
             _ => return Err(syntax_error(mark, "expected a value")),
         };
+        if opens_collection {
+            self.depth -= 1;
+        }
         if anchor != 0 {
             self.anchors.insert(anchor, node.clone());
         }
