@@ -187,8 +187,13 @@ fn tags_force_strings_or_are_rejected() {
     let schematic =
         Schematic::from_yaml("customization: {meta: [{key: 1, value: !!str 10}]}").unwrap();
     assert_eq!(schematic.customization.meta[0].value, "10");
-    let err = rejection("customization: {extraKernelArgs: [!custom x]}");
-    assert!(err.message().contains("unsupported tag"), "{err}");
+    for input in [
+        "customization: {extraKernelArgs: [!custom x]}",
+        "customization: {meta: [{key: !!int \"10\", value: v}]}",
+    ] {
+        let err = rejection(input);
+        assert!(err.message().contains("unsupported tag"), "{err}");
+    }
 }
 
 #[test]

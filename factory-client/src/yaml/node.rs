@@ -206,29 +206,23 @@ fn count_nodes(node: &Node) -> usize {
 
 const CORE_PREFIX: &str = "tag:yaml.org,2002:";
 
-/// Plain means "resolve by content": unquoted, not a block scalar, and no `!!str`/`!` tag.
-/// Explicit core tags other than `!!str` are accepted and resolve by content.
+/// Plain means "resolve by content": unquoted, not a block scalar, and not tagged `!!str`
+/// or `!`. Other scalar tags are refused: they re-type values in ways this crate does not
+/// reproduce.
 fn scalar_is_plain(
     style: TScalarStyle,
     tag: Option<&Tag>,
     mark: Marker,
 ) -> Result<bool, SchematicError> {
-    let forced_string = match tag {
-        None => false,
-        Some(tag) if tag.handle == "!" && tag.suffix.is_empty() => true,
-        Some(tag) if tag.handle == CORE_PREFIX => match tag.suffix.as_str() {
-            "str" => true,
-            "int" | "bool" | "null" | "float" => false,
-            other => return Err(unsupported_tag(mark, other)),
-        },
-        Some(tag) => {
-            return Err(unsupported_tag(
-                mark,
-                &format!("{}{}", tag.handle, tag.suffix),
-            ));
-        }
-    };
-    Ok(style == TScalarStyle::Plain && !forced_string)
+    match tag {
+        None => Ok(style == TScalarStyle::Plain),
+        Some(tag) if tag.handle == "!" && tag.suffix.is_empty() => Ok(false),
+        Some(tag) if tag.handle == CORE_PREFIX && tag.suffix == "str" => Ok(false),
+        Some(tag) => Err(unsupported_tag(
+            mark,
+            &format!("{}{}", tag.handle, tag.suffix),
+        )),
+    }
 }
 
 fn check_collection_tag(
