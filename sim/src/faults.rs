@@ -168,4 +168,14 @@ impl Faults {
         state.tailnet_rate_limit = (remaining > 1).then_some((remaining - 1, retry_after));
         Some(retry_after)
     }
+
+    /// Counts one apid call, returning whether connections must be dropped now.
+    pub(crate) fn count_apid_call(&self) -> bool {
+        let mut state = self.lock();
+        let Some(every) = state.apid_drop_every else {
+            return false;
+        };
+        state.apid_calls += 1;
+        state.apid_calls.is_multiple_of(every)
+    }
 }

@@ -11,8 +11,13 @@ mod faults;
 mod http_server;
 pub mod mtls;
 pub mod pki;
+mod sim;
 pub mod tailnet;
+pub mod talos;
 
 pub use error::Error;
 pub use faults::{Faults, TAILSCALE_EXTENSION};
 pub use http_server::HttpServer;
+pub use sim::{
+    CONTEXT_NAME, DEFAULT_EXTENSIONS, DEFAULT_SERVICE_CIDR, DEFAULT_TALOS_VERSION, Sim, SimBuilder,
+};

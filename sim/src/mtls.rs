@@ -101,6 +101,13 @@ impl ServerHandle {
         self.generation.drop_all();
     }
 
+    /// A cloneable switch that drops every open connection (see [`ServerHandle::drop_connections`]).
+    pub fn connection_control(&self) -> ConnectionControl {
+        ConnectionControl {
+            generation: self.generation.clone(),
+        }
+    }
+
     /// Stops accepting, closes every connection and waits until the server task has ended.
     pub async fn shutdown(mut self) {
         self.stop();
@@ -121,6 +128,19 @@ impl ServerHandle {
 impl Drop for ServerHandle {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// Drops every open connection of one server, from anywhere (the simulated apid uses it).
+#[derive(Debug, Clone)]
+pub struct ConnectionControl {
+    generation: ConnectionGeneration,
+}
+
+impl ConnectionControl {
+    /// Abruptly closes every open connection; new connections are accepted as before.
+    pub fn drop_all(&self) {
+        self.generation.drop_all();
     }
 }
 

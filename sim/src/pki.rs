@@ -118,6 +118,25 @@ impl Pki {
         })
     }
 
+    /// Builds the client identity talos-client uses, from a freshly issued certificate with `roles`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pki::issue_client`], plus [`Error::Pki`] when talos-client rejects the material.
+    pub fn client_identity(
+        &self,
+        roles: &[&str],
+    ) -> Result<talos_client::identity::ClientIdentity, Error> {
+        use secrecy::ExposeSecret;
+        let issued = self.issue_client(roles)?;
+        talos_client::identity::ClientIdentity::from_pem(
+            self.ca_pem().as_bytes(),
+            issued.cert_pem.as_bytes(),
+            issued.key_pem.expose_secret().as_bytes(),
+        )
+        .map_err(|e| Error::Pki(e.to_string()))
+    }
+
     /// A rustls server configuration for an apid-like endpoint reachable under `sans`.
     ///
     /// The server certificate (Ed25519, signed by this CA) carries `sans` as IP or DNS

@@ -1,0 +1,325 @@
+//! The whole simulation in one value: a Talos cluster behind an mTLS apid endpoint, an Image
+//! Factory and a tailnet, all on loopback, plus the talosconfig that reaches them.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::{Arc, OnceLock};
+
+use secrecy::SecretString;
+use talos_client::config::{Context, TalosConfig};
+
+use crate::clock::SimClock;
+use crate::factory::{FactoryOptions, ImageFactory};
+use crate::http_server::HttpServer;
+use crate::mtls::{self, ServerHandle};
+use crate::pki::{LOOPBACK_SANS, Pki};
+use crate::tailnet::{Tailnet, TailnetOptions};
+use crate::talos::{
+    self, ClusterContext, ClusterSettings, NodeRole, NodeSpec, TalosCluster, Timings,
+};
+use crate::{Error, Faults};
+
+/// The seed cluster's Talos version.
+pub const DEFAULT_TALOS_VERSION: &str = "v1.10.4";
+/// The seed cluster's extensions.
+pub const DEFAULT_EXTENSIONS: &[&str] = &["siderolabs/i915", "siderolabs/mei"];
+/// The seed cluster's Kubernetes service CIDR (what `TS_ROUTES` advertises).
+pub const DEFAULT_SERVICE_CIDR: &str = "10.43.0.0/16";
+/// The name of the talosconfig context the sim writes.
+pub const CONTEXT_NAME: &str = "sim";
+
+/// Builds a [`Sim`]; the default is the seed cluster: `k8s-1..3`, all control plane,
+/// Talos v1.10.4 with `siderolabs/i915` and `siderolabs/mei`, service CIDR 10.43.0.0/16.
+#[derive(Debug, Clone)]
+pub struct SimBuilder {
+    nodes: Option<Vec<NodeSpec>>,
+    control_planes: usize,
+    workers: usize,
+    talos_version: String,
+    extensions: Vec<String>,
+    service_cidr: String,
+    cluster_name: String,
+    timings: Timings,
+    tailnet: TailnetOptions,
+    factory: FactoryOptions,
+    faults: Faults,
+}
+
+impl Default for SimBuilder {
+    fn default() -> Self {
+        Self {
+            nodes: None,
+            control_planes: 3,
+            workers: 0,
+            talos_version: DEFAULT_TALOS_VERSION.to_owned(),
+            extensions: DEFAULT_EXTENSIONS.iter().map(|e| (*e).to_owned()).collect(),
+            service_cidr: DEFAULT_SERVICE_CIDR.to_owned(),
+            cluster_name: "sim".to_owned(),
+            timings: Timings::default(),
+            tailnet: TailnetOptions::default(),
+            factory: FactoryOptions::default(),
+            faults: Faults::default(),
+        }
+    }
+}
+
+impl SimBuilder {
+    /// Number of control-plane nodes (named first: `k8s-1`, …).
+    pub fn control_planes(mut self, count: usize) -> Self {
+        self.control_planes = count;
+        self
+    }
+
+    /// Number of worker nodes (named after the control-plane nodes).
+    pub fn workers(mut self, count: usize) -> Self {
+        self.workers = count;
+        self
+    }
+
+    /// Exact node specs; replaces the counts, version and extensions settings.
+    pub fn nodes(mut self, nodes: Vec<NodeSpec>) -> Self {
+        self.nodes = Some(nodes);
+        self
+    }
+
+    /// The Talos version every generated node runs.
+    pub fn talos_version(mut self, version: impl Into<String>) -> Self {
+        self.talos_version = version.into();
+        self
+    }
+
+    /// The official extensions every generated node runs.
+    pub fn extensions<I, S>(mut self, extensions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.extensions = extensions.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The Kubernetes service CIDR in the nodes' configuration.
+    pub fn service_cidr(mut self, cidr: impl Into<String>) -> Self {
+        self.service_cidr = cidr.into();
+        self
+    }
+
+    /// Reboot and restart timings.
+    pub fn timings(mut self, timings: Timings) -> Self {
+        self.timings = timings;
+        self
+    }
+
+    /// Tailnet settings (policy, credentials, device delay, device approval).
+    pub fn tailnet(mut self, options: TailnetOptions) -> Self {
+        self.tailnet = options;
+        self
+    }
+
+    /// Factory settings (versions, extensions).
+    pub fn factory(mut self, options: FactoryOptions) -> Self {
+        self.factory = options;
+        self
+    }
+
+    /// Shares `faults` with the sim (flip them at any time).
+    pub fn faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    fn node_specs(&self) -> Vec<NodeSpec> {
+        if let Some(nodes) = &self.nodes {
+            return nodes.clone();
+        }
+        (0..self.control_planes + self.workers)
+            .map(|index| {
+                let role = if index < self.control_planes {
+                    NodeRole::ControlPlane
+                } else {
+                    NodeRole::Worker
+                };
+                let last_octet = u8::try_from(index + 2).unwrap_or(u8::MAX);
+                NodeSpec::new(
+                    format!("k8s-{}", index + 1),
+                    IpAddr::V4(Ipv4Addr::new(10, 5, 0, last_octet)),
+                    role,
+                )
+                .with_version(self.talos_version.clone())
+                .with_extensions(self.extensions.iter().cloned())
+            })
+            .collect()
+    }
+
+    /// Starts the factory, the tailnet and the cluster's apid endpoint on loopback.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidSetup`] for an impossible shape (no control plane, duplicate
+    /// hostnames, a version or extension the factory does not offer), [`Error::Io`] when no
+    /// loopback port can be bound, [`Error::Pki`]/[`Error::Tls`] for certificate failures.
+    pub async fn start(self) -> Result<Sim, Error> {
+        let specs = self.node_specs();
+        if specs.len() > 250 {
+            return Err(Error::InvalidSetup(
+                "at most 250 nodes are supported".to_owned(),
+            ));
+        }
+        let clock = SimClock::start();
+        let factory = ImageFactory::new(self.factory, self.faults.clone());
+        let factory_server = factory.serve().await?;
+        let tailnet = Tailnet::new(self.tailnet, clock, self.faults.clone())?;
+        let tailnet_server = tailnet.serve().await?;
+        let first_control_plane = specs
+            .iter()
+            .find(|s| s.is_control_plane())
+            .map(|s| s.address.to_string())
+            .unwrap_or_default();
+        let settings = ClusterSettings {
+            cluster_name: self.cluster_name,
+            service_cidr: self.service_cidr,
+            pod_cidr: "10.42.0.0/16".to_owned(),
+            control_plane_endpoint: format!("https://{first_control_plane}:6443"),
+        };
+        let ctx = ClusterContext {
+            factory: factory.clone(),
+            tailnet: tailnet.clone(),
+            faults: self.faults.clone(),
+            clock,
+            timings: self.timings,
+            connections: OnceLock::new(),
+        };
+        let installer_host = factory_server.addr().to_string();
+        let cluster = TalosCluster::new(specs, ctx, &settings, &installer_host)?;
+        let pki = Pki::generate()?;
+        let apid = mtls::serve(talos::routes(&cluster), pki.server_config(LOOPBACK_SANS)?).await?;
+        // Set once, right after serving; nothing else sets it.
+        let _ = cluster.ctx.connections.set(apid.connection_control());
+        Ok(Sim {
+            pki: Arc::new(pki),
+            apid,
+            factory_server,
+            tailnet_server,
+            cluster,
+            factory,
+            tailnet,
+            faults: self.faults,
+        })
+    }
+}
+
+/// A running simulation. Dropping it stops every server.
+///
+/// # Usage
+///
+/// ```no_run
+/// # async fn run() -> Result<(), sim::Error> {
+/// let sim = sim::Sim::builder().workers(2).start().await?;
+/// let talosconfig = sim.talosconfig()?;
+/// println!("apid at {}, factory at {}, tailnet at {}", sim.endpoint(), sim.factory_url(), sim.tailnet_url());
+/// sim.faults().node_never_returns("k8s-2");
+/// # drop(talosconfig);
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Sim {
+    pki: Arc<Pki>,
+    apid: ServerHandle,
+    factory_server: HttpServer,
+    tailnet_server: HttpServer,
+    cluster: TalosCluster,
+    factory: ImageFactory,
+    tailnet: Tailnet,
+    faults: Faults,
+}
+
+impl Sim {
+    /// A builder with the seed cluster's shape.
+    pub fn builder() -> SimBuilder {
+        SimBuilder::default()
+    }
+
+    /// The apid endpoint, `127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> String {
+        self.apid.addr().to_string()
+    }
+
+    /// A talosconfig (context `sim`) with an `os:admin` client certificate.
+    ///
+    /// # Errors
+    ///
+    /// As [`Sim::talosconfig_with_roles`].
+    pub fn talosconfig(&self) -> Result<TalosConfig, Error> {
+        self.talosconfig_with_roles(&["os:admin"])
+    }
+
+    /// A talosconfig (context `sim`) whose client certificate carries `roles`; its nodes
+    /// are every node's address.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidSetup`] for no or more than two roles, [`Error::Pki`] on certificate failures.
+    pub fn talosconfig_with_roles(&self, roles: &[&str]) -> Result<TalosConfig, Error> {
+        let identity = self.pki.client_identity(roles)?;
+        let nodes: Vec<String> = self
+            .cluster
+            .specs()
+            .iter()
+            .map(|spec| spec.address.to_string())
+            .collect();
+        let context = Context::new(CONTEXT_NAME, [self.endpoint()], nodes, identity)
+            .map_err(|e| Error::InvalidSetup(e.to_string()))?;
+        Ok(TalosConfig::new(context))
+    }
+
+    /// The Image Factory base URL.
+    pub fn factory_url(&self) -> String {
+        self.factory_server.url()
+    }
+
+    /// The tailnet base URL (the API is under `/api/v2`).
+    pub fn tailnet_url(&self) -> String {
+        self.tailnet_server.url()
+    }
+
+    /// The API access token the tailnet accepts.
+    pub fn tailnet_api_key(&self) -> &SecretString {
+        self.tailnet.api_key()
+    }
+
+    /// The shared fault switches.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// The simulated nodes (snapshots, logs).
+    pub fn cluster(&self) -> &TalosCluster {
+        &self.cluster
+    }
+
+    /// The simulated tailnet.
+    pub fn tailnet(&self) -> &Tailnet {
+        &self.tailnet
+    }
+
+    /// The simulated factory.
+    pub fn factory(&self) -> &ImageFactory {
+        &self.factory
+    }
+
+    /// The certificate authority behind the apid endpoint.
+    pub fn pki(&self) -> &Pki {
+        &self.pki
+    }
+
+    /// Abruptly closes every open apid connection now.
+    pub fn drop_apid_connections(&self) {
+        self.apid.drop_connections();
+    }
+
+    /// Stops every server and waits for them.
+    pub async fn shutdown(self) {
+        self.apid.shutdown().await;
+        self.factory_server.shutdown().await;
+        self.tailnet_server.shutdown().await;
+    }
+}

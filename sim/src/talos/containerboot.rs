@@ -1,0 +1,115 @@
+//! What the tailscale extension's entrypoint (containerboot) reads from its environment, and
+//! the log lines it writes.
+
+use secrecy::SecretString;
+use time::macros::format_description;
+
+/// The login settings containerboot derives from `TS_*` variables.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ContainerbootSettings {
+    pub(crate) auth_key: Option<SecretString>,
+    pub(crate) hostname: Option<String>,
+    pub(crate) routes: Vec<String>,
+    pub(crate) advertise_tags: Vec<String>,
+}
+
+impl ContainerbootSettings {
+    /// Reads `KEY=VALUE` entries; later entries win, `TS_AUTHKEY` wins over `TS_AUTH_KEY`.
+    pub(crate) fn from_environment(environment: &[String]) -> Self {
+        let value = |key: &str| {
+            environment
+                .iter()
+                .rev()
+                .find_map(|entry| entry.strip_prefix(key)?.strip_prefix('='))
+        };
+        let auth_key = value("TS_AUTHKEY")
+            .or_else(|| value("TS_AUTH_KEY"))
+            .filter(|key| !key.is_empty())
+            .map(|key| SecretString::from(key.to_owned()));
+        let routes = value("TS_ROUTES")
+            .map(|routes| {
+                routes
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self {
+            auth_key,
+            hostname: value("TS_HOSTNAME")
+                .filter(|h| !h.is_empty())
+                .map(str::to_owned),
+            routes,
+            advertise_tags: value("TS_EXTRA_ARGS")
+                .map(advertised_tags)
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// The tags of `--advertise-tags=a,b` or `--advertise-tags a,b` in `TS_EXTRA_ARGS`.
+fn advertised_tags(extra_args: &str) -> Vec<String> {
+    let mut args = extra_args.split_whitespace();
+    while let Some(arg) = args.next() {
+        let list = match arg.strip_prefix("--advertise-tags") {
+            Some(rest) if rest.starts_with('=') => Some(rest[1..].to_owned()),
+            Some("") => args.next().map(str::to_owned),
+            _ => None,
+        };
+        if let Some(list) = list {
+            return list
+                .split(',')
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+    }
+    Vec::new()
+}
+
+/// A containerboot log line: `boot: 2026/11/24 20:00:00 <message>`.
+pub(crate) fn log_line(at: time::OffsetDateTime, message: &str) -> String {
+    let stamp = at
+        .format(format_description!(
+            "[year]/[month]/[day] [hour]:[minute]:[second]"
+        ))
+        .unwrap_or_default();
+    format!("boot: {stamp} {message}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn reads_key_routes_hostname_and_advertised_tags() {
+        let env = [
+            "TS_AUTH_KEY=tskey-auth-old",
+            "TS_AUTHKEY=tskey-auth-new",
+            "TS_ROUTES=10.43.0.0/16, 10.44.0.0/16",
+            "TS_EXTRA_ARGS=--accept-routes --advertise-tags=tag:k8s,tag:talos",
+        ]
+        .map(str::to_owned);
+        let settings = ContainerbootSettings::from_environment(&env);
+        assert_eq!(
+            settings
+                .auth_key
+                .as_ref()
+                .map(|k| k.expose_secret().to_owned()),
+            Some("tskey-auth-new".to_owned())
+        );
+        assert_eq!(settings.routes, ["10.43.0.0/16", "10.44.0.0/16"]);
+        assert_eq!(settings.advertise_tags, ["tag:k8s", "tag:talos"]);
+        assert_eq!(settings.hostname, None);
+    }
+
+    #[test]
+    fn an_empty_ts_routes_advertises_nothing() {
+        let settings = ContainerbootSettings::from_environment(&["TS_ROUTES=".to_owned()]);
+        assert!(settings.routes.is_empty());
+        assert!(settings.auth_key.is_none());
+    }
+}

@@ -1,0 +1,109 @@
+//! `cluster.ClusterService.HealthCheck`: served by control-plane nodes; succeeds (clean end
+//! of stream) once every node is up and ready, fails with `DeadlineExceeded` otherwise.
+
+use std::time::Duration;
+
+use talos_client::proto::cluster::cluster_service_server::ClusterService;
+use talos_client::proto::cluster::{HealthCheckProgress, HealthCheckRequest};
+use talos_client::proto::machine::machine_status_event::MachineStage;
+use tonic::{Request, Response, Status};
+
+use super::Apid;
+use crate::talos::cluster::TalosCluster;
+use crate::talos::rbac::Access;
+use crate::talos::streams::{GrpcStream, produced};
+
+/// `talosctl health`'s default wait.
+const DEFAULT_WAIT: Duration = Duration::from_secs(20 * 60);
+const POLL: Duration = Duration::from_secs(1);
+
+fn progress(message: String) -> HealthCheckProgress {
+    HealthCheckProgress {
+        metadata: None,
+        message,
+    }
+}
+
+/// The first node that is not up and ready, if any.
+fn unready_node(cluster: &TalosCluster) -> Option<String> {
+    cluster
+        .nodes
+        .iter()
+        .find(|node| !node.read(|s| s.up && s.ready && s.stage == MachineStage::Running))
+        .map(|node| node.spec.hostname.clone())
+}
+
+#[tonic::async_trait]
+impl ClusterService for Apid {
+    type HealthCheckStream = GrpcStream<HealthCheckProgress>;
+
+    async fn health_check(
+        &self,
+        request: Request<HealthCheckRequest>,
+    ) -> Result<Response<Self::HealthCheckStream>, Status> {
+        let call = self.accept(&request, Access::Read)?;
+        if !call.node.spec.is_control_plane() {
+            return Err(Status::failed_precondition(
+                "health check must be run against a control plane node",
+            ));
+        }
+        let message = request.into_inner();
+        let wait = message
+            .wait_timeout
+            .and_then(|d| Duration::try_from(d).ok())
+            .unwrap_or(DEFAULT_WAIT);
+        let cluster = self.cluster.clone();
+        let boot = call.node.read(|s| s.boot.clone());
+        Ok(Response::new(produced(boot, move |tx| async move {
+            let addresses: Vec<String> = cluster
+                .nodes
+                .iter()
+                .map(|n| n.spec.address.to_string())
+                .collect();
+            let _ = tx
+                .send(Ok(progress(format!(
+                    "discovered nodes: [{}]",
+                    addresses.join(" ")
+                ))))
+                .await;
+            let deadline = tokio::time::Instant::now() + wait;
+            let check = "waiting for all nodes to finish boot sequence";
+            loop {
+                match unready_node(&cluster) {
+                    None => {
+                        let _ = tx.send(Ok(progress(format!("{check}: OK")))).await;
+                        let _ = tx
+                            .send(Ok(progress(
+                                "waiting for etcd to be healthy: OK".to_owned(),
+                            )))
+                            .await;
+                        let _ = tx
+                            .send(Ok(progress(
+                                "waiting for all k8s nodes to report ready: OK".to_owned(),
+                            )))
+                            .await;
+                        return;
+                    }
+                    Some(host) if tokio::time::Instant::now() >= deadline => {
+                        let _ = tx
+                            .send(Err(Status::deadline_exceeded(format!(
+                                "{check}: node {host} is not ready"
+                            ))))
+                            .await;
+                        return;
+                    }
+                    Some(host) => {
+                        if tx
+                            .send(Ok(progress(format!("{check}: node {host} is not ready"))))
+                            .await
+                            .is_err()
+                        {
+                            return;
+                        }
+                        tokio::time::sleep(POLL).await;
+                    }
+                }
+            }
+        })))
+    }
+}

@@ -1,0 +1,126 @@
+//! The apid-like gRPC endpoint: node routing, RBAC and the services' glue over node state.
+
+mod cluster_service;
+mod cosi;
+mod image;
+mod lifecycle_service;
+mod machine;
+
+use std::sync::Arc;
+
+use talos_client::proto::cluster::cluster_service_server::ClusterServiceServer;
+use talos_client::proto::cosi::resource::state_server::StateServer;
+use talos_client::proto::machine::image_service_server::ImageServiceServer;
+use talos_client::proto::machine::lifecycle_service_server::LifecycleServiceServer;
+use talos_client::proto::machine::machine_service_server::MachineServiceServer;
+use tonic::Status;
+
+use super::cluster::TalosCluster;
+use super::node::Node;
+use super::rbac::{self, Access};
+use super::version::TalosVersion;
+use crate::mtls::peer_roles;
+
+/// The decode limit apid uses (32 MiB).
+const MAX_MESSAGE_SIZE: usize = 32 * 1024 * 1024;
+
+/// The gRPC services of the simulated apid.
+pub(crate) fn routes(cluster: &TalosCluster) -> tonic::service::Routes {
+    let apid = Apid {
+        cluster: cluster.clone(),
+    };
+    tonic::service::Routes::new(
+        MachineServiceServer::new(apid.clone())
+            .max_decoding_message_size(MAX_MESSAGE_SIZE)
+            .max_encoding_message_size(MAX_MESSAGE_SIZE),
+    )
+    .add_service(ImageServiceServer::new(apid.clone()))
+    .add_service(LifecycleServiceServer::new(apid.clone()))
+    .add_service(ClusterServiceServer::new(apid.clone()))
+    .add_service(
+        StateServer::new(apid)
+            .max_decoding_message_size(MAX_MESSAGE_SIZE)
+            .max_encoding_message_size(MAX_MESSAGE_SIZE),
+    )
+}
+
+/// Implements every simulated service over the cluster.
+#[derive(Debug, Clone)]
+pub(crate) struct Apid {
+    cluster: TalosCluster,
+}
+
+/// The node a call is for, and what the caller may do.
+pub(crate) struct Call {
+    pub(crate) node: Arc<Node>,
+    pub(crate) roles: Vec<String>,
+}
+
+impl Call {
+    pub(crate) fn version(&self) -> TalosVersion {
+        TalosVersion::new(&self.node.read(|s| s.installed.version.clone()))
+    }
+}
+
+impl Apid {
+    /// Routes a call like apid: the flaky-connection fault, RBAC, then `node` metadata.
+    pub(crate) fn accept<T>(
+        &self,
+        request: &tonic::Request<T>,
+        access: Access,
+    ) -> Result<Call, Status> {
+        let ctx = &self.cluster.ctx;
+        if ctx.faults.count_apid_call() {
+            if let Some(connections) = ctx.connections.get() {
+                connections.drop_all();
+            }
+            return Err(Status::unavailable("error reading from server: EOF"));
+        }
+        let roles = peer_roles(request);
+        rbac::check(access, &roles)?;
+        let node = self.target(request.metadata())?;
+        if !node.read(|s| s.up) {
+            return Err(Status::unavailable(format!(
+                "connection error: desc = \"transport: Error while dialing: dial tcp {}:50000: connect: connection refused\"",
+                node.spec.address
+            )));
+        }
+        Ok(Call { node, roles })
+    }
+
+    fn target(&self, metadata: &tonic::metadata::MetadataMap) -> Result<Arc<Node>, Status> {
+        if metadata.get("nodes").is_some() {
+            return Err(Status::invalid_argument(
+                "one-2-many proxying (nodes metadata) is not simulated; send one call per node with the node key",
+            ));
+        }
+        let values: Vec<_> = metadata.get_all("node").iter().collect();
+        let target = match values.as_slice() {
+            [] => {
+                return self
+                    .cluster
+                    .endpoint_node()
+                    .ok_or_else(|| Status::unavailable("the simulated cluster has no nodes"));
+            }
+            [single] => single
+                .to_str()
+                .map_err(|_| Status::invalid_argument("invalid target: not ASCII"))?,
+            _ => {
+                return Err(Status::invalid_argument(
+                    "node metadata must be single-valued",
+                ));
+            }
+        };
+        let has_port = target.parse::<std::net::IpAddr>().is_err() && target.contains(':');
+        if has_port {
+            return Err(Status::invalid_argument(format!(
+                "invalid target {target:?}: give an address or hostname without a port"
+            )));
+        }
+        self.cluster.find(target).ok_or_else(|| {
+            Status::unavailable(format!(
+                "connection error: desc = \"transport: Error while dialing: dial tcp: lookup {target}: no such host\""
+            ))
+        })
+    }
+}

@@ -1,0 +1,33 @@
+//! A simulated Talos cluster behind one apid-like gRPC endpoint.
+//!
+//! Node state lives in the private `node` module and changes only through the lifecycle
+//! (`lifecycle`: reboots, upgrades, boots), configuration (`config`) and extension services
+//! (`extension_services`); the gRPC services in `grpc` are thin glue that route by `node`
+//! metadata, check RBAC and read or change that state. COSI resources are rendered from the
+//! state on demand (`resources`). Start reading at [`TalosCluster`].
+
+mod cluster;
+mod config;
+mod containerboot;
+mod events;
+mod events_stream;
+mod extension_services;
+mod grpc;
+mod images;
+mod kubeconfig;
+mod lifecycle;
+mod logs;
+mod node;
+mod rbac;
+mod resources;
+mod services;
+mod spec;
+mod streams;
+mod version;
+
+pub use cluster::{NodeSnapshot, TalosCluster, Timings};
+pub use spec::{NodeRole, NodeSpec};
+
+pub(crate) use cluster::ClusterContext;
+pub(crate) use config::ClusterSettings;
+pub(crate) use grpc::routes;
