@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::config::ConfigError;
 use crate::identity::{Role, Roles};
+use crate::machine_config::MachineConfigError;
 
 /// A gRPC status code as reported by a Talos node (or by the transport on its behalf).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -119,6 +120,10 @@ pub enum Error {
     /// The talosconfig or client identity is unusable.
     #[error(transparent)]
     Config(#[from] ConfigError),
+
+    /// A machine configuration could not be parsed, edited or validated.
+    #[error(transparent)]
+    MachineConfig(#[from] MachineConfigError),
 
     /// The client was built without any endpoint.
     #[error(

@@ -1,4 +1,29 @@
 //! Typed gRPC client for the Talos Linux machine API and COSI resources, with mTLS from a talosconfig.
+//!
+//! Start with [`TalosClient`]: build it from a talosconfig [`Context`](config::Context)
+//! (or with [`TalosClient::builder`]), then route calls to a node with
+//! [`TalosClient::node`]. A [`NodeClient`] has the typed machine API calls (see
+//! [`machine`]), COSI resource reads (see [`resources`]), and [`upgrade`] has the
+//! upgrade and reboot helpers that wait the way `talosctl` does. Every failure is an
+//! [`Error`] with predicates such as [`Error::is_unavailable`].
+//!
+//! # Usage
+//!
+//! Reading a node's extensions and its Image Factory schematic ID:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), talos_client::Error> {
+//! use talos_client::{TalosClient, config::TalosConfig};
+//!
+//! let config = TalosConfig::load()?;
+//! let client = TalosClient::connect(config.context(None)?)?;
+//! let node = client.node("10.0.0.2");
+//! for extension in node.extensions().await? {
+//!     println!("{} {}", extension.name(), extension.version());
+//! }
+//! println!("schematic: {:?}", node.schematic_id().await?);
+//! # Ok(()) }
+//! ```
 
 mod client;
 pub mod config;

@@ -193,22 +193,23 @@ async fn watching_a_kind_sends_the_contents_then_changes() {
         WatchEvent::Bootstrapped
     ));
 
-    let mut updated = talos_client::proto::cosi::resource::Resource::default();
-    updated.metadata = Some(talos_client::proto::cosi::resource::Metadata {
-        namespace: "runtime".to_owned(),
-        r#type: "ExtensionServiceConfigStatuses.runtime.talos.dev".to_owned(),
-        id: "tailscale".to_owned(),
-        version: "3".to_owned(),
-        ..Default::default()
-    });
-    updated.spec = Some(talos_client::proto::cosi::resource::Spec {
-        proto_spec: prost::Message::encode_to_vec(
-            &talos_client::proto::talos::resource::definitions::runtime::ExtensionServiceConfigStatusSpec {
+    use talos_client::proto::cosi::resource::{Metadata, Resource as WireResource, Spec};
+    use talos_client::proto::talos::resource::definitions::runtime::ExtensionServiceConfigStatusSpec;
+    let updated = WireResource {
+        metadata: Some(Metadata {
+            namespace: "runtime".to_owned(),
+            r#type: "ExtensionServiceConfigStatuses.runtime.talos.dev".to_owned(),
+            id: "tailscale".to_owned(),
+            version: "3".to_owned(),
+            ..Default::default()
+        }),
+        spec: Some(Spec {
+            proto_spec: prost::Message::encode_to_vec(&ExtensionServiceConfigStatusSpec {
                 spec_version: "5".to_owned(),
-            },
-        ),
-        yaml_spec: String::new(),
-    });
+            }),
+            yaml_spec: String::new(),
+        }),
+    };
     harness.node.update_resource(updated);
     match watch.next().await.unwrap().unwrap() {
         WatchEvent::Updated { old, new } => {
