@@ -70,7 +70,7 @@ fn converged_nodes_are_skipped_and_config_only_changes_do_not_reboot() {
             "siderolabs/tailscale".into(),
         ]);
     }
-    let digest = spec.extension_service_configs["k8s-1"].digest();
+    let digest = rollout_core::esc::digest(&spec.extension_service_configs["k8s-1"]);
     facts.nodes[0]
         .extension_service_configs
         .insert("tailscale".into(), digest);

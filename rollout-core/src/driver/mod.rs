@@ -320,7 +320,7 @@ impl Driver {
                 .spec
                 .extension_service_configs
                 .get(&node.node)
-                .map(|esc| esc.digest());
+                .map(crate::esc::digest);
             if planned.is_some() && planned != now.as_ref() {
                 return Err(Error::Journal {
                     path: dir.journal(),

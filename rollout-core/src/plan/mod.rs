@@ -163,12 +163,12 @@ fn plan_node(
         &to_version,
     );
     let planned_esc = esc.map(|esc| {
-        let digest = esc.digest();
+        let digest = crate::esc::digest(esc);
         PlannedEsc {
             name: esc.name.clone(),
             changed: fact.extension_service_configs.get(&esc.name) != Some(&digest),
             digest,
-            environment: esc.redacted_environment(),
+            environment: crate::esc::redacted_environment(esc),
         }
     });
     let image_converged =
@@ -184,9 +184,12 @@ fn plan_node(
     let tailnet = esc
         .filter(|esc| esc.name == SERVICE_NAME)
         .map(|esc| TailnetExpectation {
-            hostname: esc.env("TS_HOSTNAME").unwrap_or(&fact.nodename).to_owned(),
+            hostname: esc
+                .env_value("TS_HOSTNAME")
+                .unwrap_or(&fact.nodename)
+                .to_owned(),
             routes: esc
-                .env("TS_ROUTES")
+                .env_value("TS_ROUTES")
                 .map(|routes| {
                     routes
                         .split(',')

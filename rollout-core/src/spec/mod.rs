@@ -58,6 +58,7 @@ pub struct RolloutSpec {
     /// Image Factory host for installer references.
     pub factory_host: String,
     /// Per-node `ExtensionServiceConfig` keyed by node (as in the plan's node names).
+    #[serde(with = "crate::esc::serde_map")]
     pub extension_service_configs: BTreeMap<String, ExtensionServiceConfig>,
     /// Ordering and concurrency.
     pub ordering: Ordering,

@@ -50,7 +50,7 @@ const FORBIDDEN_EXTRA_ARGS: &[(&str, &str)] = &[
 ///     .auth_once(true)
 ///     .build()
 ///     .unwrap();
-/// assert_eq!(built.config.env("TS_ROUTES"), Some("10.43.0.0/16"));
+/// assert_eq!(built.config.env_value("TS_ROUTES"), Some("10.43.0.0/16"));
 /// assert!(built.warnings.is_empty());
 /// ```
 #[derive(Debug, Clone)]
@@ -463,7 +463,7 @@ mod tests {
             client_secret: SecretString::from("s"),
         };
         let built = TailscaleEscBuilder::new(auth).build().unwrap();
-        assert_eq!(built.config.env("TS_CLIENT_ID"), Some("cid"));
+        assert_eq!(built.config.env_value("TS_CLIENT_ID"), Some("cid"));
         let err = builder()
             .dest_ip("10.0.0.5".parse().unwrap())
             .env("TS_USERSPACE", "true")

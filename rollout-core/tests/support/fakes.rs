@@ -214,14 +214,17 @@ impl FakeCluster {
             return;
         };
         let key_ok = esc
-            .env("TS_AUTHKEY")
+            .env_value("TS_AUTHKEY")
             .is_some_and(|key| state.valid_keys.contains(key));
         if !runs_tailscale || !key_ok {
             return;
         }
-        let hostname = esc.env("TS_HOSTNAME").unwrap_or(&fake.nodename).to_owned();
+        let hostname = esc
+            .env_value("TS_HOSTNAME")
+            .unwrap_or(&fake.nodename)
+            .to_owned();
         let advertised: Vec<String> = esc
-            .env("TS_ROUTES")
+            .env_value("TS_ROUTES")
             .map(|r| r.split(',').map(str::to_owned).collect())
             .unwrap_or_default();
         let previous = state.devices.get(&hostname);
@@ -252,7 +255,7 @@ impl FakeCluster {
             .config
             .escs
             .get("tailscale")
-            .and_then(|e| e.env("TS_HOSTNAME").map(str::to_owned));
+            .and_then(|e| e.env_value("TS_HOSTNAME").map(str::to_owned));
         if let Some(device) = hostname.and_then(|h| state.devices.get_mut(&h)) {
             // Offline until the node is back and tailscaled reconnects (or forever if it cannot).
             device.online_at = until + Duration::from_secs(365 * 24 * 3600);
@@ -283,7 +286,7 @@ impl TalosPort for FakeCluster {
                 .config
                 .escs
                 .iter()
-                .map(|(k, v)| (k.clone(), v.digest()))
+                .map(|(k, v)| (k.clone(), rollout_core::esc::digest(v)))
                 .collect(),
             boot_id: Some(format!("boot-{}", fake.boot_seq)),
         })
@@ -302,7 +305,7 @@ impl TalosPort for FakeCluster {
                 .config
                 .escs
                 .iter()
-                .map(|(k, v)| (k.clone(), v.digest()))
+                .map(|(k, v)| (k.clone(), rollout_core::esc::digest(v)))
                 .collect(),
         })
     }
@@ -335,7 +338,7 @@ impl TalosPort for FakeCluster {
                 .config
                 .escs
                 .iter()
-                .map(|(k, v)| (k.clone(), v.digest()))
+                .map(|(k, v)| (k.clone(), rollout_core::esc::digest(v)))
                 .collect(),
             esc_applied: fake.config.escs.keys().cloned().collect(),
             services,
@@ -474,7 +477,7 @@ impl TalosPort for FakeCluster {
         let Some(esc) = fake.config.escs.get("tailscale") else {
             return Ok(vec![]);
         };
-        let key = esc.env("TS_AUTHKEY").unwrap_or_default();
+        let key = esc.env_value("TS_AUTHKEY").unwrap_or_default();
         let mut log = vec![format!(
             "{service}: boot: running tailscale up --authkey={key}"
         )];
