@@ -5,6 +5,7 @@
 mod support;
 
 use futures::StreamExt;
+use secrecy::ExposeSecret;
 use support::{Harness, NodeConfig, SCHEMATIC_ID};
 use talos_client::machine::MachineStage;
 use talos_client::resources::{
@@ -36,7 +37,10 @@ async fn the_machine_config_comes_back_byte_for_byte() {
     let expected = config.machine_config.clone();
     let harness = Harness::start(config).await;
     let node = harness.client(ADMIN).node("10.0.0.2");
-    assert_eq!(node.machine_config().await.unwrap(), expected);
+    assert_eq!(
+        node.machine_config().await.unwrap().expose_secret(),
+        expected.as_slice()
+    );
     let resource = node
         .get::<MachineConfig>("v1alpha1")
         .await
@@ -76,6 +80,21 @@ async fn typed_specs_decode_for_each_runtime_kind() {
         .unwrap();
     assert_eq!(esc.spec.environment, ["TS_AUTHKEY=tskey-secret"]);
     assert_eq!(esc.metadata.version, "4");
+    assert!(
+        !format!("{esc:?}").contains("tskey"),
+        "secrets must not show in Debug"
+    );
+    let raw = node
+        .get_raw(
+            "runtime",
+            "ExtensionServiceConfigs.runtime.talos.dev",
+            "tailscale",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(format!("{raw:?}").contains("redacted"));
+    assert!(raw.proto_spec.windows(5).any(|window| window == b"tskey"));
     let esc_status = node
         .get::<ExtensionServiceConfigStatus>("tailscale")
         .await

@@ -12,7 +12,8 @@ resource_kind!(
     ExtensionServiceConfig,
     "ExtensionServiceConfigs.runtime.talos.dev",
     "runtime",
-    ExtensionServiceConfigSpec
+    ExtensionServiceConfigSpec,
+    sensitive
 );
 
 resource_kind!(

@@ -1,5 +1,7 @@
 //! `MachineConfigs.config.talos.dev`: the node's machine configuration, byte for byte.
 
+use secrecy::SecretSlice;
+
 use super::{Resource, resource_kind};
 use crate::client::NodeClient;
 use crate::error::{CallTarget, Code, Error};
@@ -12,7 +14,8 @@ resource_kind!(
     MachineConfig,
     "MachineConfigs.config.talos.dev",
     "config",
-    MachineConfigSpec
+    MachineConfigSpec,
+    sensitive
 );
 
 /// Id of the active machine configuration.
@@ -27,14 +30,15 @@ impl Resource<MachineConfig> {
 
 impl NodeClient {
     /// The node's active machine configuration, exactly as stored (for backups and edits).
+    /// It holds cluster secrets, hence the secret wrapper: `expose_secret()` gives the bytes.
     ///
     /// # Errors
     ///
     /// [`Error::PermissionDenied`] without `os:admin`; [`Error::Api`] with `NotFound` when
     /// the node has no configuration (maintenance mode).
-    pub async fn machine_config(&self) -> Result<Vec<u8>, Error> {
+    pub async fn machine_config(&self) -> Result<SecretSlice<u8>, Error> {
         match self.get::<MachineConfig>(ACTIVE_ID).await? {
-            Some(config) => Ok(config.spec.yaml_marshalled),
+            Some(config) => Ok(SecretSlice::from(config.spec.yaml_marshalled)),
             None => Err(Error::Api {
                 target: CallTarget {
                     method: methods::RESOURCE_GET,

@@ -16,6 +16,7 @@ mod state;
 mod version;
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::time::SystemTime;
 
 pub use boot_id::BootId;
@@ -29,6 +30,7 @@ pub use service::Service;
 pub use version::Version;
 
 use crate::error::Error;
+use crate::identity::{Role, required_roles_to_read};
 use crate::proto::cosi::resource as wire;
 
 /// A COSI resource type this crate decodes.
@@ -38,12 +40,14 @@ pub trait ResourceKind {
     /// The namespace the resources live in, for example `runtime`.
     const NAMESPACE: &'static str;
     /// The protobuf message of the spec (`proto_spec`).
-    type Spec: prost::Message + Default + Clone + PartialEq + Send + 'static;
+    type Spec: prost::Message + fmt::Debug + Default + Clone + PartialEq + Send + 'static;
+    /// The spec holds secrets (keys, tokens, auth keys): `Debug` does not show it.
+    const SENSITIVE: bool = false;
 }
 
-/// Declares a marker type implementing [`ResourceKind`].
+/// Declares a marker type implementing [`ResourceKind`]; `sensitive` marks specs holding secrets.
 macro_rules! resource_kind {
-    ($(#[$doc:meta])* $name:ident, $type:literal, $namespace:literal, $spec:ty) => {
+    ($(#[$doc:meta])* $name:ident, $type:literal, $namespace:literal, $spec:ty $(, $sensitive:ident)?) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub struct $name;
@@ -52,7 +56,11 @@ macro_rules! resource_kind {
             const TYPE: &'static str = $type;
             const NAMESPACE: &'static str = $namespace;
             type Spec = $spec;
+            $(const SENSITIVE: bool = resource_kind!(@$sensitive);)?
         }
+    };
+    (@sensitive) => {
+        true
     };
 }
 use resource_kind;
@@ -83,7 +91,9 @@ pub struct ResourceMetadata {
 }
 
 /// A resource of any type, with its spec undecoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` hides the spec of types that need `os:admin` to read (they hold secrets).
+#[derive(Clone, PartialEq, Eq)]
 pub struct RawResource {
     /// Identity and bookkeeping.
     pub metadata: ResourceMetadata,
@@ -94,7 +104,9 @@ pub struct RawResource {
 }
 
 /// A resource of kind `K` with its decoded spec.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// `Debug` hides the spec of [sensitive](ResourceKind::SENSITIVE) kinds.
+#[derive(Clone, PartialEq)]
 pub struct Resource<K: ResourceKind> {
     /// Identity and bookkeeping.
     pub metadata: ResourceMetadata,
@@ -121,6 +133,37 @@ impl<K: ResourceKind> Resource<K> {
             metadata: raw.metadata,
             spec,
         })
+    }
+}
+
+/// Stands in for a spec in `Debug` output.
+const REDACTED: &str = "[redacted: may hold secrets]";
+
+impl<K: ResourceKind> fmt::Debug for Resource<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut debug = f.debug_struct("Resource");
+        debug.field("metadata", &self.metadata);
+        if K::SENSITIVE {
+            debug.field("spec", &REDACTED);
+        } else {
+            debug.field("spec", &self.spec);
+        }
+        debug.finish()
+    }
+}
+
+impl fmt::Debug for RawResource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut debug = f.debug_struct("RawResource");
+        debug.field("metadata", &self.metadata);
+        if required_roles_to_read(&self.metadata.resource_type) == [Role::Admin] {
+            debug.field("proto_spec", &REDACTED);
+            debug.field("yaml_spec", &REDACTED);
+        } else {
+            debug.field("proto_spec", &self.proto_spec);
+            debug.field("yaml_spec", &self.yaml_spec);
+        }
+        debug.finish()
     }
 }
 
