@@ -51,14 +51,14 @@ pub(crate) struct CallContext {
 impl CallContext {
     /// Maps a gRPC status to the crate error, naming roles on `PermissionDenied`.
     ///
-    /// A status tonic made from a broken connection (it carries the transport error as
-    /// its source, typically `Unknown` "h2 protocol error") is reported as `Unavailable`:
-    /// the node went away, as it does when rebooting.
+    /// A status tonic made from a broken connection ([`connection_lost`]) is reported as
+    /// `Unavailable`: the node went away, as it does when rebooting.
     pub(crate) fn status_error(&self, status: &tonic::Status) -> Error {
-        let mut code = Code::from_tonic(status.code());
-        if code == Code::Unknown && std::error::Error::source(status).is_some() {
-            code = Code::Unavailable;
-        }
+        let code = if connection_lost(status) {
+            Code::Unavailable
+        } else {
+            Code::from_tonic(status.code())
+        };
         if code == Code::PermissionDenied {
             return Error::PermissionDenied {
                 target: self.target.clone(),
@@ -187,9 +187,11 @@ impl Transport {
                     return Ok(response.into_inner());
                 }
                 Err(status)
-                    if status.code() == tonic::Code::Unavailable
-                        && failover == Failover::OnUnavailable
-                        && attempt + 1 < count =>
+                    if attempt + 1 < count
+                        && (never_connected(&status)
+                            || failover == Failover::OnUnavailable
+                                && (status.code() == tonic::Code::Unavailable
+                                    || connection_lost(&status))) =>
                 {
                     tracing::debug!(endpoint = %slot.address, message = status.message(), "endpoint unavailable, trying the next one");
                     failures.push(format!("{}: {}", slot.address, status.message()));
@@ -268,6 +270,38 @@ pub(crate) fn node_metadata(node: &str) -> Result<AsciiMetadataValue, Error> {
     }
     node.parse()
         .map_err(|_| invalid("it is not valid in gRPC metadata"))
+}
+
+/// True when tonic itself failed the call because of the connection (the status carries
+/// the transport error as its source) rather than the node answering with an error.
+fn connection_lost(status: &tonic::Status) -> bool {
+    std::error::Error::source(status).is_some()
+        && matches!(
+            status.code(),
+            tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled
+        )
+}
+
+/// True when the endpoint could not be (re)connected at all — refused, unreachable,
+/// timed out or failed TLS — so the request was never sent and may go elsewhere.
+fn never_connected(status: &tonic::Status) -> bool {
+    use std::io::ErrorKind;
+    let mut source = std::error::Error::source(status);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                ErrorKind::ConnectionRefused
+                    | ErrorKind::HostUnreachable
+                    | ErrorKind::NetworkUnreachable
+                    | ErrorKind::AddrNotAvailable
+                    | ErrorKind::TimedOut
+                    | ErrorKind::InvalidData
+            );
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// Renders an error and its sources on one line (tonic's top-level messages are terse).
