@@ -1,0 +1,216 @@
+//! Checks that the tailnet policy file lets the rollout work: the node tag has an owner in
+//! `tagOwners` (so tagged auth keys can be minted), the nodes' subnet routes are
+//! auto-approved for that tag in `autoApprovers`, and an admin ACL rule lets the admin tag
+//! reach the nodes. `--fix` adds what is missing with comment-preserving edits and saves
+//! with `If-Match`, so a concurrent edit is never overwritten (the tool re-reads and
+//! re-applies its edits instead).
+//!
+//! Without target flags it checks the embedded simulated tailnet. Exits 1 when a check
+//! fails (and was not fixed), 2 for invalid flags.
+//!
+//! ```text
+//! cargo run -q --example policy-check
+//! cargo run -q --example policy-check -- --fix --json
+//! TS_API_KEY=tskey-api-... cargo run -q --example policy-check -- --tailnet example.com --route 10.43.0.0/16
+//! ```
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Parser;
+use examples::exit::{self, finish, invalid_input};
+use examples::output::{Output, OutputArgs, table};
+use examples::target::{Target, TargetArgs};
+use serde::Serialize;
+use tailscale_client::{IpNet, Policy, PolicyFormat, TailscaleClient};
+
+/// Check (and with --fix, repair) the tailnet policy entries the rollout relies on.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    /// Tag the nodes' auth keys carry.
+    #[arg(long, default_value = "tag:k8s")]
+    tag: String,
+    /// Owner the tag must have in tagOwners.
+    #[arg(long, default_value = "autogroup:admin")]
+    owner: String,
+    /// Subnet route the nodes advertise (repeatable).
+    #[arg(long = "route", value_name = "CIDR", default_value = "10.43.0.0/16")]
+    routes: Vec<String>,
+    /// Tag of admin devices that must reach the nodes.
+    #[arg(long, default_value = "tag:admin")]
+    admin_tag: String,
+    /// Add what is missing and save the policy (ETag-safe).
+    #[arg(long)]
+    fix: bool,
+    #[command(flatten)]
+    target: TargetArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Check {
+    name: String,
+    passed: bool,
+    fixed: bool,
+}
+
+#[derive(Serialize)]
+struct Report {
+    checks: Vec<Check>,
+    saved: bool,
+    attempts: u32,
+}
+
+/// How often a `--fix` is retried after someone else changed the policy meanwhile.
+const MAX_ATTEMPTS: u32 = 3;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    examples::output::init_tracing();
+    let args = Args::parse();
+    finish(run(args).await)
+}
+
+async fn run(args: Args) -> anyhow::Result<u8> {
+    let output = Output::new(&args.output);
+    let routes = parse_routes(&args.routes)?;
+    let target = Target::connect(&args.target).await?;
+    let report = if args.fix {
+        fix(&target.tailnet, &args, &routes).await?
+    } else {
+        let policy = target.tailnet.policy().get(PolicyFormat::HuJson).await?;
+        Report {
+            checks: checks(&policy, &args, &routes),
+            saved: false,
+            attempts: 1,
+        }
+    };
+    output.result(&report, render);
+    let failed = report.checks.iter().any(|check| !check.passed);
+    Ok(if failed { exit::FAILURE } else { exit::SUCCESS })
+}
+
+fn parse_routes(routes: &[String]) -> anyhow::Result<Vec<IpNet>> {
+    routes
+        .iter()
+        .map(|route| {
+            route.parse::<IpNet>().map_err(|_| {
+                invalid_input(format!("--route {route:?} is not a CIDR like 10.43.0.0/16"))
+            })
+        })
+        .collect()
+}
+
+fn checks(policy: &Policy, args: &Args, routes: &[IpNet]) -> Vec<Check> {
+    let owned = policy
+        .tag_owners(&args.tag)
+        .is_some_and(|owners| owners.iter().any(|owner| owner == &args.owner));
+    let mut checks = vec![Check {
+        name: format!("tagOwners: {} owned by {}", args.tag, args.owner),
+        passed: owned,
+        fixed: false,
+    }];
+    for route in routes {
+        checks.push(Check {
+            name: format!("autoApprovers: {route} approved for {}", args.tag),
+            passed: policy.route_auto_approved(route, &args.tag),
+            fixed: false,
+        });
+    }
+    checks.push(Check {
+        name: format!("acls: {} may reach {}", args.admin_tag, args.tag),
+        passed: policy.allows_access(&args.admin_tag, &args.tag),
+        fixed: false,
+    });
+    checks
+}
+
+/// Applies every missing entry to `policy`; returns whether it changed.
+fn apply_fixes(policy: &mut Policy, args: &Args, routes: &[IpNet]) -> anyhow::Result<bool> {
+    let mut changed = policy
+        .ensure_tag_owner(&args.tag, &args.owner)
+        .map_err(|error| invalid_input(error.to_string()))?;
+    for route in routes {
+        changed |= policy
+            .ensure_route_auto_approver(route, &args.tag)
+            .map_err(|error| invalid_input(error.to_string()))?;
+    }
+    changed |= policy
+        .ensure_access(&args.admin_tag, &args.tag)
+        .map_err(|error| invalid_input(error.to_string()))?;
+    Ok(changed)
+}
+
+async fn fix(client: &TailscaleClient, args: &Args, routes: &[IpNet]) -> anyhow::Result<Report> {
+    for attempt in 1..=MAX_ATTEMPTS {
+        let mut policy = client.policy().get(PolicyFormat::HuJson).await?;
+        let before = checks(&policy, args, routes);
+        if !apply_fixes(&mut policy, args, routes)? {
+            return Ok(Report {
+                checks: before,
+                saved: false,
+                attempts: attempt,
+            });
+        }
+        let validation = client.policy().validate(&policy).await?;
+        if !validation.passed() {
+            let message = validation
+                .message
+                .unwrap_or_else(|| "validation failed".to_owned());
+            anyhow::bail!(
+                "the fixed policy does not validate ({message}); nothing was saved, fix the policy file by hand"
+            );
+        }
+        match client.policy().set(&policy).await {
+            Ok(saved) => {
+                let after = checks(&saved, args, routes);
+                let checks = before
+                    .into_iter()
+                    .zip(after)
+                    .map(|(before, after)| Check {
+                        fixed: !before.passed && after.passed,
+                        ..after
+                    })
+                    .collect();
+                return Ok(Report {
+                    checks,
+                    saved: true,
+                    attempts: attempt,
+                });
+            }
+            Err(error) if error.is_conflict() => {
+                tracing::info!(attempt, "policy changed while editing; re-reading");
+            }
+            Err(error) => {
+                return Err(error).context("saving the policy file failed; nothing was changed");
+            }
+        }
+    }
+    anyhow::bail!(
+        "the policy file kept changing while it was being fixed ({MAX_ATTEMPTS} attempts); nothing was overwritten, run again later"
+    )
+}
+
+fn render(report: &Report) -> String {
+    let rows: Vec<Vec<String>> = report
+        .checks
+        .iter()
+        .map(|check| {
+            let state = match (check.passed, check.fixed) {
+                (true, true) => "FIXED",
+                (true, false) => "ok",
+                (false, _) => "MISSING",
+            };
+            vec![state.to_owned(), check.name.clone()]
+        })
+        .collect();
+    let mut text = table(&["STATE", "CHECK"], &rows);
+    if report.saved {
+        text.push_str("policy file saved (If-Match on the ETag it was read with)\n");
+    } else if report.checks.iter().any(|check| !check.passed) {
+        text.push_str("run with --fix to add the missing entries\n");
+    }
+    text
+}
