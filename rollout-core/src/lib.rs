@@ -10,6 +10,7 @@
 //! - [`journal`]: append-only journal, cluster lock, config backups, resume;
 //! - [`driver`]: the async executor over [`ports`].
 
+pub mod adapters;
 pub mod discovery;
 pub mod driver;
 mod error;

@@ -161,7 +161,7 @@ fn plan_node(
         spec.secureboot,
         &resolved.id,
         &to_version,
-    );
+    )?;
     let planned_esc = esc.map(|esc| {
         let digest = crate::esc::digest(esc);
         PlannedEsc {

@@ -47,6 +47,9 @@ pub trait SchematicResolver {
     fn resolve(&self, request: &SchematicRequest<'_>) -> crate::Result<ResolvedSchematic>;
 
     /// The installer image reference for a schematic and version.
+    ///
+    /// # Errors
+    /// [`crate::Error::SchematicResolution`] when no reference can be built (bad host or platform).
     fn installer_image(
         &self,
         factory_host: &str,
@@ -54,5 +57,5 @@ pub trait SchematicResolver {
         secureboot: bool,
         schematic_id: &str,
         version: &TalosVersion,
-    ) -> String;
+    ) -> crate::Result<String>;
 }

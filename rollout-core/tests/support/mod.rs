@@ -78,9 +78,11 @@ impl SchematicResolver for FakeResolver {
         secureboot: bool,
         id: &str,
         version: &TalosVersion,
-    ) -> String {
+    ) -> rollout_core::Result<String> {
         let suffix = if secureboot { "-secureboot" } else { "" };
-        format!("{host}/{platform}-installer{suffix}/{id}:{version}")
+        Ok(format!(
+            "{host}/{platform}-installer{suffix}/{id}:{version}"
+        ))
     }
 }
 
