@@ -307,3 +307,27 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn with_a_kubernetes_port_nodes_are_cordoned_drained_and_uncordoned_around_the_reboot() {
+    let plan = seed_plan(FailurePolicy::Halt);
+    let options = rollout_core::machine::MachineOptions { drain: true };
+    let mut h = Harness::with_options(plan.clone(), World::new(&plan), Instant::now(), options);
+    h.run(&[]);
+    assert!(h.phases().values().all(|p| *p == Phase::Done));
+    let order: Vec<&str> = h
+        .world
+        .performed
+        .iter()
+        .filter(|(n, _)| n == "k8s-2")
+        .filter_map(|(_, r)| match r {
+            NodeRequest::Cordon => Some("cordon"),
+            NodeRequest::Drain => Some("drain"),
+            NodeRequest::Install { .. } => Some("install"),
+            NodeRequest::Reboot => Some("reboot"),
+            NodeRequest::Uncordon => Some("uncordon"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order, ["cordon", "drain", "install", "reboot", "uncordon"]);
+}

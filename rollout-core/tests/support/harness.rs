@@ -29,10 +29,15 @@ pub struct Harness {
     /// Nodes that were converged before they were touched.
     pub converged_untouched: BTreeSet<String>,
     pub handled: usize,
+    pub options: MachineOptions,
 }
 
 impl Harness {
     pub fn new(plan: Plan, world: World, now: Instant) -> Self {
+        Self::with_options(plan, world, now, MachineOptions::default())
+    }
+
+    pub fn with_options(plan: Plan, world: World, now: Instant, options: MachineOptions) -> Self {
         let converged_untouched = plan
             .nodes
             .iter()
@@ -40,7 +45,7 @@ impl Harness {
             .map(|n| n.node.clone())
             .collect();
         let max_unavailable = plan.settings.max_unavailable;
-        let rollout = Rollout::new(plan, MachineOptions::default(), now);
+        let rollout = Rollout::new(plan, options, now);
         Harness {
             rollout,
             world,
@@ -53,6 +58,7 @@ impl Harness {
             completed: BTreeSet::new(),
             converged_untouched,
             handled: 0,
+            options,
         }
     }
 
@@ -64,7 +70,7 @@ impl Harness {
             plan,
             &self.journal,
             &self.world.live(),
-            MachineOptions::default(),
+            self.options,
             self.now,
         );
         for status in self.rollout.status() {
