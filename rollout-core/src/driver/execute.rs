@@ -58,7 +58,8 @@ impl Driver {
                 Some(observation) = in_flight.next(), if !in_flight.is_empty() => {
                     machine.handle(observation, clock.now());
                 }
-                () = clock.sleep(sleep_for.unwrap_or(HEARTBEAT)), if sleep_for.is_some() && !cancelling => {}
+                // Wake at the machine's next timeout, and at least every heartbeat interval.
+                () = clock.sleep(sleep_for.map_or(HEARTBEAT, |d| d.min(HEARTBEAT))), if !cancelling => {}
                 () = self.cancel.cancelled(), if !cancelling => {
                     cancelling = true;
                     let message = "cancelled: finishing the steps in flight, then stopping".to_owned();
