@@ -27,6 +27,7 @@ pub const TAILSCALE_EXTENSION: &str = "siderolabs/tailscale";
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
     state: Arc<Mutex<FaultSet>>,
+    changed: Arc<tokio::sync::Notify>,
 }
 
 #[derive(Debug, Default)]
@@ -48,9 +49,17 @@ impl Faults {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// After its next reboot or upgrade the node stays down forever (apid answers `Unavailable`).
+    /// After its next reboot or upgrade the node stays down (apid answers `Unavailable`)
+    /// until [`Faults::let_node_return`] or [`Faults::clear`] lifts the fault.
     pub fn node_never_returns(&self, node: impl Into<String>) -> &Self {
         self.lock().never_returns.insert(node.into());
+        self
+    }
+
+    /// Lifts [`Faults::node_never_returns`]: a node held down boots now.
+    pub fn let_node_return(&self, node: &str) -> &Self {
+        self.lock().never_returns.remove(node);
+        self.changed.notify_waiters();
         self
     }
 
@@ -112,9 +121,23 @@ impl Faults {
         self
     }
 
-    /// Turns every fault off.
+    /// Turns every fault off (nodes held down boot now).
     pub fn clear(&self) {
         *self.lock() = FaultSet::default();
+        self.changed.notify_waiters();
+    }
+
+    /// Waits while the node is held down by [`Faults::node_never_returns`].
+    pub(crate) async fn until_node_may_return(&self, node: &str) {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if !self.is_node_never_returning(node) {
+                return;
+            }
+            changed.await;
+        }
     }
 
     /// Whether the node is set to never return from a reboot.

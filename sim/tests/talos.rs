@@ -1,7 +1,13 @@
 //! The simulated cluster, driven through the real talos-client (and factory-client), behaves
 //! like Talos: routing, RBAC, strict config, reboots that drop streams and come back with a
 //! new boot ID, upgrades that install a schematic's extensions, and ext-tailscale logging in
-//! to the tailnet. Tokio time is paused: reboots and delays take no wall-clock time.
+//! to the tailnet.
+//!
+//! Timings are shortened (a reboot takes ~0.1 s) and every wait is a "wait until" with a
+//! generous limit, so the tests never depend on the machine's speed. Windows that must be
+//! observed (a node being down) are held open with the never-returns fault instead of
+//! timing. Tokio time is paused only around pure state checks: with real sockets in flight
+//! a paused clock jumps to the next timer, which could fire client timeouts.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
@@ -10,6 +16,7 @@ use factory_client::{FactoryClient, Schematic};
 use futures::StreamExt;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
+use sim::tailnet::TailnetOptions;
 use sim::talos::Timings;
 use sim::{Sim, SimBuilder};
 use talos_client::machine::{ApplyMode, EventsTail, RebootMode};
@@ -25,18 +32,46 @@ fn client(sim: &Sim, roles: &[&str]) -> TalosClient {
     TalosClient::connect(config.context(None).unwrap()).unwrap()
 }
 
+/// Reboots in about a tenth of a second.
+const FAST: Timings = Timings {
+    shutdown: Duration::from_millis(20),
+    reboot: Duration::from_millis(100),
+    boot: Duration::from_millis(20),
+    service_restart: Duration::from_millis(100),
+};
+
+/// The seed-shaped sim with fast reboots and devices that appear after 0.1 s.
+fn fast_sim() -> SimBuilder {
+    Sim::builder().timings(FAST).tailnet(TailnetOptions {
+        appear_delay: Duration::from_millis(100),
+        ..TailnetOptions::default()
+    })
+}
+
+/// Polls `check` until it holds; panics after a generous limit (liveness only).
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..1500 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
 async fn boot_id(node: &NodeClient) -> String {
     String::from_utf8(node.read(BOOT_ID).await.unwrap()).unwrap()
 }
 
 async fn wait_until_up(node: &NodeClient) {
-    for _ in 0..3600 {
-        if node.version().await.is_ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-    panic!("node did not come back");
+    eventually("the node answers again", || async {
+        node.version().await.is_ok()
+    })
+    .await;
 }
 
 /// The node's config with an ESC named tailscale holding `environment`.
@@ -95,9 +130,9 @@ fn tailscale_env(key: &SecretString) -> Vec<String> {
     ]
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn every_node_answers_through_one_endpoint_by_node_metadata() {
-    let sim = Sim::builder().workers(1).start().await.unwrap();
+    let sim = fast_sim().workers(1).start().await.unwrap();
     let talos = client(&sim, &["os:admin"]);
     for host in ["k8s-1", "k8s-4", "10.5.0.3"] {
         assert_eq!(talos.node(host).version().await.unwrap().tag, "v1.10.4");
@@ -106,9 +141,9 @@ async fn every_node_answers_through_one_endpoint_by_node_metadata() {
     assert!(unknown.is_unavailable(), "{unknown}");
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_reader_certificate_is_denied_apply_configuration_and_sensitive_resources() {
-    let sim = Sim::builder().start().await.unwrap();
+    let sim = fast_sim().start().await.unwrap();
     let reader = client(&sim, &["os:reader"]);
     let node = reader.node("k8s-1");
     assert_eq!(node.version().await.unwrap().tag, "v1.10.4");
@@ -123,9 +158,9 @@ async fn a_reader_certificate_is_denied_apply_configuration_and_sensitive_resour
     assert!(!node.list::<ExtensionStatus>().await.unwrap().is_empty());
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn extension_statuses_list_the_seed_extensions_and_the_schematic() {
-    let sim = Sim::builder().start().await.unwrap();
+    let sim = fast_sim().start().await.unwrap();
     let talos = client(&sim, &["os:admin"]);
     let extensions = talos.node("k8s-2").list::<ExtensionStatus>().await.unwrap();
     let names: Vec<&str> = extensions.iter().map(|e| e.name()).collect();
@@ -138,23 +173,20 @@ async fn extension_statuses_list_the_seed_extensions_and_the_schematic() {
     assert_eq!(schematic_id(&extensions), Some(expected));
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_reboot_drops_open_streams_answers_unavailable_and_returns_with_a_new_boot_id() {
-    // Down long enough that the client's own retries cannot outlast it.
-    let timings = Timings {
-        reboot: Duration::from_secs(300),
-        ..Timings::default()
-    };
-    let sim = Sim::builder().timings(timings).start().await.unwrap();
+    let sim = fast_sim().start().await.unwrap();
     let talos = client(&sim, &["os:admin"]);
     let node = talos.node("k8s-2");
     let before = boot_id(&node).await;
     let mut events = node.events(EventsTail::None, None).await.unwrap();
+    // Hold the node down so the test can look at it while it is away.
+    sim.faults().node_never_returns("k8s-2");
 
     node.reboot(RebootMode::Default).await.unwrap();
 
     let mut saw_going_down = false;
-    let drained = tokio::time::timeout(Duration::from_secs(3600), async {
+    let drained = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
             match events.next().await {
                 Some(Ok(event)) => saw_going_down |= event.is_going_down(),
@@ -172,28 +204,36 @@ async fn a_reboot_drops_open_streams_answers_unavailable_and_returns_with_a_new_
     }
     let down = node.version().await.unwrap_err();
     assert!(down.is_unavailable(), "{down}");
+    assert!(
+        talos.node("k8s-1").version().await.is_ok(),
+        "other nodes keep answering"
+    );
 
+    sim.faults().let_node_return("k8s-2");
     wait_until_up(&node).await;
     assert_ne!(boot_id(&node).await, before);
-    let others_unaffected = talos.node("k8s-1").version().await;
-    assert!(others_unaffected.is_ok());
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_node_set_to_never_return_stays_unavailable() {
-    let sim = Sim::builder().start().await.unwrap();
+    let sim = fast_sim().start().await.unwrap();
     sim.faults().node_never_returns("k8s-3");
     let talos = client(&sim, &["os:admin"]);
     let node = talos.node("k8s-3");
     node.reboot(RebootMode::Default).await.unwrap();
-    tokio::time::sleep(Duration::from_secs(3600)).await;
+    eventually("k8s-3 is down", || async {
+        !sim.cluster().snapshot("k8s-3").unwrap().up
+    })
+    .await;
+    // Well past the reboot time.
+    tokio::time::sleep(FAST.reboot * 5).await;
     assert!(node.version().await.unwrap_err().is_unavailable());
     assert!(!sim.cluster().snapshot("k8s-3").unwrap().up);
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn duplicate_documents_are_rejected_and_nothing_changes() {
-    let sim = Sim::builder().start().await.unwrap();
+    let sim = fast_sim().start().await.unwrap();
     let talos = client(&sim, &["os:admin"]);
     let node = talos.node("k8s-1");
     let before = sim.cluster().snapshot("k8s-1").unwrap().config;
@@ -214,9 +254,9 @@ async fn duplicate_documents_are_rejected_and_nothing_changes() {
     assert_eq!(sim.cluster().snapshot("k8s-1").unwrap().config, before);
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_dry_run_reports_a_diff_and_changes_nothing() {
-    let sim = Sim::builder().start().await.unwrap();
+    let sim = fast_sim().start().await.unwrap();
     let talos = client(&sim, &["os:admin"]);
     let node = talos.node("k8s-1");
     let before = sim.cluster().snapshot("k8s-1").unwrap().config;
@@ -234,9 +274,9 @@ async fn a_dry_run_reports_a_diff_and_changes_nothing() {
     assert_eq!(sim.cluster().snapshot("k8s-1").unwrap().config, before);
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn installing_a_schematic_with_tailscale_and_an_esc_registers_a_device_with_routes() {
-    let sim = Sim::builder().start().await.unwrap();
+    let sim = fast_sim().start().await.unwrap();
     let talos = client(&sim, &["os:admin"]);
     let node = talos.node("k8s-1");
     let factory = FactoryClient::new(&sim.factory_url()).unwrap();
@@ -271,7 +311,10 @@ async fn installing_a_schematic_with_tailscale_and_an_esc_registers_a_device_wit
     let services = node.service_list().await.unwrap();
     let tailscale = services.iter().find(|s| s.id == "ext-tailscale").unwrap();
     assert_eq!(tailscale.state, "Running");
-    tokio::time::sleep(Duration::from_secs(10)).await;
+    eventually("the device appears", || async {
+        !devices(&sim).await.is_empty()
+    })
+    .await;
     let devices = devices(&sim).await;
     assert_eq!(devices.len(), 1);
     assert_eq!(devices[0]["hostname"], "k8s-1");
@@ -279,9 +322,9 @@ async fn installing_a_schematic_with_tailscale_and_an_esc_registers_a_device_wit
     assert_eq!(devices[0]["advertisedRoutes"], json!(["10.43.0.0/16"]));
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn an_expired_key_leaves_ext_tailscale_crash_looping_with_the_auth_error_in_its_log() {
-    let sim = Sim::builder()
+    let sim = fast_sim()
         .extensions(["siderolabs/tailscale"])
         .start()
         .await
@@ -289,12 +332,22 @@ async fn an_expired_key_leaves_ext_tailscale_crash_looping_with_the_auth_error_i
     let talos = client(&sim, &["os:admin"]);
     let node = talos.node("k8s-2");
     let key = create_key(&sim, 60).await;
-    tokio::time::sleep(Duration::from_secs(61)).await;
+    // Let the key expire: nothing is in flight, so the paused clock only moves the sim.
+    tokio::time::pause();
+    tokio::time::advance(Duration::from_secs(61)).await;
+    tokio::time::resume();
     let documents = config_with_tailscale(&node, &tailscale_env(&key)).await;
     node.apply_configuration(&documents.to_bytes(), ApplyMode::NoReboot, false)
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_secs(12)).await;
+    eventually("ext-tailscale failed twice", || async {
+        let log = sim
+            .cluster()
+            .service_log("k8s-2", "ext-tailscale")
+            .unwrap_or_default();
+        log.matches("invalid key: API key does not exist").count() >= 2
+    })
+    .await;
 
     let services = node.service_list().await.unwrap();
     let tailscale = services.iter().find(|s| s.id == "ext-tailscale").unwrap();
@@ -316,9 +369,9 @@ async fn an_expired_key_leaves_ext_tailscale_crash_looping_with_the_auth_error_i
     assert!(devices(&sim).await.is_empty());
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn an_esc_change_restarts_ext_tailscale_without_a_reboot() {
-    let sim = Sim::builder()
+    let sim = fast_sim()
         .extensions(["siderolabs/tailscale"])
         .start()
         .await
@@ -342,9 +395,9 @@ async fn an_esc_change_restarts_ext_tailscale_without_a_reboot() {
     assert_eq!(boot_id(&node).await, before);
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_node_returning_without_the_extension_lacks_it_after_the_upgrade() {
-    let sim: Sim = SimBuilder::default().start().await.unwrap();
+    let sim: Sim = fast_sim().start().await.unwrap();
     sim.faults()
         .node_returns_without_extension("k8s-1", sim::TAILSCALE_EXTENSION);
     let talos = client(&sim, &["os:admin"]);
@@ -364,4 +417,268 @@ async fn a_node_returning_without_the_extension_lacks_it_after_the_upgrade() {
     assert_eq!(node.version().await.unwrap().tag, "v1.10.5");
     let extensions = node.list::<ExtensionStatus>().await.unwrap();
     assert!(!extensions.iter().any(|e| e.name() == "tailscale"));
+}
+
+async fn factory_image(sim: &Sim, extensions: &[&str], version: &str) -> (String, String) {
+    let factory = FactoryClient::new(&sim.factory_url()).unwrap();
+    let schematic = Schematic::builder()
+        .extensions(extensions.iter().copied())
+        .build();
+    let created = factory.create_schematic(&schematic).await.unwrap();
+    let image = factory
+        .installer_image(&created.id, version, "metal", false)
+        .unwrap()
+        .to_string();
+    (image, created.id.to_string())
+}
+
+#[tokio::test]
+async fn a_talos_1_13_node_upgrades_through_image_pull_and_the_lifecycle_service() {
+    let sim = fast_sim().talos_version("v1.13.0").start().await.unwrap();
+    let talos = client(&sim, &["os:admin"]);
+    let node = talos.node("k8s-2");
+    let (image, id) = factory_image(&sim, &["siderolabs/tailscale"], "v1.13.9").await;
+    let mut paths = Vec::new();
+    let outcome = upgrade(&node, &UpgradeOptions::new(image), |progress| {
+        if let talos_client::upgrade::Progress::Path(path) = progress {
+            paths.push(*path);
+        }
+    })
+    .await
+    .unwrap();
+    assert!(outcome.rebooted);
+    assert_eq!(paths, [talos_client::upgrade::UpgradePath::Lifecycle]);
+    assert_eq!(node.version().await.unwrap().tag, "v1.13.9");
+    let extensions = node.list::<ExtensionStatus>().await.unwrap();
+    assert_eq!(schematic_id(&extensions), Some(id));
+}
+
+#[tokio::test]
+async fn image_pull_is_unimplemented_before_talos_1_13() {
+    let sim = fast_sim().start().await.unwrap();
+    let talos = client(&sim, &["os:admin"]);
+    let (image, _) = factory_image(&sim, &["siderolabs/tailscale"], "v1.10.5").await;
+    let pulled = talos
+        .node("k8s-1")
+        .pull_image(talos_client::machine::ContainerdNamespace::System, &image)
+        .await;
+    let error = match pulled {
+        Err(error) => error,
+        Ok(mut stream) => stream.next().await.unwrap().err().unwrap(),
+    };
+    assert!(error.is_unimplemented(), "{error}");
+}
+
+#[tokio::test]
+async fn an_upgrade_to_an_unknown_schematic_fails_and_the_node_keeps_running() {
+    let sim = fast_sim().start().await.unwrap();
+    let talos = client(&sim, &["os:admin"]);
+    let node = talos.node("k8s-1");
+    let unknown = format!(
+        "{}/metal-installer/{}:v1.10.5",
+        FactoryClient::new(&sim.factory_url())
+            .unwrap()
+            .registry_host(),
+        "ab".repeat(32)
+    );
+    let error = upgrade(&node, &UpgradeOptions::new(unknown), |_| {})
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("not found"), "{error}");
+    assert!(sim.cluster().snapshot("k8s-1").unwrap().up);
+    assert_eq!(node.version().await.unwrap().tag, "v1.10.4");
+}
+
+#[tokio::test]
+async fn rollback_boots_the_previous_image_again() {
+    let sim = fast_sim().start().await.unwrap();
+    let talos = client(&sim, &["os:admin"]);
+    let node = talos.node("k8s-3");
+    let before = sim.cluster().snapshot("k8s-3").unwrap();
+    let (image, _) = factory_image(&sim, &["siderolabs/tailscale"], "v1.10.5").await;
+    upgrade(&node, &UpgradeOptions::new(image), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(node.version().await.unwrap().tag, "v1.10.5");
+
+    let upgraded_boot = sim.cluster().snapshot("k8s-3").unwrap().boot_id;
+    node.rollback().await.unwrap();
+    eventually("k8s-3 is back from the rollback", || async {
+        let now = sim.cluster().snapshot("k8s-3").unwrap();
+        now.ready && now.boot_id != upgraded_boot
+    })
+    .await;
+    let after = sim.cluster().snapshot("k8s-3").unwrap();
+    assert_eq!(after.version, "v1.10.4");
+    assert_eq!(after.image, before.image);
+    assert_eq!(after.extensions, before.extensions);
+}
+
+#[tokio::test]
+async fn health_check_succeeds_when_every_node_is_ready_and_times_out_otherwise() {
+    let sim = fast_sim().workers(1).start().await.unwrap();
+    sim.faults().node_never_returns("k8s-4");
+    let talos = client(&sim, &["os:admin"]);
+    let nodes = talos_client::machine::ClusterNodes::default();
+    let lines: Vec<_> = talos
+        .node("k8s-1")
+        .health_check(Duration::from_secs(60), &nodes)
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert!(lines.iter().all(Result::is_ok), "{lines:?}");
+    let worker = talos
+        .node("k8s-4")
+        .health_check(Duration::from_secs(60), &nodes)
+        .await;
+    assert!(worker.is_err(), "health checks need a control-plane node");
+
+    talos
+        .node("k8s-4")
+        .reboot(RebootMode::Default)
+        .await
+        .unwrap();
+    eventually("k8s-4 is down", || async {
+        !sim.cluster().snapshot("k8s-4").unwrap().up
+    })
+    .await;
+    let lines: Vec<_> = talos
+        .node("k8s-1")
+        .health_check(Duration::from_millis(300), &nodes)
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    let failure = lines.last().unwrap().as_ref().unwrap_err();
+    assert_eq!(
+        failure.code(),
+        Some(talos_client::Code::DeadlineExceeded),
+        "{failure}"
+    );
+}
+
+#[tokio::test]
+async fn a_watch_sees_the_extension_service_config_appear() {
+    let sim = fast_sim().start().await.unwrap();
+    let talos = client(&sim, &["os:admin"]);
+    let node = talos.node("k8s-1");
+    let mut watch = node
+        .watch::<talos_client::resources::ExtensionServiceConfigStatus>(None)
+        .await
+        .unwrap();
+    let first = watch.next().await.unwrap().unwrap();
+    assert!(
+        matches!(first, talos_client::resources::WatchEvent::Bootstrapped),
+        "{first:?}"
+    );
+    let documents = config_with_tailscale(&node, &["TS_ROUTES=10.43.0.0/16".to_owned()]).await;
+    node.apply_configuration(&documents.to_bytes(), ApplyMode::NoReboot, false)
+        .await
+        .unwrap();
+    let created = tokio::time::timeout(Duration::from_secs(60), watch.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let talos_client::resources::WatchEvent::Created(status) = created else {
+        panic!("expected a created event, got {created:?}");
+    };
+    assert_eq!(status.metadata.id, "tailscale");
+    assert_eq!(status.spec.spec_version, "1");
+}
+
+#[tokio::test]
+async fn the_kubeconfig_is_a_gzipped_tar_from_control_plane_nodes_only() {
+    let sim = fast_sim().workers(1).start().await.unwrap();
+    let talos = client(&sim, &["os:admin"]);
+    let archive = talos.node("k8s-1").kubeconfig().await.unwrap();
+    assert_eq!(&archive[..2], &[0x1f, 0x8b], "gzip magic");
+    assert!(talos.node("k8s-4").kubeconfig().await.is_err());
+}
+
+#[tokio::test]
+async fn the_tailscale_auth_fault_makes_a_valid_key_fail_with_the_auth_error() {
+    let sim = fast_sim()
+        .extensions(["siderolabs/tailscale"])
+        .start()
+        .await
+        .unwrap();
+    sim.faults().tailscale_auth_fails("k8s-1");
+    let talos = client(&sim, &["os:admin"]);
+    let node = talos.node("k8s-1");
+    let key = create_key(&sim, 3600).await;
+    let documents = config_with_tailscale(&node, &tailscale_env(&key)).await;
+    node.apply_configuration(&documents.to_bytes(), ApplyMode::NoReboot, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.cluster().snapshot("k8s-1").unwrap().services["ext-tailscale"],
+        "Failed"
+    );
+    let log = sim.cluster().service_log("k8s-1", "ext-tailscale").unwrap();
+    assert!(
+        log.contains("backend error: invalid key: API key does not exist"),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn the_apid_fault_drops_connections_and_the_client_recovers() {
+    let sim = fast_sim().start().await.unwrap();
+    let talos = client(&sim, &["os:admin"]);
+    let node = talos.node("k8s-1");
+    node.version().await.unwrap();
+    sim.faults().apid_drops_connections(1);
+    let error = node.version().await.unwrap_err();
+    assert!(error.is_unavailable() || error.is_retryable(), "{error}");
+    sim.faults().clear();
+    assert!(node.version().await.is_ok());
+}
+
+#[tokio::test]
+async fn a_slow_reboot_keeps_the_node_down_longer() {
+    let sim = fast_sim().start().await.unwrap();
+    sim.faults().slow_reboot("k8s-2", Duration::from_secs(600));
+    let talos = client(&sim, &["os:admin"]);
+    talos
+        .node("k8s-2")
+        .reboot(RebootMode::Default)
+        .await
+        .unwrap();
+    // Only the sim's own timers run from here on, so the paused clock is exact.
+    tokio::time::pause();
+    tokio::time::advance(FAST.shutdown + FAST.reboot + FAST.boot + Duration::from_secs(60)).await;
+    assert!(!sim.cluster().snapshot("k8s-2").unwrap().up);
+    tokio::time::advance(Duration::from_secs(600)).await;
+    for _ in 0..100 {
+        tokio::task::yield_now().await;
+    }
+    assert!(sim.cluster().snapshot("k8s-2").unwrap().up);
+}
+
+#[tokio::test]
+async fn boot_ids_are_a_resource_only_from_talos_1_14() {
+    let old = fast_sim().start().await.unwrap();
+    let error = client(&old, &["os:reader"])
+        .node("k8s-1")
+        .get::<talos_client::resources::BootId>("boot-id")
+        .await
+        .unwrap_err();
+    assert!(error.is_permission_denied(), "{error}");
+    let new = fast_sim()
+        .talos_version("v1.14.0-rc.1")
+        .start()
+        .await
+        .unwrap();
+    let boot = client(&new, &["os:reader"])
+        .node("k8s-1")
+        .get::<talos_client::resources::BootId>("boot-id")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        boot.spec.boot_id,
+        new.cluster().snapshot("k8s-1").unwrap().boot_id
+    );
 }

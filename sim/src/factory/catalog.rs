@@ -90,7 +90,19 @@ pub fn default_extensions() -> Vec<OfficialExtension> {
 /// The Talos versions a default sim factory lists (sorted ascending, `v` prefix).
 pub fn default_versions() -> Vec<String> {
     [
-        "v1.9.5", "v1.10.0", "v1.10.3", "v1.10.4", "v1.10.5", "v1.10.6", "v1.11.0", "v1.11.1",
+        "v1.9.5",
+        "v1.10.0",
+        "v1.10.3",
+        "v1.10.4",
+        "v1.10.5",
+        "v1.10.6",
+        "v1.11.0",
+        "v1.11.1",
+        "v1.12.0",
+        "v1.12.6",
+        "v1.13.0",
+        "v1.13.9",
+        "v1.14.0-rc.1",
     ]
     .iter()
     .map(|v| (*v).to_owned())

@@ -74,8 +74,8 @@ async fn run(ctx: Arc<ClusterContext>, node: Arc<Node>, actor: String, sequence:
     let host = &node.spec.hostname;
     tokio::time::sleep(ctx.timings.reboot + ctx.faults.extra_reboot_time(host)).await;
     if ctx.faults.is_node_never_returning(host) {
-        tracing::debug!(node = %host, "sim node stays down (fault)");
-        return;
+        tracing::debug!(node = %host, "sim node stays down until the fault is lifted");
+        ctx.faults.until_node_may_return(host).await;
     }
     node.update(|state| power_on(&ctx, &node.spec, state));
     tokio::time::sleep(ctx.timings.boot).await;
