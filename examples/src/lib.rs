@@ -1,7 +1,14 @@
 //! Shared plumbing for the runnable examples: choosing between the embedded simulator and a
-//! real cluster ([`target`]), rendering text or JSON ([`output`]), and exit statuses ([`exit`]).
+//! real cluster ([`target`]), rendering text or JSON ([`output`], [`progress`]), exit
+//! statuses ([`exit`]), and what `full-rollout` and `rollback` share ([`rollout_args`],
+//! [`ports`], [`artifacts`], [`report`]).
 
+pub mod artifacts;
 pub mod exit;
 pub mod nodes;
 pub mod output;
+pub mod ports;
+pub mod progress;
+pub mod report;
+pub mod rollout_args;
 pub mod target;

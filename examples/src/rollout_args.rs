@@ -1,0 +1,79 @@
+//! The rollout settings `full-rollout` and `rollback` share, and the [`RolloutSpec`] they make.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rollout_core::RolloutSpec;
+use rollout_core::spec::FailurePolicy;
+use rollout_core::tailscale::RouteApproval;
+
+use crate::target::{Target, TargetKind};
+
+/// Rollout settings.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RolloutArgs {
+    /// Directory for the journal, lock, config backups, ESC patches and report.json.
+    #[arg(
+        long,
+        default_value = "rollout-artifacts",
+        value_name = "DIR",
+        help_heading = "Rollout"
+    )]
+    pub artifacts: PathBuf,
+    /// Worker nodes rolled at once (control-plane nodes always go one at a time).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Rollout")]
+    pub max_unavailable: u64,
+    /// What to do with a node that fails after it was changed.
+    #[arg(long, value_enum, default_value_t = OnFailure::Halt, help_heading = "Rollout")]
+    pub on_failure: OnFailure,
+    /// Seconds a node must stay healthy before the next starts (default: 60, 2 on the embedded sim).
+    #[arg(long, value_name = "SECONDS", help_heading = "Rollout")]
+    pub soak_seconds: Option<u64>,
+    /// Seconds between two checks of a gate (default: 5, 1 on the embedded sim).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Rollout")]
+    pub check_interval_seconds: Option<u64>,
+    /// Seconds a node may take to come back from its reboot.
+    #[arg(long, default_value_t = 900, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Rollout")]
+    pub await_reboot_seconds: u64,
+    /// Seconds the node checks (extension, service, Ready) and the tailnet checks may take.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Rollout")]
+    pub verify_seconds: u64,
+}
+
+/// What happens to a failed node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnFailure {
+    /// Stop and leave the node for a human.
+    Halt,
+    /// Restore its config and previous image, verify, then stop.
+    Rollback,
+}
+
+impl RolloutArgs {
+    /// The spec for `target` (ESCs are added by the caller); timings default shorter on the
+    /// embedded sim, whose reboots take seconds.
+    pub fn spec(&self, target: &Target) -> RolloutSpec {
+        let sim = target.kind == TargetKind::EmbeddedSim;
+        let mut spec = RolloutSpec {
+            factory_host: target.factory_host.clone(),
+            artifacts_dir: self.artifacts.clone(),
+            failure_policy: match self.on_failure {
+                OnFailure::Halt => FailurePolicy::Halt,
+                OnFailure::Rollback => FailurePolicy::Rollback,
+            },
+            route_approval: RouteApproval::Api,
+            soak: Duration::from_secs(self.soak_seconds.unwrap_or(if sim { 2 } else { 60 })),
+            ..RolloutSpec::default()
+        };
+        spec.ordering.max_unavailable = usize::try_from(self.max_unavailable).unwrap_or(usize::MAX);
+        let timeouts = &mut spec.timeouts;
+        timeouts.check_interval = Duration::from_secs(
+            self.check_interval_seconds
+                .unwrap_or(if sim { 1 } else { 5 }),
+        );
+        timeouts.await_reboot = Duration::from_secs(self.await_reboot_seconds);
+        timeouts.verify = Duration::from_secs(self.verify_seconds);
+        timeouts.tailnet = Duration::from_secs(self.verify_seconds);
+        spec
+    }
+}
