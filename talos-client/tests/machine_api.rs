@@ -242,6 +242,7 @@ async fn etcd_status_and_members_identify_the_leader() {
         .find(|member| member.id == status.leader_id)
         .unwrap();
     assert_eq!(leader.hostname, "cp-1");
+    assert_eq!(node.etcd_leader().await.unwrap(), *leader);
 }
 
 #[tokio::test]

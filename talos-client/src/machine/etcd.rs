@@ -113,4 +113,23 @@ impl NodeClient {
             })
             .collect())
     }
+
+    /// The current etcd leader, as seen by this control-plane node (status + member list).
+    ///
+    /// # Errors
+    ///
+    /// As [`NodeClient::etcd_status`]; [`Error::Protocol`] when the leader is not among
+    /// the members (an election in progress: retry).
+    pub async fn etcd_leader(&self) -> Result<EtcdMember, Error> {
+        let leader_id = self.etcd_status().await?.leader_id;
+        self.etcd_member_list()
+            .await?
+            .into_iter()
+            .find(|member| member.id == leader_id)
+            .ok_or_else(|| {
+                self.context(methods::ETCD_MEMBER_LIST).protocol_error(format!(
+                    "the leader {leader_id:x} is not in the member list; retry once the election settles"
+                ))
+            })
+    }
 }
