@@ -1,0 +1,298 @@
+//! Runs the simulated Talos cluster, Image Factory and tailnet as their own process.
+//!
+//! Writes `DIR/talosconfig` (0600) and `DIR/sim.json` (0600: the apid endpoint, the factory
+//! URL, the tailnet URL and the fake Tailscale API key), then serves on loopback until
+//! stopped with Ctrl-C. Every tool can then point at the sim exactly as at a real cluster.
+//! Fault flags make chosen nodes or services misbehave.
+//!
+//! ```text
+//! cargo run --example sim-cluster -- --nodes 3 --out /tmp/sim
+//! cargo run --example sim-cluster -- --nodes 6 --control-planes 1 --out /tmp/sim \
+//!     --fault-never-returns k8s-4 --fault-tailnet-429 3:2
+//! TALOSCONFIG=/tmp/sim/talosconfig talosctl -n 10.5.0.2 version
+//! cargo run --example sim-cluster -- --help
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser;
+use examples::exit;
+use examples::output::{Output, OutputArgs, init_tracing};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use sim::tailnet::TailnetOptions;
+use sim::talos::{NodeRole, Timings};
+use sim::{Faults, Sim};
+
+/// Serve a simulated Talos cluster, Image Factory and tailnet on loopback until Ctrl-C.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// Number of nodes.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    nodes: usize,
+    /// How many of the nodes run the control plane (default: all, at most 3).
+    #[arg(long, value_name = "N")]
+    control_planes: Option<usize>,
+    /// Directory for `talosconfig` and `sim.json` (created if missing).
+    #[arg(long, value_name = "DIR", default_value = "sim-cluster")]
+    out: PathBuf,
+    /// Talos version of every node.
+    #[arg(long, default_value = sim::DEFAULT_TALOS_VERSION, value_name = "TAG")]
+    talos_version: String,
+    /// Official extensions installed on every node, comma separated.
+    #[arg(long, value_delimiter = ',', value_name = "EXT,...", default_values_t = sim::DEFAULT_EXTENSIONS.iter().map(|e| (*e).to_owned()))]
+    extensions: Vec<String>,
+    /// Kubernetes service CIDR in the nodes' configuration.
+    #[arg(long, default_value = sim::DEFAULT_SERVICE_CIDR, value_name = "CIDR")]
+    service_cidr: String,
+    /// Seconds a rebooting node stays down.
+    #[arg(long, default_value_t = 5, value_name = "SECS")]
+    reboot_seconds: u64,
+    /// Seconds until a freshly logged-in device appears in the tailnet API.
+    #[arg(long, default_value_t = 5, value_name = "SECS")]
+    device_delay_seconds: u64,
+    #[command(flatten)]
+    faults: FaultArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// Faults to inject (node faults take the node's hostname, e.g. `k8s-2`).
+#[derive(clap::Args)]
+#[command(next_help_heading = "Faults")]
+struct FaultArgs {
+    /// After its next reboot or upgrade the node never comes back.
+    #[arg(long, value_name = "NODE")]
+    fault_never_returns: Vec<String>,
+    /// After its next upgrade the node boots without the tailscale extension.
+    #[arg(long, value_name = "NODE")]
+    fault_missing_extension: Vec<String>,
+    /// The node's reboots take SECS longer.
+    #[arg(long, value_name = "NODE=SECS", value_parser = parse_slow_reboot)]
+    fault_slow_reboot: Vec<(String, u64)>,
+    /// The node's ext-tailscale fails to log in and crash-loops with an auth error.
+    #[arg(long, value_name = "NODE")]
+    fault_tailscale_auth: Vec<String>,
+    /// The node's tailnet device registers but never connects.
+    #[arg(long, value_name = "NODE")]
+    fault_device_never_connects: Vec<String>,
+    /// The node's tailnet device never advertises its routes.
+    #[arg(long, value_name = "NODE")]
+    fault_routes_never_advertised: Vec<String>,
+    /// The next N factory requests answer 500.
+    #[arg(long, value_name = "N")]
+    fault_factory_5xx: Option<u32>,
+    /// The next N tailnet requests answer 429 with Retry-After SECS (default 1).
+    #[arg(long, value_name = "N[:SECS]", value_parser = parse_rate_limit)]
+    fault_tailnet_429: Option<(u32, u64)>,
+    /// Every N-th apid call drops all open connections.
+    #[arg(long, value_name = "N")]
+    fault_apid_drop_every: Option<u32>,
+}
+
+fn parse_slow_reboot(text: &str) -> Result<(String, u64), String> {
+    let (node, seconds) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected NODE=SECS, got {text:?}"))?;
+    let seconds = seconds
+        .parse()
+        .map_err(|_| format!("SECS must be a whole number of seconds, got {seconds:?}"))?;
+    Ok((node.to_owned(), seconds))
+}
+
+fn parse_rate_limit(text: &str) -> Result<(u32, u64), String> {
+    let (count, seconds) = text.split_once(':').unwrap_or((text, "1"));
+    let count = count
+        .parse()
+        .map_err(|_| format!("N must be a whole number, got {count:?}"))?;
+    let seconds = seconds
+        .parse()
+        .map_err(|_| format!("SECS must be a whole number of seconds, got {seconds:?}"))?;
+    Ok((count, seconds))
+}
+
+impl FaultArgs {
+    fn apply(&self, faults: &Faults) {
+        for node in &self.fault_never_returns {
+            faults.node_never_returns(node);
+        }
+        for node in &self.fault_missing_extension {
+            faults.node_returns_without_extension(node, sim::TAILSCALE_EXTENSION);
+        }
+        for (node, seconds) in &self.fault_slow_reboot {
+            faults.slow_reboot(node, Duration::from_secs(*seconds));
+        }
+        for node in &self.fault_tailscale_auth {
+            faults.tailscale_auth_fails(node);
+        }
+        for node in &self.fault_device_never_connects {
+            faults.device_never_connects(node);
+        }
+        for node in &self.fault_routes_never_advertised {
+            faults.routes_never_advertised(node);
+        }
+        if let Some(count) = self.fault_factory_5xx {
+            faults.factory_server_errors(count);
+        }
+        if let Some((count, seconds)) = self.fault_tailnet_429 {
+            faults.tailnet_rate_limited(count, Duration::from_secs(seconds));
+        }
+        if let Some(every) = self.fault_apid_drop_every {
+            faults.apid_drops_connections(every);
+        }
+    }
+}
+
+/// What `sim.json` holds and `--json` prints.
+#[derive(Serialize)]
+struct Endpoints {
+    endpoint: String,
+    talosconfig: PathBuf,
+    factory_url: String,
+    tailnet_url: String,
+    tailnet: &'static str,
+    api_key: String,
+    oauth_client_id: String,
+    oauth_client_secret: String,
+    nodes: Vec<NodeInfo>,
+}
+
+#[derive(Serialize)]
+struct NodeInfo {
+    hostname: String,
+    address: String,
+    role: &'static str,
+}
+
+fn main() -> ExitCode {
+    init_tracing();
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    exit::finish(runtime.block_on(run(args)))
+}
+
+async fn run(args: Args) -> anyhow::Result<u8> {
+    if args.nodes == 0 {
+        return Err(exit::invalid_input("--nodes must be at least 1"));
+    }
+    let control_planes = args.control_planes.unwrap_or(args.nodes.min(3));
+    if control_planes == 0 || control_planes > args.nodes {
+        return Err(exit::invalid_input(format!(
+            "--control-planes must be between 1 and --nodes ({})",
+            args.nodes
+        )));
+    }
+    let output = Output::new(&args.output);
+    let faults = Faults::default();
+    args.faults.apply(&faults);
+    let sim = Sim::builder()
+        .control_planes(control_planes)
+        .workers(args.nodes - control_planes)
+        .talos_version(args.talos_version.clone())
+        .extensions(args.extensions.clone())
+        .service_cidr(args.service_cidr.clone())
+        .timings(Timings {
+            reboot: Duration::from_secs(args.reboot_seconds),
+            ..Timings::default()
+        })
+        .tailnet(TailnetOptions {
+            appear_delay: Duration::from_secs(args.device_delay_seconds),
+            ..TailnetOptions::default()
+        })
+        .faults(faults)
+        .start()
+        .await
+        .map_err(|error| {
+            if error.is_invalid_setup() {
+                exit::invalid_input(error.to_string())
+            } else {
+                anyhow::Error::new(error).context("cannot start the simulated cluster")
+            }
+        })?;
+    let endpoints = write_files(&sim, &args.out)?;
+    output.result(&endpoints, human_summary);
+    output.note("serving; press Ctrl-C to stop");
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot wait for Ctrl-C")?;
+    output.note("stopping");
+    sim.shutdown().await;
+    Ok(0)
+}
+
+fn write_files(sim: &Sim, out: &Path) -> anyhow::Result<Endpoints> {
+    let talosconfig = out.join("talosconfig");
+    sim.talosconfig()?
+        .write_to(&talosconfig)
+        .with_context(|| format!("cannot write {}", talosconfig.display()))?;
+    let (oauth_client_id, oauth_client_secret) = sim.tailnet().oauth_client();
+    let endpoints = Endpoints {
+        endpoint: sim.endpoint(),
+        talosconfig: talosconfig.clone(),
+        factory_url: sim.factory_url(),
+        tailnet_url: sim.tailnet_url(),
+        tailnet: "-",
+        api_key: sim.tailnet_api_key().expose_secret().to_owned(),
+        oauth_client_id: oauth_client_id.to_owned(),
+        oauth_client_secret: oauth_client_secret.expose_secret().to_owned(),
+        nodes: sim
+            .cluster()
+            .specs()
+            .into_iter()
+            .map(|spec| NodeInfo {
+                hostname: spec.hostname,
+                address: spec.address.to_string(),
+                role: match spec.role {
+                    NodeRole::ControlPlane => "controlplane",
+                    NodeRole::Worker => "worker",
+                },
+            })
+            .collect(),
+    };
+    let json_path = out.join("sim.json");
+    let json = serde_json::to_vec_pretty(&endpoints)?;
+    write_private(&json_path, &json)
+        .with_context(|| format!("cannot write {}", json_path.display()))?;
+    Ok(endpoints)
+}
+
+/// Writes a file only its owner can read (it holds the fake API key).
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    #[cfg(unix)]
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+fn human_summary(endpoints: &Endpoints) -> String {
+    let mut text = format!(
+        "simulated cluster up\n  apid endpoint  {}\n  talosconfig    {}\n  factory        {}\n  tailnet API    {}/api/v2 (tailnet \"-\"; API key in sim.json)\n  nodes\n",
+        endpoints.endpoint,
+        endpoints.talosconfig.display(),
+        endpoints.factory_url,
+        endpoints.tailnet_url,
+    );
+    for node in &endpoints.nodes {
+        text.push_str(&format!(
+            "    {:<8} {:<12} {}\n",
+            node.hostname, node.address, node.role
+        ));
+    }
+    text
+}
