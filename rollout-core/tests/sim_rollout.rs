@@ -7,9 +7,12 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use rollout_core::adapters::{FactoryAdapter, FactoryResolver, TailnetAdapter, TalosAdapter};
+use rollout_core::driver::RecognisedCause;
 use rollout_core::driver::{Driver, Ports};
-use rollout_core::machine::{Phase, RolloutEvent};
+use rollout_core::machine::{Phase, RolloutEvent, Summary};
+use rollout_core::plan::Plan;
 use rollout_core::ports::TokioClock;
+use rollout_core::spec::FailurePolicy;
 use rollout_core::tailscale::{RouteApproval, TailscaleAuth, TailscaleEscBuilder};
 use rollout_core::{RolloutSpec, plan};
 use sim::Sim;
@@ -18,8 +21,18 @@ use talos_client::TalosClient;
 
 const NODES: [&str; 3] = ["k8s-1", "k8s-2", "k8s-3"];
 
-#[tokio::test(start_paused = true)]
-async fn the_seed_cluster_gets_tailscale_through_the_real_clients() {
+struct World {
+    sim: Sim,
+    talos: TalosClient,
+    tailscale: TailscaleClient,
+    spec: RolloutSpec,
+    ports: Ports,
+    _artifacts: tempfile::TempDir,
+}
+
+/// The seed sim, clients over real wire protocols, and a spec giving every node a tailscale
+/// config with a key valid for `key_lifetime`.
+async fn world(key_lifetime: Duration, edit: impl FnOnce(&mut RolloutSpec)) -> World {
     let sim = Sim::builder().start().await.unwrap();
     let talos = TalosClient::connect(sim.talosconfig().unwrap().context(None).unwrap()).unwrap();
     let factory = factory_client::FactoryClient::new(&sim.factory_url()).unwrap();
@@ -35,12 +48,11 @@ async fn the_seed_cluster_gets_tailscale_through_the_real_clients() {
         .reusable(true)
         .preauthorized(true)
         .tags(["tag:k8s"])
-        .expiry(Duration::from_secs(7 * 24 * 3600))
+        .expiry(key_lifetime)
         .send()
         .await
         .unwrap()
         .secret;
-
     let artifacts = tempfile::tempdir().unwrap();
     let mut spec = RolloutSpec {
         factory_host: factory.registry_host(),
@@ -61,6 +73,7 @@ async fn the_seed_cluster_gets_tailscale_through_the_real_clients() {
         spec.extension_service_configs
             .insert(node.to_owned(), esc.config);
     }
+    edit(&mut spec);
     let ports = Ports {
         talos: Arc::new(TalosAdapter::new(talos.clone())),
         factory: Arc::new(FactoryAdapter::new(factory)),
@@ -68,19 +81,42 @@ async fn the_seed_cluster_gets_tailscale_through_the_real_clients() {
         kube: None,
         clock: Arc::new(TokioClock),
     };
-    let (driver, events) = Driver::new(spec.clone(), ports);
-    let nodes: Vec<String> = NODES.iter().map(|n| n.to_string()).collect();
-    let facts = driver.discover("sim", &nodes).await.unwrap();
-    assert_eq!(
-        facts.nodes.iter().filter(|n| n.etcd_leader).count(),
-        1,
-        "{facts:?}"
-    );
-    let plan = plan(&spec, &facts, &FactoryResolver).unwrap();
+    World {
+        sim,
+        talos,
+        tailscale,
+        spec,
+        ports,
+        _artifacts: artifacts,
+    }
+}
 
-    let summary = driver.run(plan.clone()).await.unwrap();
-    drop(driver);
-    let events: Vec<RolloutEvent> = events.collect().await;
+impl World {
+    async fn plan(&self) -> Plan {
+        let (driver, _) = Driver::new(self.spec.clone(), self.ports.clone());
+        let nodes: Vec<String> = NODES.iter().map(|n| n.to_string()).collect();
+        let facts = driver.discover("sim", &nodes).await.unwrap();
+        assert_eq!(
+            facts.nodes.iter().filter(|n| n.etcd_leader).count(),
+            1,
+            "{facts:?}"
+        );
+        plan(&self.spec, &facts, &FactoryResolver).unwrap()
+    }
+
+    async fn run(&self, plan: Plan) -> (Summary, Vec<RolloutEvent>) {
+        let (driver, events) = Driver::new(self.spec.clone(), self.ports.clone());
+        let summary = driver.run(plan).await.unwrap();
+        drop(driver);
+        (summary, events.collect().await)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_seed_cluster_gets_tailscale_through_the_real_clients() {
+    let world = world(Duration::from_secs(7 * 24 * 3600), |_| {}).await;
+    let plan = world.plan().await;
+    let (summary, events) = world.run(plan.clone()).await;
     let failures: Vec<&RolloutEvent> = events
         .iter()
         .filter(|e| {
@@ -91,18 +127,24 @@ async fn the_seed_cluster_gets_tailscale_through_the_real_clients() {
         })
         .collect();
     assert!(summary.succeeded(), "{summary:?} {failures:#?}");
-    assert!(summary.nodes.iter().all(|(_, phase)| *phase == Phase::Done));
 
     let target = plan.nodes[0].to.schematic_id.clone().unwrap();
     for node in NODES {
-        let client = talos.node(node);
+        let client = world.talos.node(node);
         assert_eq!(
             client.schematic_id().await.unwrap().as_deref(),
             Some(target.as_str())
         );
-        let device = tailscale.node_device(node).find().await.unwrap().unwrap();
+        let device = world
+            .tailscale
+            .node_device(node)
+            .find()
+            .await
+            .unwrap()
+            .unwrap();
         assert!(device.device.connected_to_control, "{node} online");
-        let routes = tailscale
+        let routes = world
+            .tailscale
             .routes()
             .get(device.device.device_id())
             .await
@@ -111,6 +153,68 @@ async fn the_seed_cluster_gets_tailscale_through_the_real_clients() {
             routes.enabled_routes,
             ["10.43.0.0/16".parse().unwrap()],
             "{node} routes approved"
+        );
+    }
+    assert!(
+        world
+            .sim
+            .cluster()
+            .snapshot("k8s-1")
+            .unwrap()
+            .services
+            .contains_key("ext-tailscale")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_expired_key_is_diagnosed_from_the_real_log_and_the_node_rolled_back() {
+    let world = world(Duration::from_secs(60), |spec| {
+        spec.failure_policy = FailurePolicy::Rollback;
+        spec.timeouts.verify = Duration::from_secs(120);
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(61)).await;
+    let plan = world.plan().await;
+    let original = plan.nodes[0].from.clone();
+    let first = plan.nodes[0].node.clone();
+    let (summary, events) = world.run(plan).await;
+
+    assert_eq!(summary.halted_by.as_deref(), Some(first.as_str()));
+    assert!(
+        summary.nodes.contains(&(first.clone(), Phase::RolledBack)),
+        "{summary:?}"
+    );
+    let diagnosis = events
+        .iter()
+        .find_map(|e| match e {
+            RolloutEvent::Diagnosis(d) => Some(d.clone()),
+            _ => None,
+        })
+        .unwrap();
+    // containerboot exits on the bad key, so ext-tailscale never runs: verification fails.
+    assert_eq!(diagnosis.failure.phase, Phase::Verify);
+    assert!(
+        diagnosis
+            .failure
+            .reason
+            .contains("service ext-tailscale running"),
+        "{}",
+        diagnosis.failure.reason
+    );
+    assert!(
+        diagnosis
+            .causes
+            .contains(&RecognisedCause::InvalidOrExpiredAuthKey),
+        "{diagnosis:#?}"
+    );
+    let node = world.talos.node(&first);
+    assert_eq!(node.schematic_id().await.unwrap(), original.schematic_id);
+    let others: Vec<&str> = NODES.iter().copied().filter(|n| *n != first).collect();
+    for other in others {
+        let untouched = world.talos.node(other).schematic_id().await.unwrap();
+        assert_eq!(
+            untouched, original.schematic_id,
+            "{other} must not be touched"
         );
     }
 }

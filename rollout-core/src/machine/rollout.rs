@@ -449,10 +449,12 @@ impl Rollout {
             let node = &mut self.nodes[index];
             node.in_flight = Some(step);
             node.wake_at = None;
+            // A call gets the rest of its phase, but never less than one step's time: the
+            // machine judges lateness itself when the result arrives.
             let remaining = node
                 .deadline
-                .map_or(self.timeouts.step, |d| d.saturating_duration_since(now));
-            let timeout = remaining.min(phase_timeout).max(Duration::from_secs(1));
+                .map_or(phase_timeout, |d| d.saturating_duration_since(now));
+            let timeout = remaining.max(self.timeouts.step);
             let name = node.plan.node.clone();
             if step.is_disruptive() {
                 if node.in_rollback() {
@@ -524,7 +526,18 @@ impl Rollout {
             }
             return;
         }
-        let reason = format!("{step:?} failed: {error}");
+        let failing = self.nodes[index]
+            .last_verdict
+            .as_ref()
+            .filter(|verdict| !verdict.passed);
+        let reason = match (step, failing) {
+            (Step::CheckGate(_), Some(verdict)) => format!(
+                "timed out in phase {}; failing: {}; the last check could not run: {error}",
+                self.nodes[index].phase,
+                verdict.failing()
+            ),
+            _ => format!("{step:?} failed: {error}"),
+        };
         self.fail(index, reason, Some(error), now);
     }
 
