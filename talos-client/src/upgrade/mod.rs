@@ -10,6 +10,7 @@ mod options;
 mod progress;
 mod tracker;
 
+use futures::StreamExt;
 use semver::Version as SemVer;
 
 pub use options::{RebootOptions, UpgradeOptions, WaitOptions};
@@ -18,7 +19,6 @@ pub use progress::{Progress, UpgradePath, WaitOutcome};
 use crate::client::NodeClient;
 use crate::error::Error;
 use crate::machine::{LegacyUpgrade, PullProgress};
-use futures::StreamExt;
 use tracker::Tracker;
 
 /// Upgrades the node to `options.image` and waits until it runs the new boot.
