@@ -287,3 +287,42 @@ async fn a_state_changing_call_moves_on_only_when_the_endpoint_refuses_connectio
             .any(|method| method.ends_with("/ServiceRestart"))
     );
 }
+
+#[tokio::test]
+async fn a_talosconfig_context_connects_through_its_endpoints_and_identity() {
+    let harness = Harness::start(NodeConfig::default()).await;
+    let context = talos_client::config::Context::new(
+        "sim",
+        [harness.addr().to_string()],
+        ["10.0.0.2"],
+        harness.identity(&["os:reader"]),
+    )
+    .unwrap();
+    let client = TalosClient::connect(&context).unwrap();
+    assert_eq!(client.endpoints(), [harness.addr().to_string()]);
+    assert_eq!(client.roles().to_string(), "os:reader");
+    let node = client.node(&context.nodes()[0]);
+    assert_eq!(node.version().await.unwrap().tag, "v1.13.2");
+    assert_eq!(harness.node.calls()[0].node_values, ["10.0.0.2"]);
+}
+
+#[tokio::test]
+async fn a_talosconfig_written_as_yaml_connects() {
+    let harness = Harness::start(NodeConfig::default()).await;
+    let context = talos_client::config::Context::new(
+        "sim",
+        [harness.addr().to_string()],
+        Vec::<String>::new(),
+        harness.identity(&["os:admin"]),
+    )
+    .unwrap();
+    let yaml = talos_client::config::TalosConfig::new(context)
+        .to_yaml()
+        .unwrap();
+    let config = talos_client::config::TalosConfig::from_yaml(&yaml).unwrap();
+    let client = TalosClient::connect(config.context(None).unwrap()).unwrap();
+    assert_eq!(
+        client.node("10.0.0.2").version().await.unwrap().tag,
+        "v1.13.2"
+    );
+}
