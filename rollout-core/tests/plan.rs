@@ -120,3 +120,29 @@ fn config_for_an_unknown_node_is_refused() {
     let err = plan(&spec, &seed_cluster(), &FakeResolver).unwrap_err();
     assert!(err.to_string().contains("k8s-9"));
 }
+
+/// The same cluster with the real offline schematic IDs (factory-client's canonical form).
+#[test]
+fn golden_plan_for_the_seed_cluster_with_real_schematic_ids() {
+    use rollout_core::adapters::FactoryResolver;
+    use rollout_core::plan::{SchematicRequest, SchematicResolver};
+    let current = FactoryResolver
+        .resolve(&SchematicRequest::Replace {
+            yaml: "customization:\n  systemExtensions:\n    officialExtensions:\n      - siderolabs/i915\n      - siderolabs/mei\n",
+        })
+        .unwrap();
+    let mut facts = seed_cluster();
+    for node in &mut facts.nodes {
+        node.schematic_id = Some(current.id.clone());
+        node.install_image = Some(format!(
+            "factory.talos.dev/metal-installer/{}:v1.10.4",
+            current.id
+        ));
+    }
+    let plan = plan(&seed_spec(), &facts, &FactoryResolver).unwrap();
+    assert_eq!(
+        plan.nodes[0].to.extensions,
+        ["siderolabs/i915", "siderolabs/mei", "siderolabs/tailscale"]
+    );
+    check_golden("seed_plan_factory.txt", &plan.to_string());
+}
