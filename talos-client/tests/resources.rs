@@ -254,3 +254,17 @@ async fn an_unregistered_type_is_permission_denied_like_talos() {
         .unwrap_err();
     assert!(error.is_permission_denied());
 }
+
+#[tokio::test]
+async fn messages_above_tonics_4_mib_default_are_accepted() {
+    let mut machine_config = b"version: v1alpha1\n".to_vec();
+    machine_config.resize(6 * 1024 * 1024, b'#');
+    let harness = Harness::start(NodeConfig {
+        machine_config: machine_config.clone(),
+        ..NodeConfig::default()
+    })
+    .await;
+    let node = harness.client(ADMIN).node("10.0.0.2");
+    let read = node.machine_config().await.unwrap();
+    assert_eq!(read.expose_secret().len(), machine_config.len());
+}

@@ -326,3 +326,29 @@ async fn a_talosconfig_written_as_yaml_connects() {
         "v1.13.2"
     );
 }
+
+#[tokio::test]
+async fn a_call_the_node_never_answers_times_out() {
+    let harness = Harness::start(NodeConfig {
+        version_hangs: true,
+        ..NodeConfig::default()
+    })
+    .await;
+    let client = TalosClient::builder()
+        .endpoint(harness.addr().to_string())
+        .identity(harness.identity(&["os:admin"]))
+        .request_timeout(std::time::Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let error = client.node("10.0.0.2").version().await.unwrap_err();
+    assert!(
+        matches!(error, talos_client::Error::Timeout { .. }),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("/machine.MachineService/Version"),
+        "{error}"
+    );
+}

@@ -334,6 +334,9 @@ impl MachineService for FakeNode {
         request: Request<()>,
     ) -> Result<Response<wire::VersionResponse>, Status> {
         self.enter(&request, "/machine.MachineService/Version", READ)?;
+        if self.state().config.version_hangs {
+            std::future::pending::<()>().await;
+        }
         let tag = self.state().config.version_tag.clone();
         Ok(Response::new(wire::VersionResponse {
             messages: vec![wire::Version {

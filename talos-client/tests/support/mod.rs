@@ -46,6 +46,8 @@ pub struct NodeConfig {
     pub machine_config: Vec<u8>,
     /// The log of `ext-tailscale`.
     pub tailscale_log: Vec<u8>,
+    /// `Version` never answers (a hung node).
+    pub version_hangs: bool,
 }
 
 impl Default for NodeConfig {
@@ -59,6 +61,7 @@ impl Default for NodeConfig {
             stale_boot_id_reads: 0,
             machine_config: b"version: v1alpha1\nmachine:\n  type: worker\n---\napiVersion: v1alpha1\nkind: ExtensionServiceConfig\nname: tailscale\nenvironment:\n  - TS_AUTHKEY=tskey-secret\n".to_vec(),
             tailscale_log: b"boot: starting containerboot\nauth: logged in\nroutes: advertised 10.0.0.0/24\n".to_vec(),
+            version_hangs: false,
         }
     }
 }
