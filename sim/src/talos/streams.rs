@@ -23,7 +23,8 @@ pub(crate) fn finite<T: Send + 'static>(items: Vec<T>) -> GrpcStream<T> {
     Box::pin(futures::stream::iter(items.into_iter().map(Ok)))
 }
 
-/// A stream fed by `producer`; it fails with `Unavailable` as soon as `boot` is cancelled.
+/// A stream fed by `producer`; it fails with `Unavailable` as soon as `boot` is cancelled,
+/// and the producer stops when the client goes away.
 pub(crate) fn produced<T, F, Fut>(boot: CancellationToken, producer: F) -> GrpcStream<T>
 where
     T: Send + 'static,
@@ -36,6 +37,7 @@ where
     tokio::spawn(async move {
         tokio::select! {
             () = work => {}
+            () = down.closed() => {}
             () = boot.cancelled() => {
                 // The receiver may be gone already (client hung up).
                 let _ = down.send(Err(node_went_down())).await;

@@ -124,3 +124,81 @@ impl Apid {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::OnceLock;
+
+    use tonic::metadata::{MetadataMap, MetadataValue};
+
+    use super::*;
+    use crate::Faults;
+    use crate::clock::SimClock;
+    use crate::factory::{FactoryOptions, ImageFactory};
+    use crate::tailnet::{Tailnet, TailnetOptions};
+    use crate::talos::spec::{NodeRole, NodeSpec};
+    use crate::talos::{ClusterContext, ClusterSettings, Timings};
+
+    fn apid() -> Apid {
+        let faults = Faults::default();
+        let clock = SimClock::start();
+        let ctx = ClusterContext {
+            factory: ImageFactory::new(FactoryOptions::default(), faults.clone()),
+            tailnet: Tailnet::new(TailnetOptions::default(), clock, faults.clone()).unwrap(),
+            faults,
+            clock,
+            timings: Timings::default(),
+            connections: OnceLock::new(),
+        };
+        let settings = ClusterSettings {
+            cluster_name: "test".to_owned(),
+            service_cidr: "10.43.0.0/16".to_owned(),
+            pod_cidr: "10.42.0.0/16".to_owned(),
+            control_plane_endpoint: "https://10.5.0.2:6443".to_owned(),
+        };
+        let specs = vec![
+            NodeSpec::new("k8s-1", "10.5.0.2".parse().unwrap(), NodeRole::ControlPlane),
+            NodeSpec::new("k8s-2", "10.5.0.3".parse().unwrap(), NodeRole::Worker),
+        ];
+        let cluster = TalosCluster::new(specs, ctx, &settings, "127.0.0.1:1").unwrap();
+        Apid { cluster }
+    }
+
+    fn metadata(key: &'static str, values: &[&'static str]) -> MetadataMap {
+        let mut map = MetadataMap::new();
+        for value in values {
+            map.append(key, MetadataValue::from_static(value));
+        }
+        map
+    }
+
+    #[tokio::test]
+    async fn node_metadata_routes_by_hostname_or_address_and_defaults_to_the_endpoint_node() {
+        let apid = apid();
+        let by_name = apid.target(&metadata("node", &["k8s-2"])).unwrap();
+        let by_address = apid.target(&metadata("node", &["10.5.0.3"])).unwrap();
+        assert!(Arc::ptr_eq(&by_name, &by_address));
+        let default = apid.target(&MetadataMap::new()).unwrap();
+        assert_eq!(default.spec.hostname, "k8s-1");
+    }
+
+    #[tokio::test]
+    async fn several_node_values_are_invalid_and_unknown_nodes_unavailable() {
+        let apid = apid();
+        let several = apid
+            .target(&metadata("node", &["k8s-1", "k8s-2"]))
+            .unwrap_err();
+        assert_eq!(several.code(), tonic::Code::InvalidArgument);
+        assert_eq!(several.message(), "node metadata must be single-valued");
+        let with_port = apid
+            .target(&metadata("node", &["k8s-1:50000"]))
+            .unwrap_err();
+        assert_eq!(with_port.code(), tonic::Code::InvalidArgument);
+        let unknown = apid.target(&metadata("node", &["k8s-9"])).unwrap_err();
+        assert_eq!(unknown.code(), tonic::Code::Unavailable);
+        let fan_out = apid.target(&metadata("nodes", &["k8s-1"])).unwrap_err();
+        assert_eq!(fan_out.code(), tonic::Code::InvalidArgument);
+    }
+}
