@@ -2,12 +2,21 @@
 //! target flag is given, the embedded simulated cluster. Both go through the same clients.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use factory_client::{DEFAULT_FACTORY_URL, FactoryClient};
 use tailscale_client::{Credentials, DEFAULT_BASE_URL, DEFAULT_TAILNET, TailscaleClient};
 use talos_client::TalosClient;
 use talos_client::config::TalosConfig;
+
+/// Reboot timings of the embedded sim: short, so the demo takes seconds per node.
+const EMBEDDED_TIMINGS: sim::talos::Timings = sim::talos::Timings {
+    shutdown: Duration::from_millis(300),
+    reboot: Duration::from_secs(2),
+    boot: Duration::from_millis(500),
+    service_restart: Duration::from_secs(2),
+};
 
 /// The flags that choose the target; without any of them the embedded sim is started.
 #[derive(Debug, Clone, clap::Args)]
@@ -112,6 +121,11 @@ impl Target {
             let sim = sim::Sim::builder()
                 .control_planes(args.sim_control_planes)
                 .workers(args.sim_workers)
+                .timings(EMBEDDED_TIMINGS)
+                .tailnet(sim::tailnet::TailnetOptions {
+                    appear_delay: Duration::from_secs(2),
+                    ..sim::tailnet::TailnetOptions::default()
+                })
                 .start()
                 .await
                 .context("cannot start the embedded simulated cluster")?;

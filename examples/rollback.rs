@@ -1,0 +1,110 @@
+//! Rolls nodes back to the machine config and image they had before the last rollout:
+//! restores the backed-up config (exact bytes), boots the previous image (the Talos
+//! rollback, or a reinstall of the original installer), waits for the reboot and checks that
+//! the original version and schematic run again. One node (`--node`, repeatable) or every
+//! node the rollout changed (last changed first), one at a time; it stops at the first node
+//! that does not come back as it was.
+//!
+//! It reads the journal and backups `full-rollout` left in `--artifacts`, so point it at the
+//! same cluster: a real one, or a `sim-cluster` (a fresh embedded sim has no rollout to
+//! undo). Exits 0 when every requested node is rolled back, 1 otherwise, 2 for bad input.
+//!
+//! ```text
+//! cargo run -q --example rollback -- --talosconfig ./talosconfig --tailnet example.com
+//! cargo run -q --example rollback -- --talosconfig ./talosconfig --tailnet example.com --node 10.0.0.3 --json
+//! ```
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Parser;
+use examples::artifacts::Artifacts;
+use examples::exit::{self, finish, invalid_input};
+use examples::output::{Output, OutputArgs};
+use examples::ports::ports_for;
+use examples::progress::render_events;
+use examples::report;
+use examples::rollout_args::RolloutArgs;
+use examples::target::{Target, TargetArgs};
+use rollout_core::driver::Driver;
+use rollout_core::journal::Journal;
+use rollout_core::machine::Phase;
+use serde_json::json;
+
+/// Roll nodes back to their backed-up config and previous image.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    /// Node to roll back (repeatable; default: every node the rollout changed).
+    #[arg(long = "node", value_name = "NODE")]
+    nodes: Vec<String>,
+    /// Tag of the nodes' tailnet devices (for the report).
+    #[arg(long = "tag", value_name = "TAG", default_value = "tag:k8s")]
+    tags: Vec<String>,
+    #[command(flatten)]
+    rollout: RolloutArgs,
+    #[command(flatten)]
+    target: TargetArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    examples::output::init_tracing();
+    let args = Args::parse();
+    finish(run(args).await)
+}
+
+async fn run(args: Args) -> anyhow::Result<u8> {
+    let output = Output::new(&args.output);
+    let target = Target::connect(&args.target).await?;
+    let artifacts = Artifacts::new(&args.rollout.artifacts, &target.cluster);
+    let journal = artifacts.rollout_dir().journal();
+    if !journal.exists() {
+        return Err(invalid_input(format!(
+            "no rollout journal at {}; pass the --artifacts directory full-rollout used for this cluster",
+            journal.display()
+        )));
+    }
+    let plan = Journal::read(&journal)?.plan;
+    for node in &args.nodes {
+        if plan.node(node).is_none() {
+            return Err(invalid_input(format!(
+                "node {node} is not part of the journaled rollout"
+            )));
+        }
+    }
+    let ports = ports_for(&target, &args.tags);
+    let (driver, events) = Driver::new(args.rollout.spec(&target), ports.clone());
+    let driver = driver.take_over_stale_lock(true);
+    let renderer = tokio::spawn(render_events(events, output));
+    let result = driver.rollback(&target.cluster, &args.nodes).await;
+    drop(driver);
+    let log = renderer.await.context("the progress renderer stopped")?;
+    let summary = result?;
+    let report = report::build(&plan, &summary, &log, &ports, None).await;
+    let path = artifacts.write_public(
+        "rollback-report.json",
+        serde_json::to_string_pretty(&report)?.as_bytes(),
+    )?;
+    output.item(
+        &json!({"event": "report", "path": path, "report": report}),
+        |_| format!("\n{}report: {}\n", report::render(&report), path.display()),
+    );
+    let failed_now = log
+        .nodes
+        .values()
+        .any(|timeline| timeline.failure.is_some());
+    let not_rolled_back = summary.nodes.iter().any(|(node, phase)| {
+        let requested = if args.nodes.is_empty() {
+            // Every changed node: those that still run the rollout's result.
+            *phase == Phase::Done && plan.node(node).is_some_and(|plan| !plan.is_skipped())
+        } else {
+            args.nodes.iter().any(|wanted| wanted == node)
+        };
+        requested && *phase != Phase::RolledBack
+    });
+    let failed = failed_now || not_rolled_back;
+    Ok(if failed { exit::FAILURE } else { exit::SUCCESS })
+}
