@@ -448,3 +448,38 @@ async fn fault_device_never_connects_and_routes_never_advertised() {
     assert_eq!(device["connectedToControl"], false);
     assert_eq!(device["advertisedRoutes"], json!([]));
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_oauth_secret_as_auth_key_makes_an_ephemeral_unauthorized_device_by_default() {
+    let api = Api::start().await;
+    let (_, secret) = api.tailnet.oauth_client();
+    let mut plain = Registration::new("k8s-1", secret.clone());
+    plain.advertise_tags = vec!["tag:k8s".to_owned()];
+    let ephemeral = api.tailnet.register(&plain).unwrap();
+
+    let tuned = format!(
+        "{}?ephemeral=false&preauthorized=true",
+        secret.expose_secret()
+    );
+    let mut tuned = Registration::new("k8s-2", SecretString::from(tuned));
+    tuned.advertise_tags = vec!["tag:k8s".to_owned()];
+    let durable = api.tailnet.register(&tuned).unwrap();
+
+    let mut untagged = Registration::new("k8s-3", secret.clone());
+    untagged.advertise_tags.clear();
+    assert_eq!(
+        api.tailnet.register(&untagged).unwrap_err().message(),
+        "oauth authkeys require --advertise-tags"
+    );
+    tokio::time::advance(APPEAR_DELAY).await;
+    let (_, first) = api.get(&format!("/device/{ephemeral}")).await;
+    assert_eq!(
+        (first["isEphemeral"].clone(), first["authorized"].clone()),
+        (json!(true), json!(false))
+    );
+    let (_, second) = api.get(&format!("/device/{durable}")).await;
+    assert_eq!(
+        (second["isEphemeral"].clone(), second["authorized"].clone()),
+        (json!(false), json!(true))
+    );
+}

@@ -44,6 +44,11 @@ impl ApiError {
         }
     }
 
+    /// The `message` of the body.
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+
     /// The 400 Tailscale sends for tags that are not in `tagOwners` or not owned by the caller.
     pub(crate) fn tags_not_permitted(tags: &[String]) -> Self {
         Self::bad_request(format!(

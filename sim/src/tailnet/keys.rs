@@ -49,6 +49,27 @@ struct CreateCapabilities {
     tags: Vec<String>,
 }
 
+impl CreateKeyRequest {
+    /// The single-use key `tailscale up` mints itself when given an OAuth client secret.
+    pub(crate) fn for_oauth_login(tags: &[String], ephemeral: bool, preauthorized: bool) -> Self {
+        Self {
+            key_type: Some("auth".to_owned()),
+            capabilities: Some(Capabilities {
+                devices: Some(DeviceCapabilities {
+                    create: CreateCapabilities {
+                        reusable: false,
+                        ephemeral,
+                        preauthorized,
+                        tags: tags.to_vec(),
+                    },
+                }),
+            }),
+            expiry_seconds: None,
+            description: Some("minted by tailscale up".to_owned()),
+        }
+    }
+}
+
 /// Why an auth key cannot register a device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum KeyUnusable {
@@ -138,6 +159,11 @@ impl AuthKey {
             },
             id,
         })
+    }
+
+    /// The secret (`tskey-auth-…`).
+    pub(crate) fn secret(&self) -> &str {
+        &self.secret
     }
 
     /// Whether `secret` is this key's secret.

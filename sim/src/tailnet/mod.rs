@@ -19,7 +19,7 @@ mod state;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 
 pub use registration::{Registration, RegistrationError};
@@ -190,11 +190,50 @@ impl Tailnet {
         if faults.is_tailscale_auth_failing(host) {
             return Err(RegistrationError::key_does_not_exist());
         }
+        let registration = self.with_oauth_key_minted(registration)?;
         self.state().register(
-            registration,
+            &registration,
             faults.is_device_never_connecting(host),
             faults.is_routes_never_advertised(host),
         )
+    }
+
+    /// An OAuth client secret as the auth key (`tskey-client-…[?ephemeral=…&preauthorized=…]`)
+    /// makes `tailscale up` mint a key with the advertised tags: ephemeral and not
+    /// preauthorized unless the parameters say otherwise.
+    fn with_oauth_key_minted(
+        &self,
+        registration: &Registration,
+    ) -> Result<Registration, RegistrationError> {
+        let given = registration.auth_key();
+        if !given.starts_with("tskey-client-") {
+            return Ok(registration.clone());
+        }
+        let (secret, parameters) = given.split_once('?').unwrap_or((given, ""));
+        if secret != self.shared.oauth_client_secret.expose_secret() {
+            return Err(RegistrationError::key_does_not_exist());
+        }
+        if registration.advertise_tags.is_empty() {
+            return Err(RegistrationError::new(
+                "oauth authkeys require --advertise-tags",
+            ));
+        }
+        let flag = |name: &str, default: bool| {
+            parameters
+                .split('&')
+                .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+                .map_or(default, |value| value == "true")
+        };
+        let caller = Caller::OAuthClient {
+            tags: self.shared.oauth_client_tags.clone(),
+        };
+        let minted = self.state().mint_login_key(
+            &caller,
+            &registration.advertise_tags,
+            flag("ephemeral", true),
+            flag("preauthorized", false),
+        )?;
+        Ok(registration.with_auth_key(SecretString::from(minted)))
     }
 
     /// The node's tailscaled stopped: its device loses the control connection.

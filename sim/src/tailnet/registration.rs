@@ -31,6 +31,14 @@ impl Registration {
     pub(crate) fn auth_key(&self) -> &str {
         self.auth_key.expose_secret()
     }
+
+    /// The same login with another auth key.
+    pub(crate) fn with_auth_key(&self, auth_key: SecretString) -> Self {
+        Self {
+            auth_key,
+            ..self.clone()
+        }
+    }
 }
 
 /// A failed login, with the control plane's message as `tailscale up` prints it.
@@ -41,6 +49,12 @@ pub struct RegistrationError {
 }
 
 impl RegistrationError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+
     /// An unknown, expired, revoked or used-up key (Tailscale says the same for all of them).
     pub(crate) fn key_does_not_exist() -> Self {
         Self {

@@ -207,6 +207,22 @@ impl TailnetState {
         Ok(())
     }
 
+    /// Mints the auth key `tailscale up` creates from an OAuth client secret; returns its secret.
+    pub(crate) fn mint_login_key(
+        &mut self,
+        caller: &Caller,
+        tags: &[String],
+        ephemeral: bool,
+        preauthorized: bool,
+    ) -> Result<String, RegistrationError> {
+        let request = CreateKeyRequest::for_oauth_login(tags, ephemeral, preauthorized);
+        let key = AuthKey::create(request, caller, self.policy.rules(), &self.clock)
+            .map_err(|error| RegistrationError::new(error.message()))?;
+        let secret = key.secret().to_owned();
+        self.keys.push(key);
+        Ok(secret)
+    }
+
     /// A node's `tailscale up --authkey=…`: validates the key and creates or re-attaches the device.
     pub(crate) fn register(
         &mut self,
