@@ -161,6 +161,21 @@ struct Endpoints {
     nodes: Vec<NodeInfo>,
 }
 
+impl Endpoints {
+    /// The same, with the secrets pointing at `sim.json` (for the screen).
+    fn without_secrets(self) -> Self {
+        let hidden = format!(
+            "(in {})",
+            self.talosconfig.with_file_name("sim.json").display()
+        );
+        Self {
+            api_key: hidden.clone(),
+            oauth_client_secret: hidden,
+            ..self
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct NodeInfo {
     hostname: String,
@@ -220,7 +235,7 @@ async fn run(args: Args) -> anyhow::Result<u8> {
             }
         })?;
     let endpoints = write_files(&sim, &args.out)?;
-    output.result(&endpoints, human_summary);
+    output.result(&endpoints.without_secrets(), human_summary);
     output.note("serving; press Ctrl-C to stop");
     tokio::signal::ctrl_c()
         .await

@@ -1,8 +1,28 @@
 //! A simulated Talos cluster, Image Factory and tailnet served on loopback for tests, benchmarks and demos.
 //!
-//! Start with [`pki`] (a Talos-style Ed25519 CA and role-carrying client certificates) and
-//! [`mtls`] (serving a tonic router over mutual TLS with the peer's roles visible to
-//! handlers).
+//! [`Sim`] starts all three: Talos nodes behind one apid-like gRPC endpoint with real
+//! mutual TLS ([`talos`], [`mtls`], [`pki`]), an Image Factory ([`factory`]) and a
+//! Tailscale admin API ([`tailnet`]). Clients reach them exactly as they reach the real
+//! systems (a talosconfig, a factory URL, a tailnet URL and an API key), and [`Faults`]
+//! make chosen parts misbehave. Behaviour follows the facts the clients rely on: `node`
+//! metadata routing, RBAC from the certificate's roles, strict configuration, reboots that
+//! drop streams and come back with a new boot ID and the installed schematic's extensions,
+//! `ext-tailscale` logging in with its `TS_AUTHKEY`, devices that appear late.
+//!
+//! # Usage
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use talos_client::TalosClient;
+//!
+//! let sim = sim::Sim::builder().workers(2).start().await?;
+//! let config = sim.talosconfig()?;
+//! let talos = TalosClient::connect(config.context(None)?)?;
+//! let version = talos.node("k8s-4").version().await?;
+//! assert_eq!(version.tag, sim::DEFAULT_TALOS_VERSION);
+//! sim.faults().node_never_returns("k8s-4");
+//! # Ok(()) }
+//! ```
 
 pub mod clock;
 mod error;
