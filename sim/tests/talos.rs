@@ -682,3 +682,25 @@ async fn boot_ids_are_a_resource_only_from_talos_1_14() {
         new.cluster().snapshot("k8s-1").unwrap().boot_id
     );
 }
+
+#[tokio::test]
+async fn an_unknown_key_in_the_machine_config_is_rejected_strictly() {
+    let sim = fast_sim().start().await.unwrap();
+    let talos = client(&sim, &["os:admin"]);
+    let node = talos.node("k8s-1");
+    let before = sim.cluster().snapshot("k8s-1").unwrap().config;
+    let typo = String::from_utf8(before.clone())
+        .unwrap()
+        .replace("    install:\n", "    instal:\n");
+    let error = node
+        .apply_configuration(typo.as_bytes(), ApplyMode::NoReboot, false)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.code(),
+        Some(talos_client::Code::InvalidArgument),
+        "{error}"
+    );
+    assert!(error.to_string().contains("machine.instal"), "{error}");
+    assert_eq!(sim.cluster().snapshot("k8s-1").unwrap().config, before);
+}

@@ -103,13 +103,120 @@ pub(crate) fn parse_for_apply(bytes: &[u8]) -> Result<ConfigDocuments, Status> {
         }
         other => Status::invalid_argument(other.to_string()),
     })?;
-    if documents.find(V1ALPHA1_KIND, "").is_none() {
+    let Some(v1alpha1) = documents.find(V1ALPHA1_KIND, "") else {
         return Err(Status::invalid_argument(
             "the configuration has no v1alpha1 document: did you mean to patch the machine config instead?",
         ));
+    };
+    let unknown = unknown_v1alpha1_keys(v1alpha1.body());
+    if !unknown.is_empty() {
+        return Err(Status::invalid_argument(format!(
+            "failed to parse config: unknown keys found during decoding: {}",
+            unknown.join(", ")
+        )));
     }
     extension_service_configs(&documents)?;
     Ok(documents)
+}
+
+const TOP_LEVEL_KEYS: &[&str] = &["version", "debug", "persist", "machine", "cluster"];
+const MACHINE_KEYS: &[&str] = &[
+    "type",
+    "token",
+    "ca",
+    "acceptedCAs",
+    "certSANs",
+    "controlPlane",
+    "kubelet",
+    "pods",
+    "network",
+    "disks",
+    "install",
+    "files",
+    "env",
+    "time",
+    "sysctls",
+    "sysfs",
+    "registries",
+    "systemDiskEncryption",
+    "features",
+    "udev",
+    "logging",
+    "kernel",
+    "seccompProfiles",
+    "baseRuntimeSpecOverrides",
+    "nodeLabels",
+    "nodeAnnotations",
+    "nodeTaints",
+];
+const CLUSTER_KEYS: &[&str] = &[
+    "id",
+    "secret",
+    "controlPlane",
+    "clusterName",
+    "network",
+    "token",
+    "aescbcEncryptionSecret",
+    "secretboxEncryptionSecret",
+    "ca",
+    "acceptedCAs",
+    "aggregatorCA",
+    "serviceAccount",
+    "apiServer",
+    "controllerManager",
+    "proxy",
+    "scheduler",
+    "discovery",
+    "etcd",
+    "coreDNS",
+    "externalCloudProvider",
+    "extraManifests",
+    "extraManifestHeaders",
+    "inlineManifests",
+    "adminKubeconfig",
+    "allowSchedulingOnControlPlanes",
+    "allowSchedulingOnMasters",
+];
+const INSTALL_KEYS: &[&str] = &[
+    "disk",
+    "diskSelector",
+    "extraKernelArgs",
+    "image",
+    "extensions",
+    "wipe",
+    "legacyBIOSSupport",
+    "grubUseUKICmdline",
+];
+
+/// Keys of the v1alpha1 document that Talos's strict decoder would not know, as dotted
+/// paths (the top level, `machine`, `machine.install` and `cluster` are checked).
+fn unknown_v1alpha1_keys(body: &str) -> Vec<String> {
+    let Ok(document) = serde_yaml_ng::from_str::<Value>(body) else {
+        return Vec::new();
+    };
+    let mut unknown = Vec::new();
+    let mut check = |prefix: &str, value: Option<&Value>, known: &[&str]| {
+        for key in value
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flat_map(|m| m.keys())
+        {
+            let name = key.as_str().unwrap_or_default();
+            if !known.contains(&name) {
+                unknown.push(format!("{prefix}{name}"));
+            }
+        }
+    };
+    check("", Some(&document), TOP_LEVEL_KEYS);
+    let machine = document.get("machine");
+    check("machine.", machine, MACHINE_KEYS);
+    check(
+        "machine.install.",
+        machine.and_then(|m| m.get("install")),
+        INSTALL_KEYS,
+    );
+    check("cluster.", document.get("cluster"), CLUSTER_KEYS);
+    unknown
 }
 
 /// Decides what applying `new` over `current` means for this mode and version.
@@ -232,4 +339,22 @@ fn redact(line: &str) -> String {
         return format!("{name}=***");
     }
     line.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unknown_v1alpha1_keys;
+
+    #[test]
+    fn misspelled_keys_are_unknown_and_real_ones_accepted() {
+        let body = "version: v1alpha1\nmachine:\n  type: worker\n  instal:\n    image: x\n  install:\n    image: y\n    imag: z\ncluster:\n  clusterName: c\n";
+        assert_eq!(
+            unknown_v1alpha1_keys(body),
+            ["machine.instal", "machine.install.imag"]
+        );
+        assert!(
+            unknown_v1alpha1_keys("version: v1alpha1\nmachine:\n  install:\n    image: y\n")
+                .is_empty()
+        );
+    }
 }
