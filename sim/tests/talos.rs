@@ -704,3 +704,76 @@ async fn an_unknown_key_in_the_machine_config_is_rejected_strictly() {
     assert!(error.to_string().contains("machine.instal"), "{error}");
     assert_eq!(sim.cluster().snapshot("k8s-1").unwrap().config, before);
 }
+
+#[tokio::test]
+async fn events_of_a_reboot_carry_its_actor_id_and_the_buffer_starts_over_after_boot() {
+    let sim = fast_sim().start().await.unwrap();
+    let talos = client(&sim, &["os:admin"]);
+    let node = talos.node("k8s-2");
+    let mut live = node.events(EventsTail::None, None).await.unwrap();
+    let actor = node.reboot(RebootMode::Default).await.unwrap();
+    let first = live.next().await.unwrap().unwrap();
+    assert_eq!(first.actor_id, actor);
+    assert!(
+        matches!(&first.payload, talos_client::machine::EventPayload::Sequence(seq) if seq.sequence == "reboot"),
+        "{first:?}"
+    );
+    drop(live);
+    wait_until_up(&node).await;
+    eventually("k8s-2 is ready", || async {
+        sim.cluster().snapshot("k8s-2").unwrap().ready
+    })
+    .await;
+
+    let mut all = node.events(EventsTail::All, None).await.unwrap();
+    let mut backlog = Vec::new();
+    while let Ok(Some(Ok(event))) =
+        tokio::time::timeout(Duration::from_millis(300), all.next()).await
+    {
+        backlog.push(event);
+    }
+    assert!(
+        backlog.iter().all(|e| e.actor_id != actor),
+        "the reboot's events were lost with the buffer"
+    );
+    assert!(
+        backlog.iter().any(|e| e.is_running_and_ready()),
+        "{backlog:?}"
+    );
+}
+
+#[tokio::test]
+async fn following_a_log_ends_with_unavailable_when_the_node_reboots() {
+    let sim = fast_sim()
+        .extensions(["siderolabs/tailscale"])
+        .start()
+        .await
+        .unwrap();
+    let talos = client(&sim, &["os:admin"]);
+    let node = talos.node("k8s-1");
+    let key = create_key(&sim, 3600).await;
+    let documents = config_with_tailscale(&node, &tailscale_env(&key)).await;
+    node.apply_configuration(&documents.to_bytes(), ApplyMode::NoReboot, false)
+        .await
+        .unwrap();
+    let mut log = node.logs("ext-tailscale", true, Some(1)).await.unwrap();
+    let last_line = log.next().await.unwrap().unwrap();
+    assert!(last_line.contains("Startup complete"), "{last_line:?}");
+
+    sim.faults().node_never_returns("k8s-1");
+    node.reboot(RebootMode::Default).await.unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match log.next().await {
+                Some(Ok(_)) => {}
+                Some(Err(error)) => break Some(error),
+                None => break None,
+            }
+        }
+    })
+    .await
+    .expect("a followed log must end when the node goes down");
+    if let Some(error) = ended {
+        assert!(error.is_unavailable(), "{error}");
+    }
+}
