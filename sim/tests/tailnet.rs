@@ -483,3 +483,17 @@ async fn an_oauth_secret_as_auth_key_makes_an_ephemeral_unauthorized_device_by_d
         (json!(false), json!(true))
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_logged_in_node_given_a_new_key_stays_the_same_device() {
+    let api = Api::start().await;
+    let old_key = api.tagged_key(true).await;
+    let id = api.register("k8s-1", &old_key, &["10.43.0.0/16"]).unwrap();
+    let new_key = api.tagged_key(true).await;
+    let mut rotated = Registration::new("k8s-1", new_key);
+    rotated.known_device = Some(id.clone());
+    rotated.advertise_routes = vec!["10.43.0.0/16".to_owned()];
+    assert_eq!(api.tailnet.register(&rotated).unwrap(), id);
+    tokio::time::advance(APPEAR_DELAY).await;
+    assert_eq!(api.devices("").await.len(), 1);
+}

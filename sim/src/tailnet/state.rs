@@ -237,14 +237,19 @@ impl TailnetState {
             .iter()
             .position(|key| key.has_secret(registration.auth_key()))
             .ok_or_else(RegistrationError::key_does_not_exist)?;
-        let known = registration.known_device.as_deref().and_then(|id| {
-            self.devices
-                .iter()
-                .position(|d| d.node_id == id && d.auth_key_id == self.keys[key_index].id)
-        });
-        let usable = match (self.keys[key_index].unusable(now), known) {
-            (None, _) | (Some(KeyUnusable::Consumed), Some(_)) => true,
-            (Some(_), _) => false,
+        // A node with tailscaled state logs in again as its device, whatever valid key it is
+        // given (key rotation keeps the device); an expired or revoked key fails even then.
+        let known = registration
+            .known_device
+            .as_deref()
+            .and_then(|id| self.devices.iter().position(|d| d.node_id == id));
+        let key = &self.keys[key_index];
+        let usable = match key.unusable(now) {
+            None => true,
+            Some(KeyUnusable::Consumed) => {
+                known.is_some_and(|index| self.devices[index].auth_key_id == key.id)
+            }
+            Some(_) => false,
         };
         if !usable {
             return Err(RegistrationError::key_does_not_exist());
