@@ -56,9 +56,9 @@ struct Args {
     #[arg(long, default_value_t = 5, value_name = "SECS")]
     device_delay_seconds: u64,
     #[command(flatten)]
-    faults: FaultArgs,
-    #[command(flatten)]
     output: OutputArgs,
+    #[command(flatten)]
+    faults: FaultArgs,
 }
 
 /// Faults to inject (node faults take the node's hostname, e.g. `k8s-2`).
