@@ -246,7 +246,9 @@ impl Error {
         self.code() == Some(Code::NotFound)
     }
 
-    /// True when the client certificate lacks a needed role.
+    /// True when the node refused the call: the client certificate lacks a needed role
+    /// ([`Error::PermissionDenied`]), or the node denies it for another reason, as Talos
+    /// does for COSI resource types it does not have.
     pub fn is_permission_denied(&self) -> bool {
         self.code() == Some(Code::PermissionDenied)
     }
@@ -267,6 +269,9 @@ fn hint(code: Code) -> &'static str {
         Code::NotFound => "; check the name or id",
         Code::FailedPrecondition => "; wait for the conflicting operation to finish and retry",
         Code::InvalidArgument => "; fix the request and retry",
+        Code::PermissionDenied => {
+            "; the certificate holds a role Talos accepts for this call, so the node refused for another reason (a resource type this Talos version does not have, or custom authorization)"
+        }
         _ => "",
     }
 }

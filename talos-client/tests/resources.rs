@@ -253,6 +253,10 @@ async fn an_unregistered_type_is_permission_denied_like_talos() {
         .await
         .unwrap_err();
     assert!(error.is_permission_denied());
+    // An admin is not told to get another role: the node's own reason is kept.
+    let message = error.to_string();
+    assert!(message.contains("is not registered"), "{message}");
+    assert!(!message.contains("permission denied: needs"), "{message}");
 }
 
 #[tokio::test]

@@ -52,14 +52,16 @@ impl CallContext {
     /// Maps a gRPC status to the crate error, naming roles on `PermissionDenied`.
     ///
     /// A status tonic made from a broken connection ([`connection_lost`]) is reported as
-    /// `Unavailable`: the node went away, as it does when rebooting.
+    /// `Unavailable`: the node went away, as it does when rebooting. A `PermissionDenied`
+    /// although the certificate holds a needed role is not a role problem (Talos also
+    /// answers it for resource types it does not know): it keeps the node's message.
     pub(crate) fn status_error(&self, status: &tonic::Status) -> Error {
         let code = if connection_lost(status) {
             Code::Unavailable
         } else {
             Code::from_tonic(status.code())
         };
-        if code == Code::PermissionDenied {
+        if code == Code::PermissionDenied && !self.roles.permits(self.required) {
             return Error::PermissionDenied {
                 target: self.target.clone(),
                 required: self.required.to_vec(),
