@@ -201,6 +201,16 @@ async fn events_skip_the_hello_and_decode_talos_runtime_payloads() {
 }
 
 #[tokio::test]
+async fn events_without_tail_start_with_the_next_event_not_the_buffer() {
+    let harness = Harness::start(NodeConfig::default()).await;
+    let node = harness.client(ADMIN).node("10.0.0.2");
+    let mut events = node.events(EventsTail::None, None).await.unwrap();
+    node.reboot(RebootMode::Default).await.unwrap();
+    let first = events.next().await.unwrap().unwrap();
+    assert!(first.is_going_down(), "buffered event replayed: {first:?}");
+}
+
+#[tokio::test]
 async fn events_filtered_by_actor_show_only_that_actions_events() {
     let harness = Harness::start(NodeConfig::default()).await;
     let node = harness.client(ADMIN).node("10.0.0.2");

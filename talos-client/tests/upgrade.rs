@@ -218,6 +218,61 @@ async fn reboot_keeps_waiting_while_the_boot_id_has_not_changed() {
 }
 
 #[tokio::test]
+async fn a_failed_upgrade_sequence_ends_the_wait_with_its_error() {
+    let harness = Harness::start(NodeConfig {
+        version_tag: "v1.12.6".to_owned(),
+        upgrade_sequence_error: Some("etcd is not healthy".to_owned()),
+        ..NodeConfig::default()
+    })
+    .await;
+    let node = harness.client(ADMIN).node("10.0.0.2");
+    let error = upgrade(&node, &options(), |_| {}).await.unwrap_err();
+    assert!(
+        matches!(error, talos_client::Error::OperationFailed { .. }),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("sequence \"upgrade\": etcd is not healthy"),
+        "{error}"
+    );
+    assert_eq!(node.boot_id().await.unwrap(), "boot-1");
+}
+
+#[tokio::test]
+async fn without_access_to_the_boot_id_the_wait_needs_the_node_to_go_away_first() {
+    // Before Talos 1.14 the boot ID is only in a file that needs os:admin; an operator
+    // may reboot but not read it, so talosctl skips the boot-ID check.
+    let harness = Harness::start(NodeConfig {
+        boot_id_resource: false,
+        ..NodeConfig::default()
+    })
+    .await;
+    let node = harness.client(&["os:operator"]).node("10.0.0.2");
+    let options = RebootOptions {
+        wait: quick(),
+        ..RebootOptions::default()
+    };
+    let mut progress = Vec::new();
+    let outcome = reboot(&node, &options, |step| progress.push(step.clone()))
+        .await
+        .unwrap();
+    assert!(outcome.rebooted);
+    assert_eq!(outcome.boot_id_before, None);
+    assert_eq!(harness.node.state().boots, 2, "the node rebooted once");
+    let went_away = progress
+        .iter()
+        .position(|step| matches!(step, Progress::Disconnected { .. }))
+        .unwrap();
+    let ready = progress
+        .iter()
+        .rposition(|step| matches!(step, Progress::Event(event) if event.is_running_and_ready()))
+        .unwrap();
+    assert!(went_away < ready, "{progress:?}");
+}
+
+#[tokio::test]
 async fn a_node_that_never_returns_times_out() {
     let harness = Harness::start(NodeConfig {
         down_for_calls: u32::MAX,

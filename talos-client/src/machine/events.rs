@@ -244,3 +244,77 @@ fn decode(context: &CallContext, event: Event) -> Result<Option<MachineEvent>, E
         payload,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::error::CallTarget;
+    use crate::identity::Roles;
+
+    fn context() -> CallContext {
+        CallContext {
+            target: CallTarget {
+                method: methods::EVENTS,
+                node: None,
+            },
+            required: &[],
+            roles: Roles::default(),
+        }
+    }
+
+    fn event(type_url: &str, payload: &impl Message) -> Event {
+        Event {
+            metadata: None,
+            data: Some(prost_types::Any {
+                type_url: type_url.to_owned(),
+                value: payload.encode_to_vec(),
+            }),
+            id: "ev1".to_owned(),
+            actor_id: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_hello_event_is_skipped() {
+        assert_eq!(decode(&context(), Event::default()).unwrap(), None);
+    }
+
+    #[test]
+    fn payloads_are_matched_on_the_talos_runtime_prefix_only() {
+        let task = TaskEvent {
+            task: "stopAllServices".to_owned(),
+            action: 0,
+        };
+        let talos = decode(&context(), event("talos/runtime/machine.TaskEvent", &task))
+            .unwrap()
+            .unwrap();
+        assert_eq!(talos.payload, EventPayload::Task(task.clone()));
+        let google = decode(
+            &context(),
+            event("type.googleapis.com/machine.TaskEvent", &task),
+        )
+        .unwrap()
+        .unwrap();
+        assert!(
+            matches!(google.payload, EventPayload::Other { .. }),
+            "{google:?}"
+        );
+    }
+
+    #[test]
+    fn a_payload_that_does_not_decode_is_a_protocol_error() {
+        let garbage = Event {
+            data: Some(prost_types::Any {
+                type_url: "talos/runtime/machine.SequenceEvent".to_owned(),
+                value: vec![0xff, 0xff, 0xff],
+            }),
+            ..Event::default()
+        };
+        let error = decode(&context(), garbage).unwrap_err();
+        assert!(
+            error.to_string().contains("machine.SequenceEvent"),
+            "{error}"
+        );
+    }
+}

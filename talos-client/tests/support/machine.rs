@@ -317,9 +317,13 @@ impl MachineService for FakeNode {
         self.enter(&request, "/machine.MachineService/Upgrade", ADMIN)?;
         let image = request.into_inner().image;
         let mut state = self.state();
-        state.installed = Some(image);
         let actor = self.new_actor(&mut state);
-        self.go_down(&mut state, &actor);
+        if let Some(error) = state.config.upgrade_sequence_error.clone() {
+            self.fail_sequence(&mut state, "upgrade", &error, &actor);
+        } else {
+            state.installed = Some(image);
+            self.go_down(&mut state, &actor);
+        }
         Ok(Response::new(wire::UpgradeResponse {
             messages: vec![wire::Upgrade {
                 metadata: None,

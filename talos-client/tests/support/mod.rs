@@ -48,6 +48,9 @@ pub struct NodeConfig {
     pub tailscale_log: Vec<u8>,
     /// `Version` never answers (a hung node).
     pub version_hangs: bool,
+    /// The legacy upgrade's background `upgrade` sequence fails with this message
+    /// (for example failed etcd checks) and the node does not reboot.
+    pub upgrade_sequence_error: Option<String>,
 }
 
 impl Default for NodeConfig {
@@ -62,6 +65,7 @@ impl Default for NodeConfig {
             machine_config: b"version: v1alpha1\nmachine:\n  type: worker\n---\napiVersion: v1alpha1\nkind: ExtensionServiceConfig\nname: tailscale\nenvironment:\n  - TS_AUTHKEY=tskey-secret\n".to_vec(),
             tailscale_log: b"boot: starting containerboot\nauth: logged in\nroutes: advertised 10.0.0.0/24\n".to_vec(),
             version_hangs: false,
+            upgrade_sequence_error: None,
         }
     }
 }
@@ -207,6 +211,29 @@ impl FakeNode {
         };
         state.event_log.push(event.clone());
         let _ = self.broadcast.send(Broadcast::Event(event));
+    }
+
+    /// A sequence run by `actor` that stops with `error`, as Talos reports a failure.
+    pub fn fail_sequence(&self, state: &mut State, sequence: &str, error: &str, actor: &str) {
+        use wire::sequence_event::Action;
+        for (action, error) in [
+            (Action::Start, None),
+            (
+                Action::Stop,
+                Some(talos_client::proto::common::Error {
+                    code: talos_client::proto::common::Code::Fatal.into(),
+                    message: error.to_owned(),
+                    details: vec![],
+                }),
+            ),
+        ] {
+            let event = wire::SequenceEvent {
+                sequence: sequence.to_owned(),
+                action: action.into(),
+                error,
+            };
+            self.emit(state, "machine.SequenceEvent", event, actor);
+        }
     }
 
     /// Starts a reboot: going-down events, then the node stops answering.
