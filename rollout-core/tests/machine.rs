@@ -146,11 +146,7 @@ fn workers_run_up_to_max_unavailable_at_once_after_the_control_plane() {
 fn a_node_converged_since_planning_is_not_disrupted() {
     let plan = seed_plan(FailurePolicy::Halt);
     let mut h = harness(&plan);
-    let target = plan.node("k8s-3").unwrap().clone();
-    let sim = h.world.nodes.get_mut("k8s-3").unwrap();
-    sim.running.schematic_id = target.to.schematic_id.clone();
-    let esc = target.esc.unwrap();
-    sim.escs.insert(esc.name, esc.digest);
+    h.converge_behind_the_plan("k8s-3");
     h.run(&[]);
     assert_eq!(h.phases()["k8s-3"], Phase::Done);
     assert!(
@@ -186,19 +182,35 @@ fn a_gate_that_never_passes_fails_the_node_after_its_timeout_with_the_failing_ch
     );
 }
 
+/// How the process dies: between two actions, or while performing one (its result is lost).
+#[derive(Debug, Clone, Copy)]
+enum Crash {
+    BetweenActions,
+    MidAction,
+}
+
+impl Crash {
+    fn hit(self, h: &mut Harness) {
+        match self {
+            Crash::BetweenActions => h.crash_and_resume(),
+            Crash::MidAction => h.crash_mid_action_and_resume(),
+        }
+    }
+}
+
 fn end_state(
     plan: &Plan,
     setup: impl Fn(&mut World),
-    crash_after: Option<usize>,
+    crash: Option<(usize, Crash)>,
 ) -> (Vec<(String, Phase)>, String) {
     let mut world = World::new(plan);
     setup(&mut world);
     let mut h = Harness::new(plan.clone(), world, Instant::now());
     let mut crashed = false;
     loop {
-        if !crashed && crash_after == Some(h.handled) {
+        if let Some((_, how)) = crash.filter(|(at, _)| !crashed && *at == h.handled) {
             crashed = true;
-            h.crash_and_resume();
+            how.hit(&mut h);
         }
         if !h.step(0, 1) {
             break;
@@ -217,11 +229,13 @@ fn crash_everywhere(policy: FailurePolicy, setup: fn(&mut World)) {
     let mut h = Harness::new(plan.clone(), world, Instant::now());
     h.run(&[]);
     for crash_after in 0..=h.handled {
-        let resumed = end_state(&plan, setup, Some(crash_after));
-        assert_eq!(
-            resumed, reference,
-            "crash after {crash_after} observations diverged"
-        );
+        for how in [Crash::BetweenActions, Crash::MidAction] {
+            let resumed = end_state(&plan, setup, Some((crash_after, how)));
+            assert_eq!(
+                resumed, reference,
+                "{how:?} crash after {crash_after} observations diverged"
+            );
+        }
     }
 }
 
@@ -275,9 +289,10 @@ proptest! {
         rollback in any::<bool>(),
         skip in proptest::option::of(0usize..6),
         broken in proptest::option::of(0usize..6),
+        converged_late in proptest::option::of(0usize..6),
         faults in proptest::collection::vec(arbitrary_fault(), 0..60),
         picks in proptest::collection::vec((0usize..4, 0u64..40), 1..50),
-        crash in proptest::option::of(0usize..80),
+        crash in proptest::option::of((0usize..80, any::<bool>())),
     ) {
         let policy = if rollback { FailurePolicy::Rollback } else { FailurePolicy::Halt };
         let plan = shaped_plan(control, workers, max_unavailable, policy, skip);
@@ -288,12 +303,16 @@ proptest! {
             world.nodes.get_mut(&name).unwrap().broken_upgrade = true;
         }
         let mut h = Harness::new(plan.clone(), world, Instant::now());
+        if let Some(index) = converged_late {
+            h.converge_behind_the_plan(&plan.nodes[index % plan.nodes.len()].node);
+        }
         let mut round = 0;
         let mut crashed = false;
         loop {
-            if !crashed && crash == Some(h.handled) {
+            if let Some((_, mid_action)) = crash.filter(|(at, _)| !crashed && *at == h.handled) {
                 crashed = true;
-                h.crash_and_resume();
+                let how = if mid_action { Crash::MidAction } else { Crash::BetweenActions };
+                how.hit(&mut h);
             }
             let (pick, dt) = picks[round % picks.len()];
             round += 1;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use rollout_core::discovery::NodeRole;
 use rollout_core::journal::JournalEntry;
 use rollout_core::machine::{
-    Action, GateStage, MachineOptions, NodeRequest, Observation, Phase, Rollout, RolloutEvent, Step,
+    Action, GateStage, MachineOptions, Observation, Phase, Rollout, RolloutEvent, Step,
 };
 use rollout_core::plan::Plan;
 
@@ -62,9 +62,35 @@ impl Harness {
         }
     }
 
+    /// Someone else converged `node` after planning: the rollout must find it and leave it alone.
+    pub fn converge_behind_the_plan(&mut self, node: &str) {
+        let target = self.world.plan.node(node).unwrap().clone();
+        let sim = self.world.nodes.get_mut(node).unwrap();
+        sim.running.version.clone_from(&target.to.version);
+        sim.running.schematic_id.clone_from(&target.to.schematic_id);
+        if let Some(esc) = target.esc {
+            sim.escs.insert(esc.name, esc.digest);
+        }
+        self.converged_untouched.insert(node.to_owned());
+    }
+
     /// Replaces the machine after a crash: in-flight results are lost, the journal survives.
     pub fn crash_and_resume(&mut self) {
         self.pending.clear();
+        self.resume();
+    }
+
+    /// A crash while the driver performs an action: the node changes, the result is lost.
+    pub fn crash_mid_action_and_resume(&mut self) {
+        self.poll_actions();
+        if !self.pending.is_empty() {
+            let action = self.pending.remove(0);
+            let _lost = self.world.perform(&action);
+        }
+        self.crash_and_resume();
+    }
+
+    fn resume(&mut self) {
         let plan = self.world.plan.clone();
         self.rollout = Rollout::resume(
             plan,
@@ -106,6 +132,7 @@ impl Harness {
                 from: Phase::Pending,
                 to: Phase::Precheck,
             } => {
+                self.check_leader_last(node);
                 let failed: Vec<_> = self
                     .rollout
                     .status()
@@ -119,6 +146,24 @@ impl Harness {
             }
             _ => {}
         }
+    }
+
+    /// The etcd leader starts only once every other control-plane node finished.
+    fn check_leader_last(&self, node: &str) {
+        let plan = &self.world.plan;
+        if !plan.node(node).is_some_and(|n| n.etcd_leader) {
+            return;
+        }
+        let status = self.rollout.status();
+        let unfinished: Vec<_> = status
+            .iter()
+            .filter(|s| s.node != node && s.role == NodeRole::ControlPlane)
+            .filter(|s| !s.phase.is_terminal())
+            .collect();
+        assert!(
+            unfinished.is_empty(),
+            "etcd leader {node} started before {unfinished:?}"
+        );
     }
 
     fn phase_of(&self, node: &str) -> Phase {
@@ -149,9 +194,6 @@ impl Harness {
                 !self.converged_untouched.contains(node),
                 "{node}: converged node disrupted by {step:?}"
             );
-        }
-        if let NodeRequest::Inspect = request {
-            // Inspect is harmless.
         }
     }
 
@@ -184,13 +226,17 @@ impl Harness {
     }
 
     /// One scheduling round; `pick` chooses which pending action completes, `dt` how long it took.
-    pub fn step(&mut self, pick: usize, dt: u64) -> bool {
+    fn poll_actions(&mut self) {
         while let Some(action) = self.rollout.poll_action(self.now) {
             self.drain();
             self.check_action(&action);
             self.pending.push(action);
         }
         self.drain();
+    }
+
+    pub fn step(&mut self, pick: usize, dt: u64) -> bool {
+        self.poll_actions();
         self.check_state();
         if self.rollout.is_finished() {
             return false;

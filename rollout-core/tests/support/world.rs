@@ -14,8 +14,14 @@ use rollout_core::machine::{
 use rollout_core::plan::Plan;
 use rollout_core::ports::{PortError, PortErrorKind};
 
-/// What "same end state" compares for one node.
-pub type Fingerprint = (String, Image, Option<String>, BTreeMap<String, EscDigest>);
+/// What "same end state" compares for one node: name, running image, install image, ESCs, reboots.
+pub type Fingerprint = (
+    String,
+    Image,
+    Option<String>,
+    BTreeMap<String, EscDigest>,
+    u32,
+);
 
 /// Injected trouble for one action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -334,7 +340,7 @@ impl World {
         }
     }
 
-    /// (version, schematic, install image, escs) per node: what "same end state" compares.
+    /// (running image, install image, escs, boot count) per node: what "same end state" compares.
     pub fn fingerprint(&self) -> Vec<Fingerprint> {
         self.nodes
             .iter()
@@ -344,6 +350,7 @@ impl World {
                     node.running.clone(),
                     node.install_image.clone(),
                     node.escs.clone(),
+                    node.boot_seq,
                 )
             })
             .collect()
