@@ -170,6 +170,41 @@ async fn a_failing_installer_is_an_error_and_nothing_reboots() {
 }
 
 #[tokio::test]
+async fn a_stalled_image_pull_times_out_and_nothing_is_installed() {
+    let harness = Harness::start(NodeConfig {
+        pull_stalls: true,
+        ..NodeConfig::default()
+    })
+    .await;
+    let node = harness.client(ADMIN).node("10.0.0.2");
+    let options = UpgradeOptions {
+        wait: WaitOptions {
+            timeout: Duration::from_millis(300),
+            ..quick()
+        },
+        ..options()
+    };
+    let error = upgrade(&node, &options, |_| {}).await.unwrap_err();
+    assert!(
+        matches!(error, talos_client::Error::Timeout { .. }),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("pulling the installer image on node 10.0.0.2"),
+        "{error}"
+    );
+    assert!(
+        !harness
+            .node
+            .methods()
+            .iter()
+            .any(|method| method.starts_with("/machine.LifecycleService/"))
+    );
+}
+
+#[tokio::test]
 async fn reboot_waits_through_unavailable_until_the_node_is_back() {
     let harness = Harness::start(NodeConfig {
         down_for_calls: 6,

@@ -10,6 +10,8 @@ mod options;
 mod progress;
 mod tracker;
 
+use std::future::Future;
+
 use futures::StreamExt;
 use semver::Version as SemVer;
 
@@ -57,7 +59,14 @@ where
     let use_lifecycle = !options.force_legacy && supports_lifecycle_api(&node.version().await?.tag);
     if use_lifecycle {
         progress(&Progress::Path(UpgradePath::Lifecycle));
-        match pull(node, options, &mut progress).await {
+        let pulled = within(
+            node,
+            options.wait.timeout,
+            "pulling the installer image",
+            pull(node, options, &mut progress),
+        )
+        .await;
+        match pulled {
             Ok(image_name) => return lifecycle_path(node, options, &image_name, progress).await,
             Err(error) if error.is_unimplemented() => {
                 tracing::debug!("image pull unimplemented, falling back to the legacy upgrade");
@@ -144,12 +153,16 @@ async fn lifecycle_path<F>(
 where
     F: FnMut(&Progress) + Send,
 {
-    let mut installer = node
-        .lifecycle_upgrade(options.namespace, image_name)
-        .await?;
-    while let Some(line) = installer.next().await {
-        progress(&Progress::Installer(line?));
-    }
+    let install = async {
+        let mut installer = node
+            .lifecycle_upgrade(options.namespace, image_name)
+            .await?;
+        while let Some(line) = installer.next().await {
+            progress(&Progress::Installer(line?));
+        }
+        Ok(())
+    };
+    within(node, options.wait.timeout, "running the installer", install).await?;
     if !options.reboot {
         return Ok(WaitOutcome::not_rebooted());
     }
@@ -157,6 +170,21 @@ where
     tracker
         .run(|| async { node.reboot(options.reboot_mode).await.map(Some) })
         .await
+}
+
+/// Runs `work`, failing with [`Error::Timeout`] naming `what` and the node after `limit`.
+async fn within<T>(
+    node: &NodeClient,
+    limit: std::time::Duration,
+    what: &str,
+    work: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+        Err(Error::Timeout {
+            what: format!("{what} on node {}", node.node().unwrap_or("(endpoint)")),
+            after: limit,
+        })
+    })
 }
 
 #[cfg(test)]

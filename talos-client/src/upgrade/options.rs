@@ -7,7 +7,8 @@ use crate::machine::{ContainerdNamespace, RebootMode};
 /// How long and how patiently to wait for a node to come back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WaitOptions {
-    /// Overall limit from the action until the node is back (talosctl default: 30 min).
+    /// Limit for waiting from the action until the node is back (talosctl default:
+    /// 30 min). The upgrade helper also bounds the image pull and the installer by it.
     pub timeout: Duration,
     /// First delay before reconnecting to an unreachable node; doubles up to `max_backoff`.
     pub initial_backoff: Duration,

@@ -61,17 +61,14 @@ where
     {
         let actor_id = action().await?;
         (self.progress)(&Progress::ActionAccepted { actor_id });
-        let timeout = self.options.timeout;
-        match tokio::time::timeout(timeout, self.wait()).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(Error::Timeout {
-                what: format!(
-                    "waiting for node {} to reboot and report running and ready",
-                    self.node.node().unwrap_or("(endpoint)")
-                ),
-                after: timeout,
-            }),
-        }
+        let (node, timeout) = (self.node, self.options.timeout);
+        super::within(
+            node,
+            timeout,
+            "waiting to reboot and report running and ready",
+            self.wait(),
+        )
+        .await
     }
 
     async fn wait(&mut self) -> Result<WaitOutcome, Error> {

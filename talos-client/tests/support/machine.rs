@@ -403,6 +403,9 @@ impl ImageService for FakeNode {
                 }),
             })),
         };
+        if self.state().config.pull_stalls {
+            return Ok(Response::new(live(self, vec![progress(50)], |_| None)));
+        }
         Ok(Response::new(stream_of(vec![
             Ok(progress(50)),
             Ok(progress(100)),

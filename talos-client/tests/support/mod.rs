@@ -51,6 +51,8 @@ pub struct NodeConfig {
     /// The legacy upgrade's background `upgrade` sequence fails with this message
     /// (for example failed etcd checks) and the node does not reboot.
     pub upgrade_sequence_error: Option<String>,
+    /// `ImageService.Pull` reports some progress, then stalls.
+    pub pull_stalls: bool,
 }
 
 impl Default for NodeConfig {
@@ -66,6 +68,7 @@ impl Default for NodeConfig {
             tailscale_log: b"boot: starting containerboot\nauth: logged in\nroutes: advertised 10.0.0.0/24\n".to_vec(),
             version_hangs: false,
             upgrade_sequence_error: None,
+            pull_stalls: false,
         }
     }
 }
