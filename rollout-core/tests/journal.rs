@@ -4,7 +4,7 @@
 mod support;
 
 use rollout_core::journal::{
-    ClusterLock, Journal, JournalEntry, RolloutDir, read_backup, write_backup,
+    ClusterLock, Journal, JournalEntry, LockHolder, RolloutDir, read_backup, write_backup,
 };
 use rollout_core::machine::{Phase, Step};
 use rollout_core::plan;
@@ -49,6 +49,26 @@ fn journal_round_trips_and_ignores_a_torn_last_line() {
 }
 
 #[test]
+fn resuming_after_a_torn_line_appends_on_a_fresh_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.jsonl");
+    let plan = plan(&seed_spec(), &seed_cluster(), &FakeResolver).unwrap();
+    drop(Journal::create(&path, &plan).unwrap());
+    let mut text = std::fs::read(&path).unwrap();
+    text.extend_from_slice(b"{\"at_unix_ms\":1,\"entry\":\"step_comp");
+    std::fs::write(&path, text).unwrap();
+    let entry = JournalEntry::PhaseEntered {
+        node: "k8s-2".into(),
+        phase: Phase::Precheck,
+    };
+    let mut journal = Journal::open(&path).unwrap();
+    journal.append(&entry).unwrap();
+    journal.append(&entry).unwrap();
+    let contents = Journal::read(&path).unwrap();
+    assert_eq!(contents.entries, [entry.clone(), entry]);
+}
+
+#[test]
 fn a_corrupt_middle_line_is_an_error_naming_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.jsonl");
@@ -87,8 +107,17 @@ fn a_second_rollout_is_refused_naming_the_holder_and_a_stale_lock_needs_explicit
         .to_string();
     assert!(err.contains("carol") && err.contains("stale"), "{err}");
     let mut lock = ClusterLock::acquire(&path, "seed", "dave", true).unwrap();
-    lock.heartbeat().unwrap();
     assert_eq!(lock.holder().owner, "dave");
+    let on_disk = || serde_json::from_slice::<LockHolder>(&std::fs::read(&path).unwrap()).unwrap();
+    let before = on_disk();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    lock.heartbeat().unwrap();
+    let after = on_disk();
+    assert_eq!(&after, lock.holder());
+    assert!(
+        after.heartbeat_unix_ms > before.heartbeat_unix_ms,
+        "the heartbeat reaches the lock file"
+    );
 }
 
 #[cfg(unix)]

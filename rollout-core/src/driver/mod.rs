@@ -303,11 +303,7 @@ impl Driver {
         }
         let contents = Journal::read(&dir.journal())?;
         if contents.finished {
-            let stamp = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-                .unwrap_or_default();
-            dir.archive_journal(stamp)?;
+            dir.archive_journal(crate::journal::unix_ms())?;
             return Ok(None);
         }
         Ok(Some(contents))

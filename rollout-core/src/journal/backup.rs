@@ -10,16 +10,7 @@ use crate::Error;
 
 /// Where a node's backup lives inside a rollout directory.
 pub fn backup_path(dir: &Path, node: &str) -> PathBuf {
-    let safe: String = node
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let safe = super::safe_file_name(node);
     dir.join("backups")
         .join(format!("{safe}.machineconfig.yaml"))
 }

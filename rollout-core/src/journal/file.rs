@@ -1,9 +1,8 @@
 //! The journal file: append-only JSON lines, each fsynced before the next action runs.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -66,13 +65,18 @@ impl Journal {
 
     /// Opens an existing journal for appending.
     ///
+    /// A torn last line (a crash while writing it) is cut off first, so the next entry starts
+    /// on a line of its own instead of turning the fragment into a corrupt middle line.
+    ///
     /// # Errors
-    /// [`Error::Io`] when it cannot be opened.
+    /// [`Error::Io`] when it cannot be opened or the torn line cannot be cut off.
     pub fn open(path: &Path) -> crate::Result<Self> {
         let file = OpenOptions::new()
+            .read(true)
             .append(true)
             .open(path)
             .map_err(|e| Error::io("open journal", path, e))?;
+        cut_torn_tail(&file).map_err(|e| Error::io("repair torn line of", path, e))?;
         Ok(Journal {
             path: path.to_owned(),
             file,
@@ -84,12 +88,8 @@ impl Journal {
     /// # Errors
     /// [`Error::Io`] when writing or syncing fails.
     pub fn append(&mut self, entry: &JournalEntry) -> crate::Result<()> {
-        let at_unix_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
-            .unwrap_or_default();
         let record = JournalRecord {
-            at_unix_ms,
+            at_unix_ms: super::unix_ms(),
             entry: entry.clone(),
         };
         let mut line = serde_json::to_vec(&record).map_err(|e| Error::Journal {
@@ -152,6 +152,23 @@ impl Journal {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Truncates the file after its last newline (a crash can leave half a line at the end).
+fn cut_torn_tail(file: &File) -> std::io::Result<()> {
+    let mut bytes = Vec::new();
+    (&*file).seek(SeekFrom::Start(0))?;
+    (&*file).read_to_end(&mut bytes)?;
+    let complete = bytes
+        .iter()
+        .rposition(|byte| *byte == b'\n')
+        .map_or(0, |last| last + 1);
+    if complete < bytes.len() {
+        tracing::warn!("cutting off a torn last journal line before appending");
+        file.set_len(u64::try_from(complete).unwrap_or(u64::MAX))?;
+        file.sync_data()?;
+    }
+    Ok(())
 }
 
 /// Options creating files readable only by the owner (0600 on Unix).

@@ -4,12 +4,12 @@ use std::fmt;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
 
 use super::file::private_options;
+use super::unix_ms;
 use crate::Error;
 
 /// Who holds a cluster lock.
@@ -34,13 +34,6 @@ impl fmt::Display for LockHolder {
             self.owner, self.host, self.pid
         )
     }
-}
-
-fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or_default()
 }
 
 /// A held cluster lock; released (record cleared, OS lock dropped) when dropped.

@@ -22,18 +22,8 @@ pub struct RolloutDir {
 impl RolloutDir {
     /// The directory for `cluster` under the artifacts directory.
     pub fn new(artifacts_dir: &Path, cluster: &str) -> Self {
-        let safe: String = cluster
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
         RolloutDir {
-            dir: artifacts_dir.join(safe),
+            dir: artifacts_dir.join(safe_file_name(cluster)),
         }
     }
 
@@ -62,4 +52,26 @@ impl RolloutDir {
             .map_err(|e| crate::Error::io("archive journal to", &target, e))?;
         Ok(target)
     }
+}
+
+/// `name` with every character but ASCII letters, digits, `-` and `.` replaced by `_`.
+pub(crate) fn safe_file_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Wall-clock milliseconds since the Unix epoch (journal and lock records only; the state
+/// machine never reads the clock).
+pub(crate) fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or_default()
 }
