@@ -128,16 +128,7 @@ async fn require_role_checks_locally_without_calling() {
 #[tokio::test]
 async fn calls_fail_over_to_the_next_endpoint_when_one_is_unreachable() {
     let harness = Harness::start(NodeConfig::default()).await;
-    // A port that was just free: nothing listens there.
-    let dead = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap()
-    };
-    let client = TalosClient::builder()
-        .endpoints([dead.to_string(), harness.addr().to_string()])
-        .identity(harness.identity(&["os:admin"]))
-        .build()
-        .unwrap();
+    let client = harness.client_via(&[support::dead_endpoint(), harness.addr()], &["os:admin"]);
     assert_eq!(
         client.node("10.0.0.2").version().await.unwrap().tag,
         "v1.13.2"
@@ -155,17 +146,13 @@ async fn reads_fail_over_when_an_endpoint_answers_unavailable() {
     })
     .await;
     first.node.go_down(&mut first.node.state(), "");
-    // Same CA for both endpoints, as in one cluster.
-    let second_node = support::FakeNode::new(NodeConfig {
-        version_tag: "v1.13.9".to_owned(),
-        ..NodeConfig::default()
-    });
-    let _second = support::serve(&first.pki, &second_node).await;
-    let client = TalosClient::builder()
-        .endpoints([first.addr().to_string(), _second.addr().to_string()])
-        .identity(first.identity(&["os:admin"]))
-        .build()
-        .unwrap();
+    let (_, second) = first
+        .another_endpoint(NodeConfig {
+            version_tag: "v1.13.9".to_owned(),
+            ..NodeConfig::default()
+        })
+        .await;
+    let client = first.client_via(&[first.addr(), second.addr()], &["os:admin"]);
     assert_eq!(
         client.node("10.0.0.2").version().await.unwrap().tag,
         "v1.13.9"
@@ -181,10 +168,7 @@ async fn reads_fail_over_when_an_endpoint_answers_unavailable() {
 
 #[tokio::test]
 async fn an_unreachable_cluster_reports_every_endpoint() {
-    let dead = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap()
-    };
+    let dead = support::dead_endpoint();
     let pki = Pki::generate().unwrap();
     let client = TalosClient::builder()
         .endpoint(dead.to_string())
@@ -223,13 +207,8 @@ fn building_without_endpoints_or_identity_fails_clearly() {
 #[tokio::test]
 async fn calls_move_to_the_next_endpoint_when_a_connected_one_goes_away() {
     let first = Harness::start(NodeConfig::default()).await;
-    let second_node = support::FakeNode::new(NodeConfig::default());
-    let second = support::serve(&first.pki, &second_node).await;
-    let client = TalosClient::builder()
-        .endpoints([first.addr().to_string(), second.addr().to_string()])
-        .identity(first.identity(&["os:admin"]))
-        .build()
-        .unwrap();
+    let (second_node, second) = first.another_endpoint(NodeConfig::default()).await;
+    let client = first.client_via(&[first.addr(), second.addr()], &["os:admin"]);
     client.node("10.0.0.2").version().await.unwrap();
     assert_eq!(first.node.calls().len(), 1);
     let Harness {
@@ -258,13 +237,8 @@ async fn calls_move_to_the_next_endpoint_when_a_connected_one_goes_away() {
 #[tokio::test]
 async fn a_state_changing_call_moves_on_only_when_the_endpoint_refuses_connections() {
     let first = Harness::start(NodeConfig::default()).await;
-    let second_node = support::FakeNode::new(NodeConfig::default());
-    let second = support::serve(&first.pki, &second_node).await;
-    let client = TalosClient::builder()
-        .endpoints([first.addr().to_string(), second.addr().to_string()])
-        .identity(first.identity(&["os:admin"]))
-        .build()
-        .unwrap();
+    let (second_node, second) = first.another_endpoint(NodeConfig::default()).await;
+    let client = first.client_via(&[first.addr(), second.addr()], &["os:admin"]);
     client.node("10.0.0.2").version().await.unwrap();
     let Harness { server, .. } = first;
     server.shutdown().await;

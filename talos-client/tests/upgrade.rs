@@ -10,8 +10,9 @@ use std::time::Duration;
 use futures::StreamExt;
 use support::{Harness, NodeConfig};
 use talos_client::upgrade::{
-    Progress, RebootOptions, UpgradeOptions, UpgradePath, WaitOptions, reboot, upgrade,
+    Progress, RebootOptions, UpgradeOptions, UpgradePath, WaitOptions, WaitOutcome, reboot, upgrade,
 };
+use talos_client::{Error, NodeClient};
 
 const ADMIN: &[&str] = &["os:admin"];
 const IMAGE: &str = "factory.talos.dev/metal-installer/376567988ad3:v1.13.3";
@@ -32,6 +33,33 @@ fn options() -> UpgradeOptions {
     }
 }
 
+fn reboot_options() -> RebootOptions {
+    RebootOptions {
+        wait: quick(),
+        ..RebootOptions::default()
+    }
+}
+
+/// Runs the upgrade helper, recording every progress step.
+async fn upgrade_recording(
+    node: &NodeClient,
+    options: &UpgradeOptions,
+) -> (Result<WaitOutcome, Error>, Vec<Progress>) {
+    let mut progress = Vec::new();
+    let outcome = upgrade(node, options, |step| progress.push(step.clone())).await;
+    (outcome, progress)
+}
+
+/// Runs the reboot helper, recording every progress step.
+async fn reboot_recording(
+    node: &NodeClient,
+    options: &RebootOptions,
+) -> (Result<WaitOutcome, Error>, Vec<Progress>) {
+    let mut progress = Vec::new();
+    let outcome = reboot(node, options, |step| progress.push(step.clone())).await;
+    (outcome, progress)
+}
+
 fn paths(progress: &[Progress]) -> Vec<UpgradePath> {
     progress
         .iter()
@@ -46,10 +74,8 @@ fn paths(progress: &[Progress]) -> Vec<UpgradePath> {
 async fn a_1_13_node_is_upgraded_with_pull_lifecycle_and_reboot() {
     let harness = Harness::start(NodeConfig::default()).await;
     let node = harness.client(ADMIN).node("10.0.0.2");
-    let mut progress = Vec::new();
-    let outcome = upgrade(&node, &options(), |step| progress.push(step.clone()))
-        .await
-        .unwrap();
+    let (outcome, progress) = upgrade_recording(&node, &options()).await;
+    let outcome = outcome.unwrap();
 
     assert_eq!(outcome.boot_id_before.as_deref(), Some("boot-1"));
     assert_eq!(outcome.boot_id_after.as_deref(), Some("boot-2"));
@@ -88,10 +114,8 @@ async fn an_older_node_is_upgraded_with_the_legacy_call() {
     })
     .await;
     let node = harness.client(ADMIN).node("10.0.0.2");
-    let mut progress = Vec::new();
-    let outcome = upgrade(&node, &options(), |step| progress.push(step.clone()))
-        .await
-        .unwrap();
+    let (outcome, progress) = upgrade_recording(&node, &options()).await;
+    let outcome = outcome.unwrap();
     assert_eq!(outcome.boot_id_after.as_deref(), Some("boot-2"));
     let methods = harness.node.methods();
     assert!(
@@ -124,10 +148,8 @@ async fn an_unimplemented_pull_falls_back_to_the_legacy_call() {
     })
     .await;
     let node = harness.client(ADMIN).node("10.0.0.2");
-    let mut progress = Vec::new();
-    upgrade(&node, &options(), |step| progress.push(step.clone()))
-        .await
-        .unwrap();
+    let (outcome, progress) = upgrade_recording(&node, &options()).await;
+    outcome.unwrap();
     assert_eq!(
         paths(&progress),
         [UpgradePath::Lifecycle, UpgradePath::Legacy]
@@ -212,14 +234,8 @@ async fn reboot_waits_through_unavailable_until_the_node_is_back() {
     })
     .await;
     let node = harness.client(ADMIN).node("10.0.0.2");
-    let mut progress = Vec::new();
-    let options = RebootOptions {
-        wait: quick(),
-        ..RebootOptions::default()
-    };
-    let outcome = reboot(&node, &options, |step| progress.push(step.clone()))
-        .await
-        .unwrap();
+    let (outcome, progress) = reboot_recording(&node, &reboot_options()).await;
+    let outcome = outcome.unwrap();
     assert!(outcome.rebooted);
     assert_eq!(outcome.boot_id_after.as_deref(), Some("boot-2"));
     let unavailable = progress
@@ -240,14 +256,8 @@ async fn reboot_keeps_waiting_while_the_boot_id_has_not_changed() {
     })
     .await;
     let node = harness.client(ADMIN).node("10.0.0.2");
-    let mut progress = Vec::new();
-    let options = RebootOptions {
-        wait: quick(),
-        ..RebootOptions::default()
-    };
-    let outcome = reboot(&node, &options, |step| progress.push(step.clone()))
-        .await
-        .unwrap();
+    let (outcome, progress) = reboot_recording(&node, &reboot_options()).await;
+    let outcome = outcome.unwrap();
     assert_eq!(outcome.boot_id_after.as_deref(), Some("boot-2"));
     assert!(progress.contains(&Progress::StillOldBoot), "{progress:?}");
 }
@@ -285,14 +295,8 @@ async fn without_access_to_the_boot_id_the_wait_needs_the_node_to_go_away_first(
     })
     .await;
     let node = harness.client(&["os:operator"]).node("10.0.0.2");
-    let options = RebootOptions {
-        wait: quick(),
-        ..RebootOptions::default()
-    };
-    let mut progress = Vec::new();
-    let outcome = reboot(&node, &options, |step| progress.push(step.clone()))
-        .await
-        .unwrap();
+    let (outcome, progress) = reboot_recording(&node, &reboot_options()).await;
+    let outcome = outcome.unwrap();
     assert!(outcome.rebooted);
     assert_eq!(outcome.boot_id_before, None);
     assert_eq!(harness.node.state().boots, 2, "the node rebooted once");
@@ -334,10 +338,7 @@ async fn a_node_that_never_returns_times_out() {
 async fn reboot_with_a_reader_certificate_is_refused_before_waiting() {
     let harness = Harness::start(NodeConfig::default()).await;
     let node = harness.client(&["os:reader"]).node("10.0.0.2");
-    let options = RebootOptions {
-        wait: quick(),
-        ..RebootOptions::default()
-    };
+    let options = reboot_options();
     let error = reboot(&node, &options, |_| {}).await.unwrap_err();
     assert!(error.is_permission_denied());
     assert!(error.to_string().contains("os:operator"), "{error}");

@@ -367,12 +367,30 @@ impl Harness {
 
     /// A client for this node with `roles`.
     pub fn client(&self, roles: &[&str]) -> TalosClient {
+        self.client_via(&[self.addr()], roles)
+    }
+
+    /// A client with `roles` and an identity of this PKI, using `endpoints` in order.
+    pub fn client_via(&self, endpoints: &[SocketAddr], roles: &[&str]) -> TalosClient {
         TalosClient::builder()
-            .endpoint(self.addr().to_string())
+            .endpoints(endpoints.iter().map(SocketAddr::to_string))
             .identity(self.identity(roles))
             .build()
             .unwrap()
     }
+
+    /// Another endpoint of the same cluster (same CA), serving its own fake node.
+    pub async fn another_endpoint(&self, config: NodeConfig) -> (FakeNode, ServerHandle) {
+        let node = FakeNode::new(config);
+        let server = serve(&self.pki, &node).await;
+        (node, server)
+    }
+}
+
+/// A loopback address nothing listens on (a port that was just free).
+pub fn dead_endpoint() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
 }
 
 /// An identity signed by `pki` carrying `roles`.
