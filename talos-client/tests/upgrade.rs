@@ -104,6 +104,11 @@ async fn a_1_13_node_is_upgraded_with_pull_lifecycle_and_reboot() {
     );
     // The node now runs the installed version.
     assert_eq!(node.version().await.unwrap().tag, "v1.13.3");
+    // Every call (unary, streams, COSI, image and lifecycle services) was routed with
+    // exactly one `node` value.
+    for call in harness.node.calls() {
+        assert_eq!(call.node_values, ["10.0.0.2"], "{call:?}");
+    }
 }
 
 #[tokio::test]
