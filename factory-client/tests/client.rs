@@ -13,17 +13,17 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TAILSCALE_ID: &str = "104c23dfe7c5bfeff6a4cc7e166d8b3bba0f371760592c7677c90c822bb1d109";
 
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
+/// A fixture file's text, embedded at compile time (so a stale build directory or a
+/// moved checkout cannot make the tests read the wrong path).
+macro_rules! fixture {
+    ($name:literal) => {
+        include_str!(concat!("fixtures/", $name))
+    };
 }
 
 /// A JSON body exactly as the factory sends lists: no content type set, so text/plain.
-fn text_plain_json(name: &str) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_raw(fixture(name), "text/plain; charset=utf-8")
+fn text_plain_json(body: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_raw(body, "text/plain; charset=utf-8")
 }
 
 /// A factory error: Go's http.Error, plain text with a trailing newline.
@@ -31,6 +31,11 @@ fn plain_error(status: u16, text: &str) -> ResponseTemplate {
     ResponseTemplate::new(status)
         .set_body_raw(format!("{text}\n"), "text/plain; charset=utf-8")
         .insert_header("X-Content-Type-Options", "nosniff")
+}
+
+/// The factory's create answer: always 201 Created with a JSON body, even for duplicates.
+fn created(body: &str) -> ResponseTemplate {
+    ResponseTemplate::new(201).set_body_raw(body, "application/json")
 }
 
 async fn fail_unexpected_requests(server: &MockServer) {
@@ -72,11 +77,8 @@ async fn create_posts_the_canonical_yaml_and_returns_the_matching_id() {
     Mock::given(method("POST"))
         .and(path("/schematics"))
         .and(header("content-type", "application/yaml"))
-        .and(body_string(fixture("schematic-tailscale.yaml")))
-        .respond_with(
-            ResponseTemplate::new(201)
-                .set_body_raw(fixture("create-tailscale.json"), "application/json"),
-        )
+        .and(body_string(fixture!("schematic-tailscale.yaml")))
+        .respond_with(created(fixture!("create-tailscale.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -92,7 +94,7 @@ async fn create_posts_the_canonical_yaml_and_returns_the_matching_id() {
     assert!(created.warnings.is_empty());
     assert_eq!(
         created.canonical_yaml.as_deref(),
-        Some(fixture("schematic-tailscale.yaml").as_str())
+        Some(fixture!("schematic-tailscale.yaml"))
     );
 }
 
@@ -101,10 +103,7 @@ async fn create_accepts_factories_that_return_only_the_id() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/schematics"))
-        .respond_with(
-            ResponseTemplate::new(201)
-                .set_body_raw(fixture("create-tailscale-legacy.json"), "application/json"),
-        )
+        .respond_with(created(fixture!("create-tailscale-legacy.json")))
         .mount(&server)
         .await;
     fail_unexpected_requests(&server).await;
@@ -123,7 +122,7 @@ async fn factory_returning_another_id() -> MockServer {
     let body = format!("{{\"id\":\"{}\"}}\n", SchematicId::EMPTY);
     Mock::given(method("POST"))
         .and(path("/schematics"))
-        .respond_with(ResponseTemplate::new(201).set_body_raw(body, "application/json"))
+        .respond_with(created(&body))
         .mount(&server)
         .await;
     fail_unexpected_requests(&server).await;
@@ -211,10 +210,7 @@ async fn server_errors_are_retried_until_success() {
         .await;
     Mock::given(method("POST"))
         .and(path("/schematics"))
-        .respond_with(
-            ResponseTemplate::new(201)
-                .set_body_raw(fixture("create-tailscale.json"), "application/json"),
-        )
+        .respond_with(created(fixture!("create-tailscale.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -255,7 +251,7 @@ async fn get_schematic_parses_the_stored_yaml() {
         .and(path(format!("/schematics/{TAILSCALE_ID}")))
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_raw(fixture("schematic-tailscale.yaml"), "application/yaml"),
+                .set_body_raw(fixture!("schematic-tailscale.yaml"), "application/yaml"),
         )
         .expect(1)
         .mount(&server)
@@ -296,13 +292,13 @@ async fn versions_and_broken_versions_are_read_from_text_plain_json() {
     Mock::given(method("GET"))
         .and(path("/versions"))
         .and(query_param("broken", "true"))
-        .respond_with(text_plain_json("broken-versions.json"))
+        .respond_with(text_plain_json(fixture!("broken-versions.json")))
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/versions"))
-        .respond_with(text_plain_json("versions.json"))
+        .respond_with(text_plain_json(fixture!("versions.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -323,13 +319,13 @@ async fn factory_with_catalog(extension_fetches: u64) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/version/v1.11.1/extensions/official"))
-        .respond_with(text_plain_json("extensions-v1.11.1.json"))
+        .respond_with(text_plain_json(fixture!("extensions-v1.11.1.json")))
         .expect(extension_fetches)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/version/v1.11.1/overlays/official"))
-        .respond_with(text_plain_json("overlays-v1.11.1.json"))
+        .respond_with(text_plain_json(fixture!("overlays-v1.11.1.json")))
         .mount(&server)
         .await;
     server
@@ -396,10 +392,7 @@ async fn known_extensions_are_checked_then_posted() {
     let server = factory_with_catalog(1).await;
     Mock::given(method("POST"))
         .and(path("/schematics"))
-        .respond_with(
-            ResponseTemplate::new(201)
-                .set_body_raw(fixture("create-tailscale.json"), "application/json"),
-        )
+        .respond_with(created(fixture!("create-tailscale.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -448,7 +441,7 @@ async fn timeouts_are_retried_then_reported() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/versions"))
-        .respond_with(text_plain_json("versions.json").set_delay(Duration::from_secs(10)))
+        .respond_with(text_plain_json(fixture!("versions.json")).set_delay(Duration::from_secs(10)))
         .expect(2)
         .mount(&server)
         .await;
@@ -508,7 +501,7 @@ async fn a_base_path_prefix_is_kept() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/factory/versions"))
-        .respond_with(text_plain_json("versions.json"))
+        .respond_with(text_plain_json(fixture!("versions.json")))
         .expect(1)
         .mount(&server)
         .await;

@@ -12,15 +12,27 @@ struct Vector {
     id: String,
 }
 
+/// The shared contracts file, vendored so the tests do not depend on a path outside the
+/// repository; `vendored_vectors_match_the_shared_contract` keeps the copy honest.
+const VECTORS: &str = include_str!("fixtures/schematic-id-vectors.json");
+
 fn vectors() -> Vec<Vector> {
-    let path = concat!(
+    let vectors: Vec<Vector> = serde_json::from_str(VECTORS).unwrap();
+    assert!(vectors.len() >= 14, "vectors file lost entries");
+    vectors
+}
+
+/// When the workspace sits next to the shared contracts folder, the vendored copy must be
+/// identical to it.
+#[test]
+fn vendored_vectors_match_the_shared_contract() {
+    let shared = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../shared/contracts/schematic-id-vectors.json"
     );
-    let text = std::fs::read_to_string(path).unwrap();
-    let vectors: Vec<Vector> = serde_json::from_str(&text).unwrap();
-    assert!(vectors.len() >= 14, "vectors file lost entries");
-    vectors
+    if let Ok(text) = std::fs::read_to_string(shared) {
+        assert_eq!(text, VECTORS, "re-copy {shared} into tests/fixtures");
+    }
 }
 
 #[test]
