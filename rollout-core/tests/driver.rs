@@ -162,13 +162,7 @@ async fn an_invalid_auth_key_halts_with_a_diagnosis_that_names_it_without_leakin
     setup
         .cluster
         .with_node("k8s-1", |fake| assert_eq!(fake.installs, 0));
-    let diagnosis = events
-        .iter()
-        .find_map(|e| match e {
-            RolloutEvent::Diagnosis(d) => Some(d.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let diagnosis = support::first_diagnosis(&events);
     assert_eq!(diagnosis.node, "k8s-3");
     assert_eq!(diagnosis.failure.phase, Phase::Tailnet);
     assert!(

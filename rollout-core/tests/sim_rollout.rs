@@ -2,6 +2,8 @@
 //! tailscale-client over HTTP, against the simulated seed cluster (tokio time paused).
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -184,13 +186,7 @@ async fn an_expired_key_is_diagnosed_from_the_real_log_and_the_node_rolled_back(
         summary.nodes.contains(&(first.clone(), Phase::RolledBack)),
         "{summary:?}"
     );
-    let diagnosis = events
-        .iter()
-        .find_map(|e| match e {
-            RolloutEvent::Diagnosis(d) => Some(d.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let diagnosis = support::first_diagnosis(&events);
     // containerboot exits on the bad key, so ext-tailscale never runs: verification fails.
     assert_eq!(diagnosis.failure.phase, Phase::Verify);
     assert!(

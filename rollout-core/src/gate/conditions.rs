@@ -1,7 +1,7 @@
 //! Ready-made conditions for the checks a rollout needs.
 
 use super::condition::{Predicate, predicate};
-use super::{GateInput, Needs};
+use super::{DeviceObservation, GateInput, Needs};
 use crate::discovery::short_extension_name;
 
 type Check = fn(&GateInput<'_>) -> Result<String, String>;
@@ -231,53 +231,45 @@ pub fn device_online() -> Predicate<Check> {
     )
 }
 
-fn missing<'a>(wanted: &'a [String], have: &[String]) -> Vec<&'a str> {
-    wanted
+/// Checks that every planned route is in the list `pick` reads from the device.
+fn planned_routes_in(
+    input: &GateInput<'_>,
+    pick: fn(&DeviceObservation) -> &[String],
+    absent: &str,
+) -> Result<String, String> {
+    let wanted = input
+        .plan
+        .tailnet
+        .as_ref()
+        .map(|t| t.routes.as_slice())
+        .unwrap_or_default();
+    let Some(Some(device)) = input.device else {
+        return Err("no device".into());
+    };
+    let have = pick(device);
+    let missing: Vec<&str> = wanted
         .iter()
         .filter(|route| !have.contains(route))
         .map(String::as_str)
-        .collect()
+        .collect();
+    if missing.is_empty() {
+        Ok(wanted.join(","))
+    } else {
+        Err(format!("{absent}: {}", missing.join(",")))
+    }
 }
 
 /// The device advertises every planned route.
 pub fn routes_advertised() -> Predicate<Check> {
     predicate("routes advertised", device_needs(), |input| {
-        let wanted = input
-            .plan
-            .tailnet
-            .as_ref()
-            .map(|t| t.routes.as_slice())
-            .unwrap_or_default();
-        let Some(Some(device)) = input.device else {
-            return Err("no device".into());
-        };
-        let missing = missing(wanted, &device.advertised_routes);
-        if missing.is_empty() {
-            Ok(wanted.join(","))
-        } else {
-            Err(format!("not advertised: {}", missing.join(",")))
-        }
+        planned_routes_in(input, |device| &device.advertised_routes, "not advertised")
     })
 }
 
 /// Every planned route is approved.
 pub fn routes_approved() -> Predicate<Check> {
     predicate("routes approved", device_needs(), |input| {
-        let wanted = input
-            .plan
-            .tailnet
-            .as_ref()
-            .map(|t| t.routes.as_slice())
-            .unwrap_or_default();
-        let Some(Some(device)) = input.device else {
-            return Err("no device".into());
-        };
-        let missing = missing(wanted, &device.enabled_routes);
-        if missing.is_empty() {
-            Ok(wanted.join(","))
-        } else {
-            Err(format!("not approved: {}", missing.join(",")))
-        }
+        planned_routes_in(input, |device| &device.enabled_routes, "not approved")
     })
 }
 

@@ -97,6 +97,14 @@ fn unavailable(operation: &str) -> PortError {
     )
 }
 
+fn esc_digests(fake: &FakeNode) -> BTreeMap<String, rollout_core::EscDigest> {
+    fake.config
+        .escs
+        .iter()
+        .map(|(k, v)| (k.clone(), rollout_core::esc::digest(v)))
+        .collect()
+}
+
 fn short(name: &str) -> String {
     name.rsplit('/').next().unwrap_or(name).to_owned()
 }
@@ -282,12 +290,7 @@ impl TalosPort for FakeCluster {
             schematic_extensions: Some(extensions),
             schematic_yaml: None,
             install_image: fake.config.install_image.clone(),
-            extension_service_configs: fake
-                .config
-                .escs
-                .iter()
-                .map(|(k, v)| (k.clone(), rollout_core::esc::digest(v)))
-                .collect(),
+            extension_service_configs: esc_digests(fake),
             boot_id: Some(format!("boot-{}", fake.boot_seq)),
         })
     }
@@ -301,12 +304,7 @@ impl TalosPort for FakeCluster {
             version: fake.running.version.clone(),
             schematic_id: fake.running.schematic_id.clone(),
             install_image: fake.config.install_image.clone(),
-            extension_service_configs: fake
-                .config
-                .escs
-                .iter()
-                .map(|(k, v)| (k.clone(), rollout_core::esc::digest(v)))
-                .collect(),
+            extension_service_configs: esc_digests(fake),
         })
     }
 

@@ -173,3 +173,14 @@ pub fn spec_for(facts: &ClusterFacts) -> RolloutSpec {
     }
     spec
 }
+
+/// The first diagnosis among the events (panics when there is none).
+pub fn first_diagnosis(events: &[rollout_core::RolloutEvent]) -> rollout_core::driver::Diagnosis {
+    events
+        .iter()
+        .find_map(|e| match e {
+            rollout_core::RolloutEvent::Diagnosis(d) => Some((**d).clone()),
+            _ => None,
+        })
+        .unwrap()
+}
