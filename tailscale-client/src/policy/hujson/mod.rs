@@ -7,6 +7,11 @@
 
 use serde_json::Value;
 
+/// Deepest nesting of objects and arrays accepted. Policy files are a few levels deep;
+/// the limit keeps hostile or corrupt input from exhausting the stack (serde_json, which
+/// produces the value, stops at 128 as well).
+const MAX_DEPTH: usize = 100;
+
 /// The policy file text is not valid HuJSON.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
@@ -66,6 +71,7 @@ impl Document {
             text,
             bytes: text.as_bytes(),
             pos: 0,
+            depth: 0,
             extras: Vec::new(),
         };
         parser.skip_trivia()?;
@@ -295,6 +301,8 @@ struct Parser<'a> {
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
+    /// Containers open around `pos`.
+    depth: usize,
     extras: Vec<(usize, usize)>,
 }
 
@@ -402,6 +410,10 @@ impl Parser<'_> {
 
     fn container(&mut self, start: usize, object: bool) -> Result<Node, HujsonError> {
         let close_byte = if object { b'}' } else { b']' };
+        if self.depth >= MAX_DEPTH {
+            return Err(self.error(&format!("nested more than {MAX_DEPTH} levels deep")));
+        }
+        self.depth += 1;
         self.pos += 1;
         let mut members = Vec::new();
         let mut items = Vec::new();
@@ -454,6 +466,7 @@ impl Parser<'_> {
         }
         let close = self.pos;
         self.pos += 1;
+        self.depth -= 1;
         let last_comma = if object {
             members.last().and_then(|m| m.item.comma)
         } else {
@@ -500,6 +513,45 @@ mod tests {
             doc.value().unwrap(),
             json!({"a": "http://x/*y*/", "b": "\"//"})
         );
+    }
+
+    #[test]
+    fn escaped_quotes_and_comment_markers_in_strings_survive_an_edit() {
+        let text = "{\n  \"a\": \"say \\\"hi\\\" // not a comment }\", // a real one\n  \"b\": [\"/* no */\", \"x\\\\\",], /* c */\n}\n";
+        let doc = Document::parse(text).unwrap();
+        let before = json!({"a": "say \"hi\" // not a comment }", "b": ["/* no */", "x\\"]});
+        assert_eq!(doc.value().unwrap(), before);
+        let out = doc.append_element(&["b"], &json!("y")).unwrap();
+        let out = Document::parse(&out)
+            .unwrap()
+            .insert_member(&[], "c", &json!(1))
+            .unwrap();
+        let mut after = before;
+        after["b"].as_array_mut().unwrap().push(json!("y"));
+        after["c"] = json!(1);
+        assert_eq!(Document::parse(&out).unwrap().value().unwrap(), after);
+        assert!(
+            out.contains("// a real one") && out.contains("/* c */"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn trailing_commas_are_accepted_in_every_container_but_a_lone_comma_is_not() {
+        let doc = Document::parse("{\"a\": [1, [2,], {\"b\": 3,},],}").unwrap();
+        assert_eq!(doc.value().unwrap(), json!({"a": [1, [2], {"b": 3}]}));
+        for bad in ["[,]", "{,}", "[1,,]", "{\"a\": 1,,}"] {
+            assert!(Document::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let text = "[".repeat(200_000);
+        let err = Document::parse(&text).unwrap_err();
+        assert!(err.reason.contains("nested more than"), "{err}");
+        let within = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(Document::parse(&within).unwrap().value().is_ok());
     }
 
     #[test]

@@ -203,3 +203,78 @@ proptest! {
         assert_comments_kept(&out, &comments);
     }
 }
+
+/// Text made of HuJSON's building blocks (and a few troublemakers: a lone backslash, a
+/// NUL, a multi-byte character), so that random input reaches deep parser states.
+fn hujson_like() -> impl Strategy<Value = String> {
+    let token = prop_oneof![
+        Just("{"),
+        Just("}"),
+        Just("["),
+        Just("]"),
+        Just(","),
+        Just(":"),
+        Just("\""),
+        Just("\\"),
+        Just("\\\""),
+        Just("\\u00e9"),
+        Just("//"),
+        Just("/*"),
+        Just("*/"),
+        Just("\n"),
+        Just(" "),
+        Just("1"),
+        Just("-"),
+        Just("true"),
+        Just("null"),
+        Just("\"k\""),
+        Just("é"),
+        Just("\u{0}"),
+    ];
+    proptest::collection::vec(token, 0..48).prop_map(|parts| parts.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn arbitrary_text_is_an_error_or_a_value_never_a_panic(text in any::<String>()) {
+        if let Ok(doc) = Document::parse(&text) {
+            prop_assert!(doc.value().is_ok(), "accepted but not standardizable: {text:?}");
+        }
+    }
+
+    #[test]
+    fn accepted_text_has_a_value_and_stays_valid_after_edits(text in hujson_like(), key in "[a-c]") {
+        let Ok(doc) = Document::parse(&text) else { return Ok(()) };
+        let value = doc.value();
+        prop_assert!(value.is_ok(), "accepted but not standardizable: {text:?}");
+        if value.unwrap().is_object() {
+            let out = doc.insert_member(&[], &key, &json!(1)).unwrap();
+            prop_assert_eq!(&Document::parse(&out).unwrap().value().unwrap()[key.as_str()], &json!(1));
+            if let Ok(out) = doc.append_element(&[key.as_str()], &json!("x")) {
+                let edited = Document::parse(&out).unwrap().value().unwrap();
+                prop_assert_eq!(edited[key.as_str()].as_array().and_then(|a| a.last()), Some(&json!("x")));
+            }
+        }
+    }
+
+    #[test]
+    fn whatever_serde_json_accepts_reads_the_same(text in hujson_like()) {
+        if let Ok(expected) = serde_json::from_str::<Value>(&text) {
+            let doc = Document::parse(&text);
+            prop_assert!(doc.is_ok(), "valid json refused: {text:?}");
+            prop_assert_eq!(doc.unwrap().value().unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn generated_json_in_any_layout_reads_the_same(value in value(), pretty in any::<bool>()) {
+        let text = if pretty {
+            serde_json::to_string_pretty(&value).unwrap()
+        } else {
+            value.to_string()
+        };
+        prop_assert_eq!(Document::parse(&text).unwrap().value().unwrap(), value);
+    }
+}
