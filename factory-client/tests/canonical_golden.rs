@@ -308,3 +308,58 @@ fn legacy_compat_strings_are_double_quoted_and_reported() {
     );
     assert!(schematic.id_is_server_version_dependent());
 }
+
+/// Upstream's key order (`keyList.Less` in gopkg.in/yaml.v3 and go-yaml v4 `sorter.go`):
+/// where a letter meets a non-letter, the non-letter sorts first unless the characters
+/// before were digits, in which case the letter sorts first. The facts doc §3.4.6 states
+/// this the other way round; upstream returns `bl` (b is a letter) when no digits preceded
+/// and `al` after digits, which is what this pins down.
+#[test]
+fn option_keys_put_non_letters_before_letters_except_after_digits() {
+    let input = "overlay: {image: i, name: b, options: {ab: 1, a_b: 2, a-b: 3, a1b: 4, a1-: 5, Z: 6, _x: 7}}";
+    let expected = "overlay:\n    image: i\n    name: b\n    options:\n        _x: 7\n        Z: 6\n        a-b: 3\n        a_b: 2\n        a1b: 4\n        a1-: 5\n        ab: 1\ncustomization: {}\n";
+    assert_eq!(canonical(input), expected);
+}
+
+#[test]
+fn tabs_stay_raw_inside_literal_blocks() {
+    assert_eq!(
+        canonical("customization: {embeddedMachineConfiguration: \"a\\tb\\nc\\n\"}"),
+        "customization:\n    embeddedMachineConfiguration: |\n        a\tb\n        c\n"
+    );
+}
+
+#[test]
+fn multi_line_option_strings_indent_four_past_their_key() {
+    let input = "overlay: {image: i, name: b, options: {configTxtAppend: \"dtoverlay=vc4\\ngpu_mem=128\\n\"}}";
+    let expected = "overlay:\n    image: i\n    name: b\n    options:\n        configTxtAppend: |\n            dtoverlay=vc4\n            gpu_mem=128\ncustomization: {}\n";
+    assert_eq!(canonical(input), expected);
+}
+
+#[test]
+fn keep_and_strip_literals_inside_meta_items() {
+    let input =
+        "customization: {meta: [{key: 1_0, value: \"x\\n\\n\"}, {key: 0x0C, value: \"x\\ny\"}]}";
+    let expected = "customization:\n    meta:\n        - key: 10\n          value: |+\n            x\n\n        - key: 12\n          value: |-\n            x\n            y\n";
+    assert_eq!(canonical(input), expected);
+}
+
+/// Plain option scalars are typed like yaml.v3's resolver (underscores dropped, Go base-0
+/// integers, YAML 1.2 `0o` and 1.1 `0` octals, binary) and floats are printed with Go's
+/// shortest `%g` (`1e+20`, `1e-07`); a float out of range stays the string it was.
+#[test]
+fn option_numbers_are_retyped_in_every_form() {
+    let input = "overlay: {image: i, name: b, options: {a: 0o17, b: 017, c: +1, d: 1_000, e: .5, f: 1., g: -0x10, h: 0b101, i: .NaN, j: 18446744073709551615, k: 1e400, l: 0.1, m: 100000000000000000000.0, o: 123456789.0, p: 1e-7}}";
+    let expected = "overlay:\n    image: i\n    name: b\n    options:\n        a: 15\n        b: 15\n        c: 1\n        d: 1000\n        e: 0.5\n        f: 1\n        g: -16\n        h: 5\n        i: .nan\n        j: 18446744073709551615\n        k: 1e400\n        l: 0.1\n        m: 1e+20\n        o: 1.23456789e+08\n        p: 1e-07\ncustomization: {}\n";
+    assert_eq!(canonical(input), expected);
+}
+
+/// Strings that only look numeric stay plain; ones the resolver would read as a number
+/// (`08` is a float, `1_000` an integer) are double-quoted.
+#[test]
+fn near_numbers_are_quoted_only_when_they_resolve() {
+    let input =
+        r#"customization: {extraKernelArgs: ["1e400", "0b12", "08", "1_000", "+.inf", "a  b"]}"#;
+    let expected = "customization:\n    extraKernelArgs:\n        - 1e400\n        - 0b12\n        - \"08\"\n        - \"1_000\"\n        - \"+.inf\"\n        - a  b\n";
+    assert_eq!(canonical(input), expected);
+}

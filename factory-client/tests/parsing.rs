@@ -24,7 +24,11 @@ fn unknown_field_is_rejected_with_line_and_path() {
 fn duplicate_keys_are_rejected() {
     let err = rejection("customization:\n  bootloader: grub\n  bootloader: grub\n");
     assert_eq!(err.line(), Some(3));
-    assert!(err.message().contains("already defined"), "{err}");
+    assert_eq!(err.field(), Some("customization"));
+    assert!(
+        err.message().contains("`bootloader` already defined"),
+        "{err}"
+    );
     let err = rejection("overlay: {image: i, name: n, options: {a: 1, \"a\": 2}}");
     assert!(err.message().contains("already defined"), "{err}");
 }
@@ -38,6 +42,7 @@ fn meta_keys_accept_every_integer_form_within_a_byte() {
         ("012", 10),
         ("0b1010", 10),
         ("+10", 10),
+        ("1_0", 10),
         ("255", 255),
         ("0", 0),
     ] {

@@ -1,6 +1,9 @@
 //! The factory's "natural" ordering of mapping keys: letters by code point, runs of digits
 //! by numeric value (`a2` < `a10`); at the first difference a non-letter sorts before a
 //! letter, unless the previous character was a digit.
+//!
+//! This follows the YAML library's `keyList.Less` (yaml.v3 and go-yaml v4 agree); the
+//! facts doc's §3.4.6 words the letter/non-letter rule the other way round and is wrong.
 
 use std::cmp::Ordering;
 
