@@ -16,6 +16,8 @@ use crate::proto::machine::{
 };
 use crate::transport::{CallContext, Failover, request};
 
+use super::final_stream::{Step, until_final};
+
 /// Parameters of the legacy `MachineService.Upgrade` call (deprecated upstream since
 /// Talos 1.13, still served through 1.17). The node pulls the image inside the call,
 /// then installs and reboots by itself.
@@ -233,58 +235,4 @@ fn installer_failure(context: &CallContext) -> impl Fn(i32) -> Error + Send + 's
         operation: "installer".to_owned(),
         detail: format!("exited with code {code}; see the installer output for the cause"),
     }
-}
-
-/// What one response of a stream with a final message means.
-enum Step<T> {
-    /// A progress item; more follow.
-    Item(T),
-    /// The final item (or failure); the stream ends after it.
-    Last(Result<T, Error>),
-    /// The stream ends successfully without another item.
-    End,
-    /// Nothing to report.
-    Skip,
-}
-
-/// Adapts a response stream that must end with a final message: an early end yields
-/// `unterminated`, errors end the stream.
-fn until_final<M, T, F>(
-    responses: BoxStream<'static, Result<M, Error>>,
-    unterminated: Error,
-    classify: F,
-) -> BoxStream<'static, Result<T, Error>>
-where
-    M: Send + 'static,
-    T: Send + 'static,
-    F: FnMut(M) -> Step<T> + Send + 'static,
-{
-    let pending = Pending {
-        responses,
-        unterminated: Some(unterminated),
-        classify,
-    };
-    futures::stream::unfold(Some(pending), |state| async move {
-        let mut pending = state?;
-        loop {
-            match pending.responses.next().await {
-                None => return pending.unterminated.take().map(|error| (Err(error), None)),
-                Some(Err(error)) => return Some((Err(error), None)),
-                Some(Ok(message)) => match (pending.classify)(message) {
-                    Step::Item(item) => return Some((Ok(item), Some(pending))),
-                    Step::Last(last) => return Some((last, None)),
-                    Step::End => return None,
-                    Step::Skip => {}
-                },
-            }
-        }
-    })
-    .boxed()
-}
-
-/// The state of [`until_final`] between items.
-struct Pending<M, F> {
-    responses: BoxStream<'static, Result<M, Error>>,
-    unterminated: Option<Error>,
-    classify: F,
 }

@@ -4,6 +4,7 @@ mod apply;
 mod etcd;
 mod events;
 mod files;
+mod final_stream;
 mod health;
 mod install;
 mod logs;
