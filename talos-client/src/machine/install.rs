@@ -1,7 +1,7 @@
 //! Installing a new Talos image: the legacy `MachineService.Upgrade`, and the Talos 1.13+
 //! `ImageService.Pull` + `LifecycleService.Upgrade` pair.
 
-use futures::stream::{BoxStream, StreamExt};
+use futures::stream::BoxStream;
 
 use crate::client::{NodeClient, image_api, lifecycle_api, machine_api, single};
 use crate::error::Error;
