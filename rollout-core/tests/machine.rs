@@ -7,7 +7,7 @@ mod support;
 use std::time::Instant;
 
 use proptest::prelude::*;
-use rollout_core::machine::{NodeRequest, Phase, RolloutEvent};
+use rollout_core::machine::{NodeRequest, Phase, RollbackMethod, RolloutEvent};
 use rollout_core::plan::Plan;
 use rollout_core::spec::FailurePolicy;
 use rollout_core::{ClusterFacts, plan};
@@ -25,7 +25,7 @@ fn harness(plan: &Plan) -> Harness {
     Harness::new(plan.clone(), World::new(plan), Instant::now())
 }
 
-fn requests(h: &Harness, node: &str, pred: fn(&NodeRequest) -> bool) -> usize {
+fn requests(h: &Harness, node: &str, pred: impl Fn(&NodeRequest) -> bool) -> usize {
     h.world
         .performed
         .iter()
@@ -114,11 +114,45 @@ fn rollback_restores_config_and_boots_the_previous_image() {
         matches!(
             r,
             NodeRequest::BootPrevious {
-                method: rollout_core::machine::RollbackMethod::RollbackRpc
+                method: RollbackMethod::RollbackRpc
             }
         )
     };
     assert_eq!(requests(&h, "k8s-3", rpc), 1);
+}
+
+#[test]
+fn a_node_that_never_booted_the_new_image_is_rolled_back_by_reinstalling_the_original_installer() {
+    let plan = seed_plan(FailurePolicy::Rollback);
+    let mut h = harness(&plan);
+    // Schematic, inspect, precheck, backup, apply, install succeed; the reboot is refused.
+    h.world.faults.extend([Fault::None; 6]);
+    h.world.faults.push_back(Fault::Fatal);
+    h.run(&[]);
+    assert_eq!(h.phases()["k8s-2"], Phase::RolledBack);
+    let from = &plan.node("k8s-2").unwrap().from;
+    let reinstall = |r: &NodeRequest| {
+        matches!(r, NodeRequest::BootPrevious { method: RollbackMethod::Reinstall { image } }
+            if Some(image) == from.install_image.as_ref())
+    };
+    assert_eq!(requests(&h, "k8s-2", reinstall), 1);
+    let rpc = |r: &NodeRequest| {
+        matches!(
+            r,
+            NodeRequest::BootPrevious {
+                method: RollbackMethod::RollbackRpc
+            }
+        )
+    };
+    assert_eq!(
+        requests(&h, "k8s-2", rpc),
+        0,
+        "the previous boot entry is not the original image"
+    );
+    let node = &h.world.nodes["k8s-2"];
+    assert_eq!(node.running.schematic_id, from.schematic_id);
+    assert_eq!(node.install_image, from.install_image);
+    assert!(node.escs.is_empty());
 }
 
 #[test]

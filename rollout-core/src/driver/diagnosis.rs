@@ -98,7 +98,9 @@ pub(crate) fn recognise(log: &[String], verdict: Option<&GateVerdict>) -> Vec<Re
     if failing("routes approved") {
         causes.push(RecognisedCause::RoutesNotApproved);
     }
-    if failing("ip_forward") || text.contains("ip forwarding is disabled") {
+    let forwarding_off = text.contains("ip forwarding is disabled")
+        || text.contains("ip forwarding must be enabled");
+    if failing("ip_forward") || forwarding_off {
         causes.push(RecognisedCause::IpForwardOff);
     }
     causes
@@ -141,5 +143,45 @@ mod tests {
             ]
         );
         assert!(recognise(&["all good".to_owned()], None).is_empty());
+    }
+
+    #[test]
+    fn recognises_ip_forwarding_off_from_the_log_or_the_check() {
+        let tailscaled =
+            "Warning: IP forwarding is disabled, subnet routing/exit nodes will not work"
+                .to_owned();
+        assert_eq!(
+            recognise(&[tailscaled], None),
+            [RecognisedCause::IpForwardOff]
+        );
+        let verdict = GateVerdict {
+            passed: false,
+            checks: vec![CheckResult {
+                name: "ip_forward = 1".into(),
+                passed: false,
+                detail: "0: subnet routing will not work".into(),
+            }],
+        };
+        assert_eq!(
+            recognise(&[], Some(&verdict)),
+            [RecognisedCause::IpForwardOff]
+        );
+        let passing = GateVerdict {
+            passed: true,
+            checks: vec![CheckResult {
+                passed: true,
+                ..verdict.checks[0].clone()
+            }],
+        };
+        assert!(recognise(&[], Some(&passing)).is_empty());
+    }
+
+    #[test]
+    fn an_expired_auth_key_is_recognised() {
+        let line = "backend error: auth key expired".to_owned();
+        assert_eq!(
+            recognise(&[line], None),
+            [RecognisedCause::InvalidOrExpiredAuthKey]
+        );
     }
 }

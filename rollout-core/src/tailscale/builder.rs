@@ -290,6 +290,10 @@ impl TailscaleEscBuilder {
             let managed = [
                 "TS_AUTHKEY",
                 "TS_AUTH_KEY",
+                "TS_CLIENT_ID",
+                "TS_CLIENT_SECRET",
+                "TS_ID_TOKEN",
+                "TS_AUDIENCE",
                 "TS_HOSTNAME",
                 "TS_ROUTES",
                 "TS_EXTRA_ARGS",
@@ -297,7 +301,8 @@ impl TailscaleEscBuilder {
             ];
             if managed.contains(&key.as_str()) {
                 return Err(crate::Error::tailscale(format!(
-                    "{key} has its own builder method; use it instead of env()"
+                    "{key} has its own builder setting (the auth given to new(), hostname, route, extra_arg, \
+                     dest_ip); use it instead of env()"
                 )));
             }
             if key == "TS_HEALTHCHECK_ADDR_PORT" {
@@ -442,6 +447,37 @@ mod tests {
                 .iter()
                 .any(|w| matches!(w, TailscaleWarning::RoutesWithoutApproval { .. }))
         );
+    }
+
+    #[test]
+    fn warnings_say_why_and_what_to_do() {
+        let ephemeral = TailscaleWarning::EphemeralKeyOnInfrastructure.to_string();
+        assert!(
+            ephemeral.contains("deletes") && ephemeral.contains("non-ephemeral"),
+            "{ephemeral}"
+        );
+        let routes = TailscaleWarning::RoutesWithoutApproval {
+            routes: vec!["10.43.0.0/16".into()],
+        }
+        .to_string();
+        assert!(
+            routes.contains("10.43.0.0/16") && routes.contains("autoApprovers"),
+            "{routes}"
+        );
+    }
+
+    #[test]
+    fn auth_and_managed_variables_cannot_be_smuggled_through_env() {
+        for key in ["TS_AUTHKEY", "TS_CLIENT_SECRET", "TS_ROUTES", "TS_HOSTNAME"] {
+            let err = builder().env(key, "x").build().unwrap_err().to_string();
+            assert!(err.contains("use it instead of env()"), "{key}: {err}");
+        }
+        let err = builder()
+            .env("HOME", "/root")
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a containerboot TS_* variable"), "{err}");
     }
 
     #[test]
