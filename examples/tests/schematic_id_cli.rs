@@ -1,0 +1,96 @@
+//! The `schematic-id` tool: the ID alone on stdout, `--canonical` text, stdin or a file, and
+//! exit status 2 with a message on stderr (and nothing on stdout) for invalid input.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+const EMPTY_ID: &str = "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba";
+
+/// Runs `schematic-id ARGS` with `stdin` piped in.
+fn schematic_id(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(support::example("schematic-id"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(output: &Output) -> &str {
+    std::str::from_utf8(&output.stdout).unwrap()
+}
+
+fn stderr(output: &Output) -> &str {
+    std::str::from_utf8(&output.stderr).unwrap()
+}
+
+#[test]
+fn prints_the_id_alone_for_stdin() {
+    let output = schematic_id(&[], b"customization: {}\n");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stdout(&output), format!("{EMPTY_ID}\n"));
+}
+
+#[test]
+fn reads_a_file_and_prints_canonical_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("schematic.json");
+    std::fs::write(
+        &path,
+        r#"{"customization": {"systemExtensions": {"officialExtensions": ["siderolabs/tailscale"]}, "extraKernelArgs": ["net.ifnames=0"]}}"#,
+    )
+    .unwrap();
+    let file = path.to_str().unwrap();
+
+    let id = schematic_id(&[file], b"");
+    assert_eq!(
+        stdout(&id),
+        "104c23dfe7c5bfeff6a4cc7e166d8b3bba0f371760592c7677c90c822bb1d109\n"
+    );
+
+    let canonical = schematic_id(&[file, "--canonical"], b"");
+    assert_eq!(canonical.status.code(), Some(0));
+    assert_eq!(
+        stdout(&canonical),
+        "customization:\n    extraKernelArgs:\n        - net.ifnames=0\n    systemExtensions:\n        officialExtensions:\n            - siderolabs/tailscale\n"
+    );
+}
+
+#[test]
+fn invalid_input_exits_2_with_the_line_and_field() {
+    let output = schematic_id(&[], b"customization:\n  extraKernelArgs: [a]\n  bogus: 1\n");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stdout(&output).is_empty());
+    let message = stderr(&output);
+    assert!(message.contains("line 3"), "{message}");
+    assert!(message.contains("unknown field `bogus`"), "{message}");
+}
+
+#[test]
+fn unreadable_input_exits_2() {
+    let missing = schematic_id(&["/nonexistent/schematic.yaml"], b"");
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("cannot read"),
+        "{}",
+        stderr(&missing)
+    );
+
+    let binary = schematic_id(&[], b"\xff\xfe");
+    assert_eq!(binary.status.code(), Some(2));
+    assert!(stdout(&binary).is_empty());
+}
+
+#[test]
+fn server_dependent_quoting_is_a_warning_on_stderr_only() {
+    let output = schematic_id(&[], b"customization: {extraKernelArgs: [yes]}");
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(stdout(&output).trim().len(), 64);
+    assert!(stderr(&output).contains("warning"), "{}", stderr(&output));
+}
