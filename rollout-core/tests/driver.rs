@@ -125,10 +125,17 @@ async fn rolls_the_seed_cluster_onto_tailscale_and_verifies_every_node() {
             std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777,
             0o600
         );
+        // The backup is the config from before the rollout: original image, no tailscale document.
+        let saved = std::fs::read_to_string(&backup).unwrap();
+        let planned = plan.node(node).unwrap();
         assert!(
-            std::fs::read_to_string(&backup)
-                .unwrap()
-                .contains("metal-installer")
+            saved.contains(planned.from.install_image.as_deref().unwrap()),
+            "{saved}"
+        );
+        assert!(
+            !saved.contains(planned.to.install_image.as_deref().unwrap())
+                && !saved.contains("ExtensionServiceConfig"),
+            "{saved}"
         );
     }
     assert_eq!(
