@@ -75,7 +75,38 @@ impl Plan {
 /// - [`crate::Error::SchematicResolution`] from the resolver.
 ///
 /// # Usage
-/// See `tests/golden_plan.rs` for a whole cluster.
+/// ```
+/// use std::collections::BTreeMap;
+/// use rollout_core::adapters::FactoryResolver;
+/// use rollout_core::plan::NodeAction;
+/// use rollout_core::{ClusterFacts, NodeFacts, NodeRole, RolloutSpec, plan};
+///
+/// let node = |name: &str, leader: bool| NodeFacts {
+///     node: name.into(),
+///     nodename: name.into(),
+///     role: NodeRole::ControlPlane,
+///     etcd_leader: leader,
+///     version: "v1.10.4".into(),
+///     schematic_id: None,
+///     extensions: vec!["i915".into()],
+///     schematic_extensions: Some(vec!["siderolabs/i915".into()]),
+///     schematic_yaml: None,
+///     install_image: Some("ghcr.io/siderolabs/installer:v1.10.4".into()),
+///     extension_service_configs: BTreeMap::new(),
+///     boot_id: None,
+/// };
+/// let facts = ClusterFacts {
+///     cluster: "home".into(),
+///     nodes: vec![node("k8s-1", true), node("k8s-2", false)],
+/// };
+/// // The default spec adds siderolabs/tailscale and keeps each node's version.
+/// let plan = plan(&RolloutSpec::default(), &facts, &FactoryResolver)?;
+/// assert_eq!(plan.nodes[0].node, "k8s-2", "the etcd leader goes last");
+/// assert_eq!(plan.nodes[1].action, NodeAction::Upgrade);
+/// assert_eq!(plan.nodes[1].to.extensions, ["siderolabs/i915", "siderolabs/tailscale"]);
+/// println!("{plan}");
+/// # Ok::<(), rollout_core::Error>(())
+/// ```
 pub fn plan(
     spec: &RolloutSpec,
     facts: &ClusterFacts,
