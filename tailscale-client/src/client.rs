@@ -42,6 +42,9 @@ pub(crate) struct ClientInner {
     pub(crate) tailnet: String,
     pub(crate) auth: Authenticator,
     pub(crate) retry: RetryPolicy,
+    /// Whether waits abandon a poll still unanswered at their deadline (not on a paused
+    /// test clock, see [`TailscaleClientBuilder::disable_timers`]).
+    pub(crate) bound_polls: bool,
 }
 
 impl std::fmt::Debug for TailscaleClient {
@@ -109,8 +112,9 @@ impl TailscaleClientBuilder {
         self
     }
 
-    /// Disables the per-request timeout and the expiry of idle pooled connections, the
-    /// client's only timers besides retry waits and polling intervals.
+    /// Disables the per-request timeout, the expiry of idle pooled connections, and the
+    /// abandoning of a poll still unanswered at a wait's deadline: the client's only
+    /// timers besides retry waits and polling intervals.
     ///
     /// # Caveats
     /// Meant for tests on a paused tokio clock (`tokio::time::pause`): there a pending
@@ -203,6 +207,7 @@ impl TailscaleClientBuilder {
                 base_url,
                 tailnet,
                 retry: self.retry.unwrap_or_default(),
+                bound_polls: !self.timers_disabled,
             }),
         })
     }

@@ -3,11 +3,10 @@
 
 use std::time::Duration;
 
-use tokio::time::Instant;
-
 use crate::client::TailscaleClient;
 use crate::devices::Device;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::poll::{Check, Wait};
 
 /// First wait between two polls of [`NodeDeviceQuery::wait_for_online`].
 const FIRST_POLL_INTERVAL: Duration = Duration::from_secs(2);
@@ -173,38 +172,32 @@ impl NodeDeviceQuery<'_> {
     /// 2 s to 15 s between polls.
     ///
     /// # Errors
-    /// [`Error::Timeout`] with the last state seen when `timeout` passes; API errors that
-    /// are not retryable end the wait at once.
+    /// [`Error::Timeout`](crate::Error::Timeout) with the last state seen when `timeout`
+    /// passes (a poll the API leaves unanswered is abandoned at most 2 s later); API errors
+    /// that are not retryable end the wait at once.
     pub async fn wait_for_online(&self, timeout: Duration) -> Result<NodeDevice> {
-        let start = Instant::now();
-        let deadline = start + timeout;
-        let mut interval = FIRST_POLL_INTERVAL;
-        loop {
-            let last_seen = match self.find().await {
-                Ok(Some(node)) if node.device.connected_to_control => return Ok(node),
-                Ok(Some(node)) => format!(
+        let wait = Wait {
+            what: format!("node {} to come online on the tailnet", self.hostname),
+            timeout,
+            first_interval: FIRST_POLL_INTERVAL,
+            max_interval: MAX_POLL_INTERVAL,
+            bound_polls: self.client.inner.bound_polls,
+        };
+        wait.until(|| async {
+            Ok(match self.find().await? {
+                Some(node) if node.device.connected_to_control => Check::Done(node),
+                Some(node) => Check::NotYet(format!(
                     "device {} ({}) is not connected",
                     node.device.device_id(),
                     node.device.name
-                ),
-                Ok(None) => format!(
+                )),
+                None => Check::NotYet(format!(
                     "no device with hostname {} and tags {:?}",
                     self.hostname, self.tags
-                ),
-                Err(e) if e.is_retryable() => e.to_string(),
-                Err(e) => return Err(e),
-            };
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(Error::Timeout {
-                    what: format!("node {} to come online on the tailnet", self.hostname),
-                    waited: now - start,
-                    last_seen,
-                });
-            }
-            tokio::time::sleep(interval.min(deadline - now)).await;
-            interval = (interval * 2).min(MAX_POLL_INTERVAL);
-        }
+                )),
+            })
+        })
+        .await
     }
 }
 

@@ -38,6 +38,7 @@ mod identity;
 mod keys;
 mod lenient_time;
 pub mod policy;
+mod poll;
 mod retry;
 mod routes;
 mod tags;

@@ -5,10 +5,10 @@ use std::time::Duration;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tokio::time::Instant;
 
 use crate::client::TailscaleClient;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::poll::{Check, Wait};
 use crate::transport::{ApiRequest, Endpoint};
 
 const GET: Endpoint = Endpoint {
@@ -148,7 +148,7 @@ impl Routes<'_> {
     /// Reads the device's advertised and enabled routes.
     ///
     /// # Errors
-    /// [`Error::NotFound`] for an unknown device; API errors.
+    /// [`Error::NotFound`](crate::Error::NotFound) for an unknown device; API errors.
     pub async fn get(&self, device_id: &str) -> Result<DeviceRoutes> {
         self.client
             .inner
@@ -178,7 +178,7 @@ impl Routes<'_> {
     /// so repeating it is harmless.
     ///
     /// # Errors
-    /// API errors ([`Error::PermissionDenied`] names the `devices:routes` scope).
+    /// API errors ([`Error::PermissionDenied`](crate::Error::PermissionDenied) names the `devices:routes` scope).
     ///
     /// # Usage
     /// ```no_run
@@ -216,44 +216,36 @@ impl Routes<'_> {
     /// 10 s between polls.
     ///
     /// # Errors
-    /// [`Error::Timeout`] naming the routes still missing when `timeout` passes; API errors
-    /// that are not retryable end the wait at once.
+    /// [`Error::Timeout`](crate::Error::Timeout) naming the routes still missing when
+    /// `timeout` passes (a poll the API leaves unanswered is abandoned at most 2 s later);
+    /// API errors that are not retryable end the wait at once.
     pub async fn wait_until_advertised(
         &self,
         device_id: &str,
         routes: &[IpNet],
         timeout: Duration,
     ) -> Result<DeviceRoutes> {
-        let start = Instant::now();
-        let deadline = start + timeout;
-        let mut interval = FIRST_POLL_INTERVAL;
-        loop {
-            let last_seen = match self.get(device_id).await {
-                Ok(current) => {
-                    let missing: Vec<IpNet> = routes
-                        .iter()
-                        .filter(|r| !current.is_advertised(r))
-                        .copied()
-                        .collect();
-                    if missing.is_empty() {
-                        return Ok(current);
-                    }
-                    format!("routes {missing:?} not advertised")
-                }
-                Err(e) if e.is_retryable() => e.to_string(),
-                Err(e) => return Err(e),
-            };
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(Error::Timeout {
-                    what: format!("device {device_id} to advertise {routes:?}"),
-                    waited: now - start,
-                    last_seen,
-                });
-            }
-            tokio::time::sleep(interval.min(deadline - now)).await;
-            interval = (interval * 2).min(MAX_POLL_INTERVAL);
-        }
+        let wait = Wait {
+            what: format!("device {device_id} to advertise {routes:?}"),
+            timeout,
+            first_interval: FIRST_POLL_INTERVAL,
+            max_interval: MAX_POLL_INTERVAL,
+            bound_polls: self.client.inner.bound_polls,
+        };
+        wait.until(|| async {
+            let current = self.get(device_id).await?;
+            let missing: Vec<IpNet> = routes
+                .iter()
+                .filter(|r| !current.is_advertised(r))
+                .copied()
+                .collect();
+            Ok(if missing.is_empty() {
+                Check::Done(current)
+            } else {
+                Check::NotYet(format!("routes {missing:?} not advertised"))
+            })
+        })
+        .await
     }
 }
 
