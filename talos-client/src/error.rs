@@ -272,7 +272,37 @@ fn hint(code: Code) -> &'static str {
         Code::PermissionDenied => {
             "; the certificate holds a role Talos accepts for this call, so the node refused for another reason (a resource type this Talos version does not have, or custom authorization)"
         }
-        _ => "",
+        Code::DeadlineExceeded => "; the node ran out of time, retry or allow it more time",
+        Code::Cancelled | Code::Aborted => "; the call was interrupted, retry it",
+        Code::ResourceExhausted => "; the node is overloaded or the message too large, retry later",
+        Code::Unauthenticated => {
+            "; the node did not accept the client certificate, use the talosconfig of this cluster"
+        }
+        Code::AlreadyExists | Code::OutOfRange => "; check the request against the node's state",
+        Code::Unknown | Code::Internal | Code::DataLoss => {
+            "; the node's logs (talosctl logs machined, talosctl dmesg) tell why"
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_errors_say_what_to_do_next() {
+        let error = Error::Api {
+            target: CallTarget {
+                method: crate::methods::VERSION,
+                node: Some("10.0.0.2".to_owned()),
+            },
+            code: Code::Internal,
+            message: "boom".to_owned(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "/machine.MachineService/Version on node 10.0.0.2: internal: boom; the node's logs (talosctl logs machined, talosctl dmesg) tell why"
+        );
     }
 }
 

@@ -284,9 +284,10 @@ async fn a_failed_upgrade_sequence_ends_the_wait_with_its_error() {
     assert!(
         error
             .to_string()
-            .contains("sequence \"upgrade\": etcd is not healthy"),
+            .contains("the action failed: sequence \"upgrade\": etcd is not healthy; "),
         "{error}"
     );
+    assert!(error.to_string().contains("talosctl dmesg"), "{error}");
     assert_eq!(node.boot_id().await.unwrap(), "boot-1");
 }
 

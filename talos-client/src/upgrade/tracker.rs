@@ -85,8 +85,10 @@ where
                     if let Some(error) = event.sequence_error() {
                         return Err(Error::OperationFailed {
                             target: self.node.context(crate::methods::EVENTS).target,
-                            operation: "reboot tracking".to_owned(),
-                            detail: error,
+                            operation: "the action".to_owned(),
+                            detail: format!(
+                                "{error}; the node's events and kernel log (talosctl events, talosctl dmesg) tell why, fix that and retry"
+                            ),
                         });
                     }
                     let ready = event.is_running_and_ready();
