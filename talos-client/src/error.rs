@@ -285,6 +285,14 @@ fn hint(code: Code) -> &'static str {
     }
 }
 
+fn display_roles(roles: &[Role]) -> String {
+    let names: Vec<&str> = roles.iter().map(Role::as_str).collect();
+    match names.as_slice() {
+        [single] => (*single).to_owned(),
+        _ => format!("one of {}", names.join(", ")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,13 +311,5 @@ mod tests {
             error.to_string(),
             "/machine.MachineService/Version on node 10.0.0.2: internal: boom; the node's logs (talosctl logs machined, talosctl dmesg) tell why"
         );
-    }
-}
-
-fn display_roles(roles: &[Role]) -> String {
-    let names: Vec<&str> = roles.iter().map(Role::as_str).collect();
-    match names.as_slice() {
-        [single] => (*single).to_owned(),
-        _ => format!("one of {}", names.join(", ")),
     }
 }
