@@ -7,7 +7,9 @@ mod support;
 use std::time::Instant;
 
 use proptest::prelude::*;
-use rollout_core::machine::{NodeRequest, Phase, RollbackMethod, RolloutEvent};
+use rollout_core::machine::{
+    Action, NodeRequest, Observation, Phase, RollbackMethod, RolloutEvent,
+};
 use rollout_core::plan::Plan;
 use rollout_core::spec::FailurePolicy;
 use rollout_core::{ClusterFacts, plan};
@@ -153,6 +155,39 @@ fn a_node_that_never_booted_the_new_image_is_rolled_back_by_reinstalling_the_ori
     assert_eq!(node.running.schematic_id, from.schematic_id);
     assert_eq!(node.install_image, from.install_image);
     assert!(node.escs.is_empty());
+}
+
+#[test]
+fn a_factory_that_disagrees_on_the_schematic_id_halts_before_any_node_is_touched() {
+    let plan = seed_plan(FailurePolicy::Rollback);
+    let now = Instant::now();
+    let mut rollout = rollout_core::Rollout::new(plan, Default::default(), now);
+    let Some(Action::EnsureSchematic { schematic, .. }) = rollout.poll_action(now) else {
+        panic!("the schematic is registered before anything else");
+    };
+    assert_eq!(
+        rollout.poll_action(now),
+        None,
+        "no node starts before it is registered"
+    );
+    rollout.handle(
+        Observation::SchematicEnsured {
+            expected_id: schematic.id,
+            result: Ok("0".repeat(64)),
+        },
+        now,
+    );
+    assert_eq!(rollout.poll_action(now), None);
+    assert!(rollout.is_finished());
+    assert!(rollout.status().iter().all(|s| s.phase == Phase::Halted));
+    let events: Vec<RolloutEvent> = std::iter::from_fn(|| rollout.poll_event()).collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, RolloutEvent::Warning { message, .. }
+            if message.contains("nothing was changed"))),
+        "{events:?}"
+    );
 }
 
 #[test]

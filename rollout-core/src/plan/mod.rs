@@ -193,15 +193,7 @@ fn plan_node(
         &resolved.id,
         &to_version,
     )?;
-    let planned_esc = esc.map(|esc| {
-        let digest = crate::esc::digest(esc);
-        PlannedEsc {
-            name: esc.name.clone(),
-            changed: fact.extension_service_configs.get(&esc.name) != Some(&digest),
-            digest,
-            environment: crate::esc::redacted_environment(esc),
-        }
-    });
+    let planned_esc = esc.map(|esc| planned_esc(esc, fact));
     let image_converged =
         from_version == to_version && fact.schematic_id.as_deref() == Some(resolved.id.as_str());
     let config_converged = planned_esc.as_ref().is_none_or(|esc| !esc.changed);
@@ -214,22 +206,7 @@ fn plan_node(
     };
     let tailnet = esc
         .filter(|esc| esc.name == SERVICE_NAME)
-        .map(|esc| TailnetExpectation {
-            hostname: esc
-                .env_value("TS_HOSTNAME")
-                .unwrap_or(&fact.nodename)
-                .to_owned(),
-            routes: esc
-                .env_value("TS_ROUTES")
-                .map(|routes| {
-                    routes
-                        .split(',')
-                        .filter(|r| !r.is_empty())
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
-        });
+        .map(|esc| tailnet_expectation(esc, fact));
     let node_plan = NodePlan {
         node: fact.node.clone(),
         nodename: fact.nodename.clone(),
@@ -252,6 +229,38 @@ fn plan_node(
         action,
     };
     Ok((node_plan, resolved))
+}
+
+/// The ESC a node gets, described without its secrets.
+fn planned_esc(esc: &ExtensionServiceConfig, fact: &NodeFacts) -> PlannedEsc {
+    let digest = crate::esc::digest(esc);
+    PlannedEsc {
+        name: esc.name.clone(),
+        changed: fact.extension_service_configs.get(&esc.name) != Some(&digest),
+        digest,
+        environment: crate::esc::redacted_environment(esc),
+    }
+}
+
+/// The tailnet device a tailscale ESC produces: `TS_HOSTNAME` (else the node name) and `TS_ROUTES`.
+fn tailnet_expectation(esc: &ExtensionServiceConfig, fact: &NodeFacts) -> TailnetExpectation {
+    let routes = esc
+        .env_value("TS_ROUTES")
+        .map(|routes| {
+            routes
+                .split(',')
+                .filter(|r| !r.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    TailnetExpectation {
+        hostname: esc
+            .env_value("TS_HOSTNAME")
+            .unwrap_or(&fact.nodename)
+            .to_owned(),
+        routes,
+    }
 }
 
 fn version_warnings(
