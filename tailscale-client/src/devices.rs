@@ -67,8 +67,10 @@ pub struct Device {
     /// Tailscale client version (`""` for external devices).
     pub client_version: String,
     /// Tailscale IPv4 and IPv6 addresses.
+    #[serde(deserialize_with = "crate::nullable::or_default")]
     pub addresses: Vec<String>,
     /// ACL tags.
+    #[serde(deserialize_with = "crate::nullable::or_default")]
     pub tags: Vec<String>,
     /// Whether the device is authorized.
     pub authorized: bool,
@@ -85,30 +87,23 @@ pub struct Device {
     /// Whether the device refuses incoming connections.
     pub blocks_incoming_connections: bool,
     /// When the device joined the tailnet (`None` when the API sent `""`).
-    #[serde(
-        deserialize_with = "crate::lenient_time::deserialize",
-        serialize_with = "time::serde::rfc3339::option::serialize"
-    )]
+    #[serde(with = "crate::lenient_time")]
     pub created: Option<OffsetDateTime>,
     /// Last contact; `None` while connected or never seen.
-    #[serde(
-        deserialize_with = "crate::lenient_time::deserialize",
-        serialize_with = "time::serde::rfc3339::option::serialize"
-    )]
+    #[serde(with = "crate::lenient_time")]
     pub last_seen: Option<OffsetDateTime>,
     /// Node key expiry (`None` for the zero time).
-    #[serde(
-        deserialize_with = "crate::lenient_time::deserialize",
-        serialize_with = "time::serde::rfc3339::option::serialize"
-    )]
+    #[serde(with = "crate::lenient_time")]
     pub expires: Option<OffsetDateTime>,
     /// Machine key (`""` for external devices).
     pub machine_key: String,
     /// Node key.
     pub node_key: String,
     /// Subnet routes the device advertises (`fields=all`).
+    #[serde(deserialize_with = "crate::nullable::or_default")]
     pub advertised_routes: Vec<IpNet>,
     /// Subnet routes approved for the device (`fields=all`).
+    #[serde(deserialize_with = "crate::nullable::or_default")]
     pub enabled_routes: Vec<IpNet>,
     /// Whether Tailscale SSH is enabled (`fields=all`).
     pub ssh_enabled: Option<bool>,
@@ -161,13 +156,16 @@ pub struct Distro {
 #[non_exhaustive]
 pub struct ClientConnectivity {
     /// Public endpoints (`ip:port`).
+    #[serde(deserialize_with = "crate::nullable::or_default")]
     pub endpoints: Vec<String>,
     /// Whether NAT mapping depends on the destination.
     #[serde(rename = "mappingVariesByDestIP")]
     pub mapping_varies_by_dest_ip: Option<bool>,
     /// Latency per DERP region.
+    #[serde(deserialize_with = "crate::nullable::or_default")]
     pub latency: BTreeMap<String, DerpLatency>,
     /// Feature support; each member may be `null` (unknown).
+    #[serde(deserialize_with = "crate::nullable::or_default")]
     pub client_supports: BTreeMap<String, Option<bool>>,
 }
 
@@ -318,7 +316,7 @@ impl ListDevices<'_> {
     pub async fn send(self) -> Result<Vec<Device>> {
         #[derive(Deserialize)]
         struct DeviceList {
-            #[serde(default)]
+            #[serde(default, deserialize_with = "crate::nullable::or_default")]
             devices: Vec<Device>,
         }
         let path = vec![

@@ -191,10 +191,10 @@ pub struct ApiFinding {
     #[serde(default)]
     pub user: Option<String>,
     /// Errors for this user.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::nullable::or_default")]
     pub errors: Vec<String>,
     /// Warnings for this user.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::nullable::or_default")]
     pub warnings: Vec<String>,
 }
 

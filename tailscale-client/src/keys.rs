@@ -48,22 +48,13 @@ pub struct AuthKey {
     /// Free-text description.
     pub description: Option<String>,
     /// When the key was created.
-    #[serde(
-        deserialize_with = "crate::lenient_time::deserialize",
-        serialize_with = "time::serde::rfc3339::option::serialize"
-    )]
+    #[serde(with = "crate::lenient_time")]
     pub created: Option<OffsetDateTime>,
     /// When the key expires.
-    #[serde(
-        deserialize_with = "crate::lenient_time::deserialize",
-        serialize_with = "time::serde::rfc3339::option::serialize"
-    )]
+    #[serde(with = "crate::lenient_time")]
     pub expires: Option<OffsetDateTime>,
     /// When the key was revoked, if it was.
-    #[serde(
-        deserialize_with = "crate::lenient_time::deserialize",
-        serialize_with = "time::serde::rfc3339::option::serialize"
-    )]
+    #[serde(with = "crate::lenient_time")]
     pub revoked: Option<OffsetDateTime>,
     /// True for a revoked, deleted or expired key.
     pub invalid: bool,
@@ -72,8 +63,10 @@ pub struct AuthKey {
     /// What devices registering with this key get (auth keys).
     pub capabilities: Option<KeyCapabilities>,
     /// Scopes (OAuth clients, federated identities).
+    #[serde(deserialize_with = "crate::nullable::or_default")]
     pub scopes: Vec<String>,
     /// Tags (OAuth clients, federated identities).
+    #[serde(deserialize_with = "crate::nullable::or_default")]
     pub tags: Vec<String>,
     /// Owning user; empty for keys created by trust credentials.
     pub user_id: Option<String>,
@@ -125,6 +118,7 @@ pub struct DeviceCreateCapabilities {
     /// Devices need no manual authorization.
     pub preauthorized: bool,
     /// Tags the devices get.
+    #[serde(deserialize_with = "crate::nullable::or_default")]
     pub tags: Vec<String>,
 }
 
@@ -206,7 +200,7 @@ impl<'c> Keys<'c> {
     pub async fn list(&self) -> Result<Vec<AuthKey>> {
         #[derive(Deserialize)]
         struct KeyList {
-            #[serde(default)]
+            #[serde(default, deserialize_with = "crate::nullable::or_default")]
             keys: Vec<AuthKey>,
         }
         let request = ApiRequest::get(LIST, self.path()).query("all", "true");

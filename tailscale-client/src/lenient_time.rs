@@ -1,6 +1,6 @@
 //! Timestamps as the API really sends them: RFC 3339, `""`, or Go's zero time.
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serializer};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -13,6 +13,14 @@ where
 {
     let text = Option::<String>::deserialize(deserializer)?;
     Ok(text.as_deref().and_then(parse))
+}
+
+/// Serializes an optional timestamp as RFC 3339 (`null` when absent).
+pub(crate) fn serialize<S>(value: &Option<OffsetDateTime>, serializer: S) -> Result<S::Ok, S::Error>
+where
+    S: Serializer,
+{
+    time::serde::rfc3339::option::serialize(value, serializer)
 }
 
 fn parse(text: &str) -> Option<OffsetDateTime> {

@@ -37,6 +37,7 @@ mod error;
 mod identity;
 mod keys;
 mod lenient_time;
+mod nullable;
 pub mod policy;
 mod poll;
 mod retry;

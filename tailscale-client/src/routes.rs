@@ -30,8 +30,10 @@ const MAX_POLL_INTERVAL: Duration = Duration::from_secs(10);
 #[serde(rename_all = "camelCase", default)]
 pub struct DeviceRoutes {
     /// Routes the device announces (`tailscale up --advertise-routes`, `TS_ROUTES`).
+    #[serde(deserialize_with = "crate::nullable::or_default")]
     pub advertised_routes: Vec<IpNet>,
     /// Routes approved for it; only routes both advertised and enabled carry traffic.
+    #[serde(deserialize_with = "crate::nullable::or_default")]
     pub enabled_routes: Vec<IpNet>,
 }
 

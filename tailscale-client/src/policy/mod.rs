@@ -120,6 +120,7 @@ pub struct PolicyValidation {
     /// Summary such as `test(s) failed`; `None` when the policy passed.
     pub message: Option<String>,
     /// Errors and warnings per user.
+    #[serde(deserialize_with = "crate::nullable::or_default")]
     pub data: Vec<ApiFinding>,
 }
 

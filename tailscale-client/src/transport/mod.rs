@@ -29,7 +29,7 @@ pub(crate) use request::{ApiRequest, ApiResponse, Body, Endpoint};
 struct ErrorBody {
     #[serde(default)]
     message: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::nullable::or_default")]
     data: Vec<ApiFinding>,
 }
 

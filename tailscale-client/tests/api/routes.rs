@@ -114,6 +114,36 @@ async fn approve_merges_with_what_is_enabled_and_reports_unadvertised() {
 }
 
 #[tokio::test]
+async fn approve_on_a_device_without_routes_accepts_go_null_lists() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(ROUTES))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "advertisedRoutes": null, "enabledRoutes": null
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(ROUTES))
+        .and(body_json(json!({"routes": ["10.96.0.0/12"]})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "advertisedRoutes": null, "enabledRoutes": ["10.96.0.0/12"]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let approval = client_for(&server)
+        .routes()
+        .approve("nQqJ2r8CNTRL", &[net("10.96.0.0/12")])
+        .await
+        .unwrap();
+    assert_eq!(approval.not_advertised, [net("10.96.0.0/12")]);
+    assert_eq!(approval.routes.enabled_routes, [net("10.96.0.0/12")]);
+}
+
+#[tokio::test]
 async fn approving_enabled_routes_writes_nothing() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
