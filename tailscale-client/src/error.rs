@@ -126,7 +126,9 @@ pub enum Error {
     },
 
     /// Any other non-success answer (409, 501, ...).
-    #[error("{operation} failed with status {status}: {message}")]
+    #[error(
+        "{operation} failed with status {status}: {message}; the api refused this request for the object it names, so check that object (e.g. a device shared in from another tailnet cannot be deleted)"
+    )]
     Api {
         /// The operation that failed.
         operation: &'static str,

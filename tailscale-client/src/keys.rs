@@ -356,8 +356,9 @@ fn validate_expiry(expiry: Duration) -> Result<u64> {
         return Err(Error::InvalidInput {
             field: "auth key expiry",
             reason: format!(
-                "{} days is longer than the 90 days the api allows; use an oauth client to mint keys on demand",
-                expiry.as_secs() / 86_400
+                "{} seconds is longer than the 90 days ({} seconds) the api allows; use an oauth client to mint keys on demand",
+                expiry.as_secs_f64(),
+                MAX_AUTH_KEY_EXPIRY.as_secs()
             ),
         });
     }

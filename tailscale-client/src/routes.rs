@@ -89,14 +89,15 @@ fn contains(set: &[IpNet], route: &IpNet) -> bool {
 
 /// Computes what approving `requested` on a device whose routes are `current` does:
 /// the enabled set becomes `current.enabled_routes` plus the requested routes not yet in
-/// it, in that order. Nothing enabled before is ever dropped.
+/// it, in that order, each written as its network (`10.96.0.1/12` as `10.96.0.0/12`,
+/// the form the API accepts). Nothing enabled before is ever dropped.
 pub fn plan_approval(current: &DeviceRoutes, requested: &[IpNet]) -> RouteApproval {
     let mut enabled = current.enabled_routes.clone();
     let mut newly_enabled = Vec::new();
     for route in requested {
         if !contains(&enabled, route) {
-            enabled.push(*route);
-            newly_enabled.push(*route);
+            enabled.push(route.trunc());
+            newly_enabled.push(route.trunc());
         }
     }
     let mut not_advertised: Vec<IpNet> = Vec::new();
@@ -282,6 +283,13 @@ mod tests {
             enabled_routes: nets(&["10.96.0.0/12"]),
         };
         assert!(!plan_approval(&current, &nets(&["10.96.0.1/12"])).changed());
+    }
+
+    #[test]
+    fn new_routes_are_enabled_as_their_network() {
+        let approval = plan_approval(&DeviceRoutes::default(), &nets(&["10.96.0.1/12"]));
+        assert_eq!(approval.routes.enabled_routes, nets(&["10.96.0.0/12"]));
+        assert_eq!(approval.newly_enabled, nets(&["10.96.0.0/12"]));
     }
 
     #[test]

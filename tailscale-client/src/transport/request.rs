@@ -103,8 +103,7 @@ impl ApiRequest {
     }
 }
 
-/// A successful answer.
-#[derive(Debug)]
+/// A successful answer. No `Debug`: the body of a key creation holds the key's secret.
 pub(crate) struct ApiResponse {
     pub(crate) endpoint: Endpoint,
     pub(crate) etag: Option<String>,
