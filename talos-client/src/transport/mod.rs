@@ -40,6 +40,15 @@ pub(crate) enum Failover {
     OnUnavailable,
 }
 
+impl Failover {
+    /// True when a call that failed with `status` may be retried on another endpoint.
+    fn applies_to(self, status: &tonic::Status) -> bool {
+        never_connected(status)
+            || self == Self::OnUnavailable
+                && (status.code() == tonic::Code::Unavailable || connection_lost(status))
+    }
+}
+
 /// Everything needed to turn a failed call into a helpful [`Error`].
 #[derive(Debug, Clone)]
 pub(crate) struct CallContext {
@@ -188,13 +197,7 @@ impl Transport {
                     self.preferred.store(index, Ordering::Relaxed);
                     return Ok(response.into_inner());
                 }
-                Err(status)
-                    if attempt + 1 < count
-                        && (never_connected(&status)
-                            || failover == Failover::OnUnavailable
-                                && (status.code() == tonic::Code::Unavailable
-                                    || connection_lost(&status))) =>
-                {
+                Err(status) if attempt + 1 < count && failover.applies_to(&status) => {
                     tracing::debug!(endpoint = %slot.address, message = status.message(), "endpoint unavailable, trying the next one");
                     failures.push(format!("{}: {}", slot.address, status.message()));
                 }
