@@ -267,3 +267,82 @@ async fn a_second_rollout_of_a_locked_cluster_is_refused_naming_the_holder() {
         .cluster
         .with_node("k8s-2", |fake| assert_eq!(fake.installs, 0));
 }
+
+/// A user gate that reports unhealthy storage for its first `failures` checks.
+struct FlakyStorage {
+    failures: u32,
+    calls: std::sync::atomic::AtomicU32,
+}
+
+#[async_trait::async_trait]
+impl rollout_core::gate::UserCheck for FlakyStorage {
+    fn name(&self) -> &str {
+        "storage-healthy"
+    }
+
+    async fn check(
+        &self,
+        _node: &rollout_core::plan::NodePlan,
+    ) -> rollout_core::machine::CheckResult {
+        let call = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let passed = call >= self.failures;
+        rollout_core::machine::CheckResult {
+            name: "storage-healthy".into(),
+            passed,
+            detail: if passed {
+                "HEALTH_OK"
+            } else {
+                "HEALTH_WARN: 1 pg degraded"
+            }
+            .into(),
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_user_precheck_gate_holds_the_first_node_until_it_passes() {
+    let setup = setup(|spec| spec.gates.precheck = vec!["storage-healthy".into()]);
+    let plan = setup.plan().await;
+    let storage = Arc::new(FlakyStorage {
+        failures: 2,
+        calls: Default::default(),
+    });
+    let (driver, events) = setup.driver();
+    let driver = driver.user_check(storage.clone());
+    let summary = driver.run(plan).await.unwrap();
+    drop(driver);
+    let events: Vec<RolloutEvent> = events.collect().await;
+    assert!(summary.succeeded(), "{summary:?}");
+    let first_prechecks: Vec<bool> = events
+        .iter()
+        .filter_map(|e| match e {
+            RolloutEvent::GateProgress {
+                node,
+                stage: GateStage::Precheck,
+                verdict,
+                ..
+            } if node == "k8s-2" => Some(verdict.passed),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(first_prechecks, [false, false, true]);
+    assert_eq!(
+        storage.calls.load(std::sync::atomic::Ordering::SeqCst),
+        5,
+        "three checks for the first node, one for each of the others"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_gate_naming_an_unregistered_user_check_is_refused_before_anything_changes() {
+    let setup = setup(|spec| spec.gates.verify = vec!["ceph-healthy".into()]);
+    let plan = setup.plan().await;
+    let (result, _) = run(&setup, plan).await;
+    let err = result.unwrap_err();
+    assert!(err.to_string().contains("ceph-healthy"), "{err}");
+    for node in NODES {
+        setup
+            .cluster
+            .with_node(node, |fake| assert_eq!(fake.installs, 0));
+    }
+}

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use rollout_core::gate::{
-    ClusterObservation, ConditionExt, DeviceObservation, EtcdMemberObservation, Gate,
+    All, ClusterObservation, ConditionExt, DeviceObservation, EtcdMemberObservation, Gate,
     NodeObservation, Observed, ServiceObservation, conditions, stage_gate,
 };
 use rollout_core::machine::GateStage;
@@ -135,27 +135,33 @@ fn tailnet_gates_read_the_device() {
 }
 
 #[test]
-fn combinators_compose() {
+fn combinators_follow_boolean_logic_and_report_every_check() {
     let plan = seed_plan();
     let node = &plan.nodes[0];
+    // The machine is not ready yet, but ip_forward is on.
+    let mut observation = upgraded(node);
+    observation.machine_ready = false;
     let observed = Observed {
-        node: Some(upgraded(node)),
+        node: Some(observation),
         ..Observed::default()
     };
-    let ready_and_forward = conditions::machine_ready().and(conditions::ip_forward());
+    let passes = |condition: All| Gate::new("g", condition).evaluate(node, &observed).passed;
+    let ready = || conditions::machine_ready();
+    let forward = || conditions::ip_forward();
+    assert!(!passes(All(vec![ready().and(forward()).boxed()])));
+    assert!(!passes(All(vec![forward().and(ready()).boxed()])));
+    assert!(passes(All(vec![ready().or(forward()).boxed()])));
+    assert!(passes(All(vec![forward().or(ready()).boxed()])));
+    assert!(!passes(All(vec![ready().or(forward().not()).boxed()])));
+    assert!(passes(All(vec![ready().not().boxed()])));
+    assert!(!passes(All(vec![forward().not().boxed()])));
+    let verdict = Gate::new("both", ready().and(forward())).evaluate(node, &observed);
+    let names: Vec<&str> = verdict.checks.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["machine running and ready", "ip_forward = 1"]);
     assert!(
-        Gate::new("and", ready_and_forward)
-            .evaluate(node, &observed)
-            .passed
-    );
-    let either = conditions::node_ready()
-        .not()
-        .or(conditions::machine_ready());
-    assert!(Gate::new("or", either).evaluate(node, &observed).passed);
-    assert!(
-        !Gate::new("not", conditions::machine_ready().not())
-            .evaluate(node, &observed)
-            .passed
+        verdict.failing().contains("machine running and ready"),
+        "{}",
+        verdict.failing()
     );
 }
 
