@@ -146,3 +146,19 @@ fn golden_plan_for_the_seed_cluster_with_real_schematic_ids() {
     );
     check_golden("seed_plan_factory.txt", &plan.to_string());
 }
+
+#[test]
+fn debug_output_of_the_spec_and_the_built_config_never_shows_the_auth_key() {
+    let spec = seed_spec();
+    let debug = format!("{spec:?}");
+    assert!(debug.contains("k8s-1"), "the spec is printed: {debug}");
+    assert!(!debug.contains(support::TEST_AUTH_KEY), "{debug}");
+    let builder = rollout_core::tailscale::TailscaleEscBuilder::new(
+        rollout_core::tailscale::TailscaleAuth::auth_key(support::TEST_AUTH_KEY.to_owned().into()),
+    )
+    .auth_once(true);
+    let built = builder.build().unwrap();
+    for debug in [format!("{builder:?}"), format!("{built:?}")] {
+        assert!(!debug.contains(support::TEST_AUTH_KEY), "{debug}");
+    }
+}
