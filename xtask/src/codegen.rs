@@ -161,3 +161,55 @@ fn render(node: &ModuleNode, depth: usize, out: &mut String) {
         out.push_str(&format!("{indent}}}\n"));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A workspace-shaped directory with one small .proto file.
+    fn workspace_with_proto() -> tempfile::TempDir {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join(PROTO_DIR).join("demo");
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            dir.join("demo.proto"),
+            "syntax = \"proto3\";\npackage demo.v1;\nmessage Ping { string text = 1; }\nservice Echo { rpc Send(Ping) returns (Ping); }\n",
+        )
+        .unwrap();
+        root
+    }
+
+    #[test]
+    fn packages_become_nested_modules_including_their_file() {
+        let tree = module_tree(&["common".to_owned(), "cosi.resource".to_owned()]);
+        assert!(tree.starts_with(HEADER));
+        assert!(tree.contains("pub mod common {\n    include!(\"common.rs\");\n}\n"));
+        assert!(tree.contains(
+            "pub mod cosi {\n    pub mod resource {\n        include!(\"cosi.resource.rs\");\n    }\n}\n"
+        ));
+    }
+
+    #[test]
+    fn check_passes_after_write_and_names_every_stale_file() {
+        let root = workspace_with_proto();
+        write(root.path()).unwrap();
+        let generated = root.path().join(GENERATED_DIR);
+        let code = fs::read_to_string(generated.join("demo.v1.rs")).unwrap();
+        assert!(code.starts_with(HEADER));
+        assert!(code.contains("pub struct Ping"));
+        assert!(code.contains("echo_client") && code.contains("echo_server"));
+        check(root.path()).unwrap();
+
+        fs::write(generated.join("demo.v1.rs"), format!("{code}// edited\n")).unwrap();
+        fs::write(generated.join("leftover.rs"), "").unwrap();
+        let message = format!("{:#}", check(root.path()).unwrap_err());
+        assert!(message.contains("demo.v1.rs (out of date)"), "{message}");
+        assert!(message.contains("leftover.rs (not generated"), "{message}");
+        assert!(message.contains("run `cargo xtask codegen`"), "{message}");
+
+        write(root.path()).unwrap();
+        assert!(!generated.join("leftover.rs").exists());
+        check(root.path()).unwrap();
+    }
+}
