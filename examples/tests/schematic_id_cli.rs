@@ -2,16 +2,32 @@
 //! exit status 2 with a message on stderr (and nothing on stdout) for invalid input.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 const EMPTY_ID: &str = "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba";
 
+/// The built `schematic-id` binary, next to this test in `target/<profile>/examples/`.
+fn binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join("examples")
+        .join("schematic-id");
+    assert!(
+        path.exists(),
+        "{} not built; run cargo test -p examples",
+        path.display()
+    );
+    path
+}
+
 /// Runs `schematic-id ARGS` with `stdin` piped in.
 fn schematic_id(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(support::example("schematic-id"))
+    let mut child = Command::new(binary())
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -39,8 +55,7 @@ fn prints_the_id_alone_for_stdin() {
 
 #[test]
 fn reads_a_file_and_prints_canonical_text() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("schematic.json");
+    let path = std::env::temp_dir().join(format!("schematic-id-cli-{}.json", std::process::id()));
     std::fs::write(
         &path,
         r#"{"customization": {"systemExtensions": {"officialExtensions": ["siderolabs/tailscale"]}, "extraKernelArgs": ["net.ifnames=0"]}}"#,
@@ -55,6 +70,7 @@ fn reads_a_file_and_prints_canonical_text() {
     );
 
     let canonical = schematic_id(&[file, "--canonical"], b"");
+    std::fs::remove_file(&path).unwrap();
     assert_eq!(canonical.status.code(), Some(0));
     assert_eq!(
         stdout(&canonical),
