@@ -6,10 +6,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::StreamExt;
 use secrecy::{ExposeSecret, SecretSlice};
-use talos_client::machine::{ApplyMode, ClusterNodes, MachineStage, RebootMode};
+use talos_client::machine::{ApplyMode, ClusterNodes, MachineStage, RebootMode, ServiceStatus};
 use talos_client::machine_config::ConfigDocuments;
 use talos_client::resources::{
-    ExtensionServiceConfigStatus, KernelParamStatus, NodeStatus, Nodename,
+    ExtensionServiceConfigStatus, ExtensionStatus, KernelParamStatus, NodeStatus, Nodename,
+    Resource,
 };
 use talos_client::upgrade::{Progress, UpgradeOptions, UpgradePath, WaitOptions};
 use talos_client::{NodeClient, TalosClient};
@@ -94,6 +95,40 @@ fn port_error(operation: &str, error: &talos_client::Error) -> PortError {
     PortError::new("talos", operation, kind, error.to_string())
 }
 
+async fn version_tag(node: &NodeClient) -> Result<String, PortError> {
+    node.version()
+        .await
+        .map(|version| version.tag)
+        .map_err(|e| port_error("version", &e))
+}
+
+/// Extension names as `ExtensionStatuses` reports them, without the schematic pseudo-extension.
+fn running_extensions(extensions: &[Resource<ExtensionStatus>]) -> Vec<String> {
+    extensions
+        .iter()
+        .filter(|e| !e.is_schematic())
+        .map(|e| e.name().to_owned())
+        .collect()
+}
+
+/// The Kubernetes node's Ready condition as Talos sees it (`None` when unknown).
+async fn kubernetes_ready(node: &NodeClient) -> Option<bool> {
+    let nodename = node.get::<Nodename>("nodename").await.ok().flatten()?;
+    node.get::<NodeStatus>(&nodename.spec.nodename)
+        .await
+        .ok()
+        .flatten()
+        .map(|status| status.spec.node_ready)
+}
+
+/// A service without a health check reports unknown health; it counts as healthy when running.
+fn service_observation(service: &ServiceStatus) -> ServiceObservation {
+    ServiceObservation {
+        running: service.is_running(),
+        healthy: service.health.unknown || service.health.healthy,
+    }
+}
+
 fn esc_digests(documents: &ConfigDocuments) -> BTreeMap<String, EscDigest> {
     documents
         .extension_service_configs()
@@ -106,11 +141,7 @@ fn esc_digests(documents: &ConfigDocuments) -> BTreeMap<String, EscDigest> {
 impl TalosPort for TalosAdapter {
     async fn node_facts(&self, address: &str) -> Result<NodeFacts, PortError> {
         let node = self.node(address);
-        let version = node
-            .version()
-            .await
-            .map_err(|e| port_error("version", &e))?
-            .tag;
+        let version = version_tag(&node).await?;
         let extensions = node
             .extensions()
             .await
@@ -147,11 +178,7 @@ impl TalosPort for TalosAdapter {
             etcd_leader,
             version,
             schematic_id: talos_client::resources::schematic_id(&extensions),
-            extensions: extensions
-                .iter()
-                .filter(|e| !e.is_schematic())
-                .map(|e| e.name().to_owned())
-                .collect(),
+            extensions: running_extensions(&extensions),
             schematic_extensions,
             schematic_yaml,
             install_image: documents.install_image(),
@@ -162,11 +189,7 @@ impl TalosPort for TalosAdapter {
 
     async fn inspect(&self, address: &str) -> Result<LiveNode, PortError> {
         let node = self.node(address);
-        let version = node
-            .version()
-            .await
-            .map_err(|e| port_error("version", &e))?
-            .tag;
+        let version = version_tag(&node).await?;
         let schematic_id = node
             .schematic_id()
             .await
@@ -183,11 +206,7 @@ impl TalosPort for TalosAdapter {
 
     async fn observe(&self, address: &str) -> Result<NodeObservation, PortError> {
         let node = self.node(address);
-        let version = node
-            .version()
-            .await
-            .map_err(|e| port_error("version", &e))?
-            .tag;
+        let version = version_tag(&node).await?;
         let extensions = node
             .extensions()
             .await
@@ -210,29 +229,11 @@ impl TalosPort for TalosAdapter {
             .machine_status()
             .await
             .map_err(|e| port_error("machine status", &e))?;
-        let nodename = node
-            .get::<Nodename>("nodename")
-            .await
-            .ok()
-            .flatten()
-            .map(|r| r.spec.nodename);
-        let kubernetes_ready = match nodename {
-            Some(name) => node
-                .get::<NodeStatus>(&name)
-                .await
-                .ok()
-                .flatten()
-                .map(|r| r.spec.node_ready),
-            None => None,
-        };
+        let kubernetes_ready = kubernetes_ready(&node).await;
         Ok(NodeObservation {
             version,
             schematic_id: talos_client::resources::schematic_id(&extensions),
-            extensions: extensions
-                .iter()
-                .filter(|e| !e.is_schematic())
-                .map(|e| e.name().to_owned())
-                .collect(),
+            extensions: running_extensions(&extensions),
             esc_configured: esc_digests(&documents),
             esc_applied: applied
                 .into_iter()
@@ -240,13 +241,7 @@ impl TalosPort for TalosAdapter {
                 .collect(),
             services: services
                 .iter()
-                .map(|s| {
-                    let observed = ServiceObservation {
-                        running: s.is_running(),
-                        healthy: s.health.unknown || s.health.healthy,
-                    };
-                    (s.id.clone(), observed)
-                })
+                .map(|s| (s.id.clone(), service_observation(s)))
                 .collect(),
             ip_forward,
             machine_ready: status.stage() == MachineStage::Running && status.is_ready(),
