@@ -131,7 +131,10 @@ pub(crate) fn check_schematic_extensions(
     schematic: &Schematic,
 ) -> Result<(), Error> {
     for name in schematic.official_extensions() {
-        let known = list.iter().any(|ext| ext.name == *name) || alias_target(list, name).is_some();
+        let known = list.iter().any(|ext| ext.name == *name)
+            || EXTENSION_ALIASES
+                .iter()
+                .any(|(old, _)| old == name && alias_target(list, old).is_some());
         if !known {
             return Err(unknown(list, version, name));
         }
@@ -234,5 +237,20 @@ mod tests {
         assert!(
             matches!(err, Error::UnknownExtension { ref name, .. } if name == "siderolabs/tailscal")
         );
+    }
+
+    /// The factory looks names up by full repository path and its alias table is keyed by
+    /// full old names, so a bare `i915-ucode` in a schematic fails the build: refuse it
+    /// before posting (name resolution still turns it into `siderolabs/i915`).
+    #[test]
+    fn schematic_check_refuses_bare_names_even_when_they_resolve() {
+        for bare in ["i915-ucode", "tailscale"] {
+            let schematic = Schematic::builder().extension(bare).build();
+            let err = check_schematic_extensions(&list(), "v1.11.1", &schematic).unwrap_err();
+            assert!(
+                matches!(err, Error::UnknownExtension { ref name, .. } if name == bare),
+                "{err}"
+            );
+        }
     }
 }
