@@ -18,7 +18,9 @@ pub enum Error {
     },
 
     /// The factory answered 400 to another request (bad version, path or name).
-    #[error("factory rejected the request: {message}")]
+    #[error(
+        "factory rejected the request: {message}; check the Talos version, platform and names in the request"
+    )]
     BadRequest {
         /// The factory's plain-text error body.
         message: String,
@@ -36,7 +38,7 @@ pub enum Error {
     },
 
     /// The factory answered another error status (5xx after retries, 401/403, ...).
-    #[error("factory answered HTTP {status} for {url}: {message}")]
+    #[error("factory answered HTTP {status} for {url}: {message}; {}", http_hint(*.status))]
     Http {
         /// HTTP status code.
         status: u16,
@@ -60,7 +62,9 @@ pub enum Error {
     },
 
     /// The factory answered with a body this crate could not read.
-    #[error("unexpected response from the factory at {url}: {message}")]
+    #[error(
+        "unexpected response from the factory at {url}: {message}; check that the URL points at an Image Factory"
+    )]
     InvalidResponse {
         /// Request URL.
         url: String,
@@ -136,6 +140,17 @@ pub enum Error {
     },
 }
 
+/// What to do about an HTTP status the client has no dedicated variant for.
+fn http_hint(status: u16) -> &'static str {
+    match status {
+        500.. => "the factory is failing; retry later",
+        401..=403 => {
+            "this factory needs an Enterprise login or feature; use a factory that serves anonymous requests, such as factory.talos.dev"
+        }
+        _ => "check the factory URL",
+    }
+}
+
 fn suggestion_text(suggestions: &[String]) -> String {
     if suggestions.is_empty() {
         "; list the version's extensions to find the right name".to_owned()
@@ -167,5 +182,26 @@ impl Error {
                 | Self::SchematicRejected { .. }
                 | Self::UnknownExtension { .. }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http(status: u16) -> String {
+        Error::Http {
+            status,
+            url: "https://factory.example/versions".to_owned(),
+            message: "nope".to_owned(),
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn http_errors_say_what_to_do_for_their_status() {
+        assert!(http(503).ends_with("the factory is failing; retry later"));
+        assert!(http(403).contains("use a factory that serves anonymous requests"));
+        assert!(http(405).ends_with("check the factory URL"));
     }
 }
