@@ -5,7 +5,7 @@
 use factory_client::Schematic;
 use factory_client::schematic::{Bootloader, OptionMap, OptionValue};
 use proptest::prelude::*;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 /// Text with the characters that stress quoting: indicators, quotes, spaces, newlines,
 /// tabs, carriage returns, non-ASCII and non-BMP characters.
@@ -133,95 +133,180 @@ fn schematic() -> impl Strategy<Value = Schematic> {
     )
 }
 
-fn option_json(value: &OptionValue) -> Value {
-    match value {
-        OptionValue::Null => Value::Null,
-        OptionValue::Bool(b) => json!(b),
-        OptionValue::Int(i) => json!(i),
-        OptionValue::UInt(u) => json!(u),
-        OptionValue::Float(f) => json!(f),
-        OptionValue::String(s) => json!(s),
-        OptionValue::List(items) => Value::Array(items.iter().map(option_json).collect()),
-        OptionValue::Map(map) => options_json(map, false),
+/// A document whose mappings keep their keys in the order given. (serde_json's `Map`
+/// sorts its keys, which would quietly turn every "shuffled" input back into one order.)
+enum Tree {
+    Leaf(Value),
+    Map(Vec<(String, Tree)>),
+    Seq(Vec<Tree>),
+}
+
+impl Tree {
+    fn map<const N: usize>(entries: [(&str, Tree); N]) -> Tree {
+        Tree::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        )
+    }
+
+    /// Reorders the keys of every mapping with a permutation drawn from `seed`.
+    fn shuffle(&mut self, seed: &mut u64) {
+        match self {
+            Tree::Leaf(_) => {}
+            Tree::Seq(items) => items.iter_mut().for_each(|item| item.shuffle(seed)),
+            Tree::Map(entries) => {
+                for i in (1..entries.len()).rev() {
+                    *seed ^= *seed << 13;
+                    *seed ^= *seed >> 7;
+                    *seed ^= *seed << 17;
+                    entries.swap(i, (*seed % (i as u64 + 1)) as usize);
+                }
+                entries
+                    .iter_mut()
+                    .for_each(|(_, value)| value.shuffle(seed));
+            }
+        }
+    }
+
+    /// JSON text (= YAML flow style); `spread` puts every entry on its own line.
+    fn flow(&self, spread: bool, out: &mut String) {
+        let separator = if spread { ",\n  " } else { "," };
+        match self {
+            Tree::Leaf(value) => out.push_str(&value.to_string()),
+            Tree::Seq(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(separator);
+                    }
+                    item.flow(spread, out);
+                }
+                out.push(']');
+            }
+            Tree::Map(entries) => {
+                out.push('{');
+                for (i, (key, value)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(separator);
+                    }
+                    out.push_str(&format!("{}: ", Value::String(key.clone())));
+                    value.flow(spread, out);
+                }
+                out.push('}');
+            }
+        }
+    }
+
+    /// Block-style YAML with 2-space indentation, a comment on every line, and every
+    /// string as a JSON (= YAML double-quoted) scalar.
+    fn block(&self, indent: usize, out: &mut String) {
+        let pad = " ".repeat(indent);
+        match self {
+            Tree::Map(entries) if !entries.is_empty() => {
+                for (key, value) in entries {
+                    out.push_str(&format!("{pad}{}: # note\n", Value::String(key.clone())));
+                    value.block(indent + 2, out);
+                }
+            }
+            Tree::Seq(items) if !items.is_empty() => {
+                for item in items {
+                    out.push_str(&format!("{pad}- # item\n"));
+                    item.block(indent + 2, out);
+                }
+            }
+            empty_or_leaf => {
+                out.push_str(&pad);
+                empty_or_leaf.flow(false, out);
+                out.push('\n');
+            }
+        }
     }
 }
 
-fn options_json(map: &OptionMap, reverse: bool) -> Value {
-    let mut entries: Vec<(&str, &OptionValue)> = map.iter().collect();
-    if reverse {
-        entries.reverse();
+fn option_tree(value: &OptionValue) -> Tree {
+    match value {
+        OptionValue::Null => Tree::Leaf(Value::Null),
+        OptionValue::Bool(b) => Tree::Leaf(json!(b)),
+        OptionValue::Int(i) => Tree::Leaf(json!(i)),
+        OptionValue::UInt(u) => Tree::Leaf(json!(u)),
+        OptionValue::Float(f) => Tree::Leaf(json!(f)),
+        OptionValue::String(s) => Tree::Leaf(json!(s)),
+        OptionValue::List(items) => Tree::Seq(items.iter().map(option_tree).collect()),
+        OptionValue::Map(map) => options_tree(map),
     }
-    Value::Object(
-        entries
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), option_json(v)))
-            .collect::<Map<_, _>>(),
+}
+
+fn options_tree(map: &OptionMap) -> Tree {
+    Tree::Map(
+        map.iter()
+            .map(|(k, v)| (k.to_owned(), option_tree(v)))
+            .collect(),
     )
 }
 
-/// The schematic as JSON, keys in reverse schema order, bootloader in upper case, and empty
-/// fields written out explicitly.
-fn as_json(s: &Schematic, reverse: bool) -> Value {
-    let c = &s.customization;
-    let mut customization = vec![
-        (
-            "embeddedMachineConfiguration",
-            json!(c.embedded_machine_configuration),
-        ),
-        ("extraKernelArgs", json!(c.extra_kernel_args)),
-        (
-            "meta",
-            Value::Array(
-                c.meta
-                    .iter()
-                    .map(|m| json!({"value": m.value, "key": m.key}))
-                    .collect(),
-            ),
-        ),
-        (
-            "systemExtensions",
-            json!({"officialExtensions": c.system_extensions.official_extensions}),
-        ),
-        ("bootloader", json!(c.bootloader.as_str().to_uppercase())),
-        (
-            "secureboot",
-            json!({"includeWellKnownCertificates": c.secureboot.include_well_known_certificates, "enrollKeys": c.secureboot.enroll_keys}),
-        ),
-        ("diskImage", json!({"sectorSize": c.disk_image.sector_size})),
-    ];
-    let overlay = json!({"options": options_json(&s.overlay.options, reverse), "name": s.overlay.name, "image": s.overlay.image});
-    let mut top = vec![("owner", json!(s.owner)), ("overlay", overlay)];
-    if reverse {
-        customization.reverse();
-        top.reverse();
-    }
-    let customization: Map<String, Value> = customization
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-    top.push(("customization", Value::Object(customization)));
-    Value::Object(top.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+fn strings(values: &[String]) -> Tree {
+    Tree::Seq(values.iter().map(|v| Tree::Leaf(json!(v))).collect())
 }
 
-/// Block-style YAML with 2-space indentation, comments on every line, and every string as
-/// a JSON (= YAML double-quoted) scalar.
-fn as_commented_block_yaml(value: &Value, indent: usize, out: &mut String) {
-    let pad = " ".repeat(indent);
-    match value {
-        Value::Object(map) if !map.is_empty() => {
-            for (key, item) in map {
-                out.push_str(&format!("{pad}{}: # note\n", Value::String(key.clone())));
-                as_commented_block_yaml(item, indent + 2, out);
-            }
-        }
-        Value::Array(items) if !items.is_empty() => {
-            for item in items {
-                out.push_str(&format!("{pad}- # item\n"));
-                as_commented_block_yaml(item, indent + 2, out);
-            }
-        }
-        scalar => out.push_str(&format!("{pad}{scalar}\n")),
-    }
+/// The schematic as a document with the bootloader in upper case and empty fields written
+/// out explicitly, in schema order until shuffled.
+fn as_tree(s: &Schematic) -> Tree {
+    let c = &s.customization;
+    let meta = c
+        .meta
+        .iter()
+        .map(|m| {
+            Tree::map([
+                ("key", Tree::Leaf(json!(m.key))),
+                ("value", Tree::Leaf(json!(m.value))),
+            ])
+        })
+        .collect();
+    let customization = Tree::map([
+        (
+            "embeddedMachineConfiguration",
+            Tree::Leaf(json!(c.embedded_machine_configuration)),
+        ),
+        ("extraKernelArgs", strings(&c.extra_kernel_args)),
+        ("meta", Tree::Seq(meta)),
+        (
+            "systemExtensions",
+            Tree::map([(
+                "officialExtensions",
+                strings(&c.system_extensions.official_extensions),
+            )]),
+        ),
+        (
+            "bootloader",
+            Tree::Leaf(json!(c.bootloader.as_str().to_uppercase())),
+        ),
+        (
+            "secureboot",
+            Tree::map([
+                ("enrollKeys", Tree::Leaf(json!(c.secureboot.enroll_keys))),
+                (
+                    "includeWellKnownCertificates",
+                    Tree::Leaf(json!(c.secureboot.include_well_known_certificates)),
+                ),
+            ]),
+        ),
+        (
+            "diskImage",
+            Tree::map([("sectorSize", Tree::Leaf(json!(c.disk_image.sector_size)))]),
+        ),
+    ]);
+    let overlay = Tree::map([
+        ("image", Tree::Leaf(json!(s.overlay.image))),
+        ("name", Tree::Leaf(json!(s.overlay.name))),
+        ("options", options_tree(&s.overlay.options)),
+    ]);
+    Tree::map([
+        ("owner", Tree::Leaf(json!(s.owner))),
+        ("overlay", overlay),
+        ("customization", customization),
+    ])
 }
 
 proptest! {
@@ -248,14 +333,20 @@ proptest! {
     }
 
     #[test]
-    fn id_ignores_key_order_comments_and_style(schematic in schematic()) {
+    fn id_ignores_key_order_comments_and_style(schematic in schematic(), seed in any::<u64>()) {
         let id = schematic.id();
-        let json = serde_json::to_string(&as_json(&schematic, true)).unwrap();
-        prop_assert_eq!(Schematic::from_yaml(&json).unwrap().id(), id, "json: {}", json);
-        let pretty = serde_json::to_string_pretty(&as_json(&schematic, false)).unwrap();
-        prop_assert_eq!(Schematic::from_yaml(&pretty).unwrap().id(), id, "flow: {}", pretty);
+        let mut seed = seed | 1;
+        let mut tree = as_tree(&schematic);
+        let mut compact = String::new();
+        tree.flow(false, &mut compact);
+        prop_assert_eq!(Schematic::from_yaml(&compact).unwrap().id(), id, "flow: {}", compact);
+        tree.shuffle(&mut seed);
+        let mut spread = String::new();
+        tree.flow(true, &mut spread);
+        prop_assert_eq!(Schematic::from_yaml(&spread).unwrap().id(), id, "shuffled flow: {}", spread);
+        tree.shuffle(&mut seed);
         let mut block = String::from("# a schematic\n");
-        as_commented_block_yaml(&as_json(&schematic, true), 0, &mut block);
-        prop_assert_eq!(Schematic::from_yaml(&block).unwrap().id(), id, "block:\n{}", block);
+        tree.block(0, &mut block);
+        prop_assert_eq!(Schematic::from_yaml(&block).unwrap().id(), id, "shuffled block:\n{}", block);
     }
 }
