@@ -255,3 +255,41 @@ fn deep_nesting_fails_instead_of_exhausting_the_stack() {
     let err = rejection(&block);
     assert!(err.message().contains("nested too deeply"), "{err}");
 }
+
+/// The factory decodes `overlay.options` into `map[string]any`: a scalar key there becomes
+/// its text, while a nested mapping (decoded into `any`) keeps typed keys this crate does not
+/// reproduce, so those are refused, as are null and over-long keys.
+#[test]
+fn option_keys_follow_the_factory_map_types() {
+    let top =
+        Schematic::from_yaml("overlay: {image: i, name: n, options: {1: x, true: y}}").unwrap();
+    let keys: Vec<&str> = top.overlay.options.iter().map(|(key, _)| key).collect();
+    assert_eq!(keys, ["1", "true"]);
+    let long = "k".repeat(129);
+    for (input, needle) in [
+        (
+            "overlay: {image: i, name: n, options: {~: x}}".to_owned(),
+            "null mapping key",
+        ),
+        (
+            "overlay: {image: i, name: n, options: {a: {2: x}}}".to_owned(),
+            "`2` is not a string",
+        ),
+        (
+            "overlay: {image: i, name: n, options: {a: {b: 1, b: 2}}}".to_owned(),
+            "`b` already defined",
+        ),
+        (
+            format!("overlay: {{image: i, name: n, options: {{{long}: x}}}}"),
+            "at most 128 bytes",
+        ),
+    ] {
+        let err = rejection(&input);
+        assert!(err.message().contains(needle), "{input}: {err}");
+        assert!(
+            err.field()
+                .is_some_and(|f| f.starts_with("overlay.options")),
+            "{input}: {err}"
+        );
+    }
+}

@@ -289,18 +289,22 @@ fn bootloader(node: &Node, path: &str) -> Result<Bootloader, SchematicError> {
 /// `overlay.options`: a string-keyed mapping of free-form values.
 fn options(node: &Node) -> Result<OptionMap, SchematicError> {
     let path = "overlay.options";
+    option_map(mapping(node, path)?, path, true)
+}
+
+/// The entries of `overlay.options` (`top_level`) or of a mapping nested in it. At the top
+/// the factory's `map[string]any` turns any scalar key into its text; nested mappings are
+/// decoded into `any`, so their keys must already be strings.
+fn option_map(
+    entries: &[(Node, Node)],
+    path: &str,
+    top_level: bool,
+) -> Result<OptionMap, SchematicError> {
     let mut map = OptionMap::new();
     let mut seen: Vec<(&str, &Node)> = Vec::new();
-    for (key, value) in mapping(node, path)? {
-        if key.is_null() {
-            return Err(SchematicError::at_field(
-                key.line,
-                path,
-                "null mapping key; quote it or remove it",
-            ));
-        }
+    for (key, value) in entries {
         let name = key_text(key, path)?;
-        check_option_key(key, name, path)?;
+        check_option_key(key, name, path, top_level)?;
         if let Some((_, first)) = seen.iter().find(|(s, _)| *s == name) {
             return Err(duplicate_key(key, path, name, first));
         }
@@ -330,39 +334,36 @@ fn any(node: &Node, path: &str) -> Result<OptionValue, SchematicError> {
             .map(|(index, item)| any(item, &format!("{path}[{index}]")))
             .collect::<Result<_, _>>()
             .map(OptionValue::List),
-        NodeKind::Map(entries) => nested_map(entries, path).map(OptionValue::Map),
+        NodeKind::Map(entries) => option_map(entries, path, false).map(OptionValue::Map),
     }
 }
 
-/// A mapping nested inside the options; its keys must be strings.
-fn nested_map(entries: &[(Node, Node)], path: &str) -> Result<OptionMap, SchematicError> {
-    let mut map = OptionMap::new();
-    let mut seen: Vec<(&str, &Node)> = Vec::new();
-    for (key, value) in entries {
-        let name = key_text(key, path)?;
-        if key
+/// Null keys, non-string keys in nested mappings, and keys the factory would write in the
+/// long `? key` form are refused: the offline ID of such a schematic is not reproduced.
+fn check_option_key(
+    key: &Node,
+    name: &str,
+    path: &str,
+    top_level: bool,
+) -> Result<(), SchematicError> {
+    if top_level && key.is_null() {
+        return Err(SchematicError::at_field(
+            key.line,
+            path,
+            "null mapping key; quote it or remove it",
+        ));
+    }
+    if !top_level
+        && key
             .plain_text()
             .is_some_and(|text| resolve_plain(text) != Resolved::Str)
-        {
-            return Err(SchematicError::at_field(
-                key.line,
-                path,
-                format!("option key `{name}` is not a string; quote it"),
-            ));
-        }
-        check_option_key(key, name, path)?;
-        if let Some((_, first)) = seen.iter().find(|(s, _)| *s == name) {
-            return Err(duplicate_key(key, path, name, first));
-        }
-        seen.push((name, value));
-        map.insert(name, any(value, &format!("{path}.{name}"))?);
+    {
+        return Err(SchematicError::at_field(
+            key.line,
+            path,
+            format!("option key `{name}` is not a string; quote it"),
+        ));
     }
-    Ok(map)
-}
-
-/// Keys the factory would write in the long `? key` form are refused: the offline ID of
-/// such a schematic is not reproduced.
-fn check_option_key(key: &Node, name: &str, path: &str) -> Result<(), SchematicError> {
     if name.len() > MAX_SIMPLE_KEY_BYTES
         || name
             .chars()
