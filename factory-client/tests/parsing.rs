@@ -293,3 +293,12 @@ fn option_keys_follow_the_factory_map_types() {
         );
     }
 }
+
+#[test]
+fn a_long_misplaced_value_is_quoted_short_in_the_error() {
+    let long = "x".repeat(5000);
+    let err = rejection(&format!("customization: {{extraKernelArgs: {long}}}"));
+    assert_eq!(err.field(), Some("customization.extraKernelArgs"));
+    assert!(err.message().contains("(5000 bytes)"), "{err}");
+    assert!(err.message().len() < 200, "{err}");
+}

@@ -51,7 +51,10 @@ impl Overlay {
 }
 
 /// `customization`: always present in the canonical text (`customization: {}` when empty).
-#[derive(Debug, Clone, PartialEq, Default)]
+///
+/// `Debug` shows only the length of the embedded machine configuration: a Talos machine
+/// config can hold keys and tokens, and `Debug` output ends up in logs.
+#[derive(Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct Customization {
     /// Multi-document Talos machine configuration embedded in the image (Talos ≥ 1.12).
@@ -68,6 +71,27 @@ pub struct Customization {
     pub secureboot: SecureBoot,
     /// Disk-image settings.
     pub disk_image: DiskImage,
+}
+
+impl fmt::Debug for Customization {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let embedded = format!(
+            "<{} bytes redacted>",
+            self.embedded_machine_configuration.len()
+        );
+        f.debug_struct("Customization")
+            .field(
+                "embedded_machine_configuration",
+                &format_args!("{embedded}"),
+            )
+            .field("extra_kernel_args", &self.extra_kernel_args)
+            .field("meta", &self.meta)
+            .field("system_extensions", &self.system_extensions)
+            .field("bootloader", &self.bootloader)
+            .field("secureboot", &self.secureboot)
+            .field("disk_image", &self.disk_image)
+            .finish()
+    }
 }
 
 /// One META entry: a key 0..=255 and a string value.
@@ -164,5 +188,23 @@ impl FromStr for Bootloader {
                 "{text} is not a bootloader; use none, dual-boot, sd-boot or grub (omit the field for auto)"
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_embedded_machine_configuration() {
+        let customization = Customization {
+            embedded_machine_configuration: "machine:\n  token: s3cr3t\n".to_owned(),
+            extra_kernel_args: vec!["quiet".to_owned()],
+            ..Customization::default()
+        };
+        let debug = format!("{customization:?}");
+        assert!(!debug.contains("s3cr3t"), "{debug}");
+        assert!(debug.contains("<25 bytes redacted>"), "{debug}");
+        assert!(debug.contains("quiet"), "{debug}");
     }
 }

@@ -53,12 +53,19 @@ impl Node {
     /// A short description of the node's shape for error messages.
     pub(crate) fn describe(&self) -> String {
         match &self.kind {
-            NodeKind::Scalar { text, .. } => format!("`{text}`"),
+            NodeKind::Scalar { text, .. } => match text.char_indices().nth(DESCRIBED_CHARS) {
+                Some((cut, _)) => format!("`{}…` ({} bytes)", &text[..cut], text.len()),
+                None => format!("`{text}`"),
+            },
             NodeKind::Seq(_) => "a list".to_owned(),
             NodeKind::Map(_) => "a mapping".to_owned(),
         }
     }
 }
+
+/// Longest part of a scalar quoted in an error message: enough to find it, short enough
+/// that a misplaced document does not flood the message.
+const DESCRIBED_CHARS: usize = 40;
 
 /// Reads the first YAML document of `text`.
 ///
