@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use tailscale_client::{Credentials, RetryPolicy, TailscaleClient};
-use wiremock::matchers::any;
+use wiremock::matchers::{any, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// Reads `tests/fixtures/<name>`.
@@ -50,4 +50,37 @@ pub(crate) async fn catch_all(server: &MockServer) {
         .with_priority(u8::MAX)
         .mount(server)
         .await;
+}
+
+/// Answers `verb route` with `answers` in turn, one request each; the last answer also
+/// serves every later request.
+pub(crate) async fn answer_in_turn(
+    server: &MockServer,
+    verb: &str,
+    route: &str,
+    answers: Vec<ResponseTemplate>,
+) {
+    let last = answers.len().saturating_sub(1);
+    for (i, answer) in answers.into_iter().enumerate() {
+        let mock = Mock::given(method(verb))
+            .and(path(route))
+            .respond_with(answer);
+        let mock = if i < last {
+            mock.up_to_n_times(1)
+        } else {
+            mock
+        };
+        mock.mount(server).await;
+    }
+}
+
+/// How many requests `server` received for `route`.
+pub(crate) async fn requests_to(server: &MockServer, route: &str) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == route)
+        .count()
 }
