@@ -38,6 +38,22 @@ fn created(body: &str) -> ResponseTemplate {
     ResponseTemplate::new(201).set_body_raw(body, "application/json")
 }
 
+/// Mounts `response` for `method path`, which must be called exactly `times` times.
+async fn expect_calls(
+    server: &MockServer,
+    verb: &str,
+    route: impl AsRef<str>,
+    response: ResponseTemplate,
+    times: u64,
+) {
+    Mock::given(method(verb))
+        .and(path(route.as_ref()))
+        .respond_with(response)
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
 async fn fail_unexpected_requests(server: &MockServer) {
     Mock::given(wiremock::matchers::any())
         .respond_with(plain_error(500, "unexpected request in test"))
@@ -177,12 +193,7 @@ async fn a_400_is_an_invalid_schematic_with_the_factory_text_and_is_not_retried(
     let server = MockServer::start().await;
     let text =
         "yaml: construct errors: line 1: field something not found in type schematic.Schematic";
-    Mock::given(method("POST"))
-        .and(path("/schematics"))
-        .respond_with(plain_error(400, text))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_calls(&server, "POST", "/schematics", plain_error(400, text), 1).await;
     fail_unexpected_requests(&server).await;
 
     let err = client(&server)
@@ -208,12 +219,14 @@ async fn server_errors_are_retried_until_success() {
         .expect(2)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/schematics"))
-        .respond_with(created(fixture!("create-tailscale.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_calls(
+        &server,
+        "POST",
+        "/schematics",
+        created(fixture!("create-tailscale.json")),
+        1,
+    )
+    .await;
     fail_unexpected_requests(&server).await;
 
     let created = client(&server)
@@ -227,12 +240,14 @@ async fn server_errors_are_retried_until_success() {
 #[tokio::test]
 async fn persistent_server_errors_fail_after_the_retry_budget() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/versions"))
-        .respond_with(plain_error(503, "service not ready").insert_header("Retry-After", "30"))
-        .expect(3)
-        .mount(&server)
-        .await;
+    expect_calls(
+        &server,
+        "GET",
+        "/versions",
+        plain_error(503, "service not ready").insert_header("Retry-After", "30"),
+        3,
+    )
+    .await;
     fail_unexpected_requests(&server).await;
 
     let err = client(&server).versions().await.unwrap_err();
@@ -247,15 +262,15 @@ async fn persistent_server_errors_fail_after_the_retry_budget() {
 #[tokio::test]
 async fn get_schematic_parses_the_stored_yaml() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(format!("/schematics/{TAILSCALE_ID}")))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw(fixture!("schematic-tailscale.yaml"), "application/yaml"),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_calls(
+        &server,
+        "GET",
+        format!("/schematics/{TAILSCALE_ID}"),
+        ResponseTemplate::new(200)
+            .set_body_raw(fixture!("schematic-tailscale.yaml"), "application/yaml"),
+        1,
+    )
+    .await;
     fail_unexpected_requests(&server).await;
 
     let schematic = client(&server)
@@ -269,12 +284,14 @@ async fn get_schematic_parses_the_stored_yaml() {
 #[tokio::test]
 async fn unknown_schematic_is_not_found_and_not_retried() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(format!("/schematics/{}", SchematicId::EMPTY)))
-        .respond_with(plain_error(404, "schematic not found"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_calls(
+        &server,
+        "GET",
+        format!("/schematics/{}", SchematicId::EMPTY),
+        plain_error(404, "schematic not found"),
+        1,
+    )
+    .await;
     fail_unexpected_requests(&server).await;
 
     let err = client(&server)
@@ -296,12 +313,14 @@ async fn versions_and_broken_versions_are_read_from_text_plain_json() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/versions"))
-        .respond_with(text_plain_json(fixture!("versions.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_calls(
+        &server,
+        "GET",
+        "/versions",
+        text_plain_json(fixture!("versions.json")),
+        1,
+    )
+    .await;
     fail_unexpected_requests(&server).await;
     let factory = client(&server);
 
@@ -317,12 +336,14 @@ async fn versions_and_broken_versions_are_read_from_text_plain_json() {
 /// `extension_fetches` times.
 async fn factory_with_catalog(extension_fetches: u64) -> MockServer {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/version/v1.11.1/extensions/official"))
-        .respond_with(text_plain_json(fixture!("extensions-v1.11.1.json")))
-        .expect(extension_fetches)
-        .mount(&server)
-        .await;
+    expect_calls(
+        &server,
+        "GET",
+        "/version/v1.11.1/extensions/official",
+        text_plain_json(fixture!("extensions-v1.11.1.json")),
+        extension_fetches,
+    )
+    .await;
     Mock::given(method("GET"))
         .and(path("/version/v1.11.1/overlays/official"))
         .respond_with(text_plain_json(fixture!("overlays-v1.11.1.json")))
@@ -390,12 +411,14 @@ async fn unknown_extension_is_caught_before_posting() {
 #[tokio::test]
 async fn known_extensions_are_checked_then_posted() {
     let server = factory_with_catalog(1).await;
-    Mock::given(method("POST"))
-        .and(path("/schematics"))
-        .respond_with(created(fixture!("create-tailscale.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_calls(
+        &server,
+        "POST",
+        "/schematics",
+        created(fixture!("create-tailscale.json")),
+        1,
+    )
+    .await;
     fail_unexpected_requests(&server).await;
 
     let created = client(&server)
@@ -409,12 +432,14 @@ async fn known_extensions_are_checked_then_posted() {
 #[tokio::test]
 async fn unknown_version_is_not_found() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/version/v1.99.0/extensions/official"))
-        .respond_with(plain_error(404, "version v1.99.0 is not available"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_calls(
+        &server,
+        "GET",
+        "/version/v1.99.0/extensions/official",
+        plain_error(404, "version v1.99.0 is not available"),
+        1,
+    )
+    .await;
     fail_unexpected_requests(&server).await;
 
     let err = client(&server)
@@ -439,12 +464,14 @@ async fn malformed_versions_fail_without_a_request() {
 #[tokio::test]
 async fn timeouts_are_retried_then_reported() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/versions"))
-        .respond_with(text_plain_json(fixture!("versions.json")).set_delay(Duration::from_secs(10)))
-        .expect(2)
-        .mount(&server)
-        .await;
+    expect_calls(
+        &server,
+        "GET",
+        "/versions",
+        text_plain_json(fixture!("versions.json")).set_delay(Duration::from_secs(10)),
+        2,
+    )
+    .await;
     fail_unexpected_requests(&server).await;
     let factory = FactoryClient::builder()
         .base_url(server.uri())
@@ -499,12 +526,14 @@ async fn connection_failures_are_transport_errors() {
 #[tokio::test]
 async fn a_base_path_prefix_is_kept() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/factory/versions"))
-        .respond_with(text_plain_json(fixture!("versions.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_calls(
+        &server,
+        "GET",
+        "/factory/versions",
+        text_plain_json(fixture!("versions.json")),
+        1,
+    )
+    .await;
     fail_unexpected_requests(&server).await;
     let factory = FactoryClient::builder()
         .base_url(format!("{}/factory/", server.uri()))
