@@ -54,6 +54,12 @@ async fn expect_calls(
         .await;
 }
 
+/// Expects one POST /schematics, answered with the tailscale schematic's ID and text.
+async fn expect_tailscale_create(server: &MockServer) {
+    let response = created(fixture!("create-tailscale.json"));
+    expect_calls(server, "POST", "/schematics", response, 1).await;
+}
+
 async fn fail_unexpected_requests(server: &MockServer) {
     Mock::given(wiremock::matchers::any())
         .respond_with(plain_error(500, "unexpected request in test"))
@@ -219,14 +225,7 @@ async fn server_errors_are_retried_until_success() {
         .expect(2)
         .mount(&server)
         .await;
-    expect_calls(
-        &server,
-        "POST",
-        "/schematics",
-        created(fixture!("create-tailscale.json")),
-        1,
-    )
-    .await;
+    expect_tailscale_create(&server).await;
     fail_unexpected_requests(&server).await;
 
     let created = client(&server)
@@ -411,14 +410,7 @@ async fn unknown_extension_is_caught_before_posting() {
 #[tokio::test]
 async fn known_extensions_are_checked_then_posted() {
     let server = factory_with_catalog(1).await;
-    expect_calls(
-        &server,
-        "POST",
-        "/schematics",
-        created(fixture!("create-tailscale.json")),
-        1,
-    )
-    .await;
+    expect_tailscale_create(&server).await;
     fail_unexpected_requests(&server).await;
 
     let created = client(&server)
