@@ -84,3 +84,20 @@ pub(crate) async fn requests_to(server: &MockServer, route: &str) -> usize {
         .filter(|r| r.url.path() == route)
         .count()
 }
+
+/// Answers every `verb route` with `answer` and checks, when `server` is dropped, that
+/// exactly `times` such requests came.
+pub(crate) async fn answer_times(
+    server: &MockServer,
+    verb: &str,
+    route: &str,
+    answer: ResponseTemplate,
+    times: u64,
+) {
+    Mock::given(method(verb))
+        .and(path(route))
+        .respond_with(answer)
+        .expect(times)
+        .mount(server)
+        .await;
+}

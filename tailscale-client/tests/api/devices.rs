@@ -5,7 +5,7 @@ use tailscale_client::{Deleted, Error};
 use wiremock::matchers::{body_json, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{api_error, catch_all, client_for, json_fixture};
+use crate::common::{answer_times, api_error, catch_all, client_for, json_fixture};
 
 #[tokio::test]
 async fn list_requests_all_fields_and_decodes_real_quirks() {
@@ -105,27 +105,30 @@ async fn get_of_an_unknown_device_is_not_found() {
 #[tokio::test]
 async fn delete_handles_gone_devices_and_reports_foreign_ones() {
     let server = MockServer::start().await;
-    Mock::given(method("DELETE"))
-        .and(path("/api/v2/device/nOldTalos8CNTRL"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path("/api/v2/device/nGone"))
-        .respond_with(api_error(404, "not found"))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path("/api/v2/device/nShared9CNTRL"))
-        .respond_with(api_error(
-            501,
-            "cannot delete devices outside of your tailnet",
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_times(
+        &server,
+        "DELETE",
+        "/api/v2/device/nOldTalos8CNTRL",
+        ResponseTemplate::new(200),
+        1,
+    )
+    .await;
+    answer_times(
+        &server,
+        "DELETE",
+        "/api/v2/device/nGone",
+        api_error(404, "not found"),
+        1,
+    )
+    .await;
+    answer_times(
+        &server,
+        "DELETE",
+        "/api/v2/device/nShared9CNTRL",
+        api_error(501, "cannot delete devices outside of your tailnet"),
+        1,
+    )
+    .await;
     catch_all(&server).await;
     let devices = client_for(&server);
     let devices = devices.devices();

@@ -7,7 +7,7 @@ use tailscale_client::Error;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{catch_all, client_for, fixture, json_fixture};
+use crate::common::{answer_times, catch_all, client_for, fixture, json_fixture};
 
 /// The devices fixture filtered to one hostname, as the server-side filter does.
 fn devices_of(hostname: &str, connected: bool) -> ResponseTemplate {
@@ -93,12 +93,14 @@ async fn wait_for_online_returns_once_connected() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v2/tailnet/-/devices"))
-        .respond_with(devices_of("talos-cp-1", true))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_times(
+        &server,
+        "GET",
+        "/api/v2/tailnet/-/devices",
+        devices_of("talos-cp-1", true),
+        1,
+    )
+    .await;
     catch_all(&server).await;
     let node = client_for(&server)
         .node_device("talos-cp-1")
@@ -142,12 +144,14 @@ async fn stale_duplicates_are_deleted_and_the_name_restored() {
         .respond_with(ResponseTemplate::new(200).set_body_json(listing))
         .mount(&server)
         .await;
-    Mock::given(method("DELETE"))
-        .and(path("/api/v2/device/nOldTalos8CNTRL"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_times(
+        &server,
+        "DELETE",
+        "/api/v2/device/nOldTalos8CNTRL",
+        ResponseTemplate::new(200),
+        1,
+    )
+    .await;
     Mock::given(method("POST"))
         .and(path("/api/v2/device/nQqJ2r8CNTRL/name"))
         .and(wiremock::matchers::body_json(json!({"name": "talos-cp-1"})))

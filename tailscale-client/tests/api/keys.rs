@@ -7,7 +7,7 @@ use tailscale_client::{Deleted, Error, ExposeSecret};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{api_error, catch_all, client_for, json_fixture};
+use crate::common::{answer_times, api_error, catch_all, client_for, json_fixture};
 
 #[tokio::test]
 async fn create_sends_the_capabilities_and_returns_the_secret_once() {
@@ -110,15 +110,17 @@ async fn invalid_settings_are_rejected_before_anything_is_sent() {
 #[tokio::test]
 async fn unowned_tags_give_a_bad_request_with_the_api_message() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/v2/tailnet/-/keys"))
-        .respond_with(ResponseTemplate::new(400).set_body_raw(
+    answer_times(
+        &server,
+        "POST",
+        "/api/v2/tailnet/-/keys",
+        ResponseTemplate::new(400).set_body_raw(
             crate::common::fixture("error_tags_invalid.json"),
             "application/json",
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
+        ),
+        1,
+    )
+    .await;
     catch_all(&server).await;
     let err = client_for(&server)
         .keys()
@@ -161,12 +163,14 @@ async fn list_asks_for_all_keys() {
 #[tokio::test]
 async fn get_exposes_invalid_and_revoked() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v2/tailnet/-/keys/kOld4Rt9CNTRL"))
-        .respond_with(json_fixture("key_revoked.json"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_times(
+        &server,
+        "GET",
+        "/api/v2/tailnet/-/keys/kOld4Rt9CNTRL",
+        json_fixture("key_revoked.json"),
+        1,
+    )
+    .await;
     catch_all(&server).await;
     let key = client_for(&server)
         .keys()
@@ -181,12 +185,14 @@ async fn get_exposes_invalid_and_revoked() {
 #[tokio::test]
 async fn delete_reports_deleted_on_an_empty_200() {
     let server = MockServer::start().await;
-    Mock::given(method("DELETE"))
-        .and(path("/api/v2/tailnet/-/keys/kTs8CrDbgB11CNTRL"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_times(
+        &server,
+        "DELETE",
+        "/api/v2/tailnet/-/keys/kTs8CrDbgB11CNTRL",
+        ResponseTemplate::new(200),
+        1,
+    )
+    .await;
     catch_all(&server).await;
     let outcome = client_for(&server)
         .keys()
@@ -199,12 +205,14 @@ async fn delete_reports_deleted_on_an_empty_200() {
 #[tokio::test]
 async fn deleting_a_missing_key_is_already_gone() {
     let server = MockServer::start().await;
-    Mock::given(method("DELETE"))
-        .and(path("/api/v2/tailnet/-/keys/kGone"))
-        .respond_with(api_error(404, "not found"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_times(
+        &server,
+        "DELETE",
+        "/api/v2/tailnet/-/keys/kGone",
+        api_error(404, "not found"),
+        1,
+    )
+    .await;
     catch_all(&server).await;
     let outcome = client_for(&server).keys().delete("kGone").await.unwrap();
     assert_eq!(outcome, Deleted::AlreadyGone);

@@ -4,7 +4,7 @@ use tailscale_client::{Error, Policy, PolicyFormat};
 use wiremock::matchers::{body_string, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{api_error, catch_all, client_for, fixture};
+use crate::common::{answer_times, api_error, catch_all, client_for, fixture};
 
 const ACL: &str = "/api/v2/tailnet/-/acl";
 const ETAG: &str = "\"e0b2816b418b3f266309d94426ac7fe5f3a0d84b\"";
@@ -99,15 +99,17 @@ async fn set_sends_the_edited_text_with_if_match_and_keeps_comments() {
 #[tokio::test]
 async fn a_concurrent_edit_is_a_typed_conflict() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(ACL))
-        .respond_with(ResponseTemplate::new(412).set_body_raw(
+    answer_times(
+        &server,
+        "POST",
+        ACL,
+        ResponseTemplate::new(412).set_body_raw(
             fixture("error_precondition_failed.json"),
             "application/json",
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
+        ),
+        1,
+    )
+    .await;
     catch_all(&server).await;
     let policy = Policy::parse(fixture("policy.hujson"))
         .unwrap()
@@ -173,12 +175,7 @@ async fn validate_reports_failures_that_come_with_status_200() {
 #[tokio::test]
 async fn key_tags_are_checked_against_tag_owners() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(ACL))
-        .respond_with(hujson_policy())
-        .expect(2)
-        .mount(&server)
-        .await;
+    answer_times(&server, "GET", ACL, hujson_policy(), 2).await;
     catch_all(&server).await;
     let client = client_for(&server);
     client

@@ -7,7 +7,7 @@ use tailscale_client::{Error, IpNet};
 use wiremock::matchers::{body_json, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{catch_all, client_for, json_fixture};
+use crate::common::{answer_times, catch_all, client_for, json_fixture};
 
 const ROUTES: &str = "/api/v2/device/nQqJ2r8CNTRL/routes";
 
@@ -18,12 +18,14 @@ fn net(s: &str) -> IpNet {
 #[tokio::test]
 async fn get_reads_advertised_and_enabled() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(ROUTES))
-        .respond_with(json_fixture("device_routes.json"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_times(
+        &server,
+        "GET",
+        ROUTES,
+        json_fixture("device_routes.json"),
+        1,
+    )
+    .await;
     catch_all(&server).await;
     let routes = client_for(&server)
         .routes()
@@ -58,18 +60,15 @@ async fn set_replaces_the_enabled_list() {
 #[tokio::test]
 async fn set_with_an_empty_answer_reads_the_routes_back() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(ROUTES))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(ROUTES))
-        .respond_with(json_fixture("device_routes_approved.json"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_times(&server, "POST", ROUTES, ResponseTemplate::new(200), 1).await;
+    answer_times(
+        &server,
+        "GET",
+        ROUTES,
+        json_fixture("device_routes_approved.json"),
+        1,
+    )
+    .await;
     catch_all(&server).await;
     let routes = client_for(&server)
         .routes()
@@ -82,12 +81,14 @@ async fn set_with_an_empty_answer_reads_the_routes_back() {
 #[tokio::test]
 async fn approve_merges_with_what_is_enabled_and_reports_unadvertised() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(ROUTES))
-        .respond_with(json_fixture("device_routes.json"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_times(
+        &server,
+        "GET",
+        ROUTES,
+        json_fixture("device_routes.json"),
+        1,
+    )
+    .await;
     Mock::given(method("POST"))
         .and(path(ROUTES))
         .and(body_json(
@@ -116,14 +117,15 @@ async fn approve_merges_with_what_is_enabled_and_reports_unadvertised() {
 #[tokio::test]
 async fn approve_on_a_device_without_routes_accepts_go_null_lists() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(ROUTES))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "advertisedRoutes": null, "enabledRoutes": null
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_times(
+        &server,
+        "GET",
+        ROUTES,
+        ResponseTemplate::new(200)
+            .set_body_json(json!({ "advertisedRoutes": null, "enabledRoutes": null })),
+        1,
+    )
+    .await;
     Mock::given(method("POST"))
         .and(path(ROUTES))
         .and(body_json(json!({"routes": ["10.96.0.0/12"]})))
@@ -146,12 +148,14 @@ async fn approve_on_a_device_without_routes_accepts_go_null_lists() {
 #[tokio::test]
 async fn approving_enabled_routes_writes_nothing() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(ROUTES))
-        .respond_with(json_fixture("device_routes_approved.json"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_times(
+        &server,
+        "GET",
+        ROUTES,
+        json_fixture("device_routes_approved.json"),
+        1,
+    )
+    .await;
     catch_all(&server).await;
     let approval = client_for(&server)
         .routes()
@@ -202,12 +206,14 @@ async fn wait_until_advertised_polls_until_the_route_appears() {
         .expect(3)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(ROUTES))
-        .respond_with(json_fixture("device_routes.json"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_times(
+        &server,
+        "GET",
+        ROUTES,
+        json_fixture("device_routes.json"),
+        1,
+    )
+    .await;
     catch_all(&server).await;
     let start = tokio::time::Instant::now();
     let routes = client_for(&server)
