@@ -123,7 +123,10 @@ async fn run(args: &Args, mut schematic: Schematic) -> Result<(), Error> {
             "offline_id": created.offline_id.to_string(),
             "installer": installer.to_string(),
             "extensions": schematic.official_extensions(),
-            "id_mismatch": !created.warnings.is_empty(),
+            "id_mismatch": created
+                .warnings
+                .iter()
+                .any(|warning| matches!(warning, CreateWarning::IdMismatch { .. })),
         });
         println!("{report:#}");
     } else {
