@@ -62,8 +62,9 @@ impl Credentials {
     }
 
     /// Like [`Credentials::from_env`], reading variables through `lookup` (for tests and
-    /// for configuration sources other than the process environment). Empty values count
-    /// as unset.
+    /// for configuration sources other than the process environment). Surrounding
+    /// whitespace (e.g. the newline of a value read from a file) is dropped; empty values
+    /// count as unset.
     ///
     /// # Errors
     /// As [`Credentials::from_env`].
@@ -78,7 +79,11 @@ impl Credentials {
     /// # Ok::<(), tailscale_client::Error>(())
     /// ```
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let api_key = get(ENV_API_KEY);
         let client_id = get(ENV_OAUTH_CLIENT_ID);
         let client_secret = get(ENV_OAUTH_CLIENT_SECRET);
@@ -173,6 +178,15 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(err.to_string().contains("unset one of them"));
+    }
+
+    #[test]
+    fn surrounding_whitespace_is_dropped() {
+        let creds = Credentials::from_lookup(env(&[("TS_API_KEY", " tskey-api-abc\n")])).unwrap();
+        match creds {
+            Credentials::ApiKey(k) => assert_eq!(k.expose_secret(), "tskey-api-abc"),
+            other => panic!("unexpected {other:?}"),
+        }
     }
 
     #[test]

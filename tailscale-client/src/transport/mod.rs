@@ -3,9 +3,7 @@
 use std::error::Error as _;
 
 use reqwest::StatusCode;
-use reqwest::header::{
-    ACCEPT, AUTHORIZATION, CONTENT_TYPE, ETAG, HeaderMap, IF_MATCH, RETRY_AFTER,
-};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, ETAG, HeaderMap, IF_MATCH, RETRY_AFTER};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -131,7 +129,7 @@ impl ClientInner {
         let mut builder = self
             .http
             .request(request.method.clone(), url)
-            .header(AUTHORIZATION, format!("Bearer {token}"))
+            .bearer_auth(token)
             .header(ACCEPT, request.accept);
         if let Some(etag) = &request.if_match {
             builder = builder.header(IF_MATCH, etag);
