@@ -137,6 +137,24 @@ mod tests {
     }
 
     #[test]
+    fn reports_added_and_removed_extensions_in_order() {
+        let old = Schematic::builder()
+            .extensions(["siderolabs/i915", "siderolabs/mei"])
+            .build();
+        let new = Schematic::builder()
+            .extensions(["siderolabs/i915", "siderolabs/tailscale", "siderolabs/zfs"])
+            .build();
+        let diff = old.diff(&new);
+        assert_eq!(
+            diff.extensions_added,
+            ["siderolabs/tailscale", "siderolabs/zfs"]
+        );
+        assert_eq!(diff.extensions_removed, ["siderolabs/mei"]);
+        assert!(!diff.extensions_reordered);
+        assert!(!diff.is_empty());
+    }
+
+    #[test]
     fn reports_kernel_args_and_bootloader() {
         let old = Schematic::builder().kernel_arg("quiet").build();
         let new = Schematic::builder()

@@ -177,3 +177,55 @@ impl SchematicBuilder {
         self.schematic
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extensions_are_appended_in_order_without_duplicates() {
+        let mut schematic = Schematic::builder()
+            .extensions(["siderolabs/i915", "siderolabs/mei", "siderolabs/i915"])
+            .build();
+        assert_eq!(
+            schematic.official_extensions(),
+            ["siderolabs/i915", "siderolabs/mei"]
+        );
+        assert!(schematic.add_extension("siderolabs/tailscale"));
+        assert!(!schematic.add_extension("siderolabs/mei"));
+        assert_eq!(
+            schematic.official_extensions(),
+            ["siderolabs/i915", "siderolabs/mei", "siderolabs/tailscale"]
+        );
+        assert!(schematic.remove_extension("siderolabs/mei"));
+        assert!(!schematic.remove_extension("siderolabs/mei"));
+        assert_eq!(
+            schematic.official_extensions(),
+            ["siderolabs/i915", "siderolabs/tailscale"]
+        );
+    }
+
+    /// The UI sorts with Go's byte-wise string order: upper case before lower case, and
+    /// two orders of the same extensions then hash to one ID.
+    #[test]
+    fn sorting_uses_byte_order_and_makes_the_ui_id() {
+        let mut unsorted = Schematic::builder()
+            .extensions([
+                "siderolabs/util-linux-tools",
+                "siderolabs/iscsi-tools",
+                "Z/upper",
+            ])
+            .build();
+        let sorted = Schematic::builder()
+            .extensions([
+                "Z/upper",
+                "siderolabs/iscsi-tools",
+                "siderolabs/util-linux-tools",
+            ])
+            .build();
+        assert_ne!(unsorted.id(), sorted.id());
+        unsorted.sort_extensions();
+        assert_eq!(unsorted.official_extensions(), sorted.official_extensions());
+        assert_eq!(unsorted.id(), sorted.id());
+    }
+}
