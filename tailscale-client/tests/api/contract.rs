@@ -174,11 +174,27 @@ fn request_problems(request: &Request) -> Vec<String> {
         .keys()
         .cloned()
         .collect();
-    for (name, _) in request.url.query_pairs() {
+    for (name, value) in request.url.query_pairs() {
         let ok = declared.contains(name.as_ref())
             || (filters_allowed && device_fields.contains(name.as_ref()));
         if !ok {
             problems.push(format!("{what}: undeclared query parameter {name}"));
+        }
+        let schema = params
+            .iter()
+            .find(|p| p["in"] == "query" && p["name"] == name.as_ref())
+            .map(|p| &p["schema"]);
+        if let Some(schema) = schema {
+            // Query values are text; read them as the JSON type the schema declares.
+            let instance = match schema["type"].as_str() {
+                Some("boolean" | "integer" | "number") => {
+                    serde_json::from_str(&value).unwrap_or(Value::String(value.to_string()))
+                }
+                _ => Value::String(value.to_string()),
+            };
+            for (_, message) in violations(schema, &instance) {
+                problems.push(format!("{what}: query parameter {name}={value}: {message}"));
+            }
         }
     }
     for p in params
@@ -537,6 +553,14 @@ async fn deliberately_wrong_requests_are_caught() {
         (
             http.get(format!("{base}/tailnet/-/keys")),
             "required query parameter all missing",
+        ),
+        (
+            http.get(format!("{base}/tailnet/-/keys?all=yes")),
+            "query parameter all=yes",
+        ),
+        (
+            http.get(format!("{base}/device/n1?fields=everything")),
+            "query parameter fields=everything",
         ),
         (
             http.post(format!("{base}/tailnet/-/keys")).json(&json!({
