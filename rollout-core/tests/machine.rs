@@ -127,9 +127,9 @@ fn rollback_restores_config_and_boots_the_previous_image() {
 fn a_node_that_never_booted_the_new_image_is_rolled_back_by_reinstalling_the_original_installer() {
     let plan = seed_plan(FailurePolicy::Rollback);
     let mut h = harness(&plan);
-    // Schematic, inspect, precheck, backup, apply, install succeed; the reboot is refused.
-    h.world.faults.extend([Fault::None; 6]);
-    h.world.faults.push_back(Fault::Fatal);
+    h.world
+        .faults
+        .extend(reboot_of_the_first_node(Fault::Fatal));
     h.run(&[]);
     assert_eq!(h.phases()["k8s-2"], Phase::RolledBack);
     let from = &plan.node("k8s-2").unwrap().from;
@@ -155,6 +155,56 @@ fn a_node_that_never_booted_the_new_image_is_rolled_back_by_reinstalling_the_ori
     assert_eq!(node.running.schematic_id, from.schematic_id);
     assert_eq!(node.install_image, from.install_image);
     assert!(node.escs.is_empty());
+}
+
+/// The faults that hit the first node's reboot request (schematic, inspect, precheck, backup,
+/// apply and install go through).
+fn reboot_of_the_first_node(fault: Fault) -> Vec<Fault> {
+    let mut faults = vec![Fault::None; 6];
+    faults.push(fault);
+    faults
+}
+
+#[test]
+fn a_reboot_whose_answer_was_lost_is_awaited_not_repeated() {
+    let plan = seed_plan(FailurePolicy::Halt);
+    let mut h = harness(&plan);
+    h.world
+        .faults
+        .extend(reboot_of_the_first_node(Fault::LostReply));
+    h.run(&[]);
+    assert!(
+        h.phases().values().all(|p| *p == Phase::Done),
+        "{:?}",
+        h.phases()
+    );
+    assert_eq!(
+        requests(&h, "k8s-2", |r| matches!(r, NodeRequest::Reboot)),
+        1
+    );
+    assert_eq!(h.world.nodes["k8s-2"].boot_seq, 1);
+}
+
+#[test]
+fn a_reboot_request_that_never_arrived_fails_the_node_with_what_to_do() {
+    let plan = seed_plan(FailurePolicy::Halt);
+    let mut h = harness(&plan);
+    h.world
+        .faults
+        .extend(reboot_of_the_first_node(Fault::Transient));
+    h.run(&[]);
+    assert_eq!(h.phases()["k8s-2"], Phase::Halted);
+    assert_eq!(
+        requests(&h, "k8s-2", |r| matches!(r, NodeRequest::Reboot)),
+        1
+    );
+    let failure = h.rollout.status()[0].failure.clone().unwrap();
+    assert_eq!(failure.phase, Phase::AwaitReboot);
+    assert!(
+        failure.reason.contains("reboot it by hand"),
+        "{}",
+        failure.reason
+    );
 }
 
 #[test]
@@ -321,7 +371,13 @@ fn crash_at_every_step_of_a_rollback_then_resume_reaches_the_same_end_state() {
 }
 
 fn arbitrary_fault() -> impl Strategy<Value = Fault> {
-    prop_oneof![6 => Just(Fault::None), 2 => Just(Fault::Transient), 1 => Just(Fault::Fatal), 2 => Just(Fault::GateFalse)]
+    prop_oneof![
+        6 => Just(Fault::None),
+        2 => Just(Fault::Transient),
+        1 => Just(Fault::Fatal),
+        2 => Just(Fault::GateFalse),
+        1 => Just(Fault::LostReply),
+    ]
 }
 
 fn shaped_plan(

@@ -164,6 +164,29 @@ impl Rollout {
         }
     }
 
+    /// For a step that reboots the node, the phase that waits for the reboot instead of
+    /// repeating the request: a request whose answer was lost may have been carried out, and
+    /// asking again would reboot the node twice (or, for the Rollback RPC, flip it back to the
+    /// new image).
+    pub(crate) fn await_instead_of_retry(&self, index: usize, step: Step) -> Option<Phase> {
+        let rollback_rpc = || {
+            matches!(
+                self.rollback_method(index),
+                Some(super::RollbackMethod::RollbackRpc)
+            )
+        };
+        match (self.nodes[index].phase, step) {
+            (Phase::Reboot, Step::Reboot) => Some(Phase::AwaitReboot),
+            (Phase::Rollback(RollbackStep::Reboot), Step::Reboot) => {
+                Some(Phase::Rollback(RollbackStep::AwaitReboot))
+            }
+            (Phase::Rollback(RollbackStep::BootPrevious), Step::BootPrevious) if rollback_rpc() => {
+                Some(Phase::Rollback(RollbackStep::AwaitReboot))
+            }
+            _ => None,
+        }
+    }
+
     pub(crate) fn on_boot_probe(&mut self, index: usize, probe: BootProbe, now: Instant) {
         let node = &mut self.nodes[index];
         let reference = if node.in_rollback() {

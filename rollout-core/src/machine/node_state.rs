@@ -28,6 +28,8 @@ pub(crate) struct NodeState {
     pub(crate) device_online: bool,
     /// AwaitReboot: the node was seen down (used when the boot ID is unreadable).
     pub(crate) seen_down: bool,
+    /// AwaitReboot: entered because the reboot request got no answer (it may not have happened).
+    pub(crate) reboot_unconfirmed: bool,
     /// Boot ID before the forward reboot.
     pub(crate) boot_before: Option<String>,
     /// Boot ID when the rollback began.
@@ -56,6 +58,7 @@ impl NodeState {
             inspected: false,
             device_online: false,
             seen_down: false,
+            reboot_unconfirmed: false,
             boot_before: None,
             rollback_boot_before: None,
             started: BTreeSet::new(),

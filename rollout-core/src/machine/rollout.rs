@@ -262,6 +262,7 @@ impl Rollout {
         node.inspected = false;
         node.device_online = false;
         node.seen_down = false;
+        node.reboot_unconfirmed = false;
         node.last_verdict = None;
         node.wake_at = (phase == Phase::Soak).then(|| now + self.soak);
         node.deadline = (!phase.is_terminal() && phase != Phase::Pending).then(|| now + timeout);
@@ -358,8 +359,14 @@ impl Rollout {
                     .filter(|verdict| !verdict.passed)
                     .map(|verdict| format!("; failing: {}", verdict.failing()))
                     .unwrap_or_default();
+                let unconfirmed = if node.reboot_unconfirmed {
+                    "; the reboot request got no answer and the node kept its boot ID: reboot it by \
+                     hand and resume, or roll it back"
+                } else {
+                    ""
+                };
                 let reason = format!(
-                    "timed out in phase {} after {} attempt(s){detail}",
+                    "timed out in phase {} after {} attempt(s){detail}{unconfirmed}",
                     node.phase,
                     node.attempts + 1
                 );
@@ -517,6 +524,20 @@ impl Rollout {
     }
 
     fn on_error(&mut self, index: usize, step: Step, error: PortError, now: Instant) {
+        let await_phase = error
+            .is_retryable()
+            .then(|| self.await_instead_of_retry(index, step))
+            .flatten();
+        if let Some(await_phase) = await_phase {
+            let message = format!(
+                "{step:?} got no answer ({error}); it may have been carried out, so the node is \
+                 watched for a new boot ID instead of being asked again"
+            );
+            self.warn(Some(index), message);
+            self.enter(index, await_phase, now);
+            self.nodes[index].reboot_unconfirmed = true;
+            return;
+        }
         let past_deadline = self.nodes[index].deadline.is_some_and(|d| now >= d);
         if error.is_retryable() && !past_deadline {
             tracing::debug!(node = %self.nodes[index].name(), ?step, %error, "retryable failure");

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use rollout_core::discovery::NodeRole;
 use rollout_core::journal::JournalEntry;
 use rollout_core::machine::{
-    Action, GateStage, MachineOptions, Observation, Phase, Rollout, RolloutEvent, Step,
+    Action, GateStage, MachineOptions, NodeRequest, Observation, Phase, RollbackMethod, Rollout,
+    RolloutEvent, Step,
 };
 use rollout_core::plan::Plan;
 
@@ -30,6 +31,8 @@ pub struct Harness {
     pub converged_untouched: BTreeSet<String>,
     pub handled: usize,
     pub options: MachineOptions,
+    /// Reboots that took effect per (node, during rollback).
+    pub reboots: BTreeMap<(String, bool), u32>,
 }
 
 impl Harness {
@@ -59,6 +62,7 @@ impl Harness {
             converged_untouched,
             handled: 0,
             options,
+            reboots: BTreeMap::new(),
         }
     }
 
@@ -85,7 +89,7 @@ impl Harness {
         self.poll_actions();
         if !self.pending.is_empty() {
             let action = self.pending.remove(0);
-            let _lost = self.world.perform(&action);
+            let _lost = self.perform(&action);
         }
         self.crash_and_resume();
     }
@@ -225,6 +229,31 @@ impl Harness {
         );
     }
 
+    /// Performs an action on the world, checking that no node is rebooted twice by the same
+    /// direction of the rollout (a reboot whose answer was lost must be awaited, not repeated).
+    fn perform(&mut self, action: &Action) -> Observation {
+        let before = self.world.effective.len();
+        let in_rollback = action
+            .node()
+            .is_some_and(|node| matches!(self.phase_of(node), Phase::Rollback(_)));
+        let observation = self.world.perform(action);
+        for (node, request) in &self.world.effective[before..] {
+            let reboots = matches!(
+                request,
+                NodeRequest::Reboot
+                    | NodeRequest::BootPrevious {
+                        method: RollbackMethod::RollbackRpc
+                    }
+            );
+            if reboots {
+                let count = self.reboots.entry((node.clone(), in_rollback)).or_default();
+                *count += 1;
+                assert_eq!(*count, 1, "{node} rebooted twice (rollback: {in_rollback})");
+            }
+        }
+        observation
+    }
+
     /// One scheduling round; `pick` chooses which pending action completes, `dt` how long it took.
     fn poll_actions(&mut self) {
         while let Some(action) = self.rollout.poll_action(self.now) {
@@ -253,7 +282,7 @@ impl Harness {
             return true;
         }
         let action = self.pending.remove(pick % self.pending.len());
-        let observation = self.world.perform(&action);
+        let observation = self.perform(&action);
         self.now += Duration::from_secs(dt);
         if let Observation::Node {
             node,

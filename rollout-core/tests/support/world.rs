@@ -33,6 +33,8 @@ pub enum Fault {
     Fatal,
     /// A gate check sees its condition false this time.
     GateFalse,
+    /// The call is carried out but its answer is lost (dropped connection, client time limit).
+    LostReply,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +84,8 @@ pub struct World {
     pub faults: VecDeque<Fault>,
     /// Every node action performed: (node, request).
     pub performed: Vec<(String, NodeRequest)>,
+    /// Node actions that took effect (whether or not their answer arrived).
+    pub effective: Vec<(String, NodeRequest)>,
 }
 
 impl World {
@@ -127,6 +131,7 @@ impl World {
             nodes,
             faults: VecDeque::new(),
             performed: Vec::new(),
+            effective: Vec::new(),
         }
     }
 
@@ -173,7 +178,13 @@ impl World {
             Action::Node { node, request, .. } => {
                 self.performed.push((node.clone(), request.clone()));
                 let step = request.step();
-                let result = self.perform_node(node, request, fault);
+                let mut result = self.perform_node(node, request, fault);
+                if result.is_ok() {
+                    self.effective.push((node.clone(), request.clone()));
+                }
+                if fault == Fault::LostReply {
+                    result = Err(unavailable("talos", "call"));
+                }
                 Observation::Node {
                     node: node.clone(),
                     step,
