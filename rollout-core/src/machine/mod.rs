@@ -7,6 +7,8 @@
 //! - no node starts while another has failed or the rollout is halted, and no node is
 //!   changed before its precheck gate passed;
 //! - a node found converged is never disrupted; a completed disruptive step is never repeated;
+//! - a reboot (or Rollback RPC) whose answer was lost is awaited by boot ID, never sent again;
+//! - the etcd leader is the last control-plane node to start (the plan orders it last);
 //! - every node ends Done, Halted or RolledBack.
 
 mod action;
