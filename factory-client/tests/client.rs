@@ -574,3 +574,21 @@ fn invalid_base_urls_are_refused() {
         );
     }
 }
+
+/// Only 5xx answers and transport failures are retried: any other 4xx fails at once.
+#[tokio::test]
+async fn other_client_errors_are_not_retried() {
+    for (status, text) in [(403, "access denied"), (429, "too many requests")] {
+        let server = MockServer::start().await;
+        expect_calls(&server, "GET", "/versions", plain_error(status, text), 1).await;
+        fail_unexpected_requests(&server).await;
+
+        let err = client(&server).versions().await.unwrap_err();
+
+        assert!(
+            matches!(&err, Error::Http { status: got, message, .. } if *got == status && message == text),
+            "{err}"
+        );
+        assert!(!err.is_retryable());
+    }
+}
