@@ -183,6 +183,11 @@ impl Routes<'_> {
     /// # Errors
     /// API errors ([`Error::PermissionDenied`](crate::Error::PermissionDenied) names the `devices:routes` scope).
     ///
+    /// # Caveats
+    /// The API replaces the whole enabled list and has no conditional write, so this is a
+    /// read-then-write: a route someone else enables in between is overwritten. Do not run
+    /// two approvals for the same device at once.
+    ///
     /// # Usage
     /// ```no_run
     /// # async fn demo(client: tailscale_client::TailscaleClient) -> Result<(), tailscale_client::Error> {
