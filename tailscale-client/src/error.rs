@@ -78,7 +78,7 @@ pub enum Error {
 
     /// HTTP 400: the API rejected the request (invalid tags, invalid policy, ...).
     #[error(
-        "{operation} was rejected (400): {message}{}",
+        "{operation} was rejected (400): {message}{}; correct the request as the message says (tags must be defined in the policy file's tagOwners and owned by the caller)",
         findings_suffix(details)
     )]
     BadRequest {
@@ -174,7 +174,9 @@ pub enum Error {
     },
 
     /// A wait did not see the expected state in time.
-    #[error("timed out after {waited:?} waiting for {what}; last seen: {last_seen}")]
+    #[error(
+        "timed out after {waited:?} waiting for {what}; last seen: {last_seen}; check the node's tailscale service, or wait longer if it is still starting"
+    )]
     Timeout {
         /// What was awaited.
         what: String,
