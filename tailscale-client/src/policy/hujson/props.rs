@@ -245,7 +245,7 @@ proptest! {
     }
 
     #[test]
-    fn accepted_text_has_a_value_and_stays_valid_after_edits(text in hujson_like(), key in "[a-c]") {
+    fn accepted_text_has_a_value_and_stays_valid_after_edits(text in hujson_like(), key in r#"[a-c"\\/*]{1,3}"#) {
         let Ok(doc) = Document::parse(&text) else { return Ok(()) };
         let value = doc.value();
         prop_assert!(value.is_ok(), "accepted but not standardizable: {text:?}");
