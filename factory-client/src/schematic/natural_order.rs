@@ -7,6 +7,8 @@
 
 use std::cmp::Ordering;
 
+use unicode_general_category::{GeneralCategory, get_general_category};
+
 /// Compares two keys in the factory's natural key order.
 pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
     if natural_less(a, b) {
@@ -77,12 +79,25 @@ fn digit_value(chars: &[char], i: usize, start: i64) -> (i64, usize) {
     (value, end)
 }
 
+/// Go's `unicode.IsDigit`: general category Nd (decimal digits of any script).
 fn is_digit(c: char) -> bool {
-    c.is_ascii_digit() || (!c.is_ascii() && c.is_numeric())
+    c.is_ascii_digit()
+        || (!c.is_ascii() && get_general_category(c) == GeneralCategory::DecimalNumber)
 }
 
+/// Go's `unicode.IsLetter`: general categories Lu, Ll, Lt, Lm and Lo. (Rust's
+/// `is_alphabetic` also counts letter numbers like `Ⅷ` and combining marks.)
 fn is_letter(c: char) -> bool {
-    c.is_ascii_alphabetic() || (!c.is_ascii() && c.is_alphabetic())
+    c.is_ascii_alphabetic()
+        || (!c.is_ascii()
+            && matches!(
+                get_general_category(c),
+                GeneralCategory::UppercaseLetter
+                    | GeneralCategory::LowercaseLetter
+                    | GeneralCategory::TitlecaseLetter
+                    | GeneralCategory::ModifierLetter
+                    | GeneralCategory::OtherLetter
+            ))
 }
 
 #[cfg(test)]
@@ -111,6 +126,18 @@ mod tests {
     #[test]
     fn after_a_digit_letters_sort_first() {
         assert_eq!(sorted(vec!["1-", "1a"]), vec!["1a", "1-"]);
+    }
+
+    /// Characters whose class differs between Go's tables and Rust's `is_numeric` /
+    /// `is_alphabetic`: `²` (No) is not a digit for Go, so no digit run precedes `x`/`1`;
+    /// `Ⅷ` (Nl) and U+0345 (a combining mark) are not letters for Go.
+    #[test]
+    fn classifies_characters_like_go() {
+        assert_eq!(sorted(vec!["a²x", "a²1"]), vec!["a²1", "a²x"]);
+        assert_eq!(sorted(vec!["ab", "aⅧ"]), vec!["aⅧ", "ab"]);
+        assert_eq!(sorted(vec!["ab", "a\u{345}"]), vec!["a\u{345}", "ab"]);
+        assert_eq!(sorted(vec!["aé", "a-"]), vec!["a-", "aé"]);
+        assert_eq!(sorted(vec!["a٣", "a٢٠"]), vec!["a٣", "a٢٠"]);
     }
 
     #[test]
