@@ -134,3 +134,38 @@ impl<K: Into<String>, V: Into<OptionValue>> FromIterator<(K, V)> for OptionMap {
         map
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+        /// Whatever the keys (digit runs, leading zeros, letters against punctuation), the
+        /// map keeps every key once, finds each, and iterates in natural order.
+        #[test]
+        fn keeps_every_key_findable_in_natural_order(
+            keys in prop::collection::vec("[a-cA-C0-2_.-]{0,5}", 0..24)
+        ) {
+            let mut map = OptionMap::new();
+            for (index, key) in keys.iter().enumerate() {
+                map.insert(key.clone(), OptionValue::Int(index as i64));
+            }
+            let mut unique = keys.clone();
+            unique.sort();
+            unique.dedup();
+            prop_assert_eq!(map.len(), unique.len());
+            for key in &unique {
+                let last = keys.iter().rposition(|k| k == key).unwrap_or_default();
+                prop_assert_eq!(map.get(key), Some(&OptionValue::Int(last as i64)));
+            }
+            let ordered: Vec<&str> = map.iter().map(|(key, _)| key).collect();
+            for pair in ordered.windows(2) {
+                prop_assert_eq!(natural_cmp(pair[0], pair[1]), std::cmp::Ordering::Less, "{:?}", pair);
+            }
+        }
+    }
+}
