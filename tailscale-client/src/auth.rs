@@ -16,6 +16,22 @@ const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 /// How long before expiry a cached token is replaced, at most.
 const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
+/// Why no access token could be had, and how long the token endpoint asked to wait
+/// (`Retry-After`) before asking again.
+pub(crate) struct TokenRefused {
+    pub(crate) error: Error,
+    pub(crate) retry_after: Option<Duration>,
+}
+
+impl From<Error> for TokenRefused {
+    fn from(error: Error) -> Self {
+        TokenRefused {
+            error,
+            retry_after: None,
+        }
+    }
+}
+
 /// Supplies the bearer token for each request.
 pub(crate) enum Authenticator {
     /// A fixed API access token.
@@ -48,7 +64,10 @@ impl Authenticator {
     }
 
     /// The token to send now, fetching a fresh one if the cached one is (nearly) expired.
-    pub(crate) async fn bearer(&self, http: &reqwest::Client) -> Result<SecretString> {
+    pub(crate) async fn bearer(
+        &self,
+        http: &reqwest::Client,
+    ) -> Result<SecretString, TokenRefused> {
         match self {
             Authenticator::Static(key) => Ok(key.clone()),
             Authenticator::OAuth(source) => source.token(http).await,
@@ -107,7 +126,7 @@ struct TokenError {
 }
 
 impl OAuthTokenSource {
-    async fn token(&self, http: &reqwest::Client) -> Result<SecretString> {
+    async fn token(&self, http: &reqwest::Client) -> Result<SecretString, TokenRefused> {
         let mut cached = self.cached.lock().await;
         if let Some(c) = cached.as_ref().filter(|c| Instant::now() < c.refresh_at) {
             return Ok(c.token.clone());
@@ -118,7 +137,7 @@ impl OAuthTokenSource {
         Ok(token)
     }
 
-    async fn fetch(&self, http: &reqwest::Client) -> Result<CachedToken> {
+    async fn fetch(&self, http: &reqwest::Client) -> Result<CachedToken, TokenRefused> {
         tracing::debug!(token_url = %self.token_url, "requesting oauth access token");
         let mut form = vec![
             ("grant_type", "client_credentials".to_owned()),
@@ -143,6 +162,7 @@ impl OAuthTokenSource {
                 message: crate::transport::describe_transport_error(&e),
             })?;
         let status = response.status();
+        let headers = response.headers().clone();
         let body = response.bytes().await.map_err(|e| Error::OAuthToken {
             status: Some(status.as_u16()),
             message: crate::transport::describe_transport_error(&e),
@@ -154,9 +174,12 @@ impl OAuthTokenSource {
                 .or(parsed.error_description)
                 .or(parsed.error)
                 .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
-            return Err(Error::OAuthToken {
-                status: Some(status.as_u16()),
-                message,
+            return Err(TokenRefused {
+                error: Error::OAuthToken {
+                    status: Some(status.as_u16()),
+                    message,
+                },
+                retry_after: crate::retry::retry_after(&headers),
             });
         }
         let parsed: TokenResponse =

@@ -60,6 +60,12 @@ impl RetryPolicy {
     }
 }
 
+/// The wait an answer's `Retry-After` header asks for, if it has a readable one.
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    parse_retry_after(value, OffsetDateTime::now_utc())
+}
+
 /// Parses a `Retry-After` header: delay seconds or an HTTP date (relative to `now`).
 pub(crate) fn parse_retry_after(value: &str, now: OffsetDateTime) -> Option<Duration> {
     let value = value.trim();

@@ -3,15 +3,14 @@
 use std::error::Error as _;
 
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, ETAG, HeaderMap, IF_MATCH, RETRY_AFTER};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, ETAG, HeaderMap, IF_MATCH};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
-use time::OffsetDateTime;
 use tracing::Instrument;
 
 use crate::client::ClientInner;
 use crate::error::{ApiFinding, Error, Result};
-use crate::retry::parse_retry_after;
+use crate::retry::retry_after;
 
 /// Media type of HuJSON policy files.
 pub(crate) const HUJSON: &str = "application/hujson";
@@ -90,11 +89,11 @@ impl ClientInner {
                     outcome
                 }
                 // The token endpoint being briefly unavailable is retried like the API.
-                Err(error) if error.is_retryable() => Attempt::Retry {
-                    error,
-                    retry_after: None,
+                Err(refused) if refused.error.is_retryable() => Attempt::Retry {
+                    error: refused.error,
+                    retry_after: refused.retry_after,
                 },
-                Err(error) => return Err(error),
+                Err(refused) => return Err(refused.error),
             };
             match outcome {
                 Attempt::Done(response) => return Ok(response),
@@ -222,8 +221,7 @@ fn classify_failure(
                 operation,
                 attempts,
             },
-            retry_after: header_text(headers, RETRY_AFTER.as_str())
-                .and_then(|v| parse_retry_after(&v, OffsetDateTime::now_utc())),
+            retry_after: retry_after(headers),
         },
         code @ 500..=599 if code != 501 => {
             let error = Error::Server {
@@ -235,8 +233,7 @@ fn classify_failure(
             if request.idempotent {
                 Attempt::Retry {
                     error,
-                    retry_after: header_text(headers, RETRY_AFTER.as_str())
-                        .and_then(|v| parse_retry_after(&v, OffsetDateTime::now_utc())),
+                    retry_after: retry_after(headers),
                 }
             } else {
                 Attempt::Fail(error)
