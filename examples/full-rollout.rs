@@ -43,11 +43,13 @@ use examples::output::{Output, OutputArgs, short_id, table};
 use examples::ports::ports_for;
 use examples::progress::render_events;
 use examples::report;
+use examples::retry::transient;
 use examples::rollout_args::RolloutArgs;
 use examples::target::{Target, TargetArgs, TargetKind};
 use rollout_core::adapters::FactoryResolver;
 use rollout_core::driver::{Driver, Ports};
 use rollout_core::journal::{Journal, JournalContents};
+use rollout_core::ports::PortError;
 use rollout_core::tailscale::{RouteApproval, SERVICE_NAME, TailscaleAuth, TailscaleEscBuilder};
 use rollout_core::{ClusterFacts, Plan, RolloutSpec};
 use secrecy::SecretString;
@@ -140,7 +142,9 @@ async fn run(args: Args) -> anyhow::Result<u8> {
         return Err(invalid_input("the rollout has no auth key"));
     };
     if args.plan {
-        output.result(&plan, |plan| plan.to_string());
+        output.item(&json!({"event": "dry_run", "plan": plan}), |_| {
+            format!("{plan}dry run: nothing was changed\n")
+        });
         return Ok(exit::SUCCESS);
     }
     let take_over_stale_lock = args.resume || target.kind == TargetKind::EmbeddedSim;
@@ -162,8 +166,15 @@ async fn prepare(
     artifacts: &Artifacts,
     output: Output,
 ) -> anyhow::Result<(Plan, Option<String>)> {
-    let (discovery, _) = Driver::new(spec.clone(), ports.clone());
-    let facts = discovery.discover(&target.cluster, &target.nodes).await?;
+    let mut nodes = Vec::new();
+    for node in &target.nodes {
+        let facts = transient(PortError::is_retryable, || ports.talos.node_facts(node)).await;
+        nodes.push(facts.with_context(|| format!("cannot read node {node}; nothing was changed"))?);
+    }
+    let facts = ClusterFacts {
+        cluster: target.cluster.clone(),
+        nodes,
+    };
     show_discovery(&facts, output);
     let (key_id, secret) = if args.plan {
         (None, SecretString::from(PLAN_PLACEHOLDER_KEY))

@@ -36,11 +36,11 @@ pub fn finish(result: anyhow::Result<u8>) -> ExitCode {
         Ok(status) => ExitCode::from(status),
         Err(error) => {
             eprintln!("error: {error:#}");
-            let status = if error.downcast_ref::<InvalidInput>().is_some() {
-                INVALID_INPUT
-            } else {
-                FAILURE
-            };
+            let invalid = error.downcast_ref::<InvalidInput>().is_some()
+                || error
+                    .downcast_ref::<rollout_core::Error>()
+                    .is_some_and(rollout_core::Error::is_invalid_input);
+            let status = if invalid { INVALID_INPUT } else { FAILURE };
             ExitCode::from(status)
         }
     }

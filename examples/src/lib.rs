@@ -10,5 +10,6 @@ pub mod output;
 pub mod ports;
 pub mod progress;
 pub mod report;
+pub mod retry;
 pub mod rollout_args;
 pub mod target;

@@ -6,10 +6,12 @@ use rollout_core::driver::Ports;
 use rollout_core::gate::{Observed, stage_gate};
 use rollout_core::machine::{GateStage, Summary};
 use rollout_core::plan::NodeAction;
+use rollout_core::ports::PortError;
 use serde::Serialize;
 
 use crate::output::{short_id, table};
 use crate::progress::{EventLog, PhaseTiming};
+use crate::retry::transient;
 
 /// The whole report.
 #[derive(Debug, Clone, Serialize)]
@@ -111,8 +113,13 @@ pub async fn build(
             .map(|(_, phase)| phase.to_string())
             .unwrap_or_else(|| "unknown".to_owned());
         let timeline = log.nodes.get(&node_plan.node).cloned().unwrap_or_default();
-        let live = ports.talos.inspect(&node_plan.node).await.ok();
-        let observation = ports.talos.observe(&node_plan.node).await.ok();
+        let retryable = |error: &PortError| error.is_retryable();
+        let live = transient(retryable, || ports.talos.inspect(&node_plan.node))
+            .await
+            .ok();
+        let observation = transient(retryable, || ports.talos.observe(&node_plan.node))
+            .await
+            .ok();
         let hostname = node_plan
             .tailnet
             .as_ref()
@@ -120,7 +127,10 @@ pub async fn build(
                 tailnet.hostname.clone()
             });
         let device = match &ports.tailnet {
-            Some(tailnet) => tailnet.device(&hostname).await.ok().flatten(),
+            Some(tailnet) => transient(retryable, || tailnet.device(&hostname))
+                .await
+                .ok()
+                .flatten(),
             None => None,
         };
         let failing_checks = if phase == "Done" && !node_plan.is_skipped() {

@@ -32,6 +32,13 @@ pub struct RolloutArgs {
     /// Seconds between two checks of a gate (default: 5, 1 on the embedded sim).
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Rollout")]
     pub check_interval_seconds: Option<u64>,
+    /// Seconds a single call (backup, apply, reboot request, route approval) may take.
+    #[arg(long, default_value_t = 120, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Rollout")]
+    pub step_seconds: u64,
+    /// Seconds writing the new image may take (on Talos < 1.13 this includes the reboot the
+    /// upgrade call waits for).
+    #[arg(long, default_value_t = 1200, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Rollout")]
+    pub install_seconds: u64,
     /// Seconds a node may take to come back from its reboot.
     #[arg(long, default_value_t = 900, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Rollout")]
     pub await_reboot_seconds: u64,
@@ -71,6 +78,8 @@ impl RolloutArgs {
             self.check_interval_seconds
                 .unwrap_or(if sim { 1 } else { 5 }),
         );
+        timeouts.step = Duration::from_secs(self.step_seconds);
+        timeouts.install = Duration::from_secs(self.install_seconds);
         timeouts.await_reboot = Duration::from_secs(self.await_reboot_seconds);
         timeouts.verify = Duration::from_secs(self.verify_seconds);
         timeouts.tailnet = Duration::from_secs(self.verify_seconds);

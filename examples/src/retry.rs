@@ -1,0 +1,31 @@
+//! Retrying the tools' own reads (discovery, final report) when the failure is transient —
+//! a node mid-reboot or an apid connection that dropped. The rollout's steps are retried by
+//! rollout-core's state machine, not here.
+
+use std::future::Future;
+use std::time::Duration;
+
+/// How many times a transient read is tried.
+const ATTEMPTS: u32 = 3;
+/// Pause between two tries.
+const PAUSE: Duration = Duration::from_millis(300);
+
+/// Calls `read` until it succeeds, fails for good (`retryable` says no), or was tried
+/// [`ATTEMPTS`] times; returns the last result.
+pub async fn transient<T, E, F, Fut>(retryable: impl Fn(&E) -> bool, mut read: F) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let mut attempt = 1;
+    loop {
+        match read().await {
+            Err(error) if attempt < ATTEMPTS && retryable(&error) => {
+                tracing::debug!(attempt, "transient failure; trying again");
+                attempt += 1;
+                tokio::time::sleep(PAUSE).await;
+            }
+            result => return result,
+        }
+    }
+}

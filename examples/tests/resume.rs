@@ -1,0 +1,83 @@
+//! Resume: the rollout process is killed mid-node (the sim runs as its own process), a plain
+//! re-run refuses to start over, and `--resume` completes without upgrading any node twice.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::process::Stdio;
+
+use serde_json::Value;
+use support::{FAST, SimCluster, assert_converged, lines, report, run};
+
+#[test]
+fn a_killed_rollout_resumes_without_upgrading_a_node_twice() {
+    let sim = SimCluster::start(&[
+        "--nodes",
+        "3",
+        "--control-planes",
+        "1",
+        "--reboot-seconds",
+        "3",
+    ]);
+    let artifacts = tempfile::tempdir().unwrap();
+    let artifacts_flag = ["--artifacts", artifacts.path().to_str().unwrap()];
+    let victim = sim.address("k8s-2");
+
+    let mut first = sim
+        .command("full-rollout")
+        .args(FAST)
+        .args(artifacts_flag)
+        .arg("--json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let killed_mid_node = lines(&mut first).any(|line| {
+        let event: Value = serde_json::from_str(&line).unwrap_or_default();
+        event["event"] == "phase_changed"
+            && event["node"] == victim.as_str()
+            && event["to"]["phase"] == "await_reboot"
+    });
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(
+        killed_mid_node,
+        "the rollout never reached {victim}'s reboot"
+    );
+
+    let refused = run(sim.command("full-rollout").args(FAST).args(artifacts_flag));
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--resume"));
+
+    let resumed = run(sim
+        .command("full-rollout")
+        .args(FAST)
+        .args(artifacts_flag)
+        .arg("--resume"));
+    assert!(
+        resumed.status.success(),
+        "resume failed: {}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    let report = report(artifacts.path(), "report.json");
+    for hostname in ["k8s-1", "k8s-2", "k8s-3"] {
+        assert_converged(&report, hostname);
+    }
+
+    let journal = std::fs::read_to_string(artifacts.path().join("sim/journal.jsonl")).unwrap();
+    let mut installs: BTreeMap<String, usize> = BTreeMap::new();
+    for line in journal.lines() {
+        let entry: Value = serde_json::from_str(line).unwrap();
+        if entry["entry"] == "step_started" && entry["step"]["step"] == "install" {
+            *installs
+                .entry(entry["node"].as_str().unwrap().to_owned())
+                .or_default() += 1;
+        }
+    }
+    assert_eq!(installs.len(), 3, "{installs:?}");
+    assert!(
+        installs.values().all(|count| *count == 1),
+        "a node was upgraded twice: {installs:?}"
+    );
+}
