@@ -254,6 +254,24 @@ async fn reboot_waits_through_unavailable_until_the_node_is_back() {
 }
 
 #[tokio::test]
+async fn an_abrupt_reboot_whose_event_stream_simply_ends_is_waited_through() {
+    let harness = Harness::start(NodeConfig {
+        abrupt_reboot: true,
+        ..NodeConfig::default()
+    })
+    .await;
+    let node = harness.client(ADMIN).node("10.0.0.2");
+    let (outcome, progress) = reboot_recording(&node, &reboot_options()).await;
+    assert_eq!(outcome.unwrap().boot_id_after.as_deref(), Some("boot-2"));
+    assert!(
+        progress.contains(&Progress::Disconnected {
+            reason: "the event stream ended".to_owned()
+        }),
+        "{progress:?}"
+    );
+}
+
+#[tokio::test]
 async fn reboot_keeps_waiting_while_the_boot_id_has_not_changed() {
     let harness = Harness::start(NodeConfig {
         stale_boot_id_reads: 3,

@@ -36,6 +36,7 @@ where
 {
     let mut receiver = node.subscribe();
     let (sender, out) = mpsc::channel(64);
+    let end_cleanly = node.abrupt_reboot();
     tokio::spawn(async move {
         for item in prefix {
             if sender.send(Ok(item)).await.is_err() {
@@ -44,6 +45,9 @@ where
         }
         while let Ok(message) = receiver.recv().await {
             if matches!(message, Broadcast::Cut) {
+                if end_cleanly {
+                    return;
+                }
                 let _ = sender
                     .send(Err(Status::unavailable("error reading from server: EOF")))
                     .await;

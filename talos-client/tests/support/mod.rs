@@ -53,6 +53,9 @@ pub struct NodeConfig {
     pub upgrade_sequence_error: Option<String>,
     /// `ImageService.Pull` reports some progress, then stalls.
     pub pull_stalls: bool,
+    /// Reboots are abrupt (power cycle, kernel panic): no going-down events, and open
+    /// streams simply end (EOF) instead of failing with `Unavailable`.
+    pub abrupt_reboot: bool,
 }
 
 impl Default for NodeConfig {
@@ -69,6 +72,7 @@ impl Default for NodeConfig {
             version_hangs: false,
             upgrade_sequence_error: None,
             pull_stalls: false,
+            abrupt_reboot: false,
         }
     }
 }
@@ -115,12 +119,15 @@ pub enum Broadcast {
 pub struct FakeNode {
     state: Arc<Mutex<State>>,
     broadcast: broadcast::Sender<Broadcast>,
+    /// Copied from the config: read by streams without taking the state lock.
+    abrupt_reboot: bool,
 }
 
 impl FakeNode {
     pub fn new(config: NodeConfig) -> Self {
         let (broadcast, _) = broadcast::channel(1024);
         let node = Self {
+            abrupt_reboot: config.abrupt_reboot,
             state: Arc::new(Mutex::new(State {
                 boot_id: "boot-1".to_owned(),
                 boots: 1,
@@ -152,6 +159,11 @@ impl FakeNode {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Broadcast> {
         self.broadcast.subscribe()
+    }
+
+    /// Whether reboots are abrupt (see [`NodeConfig::abrupt_reboot`]).
+    pub fn abrupt_reboot(&self) -> bool {
+        self.abrupt_reboot
     }
 
     /// Every call seen so far.
@@ -241,6 +253,15 @@ impl FakeNode {
 
     /// Starts a reboot: going-down events, then the node stops answering.
     pub fn go_down(&self, state: &mut State, actor: &str) {
+        state.down_remaining = Some(state.config.down_for_calls.max(1));
+        if !self.abrupt_reboot {
+            self.announce_going_down(state, actor);
+        }
+        let _ = self.broadcast.send(Broadcast::Cut);
+    }
+
+    /// The events Talos sends before a reboot: the `reboot` sequence, `stopAllServices`.
+    fn announce_going_down(&self, state: &mut State, actor: &str) {
         self.emit(
             state,
             "machine.SequenceEvent",
@@ -260,8 +281,6 @@ impl FakeNode {
             },
             actor,
         );
-        state.down_remaining = Some(state.config.down_for_calls.max(1));
-        let _ = self.broadcast.send(Broadcast::Cut);
     }
 
     /// The node has rebooted: new boot ID, new events buffer, installed image active.
