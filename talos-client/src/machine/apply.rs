@@ -55,7 +55,10 @@ impl AppliedMode {
 }
 
 /// What the node reported after applying (or dry-running) a configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` leaves out the body of a dry-run diff: it quotes configuration values, which
+/// may be secrets (auth keys in an ExtensionServiceConfig).
+#[derive(Clone, PartialEq, Eq)]
 pub struct ApplyOutcome {
     /// Validation warnings.
     pub warnings: Vec<String>,
@@ -63,6 +66,24 @@ pub struct ApplyOutcome {
     pub mode: AppliedMode,
     /// Human-readable details; for a dry run it starts with "Dry run summary:" and holds a diff.
     pub details: String,
+}
+
+/// How a dry run's `mode_details` starts; the config diff follows.
+const DRY_RUN_PREFIX: &str = "Dry run summary:";
+
+impl std::fmt::Debug for ApplyOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let details: &dyn std::fmt::Debug = if self.details.starts_with(DRY_RUN_PREFIX) {
+            &"Dry run summary: [diff omitted: may quote secrets]"
+        } else {
+            &self.details
+        };
+        f.debug_struct("ApplyOutcome")
+            .field("warnings", &self.warnings)
+            .field("mode", &self.mode)
+            .field("details", details)
+            .finish()
+    }
 }
 
 impl NodeClient {
@@ -112,5 +133,28 @@ impl NodeClient {
             mode: AppliedMode::from_wire(applied.mode),
             details: applied.mode_details,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(details: &str) -> ApplyOutcome {
+        ApplyOutcome {
+            warnings: vec![],
+            mode: AppliedMode::NoReboot,
+            details: details.to_owned(),
+        }
+    }
+
+    #[test]
+    fn debug_omits_a_dry_run_diff_but_shows_other_details() {
+        let dry_run = outcome("Dry run summary:\n+ - TS_AUTHKEY=tskey-auth-secret");
+        let shown = format!("{dry_run:?}");
+        assert!(!shown.contains("tskey"), "{shown}");
+        assert!(shown.contains("diff omitted"), "{shown}");
+        let applied = outcome("Applied configuration without a reboot");
+        assert!(format!("{applied:?}").contains("without a reboot"));
     }
 }
