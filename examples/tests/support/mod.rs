@@ -33,12 +33,20 @@ impl SimCluster {
     /// Starts `sim-cluster --out DIR` with one-second reboots and device delays plus `extra` flags.
     pub fn start(extra: &[&str]) -> SimCluster {
         let dir = tempfile::tempdir().unwrap();
-        let child = Command::new(example("sim-cluster"))
+        let mut command = Command::new(example("sim-cluster"));
+        command
             .args(["--out", dir.path().to_str().unwrap()])
-            .args(["--reboot-seconds", "1", "--device-delay-seconds", "1"])
-            .args(extra)
+            .args(extra);
+        for (flag, default) in [("--reboot-seconds", "1"), ("--device-delay-seconds", "1")] {
+            if !extra.contains(&flag) {
+                command.args([flag, default]);
+            }
+        }
+        let log = dir.path().join("sim-cluster.log");
+        let stderr = std::fs::File::create(&log).unwrap();
+        let mut child = command
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let info_path = dir.path().join("sim.json");
@@ -49,6 +57,10 @@ impl SimCluster {
                 .and_then(|text| serde_json::from_str::<Value>(&text).ok());
             if let Some(info) = parsed {
                 break info;
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                let stderr = std::fs::read_to_string(&log).unwrap_or_default();
+                panic!("sim-cluster exited with {status}: {stderr}");
             }
             assert!(
                 Instant::now() < deadline,
