@@ -312,9 +312,11 @@ async fn a_failed_upgrade_sequence_ends_the_wait_with_its_error() {
 #[tokio::test]
 async fn without_access_to_the_boot_id_the_wait_needs_the_node_to_go_away_first() {
     // Before Talos 1.14 the boot ID is only in a file that needs os:admin; an operator
-    // may reboot but not read it, so talosctl skips the boot-ID check.
+    // may reboot but not read it, so talosctl skips the boot-ID check. A "running and
+    // ready" of the old boot must then not end the wait.
     let harness = Harness::start(NodeConfig {
         boot_id_resource: false,
+        ready_before_going_down: true,
         ..NodeConfig::default()
     })
     .await;

@@ -56,6 +56,9 @@ pub struct NodeConfig {
     /// Reboots are abrupt (power cycle, kernel panic): no going-down events, and open
     /// streams simply end (EOF) instead of failing with `Unavailable`.
     pub abrupt_reboot: bool,
+    /// A last "running and ready" status of the old boot arrives after the reboot was
+    /// accepted, before the node goes down.
+    pub ready_before_going_down: bool,
 }
 
 impl Default for NodeConfig {
@@ -73,6 +76,7 @@ impl Default for NodeConfig {
             upgrade_sequence_error: None,
             pull_stalls: false,
             abrupt_reboot: false,
+            ready_before_going_down: false,
         }
     }
 }
@@ -253,6 +257,9 @@ impl FakeNode {
 
     /// Starts a reboot: going-down events, then the node stops answering.
     pub fn go_down(&self, state: &mut State, actor: &str) {
+        if state.config.ready_before_going_down {
+            self.emit_running_and_ready(state);
+        }
         state.down_remaining = Some(state.config.down_for_calls.max(1));
         if !self.abrupt_reboot {
             self.announce_going_down(state, actor);
@@ -324,6 +331,11 @@ impl FakeNode {
             },
             "",
         );
+        self.emit_running_and_ready(state);
+    }
+
+    fn emit_running_and_ready(&self, state: &mut State) {
+        use wire::machine_status_event::{MachineStage, MachineStatus};
         self.emit(
             state,
             "machine.MachineStatusEvent",
