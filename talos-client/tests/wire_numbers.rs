@@ -749,6 +749,45 @@ fn enum_values_match_upstream() {
 }
 
 #[test]
+fn method_paths_are_the_generated_services_methods() {
+    use talos_client::methods;
+    let path = |service: &str, method: &str| format!("/{service}/{method}");
+    let machine = machine::machine_service_server::SERVICE_NAME;
+    assert_eq!(methods::VERSION, path(machine, "Version"));
+    assert_eq!(
+        methods::APPLY_CONFIGURATION,
+        path(machine, "ApplyConfiguration")
+    );
+    assert_eq!(methods::UPGRADE, path(machine, "Upgrade"));
+    assert_eq!(methods::REBOOT, path(machine, "Reboot"));
+    assert_eq!(methods::ROLLBACK, path(machine, "Rollback"));
+    assert_eq!(methods::SERVICE_LIST, path(machine, "ServiceList"));
+    assert_eq!(methods::SERVICE_RESTART, path(machine, "ServiceRestart"));
+    assert_eq!(methods::LOGS, path(machine, "Logs"));
+    assert_eq!(methods::EVENTS, path(machine, "Events"));
+    assert_eq!(methods::READ, path(machine, "Read"));
+    assert_eq!(methods::ETCD_STATUS, path(machine, "EtcdStatus"));
+    assert_eq!(methods::ETCD_MEMBER_LIST, path(machine, "EtcdMemberList"));
+    assert_eq!(methods::KUBECONFIG, path(machine, "Kubeconfig"));
+    assert_eq!(
+        methods::IMAGE_PULL,
+        path(machine::image_service_server::SERVICE_NAME, "Pull")
+    );
+    assert_eq!(
+        methods::LIFECYCLE_UPGRADE,
+        path(machine::lifecycle_service_server::SERVICE_NAME, "Upgrade")
+    );
+    assert_eq!(
+        methods::HEALTH_CHECK,
+        path(cluster::cluster_service_server::SERVICE_NAME, "HealthCheck")
+    );
+    let state = cosi::state_server::SERVICE_NAME;
+    assert_eq!(methods::RESOURCE_GET, path(state, "Get"));
+    assert_eq!(methods::RESOURCE_LIST, path(state, "List"));
+    assert_eq!(methods::RESOURCE_WATCH, path(state, "Watch"));
+}
+
+#[test]
 fn services_are_named_as_upstream() {
     // Package + service form the method path (`/machine.MachineService/Version`).
     assert_eq!(
