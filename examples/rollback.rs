@@ -37,7 +37,7 @@ use serde_json::json;
 struct Args {
     /// Node to roll back (repeatable; default: every node the rollout changed).
     #[arg(long = "node", value_name = "NODE")]
-    nodes: Vec<String>,
+    roll_back: Vec<String>,
     /// Tag of the nodes' tailnet devices (for the report).
     #[arg(long = "tag", value_name = "TAG", default_value = "tag:k8s")]
     tags: Vec<String>,
@@ -68,7 +68,7 @@ async fn run(args: Args) -> anyhow::Result<u8> {
         )));
     }
     let plan = Journal::read(&journal)?.plan;
-    for node in &args.nodes {
+    for node in &args.roll_back {
         if plan.node(node).is_none() {
             return Err(invalid_input(format!(
                 "node {node} is not part of the journaled rollout"
@@ -79,7 +79,7 @@ async fn run(args: Args) -> anyhow::Result<u8> {
     let (driver, events) = Driver::new(args.rollout.spec(&target), ports.clone());
     let driver = driver.take_over_stale_lock(true);
     let renderer = tokio::spawn(render_events(events, output));
-    let result = driver.rollback(&target.cluster, &args.nodes).await;
+    let result = driver.rollback(&target.cluster, &args.roll_back).await;
     drop(driver);
     let log = renderer.await.context("the progress renderer stopped")?;
     let summary = result?;
@@ -97,11 +97,11 @@ async fn run(args: Args) -> anyhow::Result<u8> {
         .values()
         .any(|timeline| timeline.failure.is_some());
     let not_rolled_back = summary.nodes.iter().any(|(node, phase)| {
-        let requested = if args.nodes.is_empty() {
+        let requested = if args.roll_back.is_empty() {
             // Every changed node: those that still run the rollout's result.
             *phase == Phase::Done && plan.node(node).is_some_and(|plan| !plan.is_skipped())
         } else {
-            args.nodes.iter().any(|wanted| wanted == node)
+            args.roll_back.iter().any(|wanted| wanted == node)
         };
         requested && *phase != Phase::RolledBack
     });

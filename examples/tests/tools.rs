@@ -1,0 +1,110 @@
+//! The smaller tools against a `sim-cluster` before and after a rollout: their exit codes
+//! are what cron and scripts rely on, and `rotate-auth-key`/`rollback` change what they say.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use serde_json::Value;
+use support::{FAST, SimCluster, example, run};
+
+const TOOLS: &[&str] = &[
+    "full-rollout",
+    "get-extensions",
+    "approve-routes",
+    "policy-check",
+    "status",
+    "rotate-auth-key",
+    "rollback",
+];
+
+#[test]
+fn every_tool_explains_itself_with_help() {
+    for tool in TOOLS {
+        let output = run(std::process::Command::new(example(tool)).arg("--help"));
+        assert!(
+            output.status.success(),
+            "{tool} --help failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let help = String::from_utf8_lossy(&output.stdout);
+        for flag in ["--talosconfig", "--json"] {
+            assert!(help.contains(flag), "{tool} --help lacks {flag}");
+        }
+    }
+}
+
+fn status(sim: &SimCluster) -> (Option<i32>, Value) {
+    let output = run(sim.command("status").arg("--json"));
+    (
+        output.status.code(),
+        serde_json::from_slice(&output.stdout).unwrap(),
+    )
+}
+
+#[test]
+fn status_rotation_and_rollback_after_a_rollout() {
+    let sim = SimCluster::start(&["--nodes", "2", "--control-planes", "1"]);
+    let (code, before) = status(&sim);
+    assert_eq!(
+        code,
+        Some(1),
+        "no tailscale yet must be unhealthy: {before}"
+    );
+
+    let artifacts = tempfile::tempdir().unwrap();
+    let artifacts_flag = ["--artifacts", artifacts.path().to_str().unwrap()];
+    let rollout = run(sim.command("full-rollout").args(FAST).args(artifacts_flag));
+    assert!(
+        rollout.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rollout.stderr)
+    );
+    let (code, after) = status(&sim);
+    assert_eq!(code, Some(0), "{after}");
+
+    let rotation = run(sim.command("rotate-auth-key").arg("--json"));
+    assert!(
+        rotation.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotation.stderr)
+    );
+    let rotated: Value = serde_json::from_slice(&rotation.stdout).unwrap();
+    assert_eq!(rotated["old_key_revoked"], true, "{rotated}");
+    assert_ne!(rotated["new_key_id"], rotated["old_key_id"]);
+    let (code, after_rotation) = status(&sim);
+    assert_eq!(code, Some(0), "devices must stay online: {after_rotation}");
+
+    let worker = sim.address("k8s-2");
+    let rollback = run(sim
+        .command("rollback")
+        .args(FAST)
+        .args(artifacts_flag)
+        .args(["--node", &worker]));
+    assert!(
+        rollback.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rollback.stderr)
+    );
+    let extensions = run(sim.command("get-extensions").arg("--json"));
+    let nodes: Value = serde_json::from_slice(&extensions.stdout).unwrap();
+    for node in nodes.as_array().unwrap() {
+        let names: Vec<&str> = node["extensions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap())
+            .collect();
+        let expected: &[&str] = if node["node"] == worker.as_str() {
+            &["i915", "mei"]
+        } else {
+            &["i915", "mei", "tailscale"]
+        };
+        assert_eq!(names, expected, "{}", node["node"]);
+    }
+    let (code, _) = status(&sim);
+    assert_eq!(
+        code,
+        Some(1),
+        "the rolled-back node has no tailscale any more"
+    );
+}
