@@ -11,7 +11,7 @@ const ATTEMPTS: u32 = 3;
 const PAUSE: Duration = Duration::from_millis(300);
 
 /// Calls `read` until it succeeds, fails for good (`retryable` says no), or was tried
-/// [`ATTEMPTS`] times; returns the last result.
+/// three times; returns the last result.
 pub async fn transient<T, E, F, Fut>(retryable: impl Fn(&E) -> bool, mut read: F) -> Result<T, E>
 where
     F: FnMut() -> Fut,
