@@ -122,7 +122,7 @@ async fn run(args: Args) -> anyhow::Result<u8> {
                 std::fs::read_to_string(artifacts.rollout_dir().dir().join(AUTH_KEY_ID_FILE)).ok();
             (contents.plan, key_id)
         }
-        (false, Some(_)) if target.kind == TargetKind::EmbeddedSim => {
+        (false, Some(_)) if target.kind == TargetKind::EmbeddedSim && !args.plan => {
             let moved = artifacts.rollout_dir().archive_journal(unix_ms())?;
             output.note(format!(
                 "moved the journal of an earlier embedded sim aside: {}",
@@ -137,9 +137,6 @@ async fn run(args: Args) -> anyhow::Result<u8> {
             )));
         }
         (false, _) => prepare(&args, &target, &ports, &mut spec, &artifacts, output).await?,
-    };
-    let Some(auth_key_id) = auth_key_id.or_else(|| args.plan.then(String::new)) else {
-        return Err(invalid_input("the rollout has no auth key"));
     };
     if args.plan {
         output.item(&json!({"event": "dry_run", "plan": plan}), |_| {
@@ -232,7 +229,7 @@ async fn prepare(
 /// How the run phase is carried out.
 struct Run<'a> {
     artifacts: &'a Artifacts,
-    auth_key_id: String,
+    auth_key_id: Option<String>,
     take_over_stale_lock: bool,
     output: Output,
 }
@@ -267,8 +264,7 @@ async fn execute(spec: RolloutSpec, plan: Plan, ports: Ports, run: Run<'_>) -> a
         Err(error) => return Err(error.into()),
     };
     output.note("final validation of every node");
-    let key_id = (!auth_key_id.is_empty()).then_some(auth_key_id);
-    let report = report::build(&plan, &summary, &log, &ports, key_id).await;
+    let report = report::build(&plan, &summary, &log, &ports, auth_key_id).await;
     let path = artifacts.write_public(
         "report.json",
         serde_json::to_string_pretty(&report)?.as_bytes(),
