@@ -160,8 +160,11 @@ impl Bars {
                     self.nodes.insert(node.node.clone(), bar);
                 }
             }
-            RolloutEvent::PhaseChanged { node, to, .. } => {
+            RolloutEvent::PhaseChanged { node, from, to } => {
                 if let Some(bar) = self.nodes.get(node) {
+                    if *from == Phase::Pending {
+                        bar.reset_elapsed();
+                    }
                     if to.is_terminal() {
                         bar.finish_with_message(to.to_string());
                     } else {
