@@ -61,6 +61,25 @@ fn status_rotation_and_rollback_after_a_rollout() {
     );
     let (code, after) = status(&sim);
     assert_eq!(code, Some(0), "{after}");
+    let approval = run(sim.command("approve-routes").arg("--json"));
+    assert!(
+        approval.status.success(),
+        "{}",
+        String::from_utf8_lossy(&approval.stderr)
+    );
+    let approved: Value = serde_json::from_slice(&approval.stdout).unwrap();
+    for device in approved.as_array().unwrap() {
+        assert_eq!(
+            device["approved"],
+            serde_json::json!(["10.43.0.0/16"]),
+            "{device}"
+        );
+        assert_eq!(
+            device["newly_approved"],
+            serde_json::json!([]),
+            "the rollout approved them already"
+        );
+    }
 
     let rotation = run(sim.command("rotate-auth-key").arg("--json"));
     assert!(
@@ -107,4 +126,49 @@ fn status_rotation_and_rollback_after_a_rollout() {
         Some(1),
         "the rolled-back node has no tailscale any more"
     );
+}
+
+#[test]
+fn policy_check_fails_on_a_missing_auto_approver_and_fix_repairs_it() {
+    let sim = SimCluster::start(&["--nodes", "1"]);
+    let check = run(sim.command("policy-check").arg("--json"));
+    assert_eq!(
+        check.status.code(),
+        Some(1),
+        "the sim's policy has no autoApprovers"
+    );
+    let fix = run(sim.command("policy-check").args(["--fix", "--json"]));
+    assert!(
+        fix.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fix.stderr)
+    );
+    let fixed: Value = serde_json::from_slice(&fix.stdout).unwrap();
+    assert_eq!(fixed["saved"], true);
+    let again = run(sim.command("policy-check").arg("--json"));
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+}
+
+#[test]
+fn status_watch_prints_one_json_line_per_round() {
+    let sim = SimCluster::start(&["--nodes", "1"]);
+    let mut child = sim
+        .command("status")
+        .args(["--watch", "--interval", "1", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rounds: Vec<Value> = support::lines(&mut child)
+        .take(2)
+        .map(|line| serde_json::from_str(&line).unwrap())
+        .collect();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(rounds.len(), 2);
+    assert!(rounds.iter().all(|round| round["health"] == "unhealthy"));
 }
