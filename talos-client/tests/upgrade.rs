@@ -10,7 +10,8 @@ use std::time::Duration;
 use futures::StreamExt;
 use support::{Harness, NodeConfig};
 use talos_client::upgrade::{
-    Progress, RebootOptions, UpgradeOptions, UpgradePath, WaitOptions, WaitOutcome, reboot, upgrade,
+    Progress, RebootOptions, UpgradeOptions, UpgradePath, WaitOptions, WaitOutcome, install,
+    reboot, upgrade,
 };
 use talos_client::{Error, NodeClient};
 
@@ -169,6 +170,89 @@ async fn an_unimplemented_pull_falls_back_to_the_legacy_call() {
         .position(|method| method == "/machine.MachineService/Upgrade")
         .unwrap();
     assert!(pull < legacy);
+}
+
+#[tokio::test]
+async fn install_on_an_older_node_returns_once_the_legacy_call_is_accepted() {
+    let harness = Harness::start(NodeConfig {
+        version_tag: "v1.10.4".to_owned(),
+        // The node would stay down for good: a helper that waited could never return.
+        down_for_calls: u32::MAX,
+        ..NodeConfig::default()
+    })
+    .await;
+    let node = harness.client(ADMIN).node("10.0.0.2");
+    let mut progress = Vec::new();
+    let path = install(&node, &options(), |step| progress.push(step.clone()))
+        .await
+        .unwrap();
+    assert_eq!(path, UpgradePath::Legacy);
+    let methods = harness.node.methods();
+    let upgrades = methods
+        .iter()
+        .filter(|method| *method == "/machine.MachineService/Upgrade")
+        .count();
+    assert_eq!(upgrades, 1, "{methods:?}");
+    assert!(
+        !methods
+            .iter()
+            .any(|method| method == "/machine.MachineService/Events"
+                || method == "/machine.MachineService/Reboot"),
+        "install neither waits nor reboots: {methods:?}"
+    );
+    assert!(progress.iter().any(
+        |step| matches!(step, Progress::ActionAccepted { actor_id: Some(id) } if id == "actor-1")
+    ));
+}
+
+#[tokio::test]
+async fn install_on_a_1_13_node_runs_the_installer_and_does_not_reboot() {
+    let harness = Harness::start(NodeConfig::default()).await;
+    let node = harness.client(ADMIN).node("10.0.0.2");
+    let mut progress = Vec::new();
+    let path = install(&node, &options(), |step| progress.push(step.clone()))
+        .await
+        .unwrap();
+    assert_eq!(path, UpgradePath::Lifecycle);
+    let methods = harness.node.methods();
+    for expected in [
+        "/machine.ImageService/Pull",
+        "/machine.LifecycleService/Upgrade",
+    ] {
+        assert!(
+            methods.iter().any(|method| method == expected),
+            "{methods:?}"
+        );
+    }
+    assert!(
+        !methods
+            .iter()
+            .any(|method| method == "/machine.MachineService/Reboot"
+                || method == "/machine.MachineService/Upgrade"),
+        "{methods:?}"
+    );
+    assert!(progress.contains(&Progress::Installer("writing boot entry".to_owned())));
+    // Still the old boot: nothing rebooted.
+    assert_eq!(node.boot_id().await.unwrap(), "boot-1");
+}
+
+#[tokio::test]
+async fn install_falls_back_to_the_legacy_call_like_upgrade() {
+    let harness = Harness::start(NodeConfig {
+        lifecycle_api: false,
+        ..NodeConfig::default()
+    })
+    .await;
+    let node = harness.client(ADMIN).node("10.0.0.2");
+    let path = install(&node, &options(), |_| {}).await.unwrap();
+    assert_eq!(path, UpgradePath::Legacy);
+    assert!(
+        harness
+            .node
+            .methods()
+            .iter()
+            .any(|method| method == "/machine.MachineService/Upgrade")
+    );
 }
 
 #[tokio::test]

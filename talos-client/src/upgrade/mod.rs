@@ -1,6 +1,6 @@
 //! Upgrade and reboot helpers with talosctl's semantics: choose the upgrade path from the
 //! node's version, run it, and return only once the node has rebooted (new boot ID) and
-//! reports running and ready.
+//! reports running and ready; [`install`] chooses the same path but returns without waiting.
 //!
 //! Waiting is event-driven: the node's event stream is opened before the action, and when
 //! the node goes away (`Unavailable`, end of stream) it is reopened with a bounded,
@@ -56,6 +56,89 @@ pub async fn upgrade<F>(
 where
     F: FnMut(&Progress) + Send,
 {
+    match choose_route(node, options, &mut progress).await? {
+        Route::Lifecycle { image_name } => {
+            lifecycle_path(node, options, &image_name, progress).await
+        }
+        Route::Legacy => {
+            let request = legacy_request(options);
+            let tracker = Tracker::new(node, &options.wait, &mut progress).await?;
+            tracker
+                .run(|| async { node.upgrade_legacy(&request).await.map(Some) })
+                .await
+        }
+    }
+}
+
+/// Installs `options.image` and returns without waiting for any reboot: the path taken.
+///
+/// The path is chosen as by [`upgrade`]. [`UpgradePath::Lifecycle`]: the image was pulled
+/// and the installer ran; the node has not rebooted (the caller reboots when it wants;
+/// `options.reboot` is not used). [`UpgradePath::Legacy`]: the node accepted the legacy
+/// `MachineService.Upgrade`, which runs the installer and reboots the node by itself; the
+/// caller watches for the new boot (a new boot ID) on its own schedule.
+///
+/// # Errors
+///
+/// As [`upgrade`], without the wait's [`Error::Timeout`]: the pull and the installer are
+/// still bounded by `options.wait.timeout`. An error on the legacy path after the request
+/// may have been sent (`Unavailable`, a time limit) does not mean nothing happened: the
+/// node may be upgrading and rebooting.
+///
+/// # Usage
+///
+/// ```no_run
+/// # async fn run(node: talos_client::NodeClient) -> Result<(), talos_client::Error> {
+/// use talos_client::upgrade::{UpgradeOptions, UpgradePath, install};
+///
+/// let options = UpgradeOptions::new("factory.talos.dev/metal-installer/abc…:v1.10.4");
+/// match install(&node, &options, |progress| tracing::info!(?progress)).await? {
+///     UpgradePath::Legacy => println!("installing; the node reboots by itself"),
+///     UpgradePath::Lifecycle => println!("installed; reboot to run it"),
+/// }
+/// # Ok(()) }
+/// ```
+pub async fn install<F>(
+    node: &NodeClient,
+    options: &UpgradeOptions,
+    mut progress: F,
+) -> Result<UpgradePath, Error>
+where
+    F: FnMut(&Progress) + Send,
+{
+    match choose_route(node, options, &mut progress).await? {
+        Route::Lifecycle { image_name } => {
+            run_installer(node, options, &image_name, &mut progress).await?;
+            Ok(UpgradePath::Lifecycle)
+        }
+        Route::Legacy => {
+            let actor_id = node.upgrade_legacy(&legacy_request(options)).await?;
+            progress(&Progress::ActionAccepted {
+                actor_id: Some(actor_id),
+            });
+            Ok(UpgradePath::Legacy)
+        }
+    }
+}
+
+/// Where the installer runs.
+enum Route {
+    /// The 1.13+ lifecycle API, from the pulled image's name.
+    Lifecycle { image_name: String },
+    /// The legacy `MachineService.Upgrade`.
+    Legacy,
+}
+
+/// Chooses the path from the node's version and pulls the image on the lifecycle path,
+/// falling back to the legacy call when the pull is unimplemented.
+async fn choose_route<F>(
+    node: &NodeClient,
+    options: &UpgradeOptions,
+    progress: &mut F,
+) -> Result<Route, Error>
+where
+    F: FnMut(&Progress) + Send,
+{
     let use_lifecycle = !options.force_legacy && supports_lifecycle_api(&node.version().await?.tag);
     if use_lifecycle {
         progress(&Progress::Path(UpgradePath::Lifecycle));
@@ -63,11 +146,11 @@ where
             node,
             options.wait.timeout,
             "pulling the installer image",
-            pull(node, options, &mut progress),
+            pull(node, options, progress),
         )
         .await;
         match pulled {
-            Ok(image_name) => return lifecycle_path(node, options, &image_name, progress).await,
+            Ok(image_name) => return Ok(Route::Lifecycle { image_name }),
             Err(error) if error.is_unimplemented() => {
                 tracing::debug!("image pull unimplemented, falling back to the legacy upgrade");
             }
@@ -75,17 +158,18 @@ where
         }
     }
     progress(&Progress::Path(UpgradePath::Legacy));
-    let request = LegacyUpgrade {
+    Ok(Route::Legacy)
+}
+
+/// The legacy `MachineService.Upgrade` request for `options`.
+fn legacy_request(options: &UpgradeOptions) -> LegacyUpgrade {
+    LegacyUpgrade {
         image: options.image.clone(),
         preserve: options.preserve,
         stage: options.stage,
         force: options.force,
         powercycle: options.reboot_mode == crate::machine::RebootMode::Powercycle,
-    };
-    let tracker = Tracker::new(node, &options.wait, &mut progress).await?;
-    tracker
-        .run(|| async { node.upgrade_legacy(&request).await.map(Some) })
-        .await
+    }
 }
 
 /// Reboots the node and waits until it runs a new boot and reports running and ready.
@@ -153,6 +237,26 @@ async fn lifecycle_path<F>(
 where
     F: FnMut(&Progress) + Send,
 {
+    run_installer(node, options, image_name, &mut progress).await?;
+    if !options.reboot {
+        return Ok(WaitOutcome::not_rebooted());
+    }
+    let tracker = Tracker::new(node, &options.wait, &mut progress).await?;
+    tracker
+        .run(|| async { node.reboot(options.reboot_mode).await.map(Some) })
+        .await
+}
+
+/// Runs the lifecycle installer from the pulled image, within `options.wait.timeout`.
+async fn run_installer<F>(
+    node: &NodeClient,
+    options: &UpgradeOptions,
+    image_name: &str,
+    progress: &mut F,
+) -> Result<(), Error>
+where
+    F: FnMut(&Progress) + Send,
+{
     let install = async {
         let mut installer = node
             .lifecycle_upgrade(options.namespace, image_name)
@@ -162,14 +266,7 @@ where
         }
         Ok(())
     };
-    within(node, options.wait.timeout, "running the installer", install).await?;
-    if !options.reboot {
-        return Ok(WaitOutcome::not_rebooted());
-    }
-    let tracker = Tracker::new(node, &options.wait, &mut progress).await?;
-    tracker
-        .run(|| async { node.reboot(options.reboot_mode).await.map(Some) })
-        .await
+    within(node, options.wait.timeout, "running the installer", install).await
 }
 
 /// Runs `work`, failing with [`Error::Timeout`] naming `what` and the node after `limit`.
