@@ -15,9 +15,20 @@ use rollout_core::spec::FailurePolicy;
 use rollout_core::{ClusterFacts, plan};
 use support::harness::Harness;
 use support::world::{Fault, World};
-use support::{FakeResolver, cluster, seed_cluster, seed_spec, spec_for};
+use support::{
+    FakeResolver, cluster, on_lifecycle_api, on_lifecycle_version, seed_cluster, seed_spec,
+    spec_for,
+};
 
+/// The seed cluster on Talos 1.13 (lifecycle install, then a separate reboot request).
 fn seed_plan(policy: FailurePolicy) -> Plan {
+    let mut spec = seed_spec();
+    spec.failure_policy = policy;
+    plan(&spec, &on_lifecycle_api(seed_cluster()), &FakeResolver).unwrap()
+}
+
+/// The seed cluster as it is, on Talos v1.10.4: the legacy install reboots the node by itself.
+fn legacy_seed_plan(policy: FailurePolicy) -> Plan {
     let mut spec = seed_spec();
     spec.failure_policy = policy;
     plan(&spec, &seed_cluster(), &FakeResolver).unwrap()
@@ -207,6 +218,107 @@ fn a_reboot_request_that_never_arrived_fails_the_node_with_what_to_do() {
     );
 }
 
+/// The faults that hit the first node's install request (schematic, inspect, precheck, backup
+/// and apply go through).
+fn install_of_the_first_node(fault: Fault) -> Vec<Fault> {
+    let mut faults = vec![Fault::None; 5];
+    faults.push(fault);
+    faults
+}
+
+fn installs(h: &Harness, node: &str) -> usize {
+    requests(h, node, |r| matches!(r, NodeRequest::Install { .. }))
+}
+
+#[test]
+fn a_legacy_install_whose_answer_was_lost_is_awaited_by_boot_id_not_sent_again() {
+    let plan = legacy_seed_plan(FailurePolicy::Halt);
+    let mut h = harness(&plan);
+    h.world
+        .faults
+        .extend(install_of_the_first_node(Fault::LostReply));
+    h.run(&[]);
+    assert!(
+        h.phases().values().all(|p| *p == Phase::Done),
+        "{:?}",
+        h.phases()
+    );
+    assert_eq!(installs(&h, "k8s-2"), 1);
+    assert_eq!(
+        requests(&h, "k8s-2", |r| matches!(r, NodeRequest::Reboot)),
+        0,
+        "the legacy install reboots by itself"
+    );
+    assert_eq!(h.world.nodes["k8s-2"].boot_seq, 1);
+}
+
+#[test]
+fn a_legacy_install_with_no_answer_and_no_reboot_fails_in_install_without_being_sent_again() {
+    let plan = legacy_seed_plan(FailurePolicy::Halt);
+    let mut h = harness(&plan);
+    h.world
+        .faults
+        .extend(install_of_the_first_node(Fault::Transient));
+    h.run(&[]);
+    assert_eq!(h.phases()["k8s-2"], Phase::Halted);
+    assert_eq!(installs(&h, "k8s-2"), 1);
+    assert_eq!(h.world.nodes["k8s-2"].boot_seq, 0);
+    let failure = h.rollout.status()[0].failure.clone().unwrap();
+    assert_eq!(failure.phase, Phase::Install);
+    assert!(
+        failure.reason.contains("not sent again") && failure.reason.contains("resume"),
+        "{}",
+        failure.reason
+    );
+}
+
+#[test]
+fn a_lifecycle_install_with_no_answer_is_sent_again_once_the_node_answers_on_the_same_boot() {
+    let plan = seed_plan(FailurePolicy::Halt);
+    let mut h = harness(&plan);
+    h.world
+        .faults
+        .extend(install_of_the_first_node(Fault::Transient));
+    h.run(&[]);
+    assert!(
+        h.phases().values().all(|p| *p == Phase::Done),
+        "{:?}",
+        h.phases()
+    );
+    assert_eq!(installs(&h, "k8s-2"), 2);
+    assert_eq!(h.world.nodes["k8s-2"].boot_seq, 1);
+    let probe_before_resend = h
+        .world
+        .performed
+        .iter()
+        .filter(|(n, _)| n == "k8s-2")
+        .skip_while(|(_, r)| !matches!(r, NodeRequest::Install { .. }))
+        .nth(1)
+        .map(|(_, r)| r.clone());
+    assert_eq!(probe_before_resend, Some(NodeRequest::ProbeBoot));
+}
+
+#[test]
+fn a_node_that_never_returns_from_a_legacy_install_fails_in_await_reboot_with_what_to_do() {
+    let plan = legacy_seed_plan(FailurePolicy::Halt);
+    let mut h = harness(&plan);
+    h.world
+        .nodes
+        .get_mut("k8s-2")
+        .unwrap()
+        .never_returns_after_reboot = true;
+    h.run(&[]);
+    assert_eq!(h.phases()["k8s-2"], Phase::Halted);
+    assert_eq!(installs(&h, "k8s-2"), 1);
+    let failure = h.rollout.status()[0].failure.clone().unwrap();
+    assert_eq!(failure.phase, Phase::AwaitReboot);
+    assert!(
+        failure.reason.contains("check its console"),
+        "{}",
+        failure.reason
+    );
+}
+
 #[test]
 fn a_factory_that_disagrees_on_the_schematic_id_halts_before_any_node_is_touched() {
     let plan = seed_plan(FailurePolicy::Rollback);
@@ -341,7 +453,12 @@ fn end_state(
 }
 
 fn crash_everywhere(policy: FailurePolicy, setup: fn(&mut World)) {
-    let plan = seed_plan(policy);
+    crash_everywhere_in(&seed_plan(policy), setup);
+    crash_everywhere_in(&legacy_seed_plan(policy), setup);
+}
+
+fn crash_everywhere_in(plan: &Plan, setup: fn(&mut World)) {
+    let plan = plan.clone();
     let reference = end_state(&plan, setup, None);
     let mut world = World::new(&plan);
     setup(&mut world);
@@ -386,8 +503,14 @@ fn shaped_plan(
     max_unavailable: usize,
     policy: FailurePolicy,
     skip: Option<usize>,
+    lifecycle: &[bool],
 ) -> Plan {
     let mut facts: ClusterFacts = cluster(control, workers);
+    for (node, on_lifecycle) in facts.nodes.iter_mut().zip(lifecycle) {
+        if *on_lifecycle {
+            on_lifecycle_version(node);
+        }
+    }
     let mut spec = spec_for(&facts);
     spec.ordering.max_unavailable = max_unavailable;
     spec.failure_policy = policy;
@@ -418,9 +541,10 @@ proptest! {
         faults in proptest::collection::vec(arbitrary_fault(), 0..60),
         picks in proptest::collection::vec((0usize..4, 0u64..40), 1..50),
         crash in proptest::option::of((0usize..80, any::<bool>())),
+        lifecycle in proptest::collection::vec(any::<bool>(), 6),
     ) {
         let policy = if rollback { FailurePolicy::Rollback } else { FailurePolicy::Halt };
-        let plan = shaped_plan(control, workers, max_unavailable, policy, skip);
+        let plan = shaped_plan(control, workers, max_unavailable, policy, skip, &lifecycle);
         let mut world = World::new(&plan);
         world.faults.extend(faults);
         if let Some(index) = broken {

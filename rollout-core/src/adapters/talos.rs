@@ -12,7 +12,7 @@ use talos_client::resources::{
     ExtensionServiceConfigStatus, ExtensionStatus, KernelParamStatus, NodeStatus, Nodename,
     Resource,
 };
-use talos_client::upgrade::{Progress, UpgradeOptions, UpgradePath, WaitOptions};
+use talos_client::upgrade::{UpgradeOptions, UpgradePath};
 use talos_client::{NodeClient, TalosClient};
 
 use crate::discovery::{NodeFacts, NodeRole};
@@ -29,7 +29,6 @@ const IP_FORWARD: &str = "proc.sys.net.ipv4.ip_forward";
 pub struct TalosAdapter {
     client: TalosClient,
     health_wait: Duration,
-    legacy_wait: Duration,
 }
 
 impl TalosAdapter {
@@ -38,7 +37,6 @@ impl TalosAdapter {
         TalosAdapter {
             client,
             health_wait: Duration::from_secs(60),
-            legacy_wait: Duration::from_secs(15 * 60),
         }
     }
 
@@ -331,22 +329,15 @@ impl TalosPort for TalosAdapter {
     }
 
     async fn install(&self, address: &str, image: &str) -> Result<InstallOutcome, PortError> {
-        let node = self.node(address);
-        let mut options = UpgradeOptions::new(image);
-        options.reboot = false;
-        options.wait = WaitOptions {
-            timeout: self.legacy_wait,
-            ..WaitOptions::default()
-        };
-        let mut path = UpgradePath::Lifecycle;
-        talos_client::upgrade::upgrade(&node, &options, |progress| {
-            if let Progress::Path(chosen) = progress {
-                path = *chosen;
-            }
-        })
+        // Acts only: the machine waits for the reboot (AwaitReboot) on its own clock.
+        let path = talos_client::upgrade::install(
+            &self.node(address),
+            &UpgradeOptions::new(image),
+            |_| {},
+        )
         .await
         .map_err(|e| port_error("install", &e))?;
-        // The legacy upgrade reboots by itself (and the helper waited for it).
+        // The legacy upgrade reboots by itself once its installer ran.
         Ok(InstallOutcome {
             reboot_started: path == UpgradePath::Legacy,
         })

@@ -12,6 +12,9 @@ impl Rollout {
         let node = &self.nodes[index];
         let plan = &node.plan;
         let gate = |stage| Some(NodeRequest::CheckGate { stage });
+        if node.install_unconfirmed {
+            return Some(NodeRequest::ProbeBoot);
+        }
         match node.phase {
             Phase::Precheck if !node.inspected => Some(NodeRequest::Inspect),
             Phase::Precheck => gate(GateStage::Precheck),
@@ -187,7 +190,80 @@ impl Rollout {
         }
     }
 
+    /// Whether `step` in the node's phase installs an image (Install, or a rollback's
+    /// re-install), which on the legacy path reboots the node by itself.
+    pub(crate) fn is_install_request(&self, index: usize, step: Step) -> bool {
+        match (self.nodes[index].phase, step) {
+            (Phase::Install, Step::Install) => true,
+            (Phase::Rollback(RollbackStep::BootPrevious), Step::BootPrevious) => matches!(
+                self.rollback_method(index),
+                Some(super::RollbackMethod::Reinstall { .. })
+            ),
+            _ => false,
+        }
+    }
+
+    /// Whether an install on this node may reboot it by itself: every version before the
+    /// 1.13 lifecycle API takes the legacy path. (A newer node takes the lifecycle path,
+    /// whose installer never reboots, unless its image service is missing.)
+    fn install_may_reboot(&self, index: usize) -> bool {
+        !talos_client::upgrade::supports_lifecycle_api(&self.nodes[index].plan.from.version)
+    }
+
+    /// A probe after an install whose answer was lost: a new boot ID means the install was
+    /// carried out and the node rebooted into it by itself; an unchanged boot on a reachable
+    /// node allows a resend only where the installer never reboots (lifecycle path).
+    fn on_install_probe(&mut self, index: usize, probe: BootProbe, now: Instant) {
+        let may_reboot = self.install_may_reboot(index);
+        let node = &mut self.nodes[index];
+        let in_rollback = node.in_rollback();
+        let reference = if in_rollback {
+            &node.rollback_boot_before
+        } else {
+            &node.boot_before
+        };
+        let rebooted = match &probe {
+            BootProbe::Down { .. } => {
+                node.seen_down = true;
+                false
+            }
+            BootProbe::Up { boot_id, .. } => match reference {
+                Some(before) => before != boot_id,
+                None => node.seen_down,
+            },
+        };
+        if rebooted {
+            let (step, next) = if in_rollback {
+                node.rollback_completed.insert(Step::BootPrevious);
+                (
+                    Step::BootPrevious,
+                    Phase::Rollback(RollbackStep::AwaitReboot),
+                )
+            } else {
+                node.completed.insert(Step::Install);
+                (Step::Install, Phase::AwaitReboot)
+            };
+            let name = node.plan.node.clone();
+            self.warn(
+                Some(index),
+                "the install whose answer was lost was carried out: the node rebooted by itself"
+                    .into(),
+            );
+            self.record(JournalEntry::StepCompleted { node: name, step });
+            return self.enter(index, next, now);
+        }
+        if matches!(probe, BootProbe::Up { .. }) && !node.seen_down && !may_reboot {
+            // Same boot, reachable, and an installer that never reboots: safe to send again.
+            node.install_unconfirmed = false;
+            return;
+        }
+        self.retry_later(index, now);
+    }
+
     pub(crate) fn on_boot_probe(&mut self, index: usize, probe: BootProbe, now: Instant) {
+        if self.nodes[index].install_unconfirmed {
+            return self.on_install_probe(index, probe, now);
+        }
         let node = &mut self.nodes[index];
         let reference = if node.in_rollback() {
             &node.rollback_boot_before

@@ -30,6 +30,9 @@ pub(crate) struct NodeState {
     pub(crate) seen_down: bool,
     /// AwaitReboot: entered because the reboot request got no answer (it may not have happened).
     pub(crate) reboot_unconfirmed: bool,
+    /// Install (or a rollback's re-install): the request got no answer, so the boot ID is
+    /// probed before anything is sent again (a legacy install reboots the node by itself).
+    pub(crate) install_unconfirmed: bool,
     /// Boot ID before the forward reboot.
     pub(crate) boot_before: Option<String>,
     /// Boot ID when the rollback began.
@@ -59,6 +62,7 @@ impl NodeState {
             device_online: false,
             seen_down: false,
             reboot_unconfirmed: false,
+            install_unconfirmed: false,
             boot_before: None,
             rollback_boot_before: None,
             started: BTreeSet::new(),
@@ -76,6 +80,31 @@ impl NodeState {
 
     pub(crate) fn in_rollback(&self) -> bool {
         matches!(self.phase, Phase::Rollback(_))
+    }
+
+    /// What to do when the current phase timed out after a request whose answer was lost, or
+    /// a reboot that never came back (empty otherwise).
+    pub(crate) fn timeout_hint(&self) -> &'static str {
+        let awaiting_reboot = matches!(
+            self.phase,
+            Phase::AwaitReboot | Phase::Rollback(super::RollbackStep::AwaitReboot)
+        );
+        if self.reboot_unconfirmed {
+            "; the reboot request got no answer and the node kept its boot ID: reboot it by hand \
+             and resume, or roll it back"
+        } else if self.install_unconfirmed && self.seen_down {
+            "; the install request got no answer and the node went down without coming back: \
+             check its console, then resume, or roll it back"
+        } else if self.install_unconfirmed {
+            "; the install request got no answer and the node kept its boot ID, so it was not \
+             sent again (a legacy upgrade reboots the node by itself and may still be running): \
+             check the node (talosctl dmesg), then resume, or roll it back"
+        } else if awaiting_reboot {
+            "; the node did not come back running and ready with a new boot ID: check its \
+             console (talosctl dmesg once it answers), then resume, or roll it back"
+        } else {
+            ""
+        }
     }
 
     /// True once any step that may have changed the node has started.

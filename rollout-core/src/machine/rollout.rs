@@ -263,6 +263,7 @@ impl Rollout {
         node.device_online = false;
         node.seen_down = false;
         node.reboot_unconfirmed = false;
+        node.install_unconfirmed = false;
         node.last_verdict = None;
         node.wake_at = (phase == Phase::Soak).then(|| now + self.soak);
         node.deadline = (!phase.is_terminal() && phase != Phase::Pending).then(|| now + timeout);
@@ -359,12 +360,7 @@ impl Rollout {
                     .filter(|verdict| !verdict.passed)
                     .map(|verdict| format!("; failing: {}", verdict.failing()))
                     .unwrap_or_default();
-                let unconfirmed = if node.reboot_unconfirmed {
-                    "; the reboot request got no answer and the node kept its boot ID: reboot it by \
-                     hand and resume, or roll it back"
-                } else {
-                    ""
-                };
+                let unconfirmed = node.timeout_hint();
                 let reason = format!(
                     "timed out in phase {} after {} attempt(s){detail}{unconfirmed}",
                     node.phase,
@@ -461,7 +457,14 @@ impl Rollout {
             let remaining = node
                 .deadline
                 .map_or(phase_timeout, |d| d.saturating_duration_since(now));
-            let timeout = remaining.max(self.timeouts.step);
+            // An install gets its own phase's time (the spec's install timeout), not the step
+            // time: cutting it short would lose an answer that decides what happens next.
+            let floor = if matches!(step, Step::Install | Step::BootPrevious) {
+                Duration::from_secs(1)
+            } else {
+                self.timeouts.step
+            };
+            let timeout = remaining.max(floor);
             let name = node.plan.node.clone();
             if step.is_disruptive() {
                 if node.in_rollback() {
@@ -536,6 +539,17 @@ impl Rollout {
             self.warn(Some(index), message);
             self.enter(index, await_phase, now);
             self.nodes[index].reboot_unconfirmed = true;
+            return;
+        }
+        if error.is_retryable() && self.is_install_request(index, step) {
+            let message = format!(
+                "{step:?} got no answer ({error}); it may have been carried out (the legacy \
+                 upgrade reboots the node by itself), so the node's boot ID is checked before \
+                 the image is installed again"
+            );
+            self.warn(Some(index), message);
+            self.nodes[index].install_unconfirmed = true;
+            self.retry_later(index, now);
             return;
         }
         let past_deadline = self.nodes[index].deadline.is_some_and(|d| now >= d);

@@ -21,7 +21,8 @@ pub struct ConfigChange {
 /// Result of an install.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InstallOutcome {
-    /// The node started rebooting by itself (legacy upgrade path).
+    /// The node accepted an install that reboots it by itself (legacy upgrade path); the
+    /// machine then waits for the new boot. False: installed, nothing rebooted (lifecycle).
     pub reboot_started: bool,
 }
 
@@ -56,7 +57,8 @@ pub trait TalosPort: Send + Sync {
         config: &SecretSlice<u8>,
     ) -> Result<(), PortError>;
 
-    /// Installs an image (lifecycle upgrade on Talos ≥ 1.13, else legacy upgrade).
+    /// Installs an image (lifecycle upgrade on Talos ≥ 1.13, else legacy upgrade) and returns
+    /// without waiting for any reboot: waiting is the machine's job (AwaitReboot).
     async fn install(&self, node: &str, image: &str) -> Result<InstallOutcome, PortError>;
 
     /// Requests a reboot.

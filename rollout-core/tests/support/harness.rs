@@ -230,7 +230,8 @@ impl Harness {
     }
 
     /// Performs an action on the world, checking that no node is rebooted twice by the same
-    /// direction of the rollout (a reboot whose answer was lost must be awaited, not repeated).
+    /// direction of the rollout (a reboot whose answer was lost must be awaited, not repeated;
+    /// on Talos before 1.13 an install reboots the node by itself, so it counts as a reboot).
     fn perform(&mut self, action: &Action) -> Observation {
         let before = self.world.effective.len();
         let in_rollback = action
@@ -238,13 +239,20 @@ impl Harness {
             .is_some_and(|node| matches!(self.phase_of(node), Phase::Rollback(_)));
         let observation = self.world.perform(action);
         for (node, request) in &self.world.effective[before..] {
+            let installs = matches!(
+                request,
+                NodeRequest::Install { .. }
+                    | NodeRequest::BootPrevious {
+                        method: RollbackMethod::Reinstall { .. }
+                    }
+            );
             let reboots = matches!(
                 request,
                 NodeRequest::Reboot
                     | NodeRequest::BootPrevious {
                         method: RollbackMethod::RollbackRpc
                     }
-            );
+            ) || (installs && self.world.installs_reboot(node));
             if reboots {
                 let count = self.reboots.entry((node.clone(), in_rollback)).or_default();
                 *count += 1;

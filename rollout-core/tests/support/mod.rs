@@ -114,6 +114,24 @@ pub fn seed_cluster() -> ClusterFacts {
     }
 }
 
+/// The same cluster on Talos v1.13.2, whose install (lifecycle API) does not reboot the node:
+/// the rollout reboots it with a separate request.
+pub fn on_lifecycle_api(mut facts: ClusterFacts) -> ClusterFacts {
+    for node in &mut facts.nodes {
+        on_lifecycle_version(node);
+    }
+    facts
+}
+
+/// One node on Talos v1.13.2 (lifecycle install API).
+pub fn on_lifecycle_version(node: &mut NodeFacts) {
+    node.version = "v1.13.2".into();
+    node.install_image = node
+        .install_image
+        .as_ref()
+        .map(|image| image.replace(":v1.10.4", ":v1.13.2"));
+}
+
 pub fn tailscale_esc(hostname: &str) -> ExtensionServiceConfig {
     TailscaleEscBuilder::new(TailscaleAuth::auth_key(SecretString::from(TEST_AUTH_KEY)))
         .hostname(hostname)

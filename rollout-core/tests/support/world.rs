@@ -59,6 +59,8 @@ pub struct SimNode {
     pub backup: Option<(Option<String>, BTreeMap<String, EscDigest>)>,
     /// The node boots the new image without the extension (a broken schematic).
     pub broken_upgrade: bool,
+    /// Once rebooted, the node stays down for good.
+    pub never_returns_after_reboot: bool,
 }
 
 impl SimNode {
@@ -68,7 +70,11 @@ impl SimNode {
 
     fn reboot(&mut self) {
         self.boot_seq += 1;
-        self.down_probes = 2;
+        self.down_probes = if self.never_returns_after_reboot {
+            u32::MAX
+        } else {
+            2
+        };
         self.tailnet_checks_until_online = 2;
         self.routes_approved = false;
         if let Some(staged) = self.staged.take() {
@@ -122,6 +128,7 @@ impl World {
                     routes_approved: false,
                     backup: None,
                     broken_upgrade: false,
+                    never_returns_after_reboot: false,
                 };
                 (node.node.clone(), sim)
             })
@@ -159,6 +166,13 @@ impl World {
             }
         }
         panic!("unknown image {reference}");
+    }
+
+    /// Whether an install on `node` reboots it by itself, as the legacy `MachineService.Upgrade`
+    /// of every Talos before the 1.13 lifecycle API does.
+    pub fn installs_reboot(&self, node: &str) -> bool {
+        let version = &self.plan.node(node).unwrap().from.version;
+        !talos_client::upgrade::supports_lifecycle_api(version)
     }
 
     /// Performs an action and returns what the driver would observe.
@@ -257,11 +271,18 @@ impl World {
             }
             NodeRequest::Install { image } => {
                 let mut staged = image_for(image);
+                let reboots = self.installs_reboot(name);
                 let node = self.nodes.get_mut(name).unwrap();
                 if node.broken_upgrade {
                     staged.schematic_id = Some("broken".into());
                 }
                 node.staged = Some(staged);
+                if reboots {
+                    node.reboot();
+                    done = Outcome::Done {
+                        reboot_started: true,
+                    };
+                }
             }
             NodeRequest::Reboot => self.nodes.get_mut(name).unwrap().reboot(),
             NodeRequest::ApproveRoutes { .. } => {
@@ -284,7 +305,15 @@ impl World {
                 }
                 RollbackMethod::Reinstall { image } => {
                     let staged = image_for(image);
-                    self.nodes.get_mut(name).unwrap().staged = Some(staged);
+                    let reboots = self.installs_reboot(name);
+                    let node = self.nodes.get_mut(name).unwrap();
+                    node.staged = Some(staged);
+                    if reboots {
+                        node.reboot();
+                        done = Outcome::Done {
+                            reboot_started: true,
+                        };
+                    }
                 }
             },
             NodeRequest::Cordon
