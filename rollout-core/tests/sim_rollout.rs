@@ -1,5 +1,6 @@
 //! End to end through the real adapters: talos-client over mTLS gRPC, factory-client and
-//! tailscale-client over HTTP, against the simulated seed cluster (tokio time paused).
+//! tailscale-client over HTTP, against the simulated seed cluster (tokio time paused, except
+//! where a test waits through the sim's reboots on real time with short timings).
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -17,7 +18,8 @@ use rollout_core::ports::TokioClock;
 use rollout_core::spec::FailurePolicy;
 use rollout_core::tailscale::{RouteApproval, TailscaleAuth, TailscaleEscBuilder};
 use rollout_core::{RolloutSpec, plan};
-use sim::Sim;
+use sim::talos::Timings;
+use sim::{Sim, SimBuilder};
 use tailscale_client::{Credentials, TailscaleClient};
 use talos_client::TalosClient;
 
@@ -35,7 +37,16 @@ struct World {
 /// The seed sim, clients over real wire protocols, and a spec giving every node a tailscale
 /// config with a key valid for `key_lifetime`.
 async fn world(key_lifetime: Duration, edit: impl FnOnce(&mut RolloutSpec)) -> World {
-    let sim = Sim::builder().start().await.unwrap();
+    world_on(Sim::builder(), key_lifetime, edit).await
+}
+
+/// As [`world`], on a sim built from `sim`.
+async fn world_on(
+    sim: SimBuilder,
+    key_lifetime: Duration,
+    edit: impl FnOnce(&mut RolloutSpec),
+) -> World {
+    let sim = sim.start().await.unwrap();
     let talos = TalosClient::connect(sim.talosconfig().unwrap().context(None).unwrap()).unwrap();
     let factory = factory_client::FactoryClient::new(&sim.factory_url()).unwrap();
     let tailscale = TailscaleClient::builder()
@@ -212,5 +223,75 @@ async fn an_expired_key_is_diagnosed_from_the_real_log_and_the_node_rolled_back(
             untouched, original.schematic_id,
             "{other} must not be touched"
         );
+    }
+}
+
+/// Talos v1.10.4 takes the legacy `MachineService.Upgrade`, which reboots the node by itself.
+/// The node never comes back: the rollout sends the install once, waits for the new boot in
+/// AwaitReboot on its own clock, and fails there within the await-reboot timeout with what to
+/// do next. (Real time with short sim timings: gRPC calls to the sim are in flight throughout.)
+#[tokio::test]
+async fn a_legacy_install_is_sent_once_and_a_node_that_never_returns_fails_in_await_reboot() {
+    let timings = Timings {
+        shutdown: Duration::from_millis(50),
+        reboot: Duration::from_millis(200),
+        boot: Duration::from_millis(100),
+        service_restart: Duration::from_millis(200),
+    };
+    let await_reboot = Duration::from_secs(3);
+    let world = world_on(
+        Sim::builder().talos_version("v1.10.4").timings(timings),
+        Duration::from_secs(7 * 24 * 3600),
+        |spec| {
+            spec.timeouts.await_reboot = await_reboot;
+            spec.timeouts.install = Duration::from_secs(30);
+            spec.timeouts.check_interval = Duration::from_millis(200);
+        },
+    )
+    .await;
+    for node in NODES {
+        world.sim.faults().node_never_returns(node);
+    }
+    let plan = world.plan().await;
+    assert!(plan.nodes.iter().all(|node| node.from.version == "v1.10.4"));
+    let first = plan.nodes[0].node.clone();
+
+    let started = std::time::Instant::now();
+    let (summary, events) = world.run(plan).await;
+    let elapsed = started.elapsed();
+
+    assert_eq!(summary.halted_by.as_deref(), Some(first.as_str()));
+    let failure = events
+        .iter()
+        .find_map(|e| match e {
+            RolloutEvent::NodeFailed { node, failure } if *node == first => Some(failure.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(failure.phase, Phase::AwaitReboot, "{}", failure.reason);
+    assert!(
+        failure.reason.contains("did not come back") && failure.reason.contains("resume"),
+        "{}",
+        failure.reason
+    );
+    // Liveness bound only: the failure comes from the await-reboot timeout, not from a
+    // helper waiting inside the install call (15 min) or the install timeout (30 s).
+    assert!(elapsed < Duration::from_secs(25), "took {elapsed:?}");
+
+    // Exactly one install reached the cluster, and only on the first node.
+    let journal =
+        std::fs::read_to_string(world.spec.artifacts_dir.join("sim").join("journal.jsonl"))
+            .unwrap();
+    let installs: Vec<String> = journal
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .filter(|entry| entry["entry"] == "step_started" && entry["step"]["step"] == "install")
+        .map(|entry| entry["node"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(installs, std::slice::from_ref(&first), "{journal}");
+    let snapshot = world.sim.cluster().snapshot(&first).unwrap();
+    assert!(!snapshot.up, "the node went down for the legacy upgrade");
+    for other in NODES.iter().filter(|n| **n != first) {
+        assert!(world.sim.cluster().snapshot(other).unwrap().up, "{other}");
     }
 }

@@ -96,8 +96,8 @@ impl NodeState {
             "; the install request got no answer and the node went down without coming back: \
              check its console, then resume, or roll it back"
         } else if self.install_unconfirmed {
-            "; the install request got no answer and the node kept its boot ID, so it was not \
-             sent again (a legacy upgrade reboots the node by itself and may still be running): \
+            "; the install request got no answer and no new boot was seen, so it was not sent \
+             again (a legacy upgrade reboots the node by itself and may still be running): \
              check the node (talosctl dmesg), then resume, or roll it back"
         } else if awaiting_reboot {
             "; the node did not come back running and ready with a new boot ID: check its \
