@@ -346,3 +346,45 @@ async fn a_gate_naming_an_unregistered_user_check_is_refused_before_anything_cha
             .with_node(node, |fake| assert_eq!(fake.installs, 0));
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn discovery_waits_out_a_briefly_unreachable_node_and_gives_up_on_one_that_stays_down() {
+    use rollout_core::ports::Clock;
+    use std::time::Duration;
+
+    let setup = setup(|_| {});
+    let (driver, _) = setup.driver();
+    let nodes: Vec<String> = NODES.iter().map(|n| n.to_string()).collect();
+    let clock = TokioClock;
+
+    // Down for 2 s (mid-reboot): discovery waits it out.
+    let started = clock.now();
+    setup.cluster.with_node("k8s-2", |fake| {
+        fake.down_until = Some(started + Duration::from_secs(2))
+    });
+    let facts = driver.discover("seed", &nodes).await.unwrap();
+    assert_eq!(facts.nodes.len(), 3);
+    assert!(clock.now() - started >= Duration::from_secs(2));
+
+    // Down for good: the transient error comes back after a bounded number of tries.
+    let started = clock.now();
+    setup.cluster.with_node("k8s-2", |fake| {
+        fake.down_until = Some(started + Duration::from_secs(3600))
+    });
+    let error = driver.discover("seed", &nodes).await.unwrap_err();
+    assert!(error.is_retryable(), "{error}");
+    let waited = clock.now() - started;
+    assert!(
+        waited >= Duration::from_millis(3750) && waited <= Duration::from_secs(15),
+        "{waited:?}"
+    );
+
+    // Not retryable (no such node): fails at once.
+    let started = clock.now();
+    let error = driver
+        .discover("seed", &["k8s-9".to_owned()])
+        .await
+        .unwrap_err();
+    assert!(!error.is_retryable(), "{error}");
+    assert_eq!(clock.now(), started);
+}

@@ -4,6 +4,7 @@
 //! Start with [`Driver::new`], then [`Driver::discover`], [`crate::plan()`] and [`Driver::run`].
 
 mod diagnosis;
+mod discover;
 mod execute;
 mod observe;
 mod perform;
@@ -126,14 +127,15 @@ impl Driver {
         self.cancel.clone()
     }
 
-    /// Reads the facts planning needs from each node.
+    /// Reads the facts planning needs from each node. A transient failure (a node mid-reboot,
+    /// a dropped connection) is tried again a few times with a growing pause.
     ///
     /// # Errors
-    /// [`Error::Port`] when a node cannot be read.
+    /// [`Error::Port`] when a node cannot be read (after the retries for a transient failure).
     pub async fn discover(&self, cluster: &str, nodes: &[String]) -> crate::Result<ClusterFacts> {
         let mut facts = Vec::new();
         for node in nodes {
-            facts.push(self.ports.talos.node_facts(node).await?);
+            facts.push(self.node_facts_retrying(node).await?);
         }
         Ok(ClusterFacts {
             cluster: cluster.to_owned(),

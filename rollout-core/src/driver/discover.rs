@@ -1,0 +1,58 @@
+//! Discovery's reads, retried when a node is briefly unreachable (mid-reboot, a dropped
+//! apid connection): capped exponential backoff with jitter, on the driver's clock.
+
+use std::time::Duration;
+
+use rand::Rng;
+
+use super::Driver;
+use crate::discovery::NodeFacts;
+use crate::ports::PortError;
+
+/// Tries per node before a transient failure is returned.
+const ATTEMPTS: u32 = 5;
+/// Pause before the second try; doubles up to [`MAX_PAUSE`].
+const FIRST_PAUSE: Duration = Duration::from_millis(500);
+/// Longest pause between two tries.
+const MAX_PAUSE: Duration = Duration::from_secs(4);
+
+impl Driver {
+    /// The node's facts; retryable failures are tried again, anything else is returned at once.
+    pub(super) async fn node_facts_retrying(&self, node: &str) -> Result<NodeFacts, PortError> {
+        let mut attempt = 1;
+        loop {
+            match self.ports.talos.node_facts(node).await {
+                Err(error) if error.is_retryable() && attempt < ATTEMPTS => {
+                    tracing::debug!(node, attempt, %error, "discovery read failed; trying again");
+                    self.ports.clock.sleep(pause_before(attempt)).await;
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+}
+
+/// The pause after try `attempt` (1-based): `FIRST_PAUSE × 2^(attempt-1)`, capped, with
+/// "equal jitter" (between half and all of it).
+fn pause_before(attempt: u32) -> Duration {
+    let exponential = FIRST_PAUSE
+        .saturating_mul(2_u32.saturating_pow(attempt.saturating_sub(1)))
+        .min(MAX_PAUSE);
+    let half = exponential / 2;
+    half + rand::rng().random_range(Duration::ZERO..=half)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{FIRST_PAUSE, MAX_PAUSE, pause_before};
+
+    #[test]
+    fn pauses_double_within_jitter_bounds_up_to_the_cap() {
+        for attempt in 1..10 {
+            let full = (FIRST_PAUSE * 2_u32.pow(attempt - 1)).min(MAX_PAUSE);
+            let pause = pause_before(attempt);
+            assert!(pause >= full / 2 && pause <= full, "{attempt}: {pause:?}");
+        }
+    }
+}
