@@ -43,13 +43,11 @@ use examples::output::{Output, OutputArgs, short_id, table};
 use examples::ports::ports_for;
 use examples::progress::render_events;
 use examples::report;
-use examples::retry::transient;
 use examples::rollout_args::RolloutArgs;
 use examples::target::{Target, TargetArgs, TargetKind};
 use rollout_core::adapters::FactoryResolver;
 use rollout_core::driver::{Driver, Ports};
 use rollout_core::journal::{Journal, JournalContents};
-use rollout_core::ports::PortError;
 use rollout_core::tailscale::{RouteApproval, SERVICE_NAME, TailscaleAuth, TailscaleEscBuilder};
 use rollout_core::{ClusterFacts, Plan, RolloutSpec};
 use secrecy::SecretString;
@@ -163,15 +161,10 @@ async fn prepare(
     artifacts: &Artifacts,
     output: Output,
 ) -> anyhow::Result<(Plan, Option<String>)> {
-    let mut nodes = Vec::new();
-    for node in &target.nodes {
-        let facts = transient(PortError::is_retryable, || ports.talos.node_facts(node)).await;
-        nodes.push(facts.with_context(|| format!("cannot read node {node}; nothing was changed"))?);
-    }
-    let facts = ClusterFacts {
-        cluster: target.cluster.clone(),
-        nodes,
-    };
+    let facts = ports
+        .discover(&target.cluster, &target.nodes)
+        .await
+        .context("cannot read the cluster's nodes; nothing was changed")?;
     show_discovery(&facts, output);
     let (key_id, secret) = if args.plan {
         (None, SecretString::from(PLAN_PLACEHOLDER_KEY))

@@ -1,12 +1,12 @@
-//! Discovery's reads, retried when a node is briefly unreachable (mid-reboot, a dropped
-//! apid connection): capped exponential backoff with jitter, on the driver's clock.
+//! Discovery: each node's facts, retried when a node is briefly unreachable (mid-reboot, a
+//! dropped apid connection) with capped exponential backoff and jitter, on the ports' clock.
 
 use std::time::Duration;
 
 use rand::Rng;
 
-use super::Driver;
-use crate::discovery::NodeFacts;
+use super::Ports;
+use crate::discovery::{ClusterFacts, NodeFacts};
 use crate::ports::PortError;
 
 /// Tries per node before a transient failure is returned.
@@ -16,15 +16,34 @@ const FIRST_PAUSE: Duration = Duration::from_millis(500);
 /// Longest pause between two tries.
 const MAX_PAUSE: Duration = Duration::from_secs(4);
 
-impl Driver {
+impl Ports {
+    /// Reads the facts planning needs from each node, in order. A transient failure (a node
+    /// mid-reboot, a dropped connection) is tried again a few times with a growing pause;
+    /// nothing is changed on any node. [`Driver::discover`](super::Driver::discover) is the
+    /// same call for a caller that already has a driver.
+    ///
+    /// # Errors
+    /// [`Error::Port`](crate::Error::Port) when a node cannot be read (after the retries for
+    /// a transient failure).
+    pub async fn discover(&self, cluster: &str, nodes: &[String]) -> crate::Result<ClusterFacts> {
+        let mut facts = Vec::new();
+        for node in nodes {
+            facts.push(self.node_facts_retrying(node).await?);
+        }
+        Ok(ClusterFacts {
+            cluster: cluster.to_owned(),
+            nodes: facts,
+        })
+    }
+
     /// The node's facts; retryable failures are tried again, anything else is returned at once.
-    pub(super) async fn node_facts_retrying(&self, node: &str) -> Result<NodeFacts, PortError> {
+    async fn node_facts_retrying(&self, node: &str) -> Result<NodeFacts, PortError> {
         let mut attempt = 1;
         loop {
-            match self.ports.talos.node_facts(node).await {
+            match self.talos.node_facts(node).await {
                 Err(error) if error.is_retryable() && attempt < ATTEMPTS => {
                     tracing::debug!(node, attempt, %error, "discovery read failed; trying again");
-                    self.ports.clock.sleep(pause_before(attempt)).await;
+                    self.clock.sleep(pause_before(attempt)).await;
                     attempt += 1;
                 }
                 result => return result,

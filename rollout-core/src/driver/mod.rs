@@ -133,14 +133,7 @@ impl Driver {
     /// # Errors
     /// [`Error::Port`] when a node cannot be read (after the retries for a transient failure).
     pub async fn discover(&self, cluster: &str, nodes: &[String]) -> crate::Result<ClusterFacts> {
-        let mut facts = Vec::new();
-        for node in nodes {
-            facts.push(self.node_facts_retrying(node).await?);
-        }
-        Ok(ClusterFacts {
-            cluster: cluster.to_owned(),
-            nodes: facts,
-        })
+        self.ports.discover(cluster, nodes).await
     }
 
     /// Runs `plan`, or resumes the unfinished rollout of the same cluster from its journal.
