@@ -279,15 +279,12 @@ async fn installing_a_schematic_with_tailscale_and_an_esc_registers_a_device_wit
     let sim = fast_sim().start().await.unwrap();
     let talos = client(&sim, &["os:admin"]);
     let node = talos.node("k8s-1");
-    let factory = FactoryClient::new(&sim.factory_url()).unwrap();
-    let schematic = Schematic::builder()
-        .extensions(["siderolabs/i915", "siderolabs/mei", "siderolabs/tailscale"])
-        .build();
-    let created = factory.create_schematic(&schematic).await.unwrap();
-    let image = factory
-        .installer_image(&created.id, "v1.10.4", "metal", false)
-        .unwrap()
-        .to_string();
+    let (image, expected_schematic) = factory_image(
+        &sim,
+        &["siderolabs/i915", "siderolabs/mei", "siderolabs/tailscale"],
+        "v1.10.4",
+    )
+    .await;
     let key = create_key(&sim, 3600).await;
     let mut documents = config_with_tailscale(&node, &tailscale_env(&key)).await;
     documents.set_install_image(&image).unwrap();
@@ -306,7 +303,7 @@ async fn installing_a_schematic_with_tailscale_and_an_esc_registers_a_device_wit
 
     assert!(outcome.rebooted);
     let extensions = node.list::<ExtensionStatus>().await.unwrap();
-    assert_eq!(schematic_id(&extensions), Some(created.id.to_string()));
+    assert_eq!(schematic_id(&extensions), Some(expected_schematic));
     assert!(extensions.iter().any(|e| e.name() == "tailscale"));
     let services = node.service_list().await.unwrap();
     let tailscale = services.iter().find(|s| s.id == "ext-tailscale").unwrap();
@@ -402,15 +399,12 @@ async fn a_node_returning_without_the_extension_lacks_it_after_the_upgrade() {
         .node_returns_without_extension("k8s-1", sim::TAILSCALE_EXTENSION);
     let talos = client(&sim, &["os:admin"]);
     let node = talos.node("k8s-1");
-    let factory = FactoryClient::new(&sim.factory_url()).unwrap();
-    let schematic = Schematic::builder()
-        .extensions(["siderolabs/i915", "siderolabs/mei", "siderolabs/tailscale"])
-        .build();
-    let created = factory.create_schematic(&schematic).await.unwrap();
-    let image = factory
-        .installer_image(&created.id, "v1.10.5", "metal", false)
-        .unwrap()
-        .to_string();
+    let (image, _) = factory_image(
+        &sim,
+        &["siderolabs/i915", "siderolabs/mei", "siderolabs/tailscale"],
+        "v1.10.5",
+    )
+    .await;
     upgrade(&node, &UpgradeOptions::new(image), |_| {})
         .await
         .unwrap();
