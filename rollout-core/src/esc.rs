@@ -1,10 +1,9 @@
 //! The `ExtensionServiceConfig` document (talos-client's type, the one type in the workspace),
-//! its content digest, a redacted view, and serde support for the spec.
+//! its content digest and a redacted view.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use talos_client::machine_config::is_secret_env_name;
 pub use talos_client::machine_config::{EscConfigFile, ExtensionServiceConfig};
@@ -46,82 +45,6 @@ pub fn redacted_environment(esc: &ExtensionServiceConfig) -> Vec<String> {
             _ => entry.clone(),
         })
         .collect()
-}
-
-/// The document as the spec writes it (`name`, `configFiles`, `environment`).
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct SpecDocument {
-    name: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    config_files: Vec<SpecFile>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    environment: Vec<String>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct SpecFile {
-    content: String,
-    mount_path: String,
-}
-
-impl From<&ExtensionServiceConfig> for SpecDocument {
-    fn from(esc: &ExtensionServiceConfig) -> Self {
-        SpecDocument {
-            name: esc.name.clone(),
-            config_files: esc
-                .config_files
-                .iter()
-                .map(|f| SpecFile {
-                    content: f.content.clone(),
-                    mount_path: f.mount_path.clone(),
-                })
-                .collect(),
-            environment: esc.environment.clone(),
-        }
-    }
-}
-
-impl From<SpecDocument> for ExtensionServiceConfig {
-    fn from(doc: SpecDocument) -> Self {
-        ExtensionServiceConfig {
-            name: doc.name,
-            config_files: doc
-                .config_files
-                .into_iter()
-                .map(|f| EscConfigFile {
-                    content: f.content,
-                    mount_path: f.mount_path,
-                })
-                .collect(),
-            environment: doc.environment,
-        }
-    }
-}
-
-/// Serde for `BTreeMap<node, ExtensionServiceConfig>` in the spec.
-pub(crate) mod serde_map {
-    use super::*;
-
-    pub(crate) fn serialize<S: Serializer>(
-        map: &BTreeMap<String, ExtensionServiceConfig>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        let docs: BTreeMap<&String, SpecDocument> =
-            map.iter().map(|(node, esc)| (node, esc.into())).collect();
-        docs.serialize(serializer)
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<BTreeMap<String, ExtensionServiceConfig>, D::Error> {
-        let docs = BTreeMap::<String, SpecDocument>::deserialize(deserializer)?;
-        Ok(docs
-            .into_iter()
-            .map(|(node, doc)| (node, doc.into()))
-            .collect())
-    }
 }
 
 #[cfg(test)]

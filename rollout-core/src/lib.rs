@@ -1,60 +1,72 @@
-//! Plan and sans-IO one-node-at-a-time state machine for rolling a system extension onto a
-//! Talos cluster, with gates, journal, driver and rollback.
+//! The pure core of a Talos extension rollout: the model, the plan (the dry run), gates and
+//! the sans-IO one-node-at-a-time state machine. No async runtime, no network, no files:
+//! the `talos-rollout` crate drives this core through its ports and is the front door.
 //!
 //! Where to start reading:
+//! - [`facts`]: what discovery observed about each node ([`ClusterFacts`]);
 //! - [`spec`]: what the user asks for ([`RolloutSpec`]);
-//! - [`tailscale`]: the tailscale `ExtensionServiceConfig` builder and its warnings;
-//! - [`plan()`]: facts + spec → [`Plan`] (the dry run, no side effects);
+//! - [`extension`]: what an extension profile asks for, as data ([`ExtensionRequest`]);
+//! - [`plan()`]: facts + spec + extension request → [`Planned`] (the public [`Plan`] and the
+//!   secret per-node configs), pure;
+//! - [`gate`]: composable checks evaluated against observations;
 //! - [`machine`]: the sans-IO state machine [`Rollout`] (`poll_action` / `handle` /
-//!   `poll_timeout` / `poll_event` / `poll_journal`);
-//! - [`gate`]: composable checks the driver evaluates when the machine asks;
-//! - [`journal`]: append-only journal, cluster lock, config backups;
-//! - [`driver`]: the async executor over the [`ports`], with resume, cancellation,
-//!   diagnosis and rollback;
-//! - [`adapters`]: the ports over talos-client, factory-client and tailscale-client.
+//!   `poll_timeout` / `poll_event` / `poll_journal`) and the journal entries it emits.
+//!
+//! Module layering (no cycles): `facts`, `esc`, `version`, `port_error`, `extension`,
+//! `spec` ← `plan`, `gate` ← `machine`.
 //!
 //! # Usage
-//! ```no_run
-//! # async fn example(talos: talos_client::TalosClient, factory: factory_client::FactoryClient,
-//! #     tailscale: tailscale_client::TailscaleClient, spec: rollout_core::RolloutSpec) -> rollout_core::Result<()> {
-//! use std::sync::Arc;
-//! use rollout_core::adapters::{FactoryAdapter, FactoryResolver, TailnetAdapter, TalosAdapter};
-//! use rollout_core::driver::{Driver, Ports};
+//! ```
+//! use std::collections::BTreeMap;
+//! use std::time::Instant;
+//! use rollout_core::plan::{FixedResolver, NodeAction};
+//! use rollout_core::{ClusterFacts, ExtensionRequest, NodeFacts, NodeRole, Rollout, RolloutSpec};
 //!
-//! let ports = Ports {
-//!     talos: Arc::new(TalosAdapter::new(talos)),
-//!     factory: Arc::new(FactoryAdapter::new(factory)),
-//!     tailnet: Some(Arc::new(TailnetAdapter::new(tailscale))),
-//!     kube: None,
-//!     clock: Arc::new(rollout_core::ports::TokioClock),
+//! let node = NodeFacts {
+//!     node: "k8s-1".into(),
+//!     nodename: "k8s-1".into(),
+//!     role: NodeRole::ControlPlane,
+//!     etcd_leader: true,
+//!     version: "v1.10.4".into(),
+//!     schematic_id: None,
+//!     extensions: vec![],
+//!     schematic_extensions: Some(vec![]),
+//!     schematic_yaml: None,
+//!     install_image: Some("ghcr.io/siderolabs/installer:v1.10.4".into()),
+//!     extension_service_configs: BTreeMap::new(),
+//!     boot_id: Some("boot-1".into()),
 //! };
-//! let (driver, _events) = Driver::new(spec.clone(), ports);
-//! let facts = driver.discover("home", &["k8s-1".into(), "k8s-2".into(), "k8s-3".into()]).await?;
-//! let plan = rollout_core::plan(&spec, &facts, &FactoryResolver)?;
-//! println!("{plan}");
-//! let summary = driver.run(plan).await?;
-//! assert!(summary.succeeded());
-//! # Ok(()) }
+//! let facts = ClusterFacts { cluster: "home".into(), nodes: vec![node] };
+//! let request = ExtensionRequest {
+//!     profile: "iscsi-tools".into(),
+//!     extensions: vec!["siderolabs/iscsi-tools".into()],
+//!     ..ExtensionRequest::default()
+//! };
+//! let planned = rollout_core::plan(&RolloutSpec::default(), &facts, &FixedResolver, &request)?;
+//! assert_eq!(planned.plan.nodes[0].action, NodeAction::Upgrade);
+//!
+//! // The machine says what to do next; a driver performs it and reports back.
+//! let mut rollout = Rollout::new(planned.plan, Default::default(), Instant::now());
+//! assert!(rollout.poll_action(Instant::now()).is_some());
+//! # Ok::<(), rollout_core::Error>(())
 //! ```
 
-pub mod adapters;
-pub mod discovery;
-pub mod driver;
 mod error;
 pub mod esc;
+pub mod extension;
+pub mod facts;
 pub mod gate;
-pub mod journal;
 pub mod machine;
 pub mod plan;
-pub mod ports;
+mod port_error;
 pub mod spec;
-pub mod tailscale;
 pub mod version;
 
-pub use discovery::{ClusterFacts, NodeFacts, NodeRole};
 pub use error::{Error, Result};
 pub use esc::{EscConfigFile, EscDigest, ExtensionServiceConfig};
-pub use journal::JournalEntry;
-pub use machine::{Action, Observation, Rollout, RolloutEvent};
-pub use plan::{Plan, plan};
+pub use extension::{ExtensionRequest, NodeExtension};
+pub use facts::{ClusterFacts, NodeFacts, NodeRole};
+pub use machine::{Action, JournalEntry, Observation, Rollout, RolloutEvent};
+pub use plan::{Plan, Planned, plan};
+pub use port_error::{PortError, PortErrorKind};
 pub use spec::RolloutSpec;

@@ -1,7 +1,6 @@
 //! The [`Condition`] trait and its combinators (`and`, `or`, `not`).
 
-use super::{GateInput, Needs};
-use crate::machine::CheckResult;
+use super::{CheckResult, GateInput, Needs};
 
 /// A named predicate over a [`GateInput`] producing check results.
 pub trait Condition: Send + Sync {

@@ -1,8 +1,8 @@
 //! Ready-made conditions for the checks a rollout needs.
 
 use super::condition::{Predicate, predicate};
-use super::{DeviceObservation, GateInput, Needs};
-use crate::discovery::short_extension_name;
+use super::{GateInput, Needs};
+use crate::facts::short_extension_name;
 
 type Check = fn(&GateInput<'_>) -> Result<String, String>;
 
@@ -16,13 +16,6 @@ fn node_needs() -> Needs {
 fn cluster_needs() -> Needs {
     Needs {
         cluster: true,
-        ..Needs::default()
-    }
-}
-
-fn device_needs() -> Needs {
-    Needs {
-        device: true,
         ..Needs::default()
     }
 }
@@ -176,7 +169,7 @@ pub fn esc_applied(
         node_needs(),
         move |input| {
             let observed = node(input)?;
-            let want = input.plan.esc.as_ref().map(|esc| &esc.digest);
+            let want = input.plan.extension.esc.as_ref().map(|esc| &esc.digest);
             if want.is_some() && observed.esc_configured.get(&name) != want {
                 return Err("machine config holds a different document".into());
             }
@@ -217,75 +210,20 @@ pub fn ip_forward() -> Predicate<Check> {
     })
 }
 
-/// The node's tailnet device is connected.
-pub fn device_online() -> Predicate<Check> {
-    predicate(
-        "tailnet device online",
-        device_needs(),
-        |input| match input.device {
-            Some(Some(device)) if device.online => Ok(device.hostname.clone()),
-            Some(Some(device)) => Err(format!("{} offline", device.hostname)),
-            Some(None) => Err("no device with the node's hostname yet".into()),
-            None => Err("tailnet not observed".into()),
-        },
-    )
-}
-
-/// Checks that every planned route is in the list `pick` reads from the device.
-fn planned_routes_in(
-    input: &GateInput<'_>,
-    pick: fn(&DeviceObservation) -> &[String],
-    absent: &str,
-) -> Result<String, String> {
-    let wanted = input
-        .plan
-        .tailnet
-        .as_ref()
-        .map(|t| t.routes.as_slice())
-        .unwrap_or_default();
-    let Some(Some(device)) = input.device else {
-        return Err("no device".into());
-    };
-    let have = pick(device);
-    let missing: Vec<&str> = wanted
-        .iter()
-        .filter(|route| !have.contains(route))
-        .map(String::as_str)
-        .collect();
-    if missing.is_empty() {
-        Ok(wanted.join(","))
-    } else {
-        Err(format!("{absent}: {}", missing.join(",")))
-    }
-}
-
-/// The device advertises every planned route.
-pub fn routes_advertised() -> Predicate<Check> {
-    predicate("routes advertised", device_needs(), |input| {
-        planned_routes_in(input, |device| &device.advertised_routes, "not advertised")
-    })
-}
-
-/// Every planned route is approved.
-pub fn routes_approved() -> Predicate<Check> {
-    predicate("routes approved", device_needs(), |input| {
-        planned_routes_in(input, |device| &device.enabled_routes, "not approved")
-    })
-}
-
-/// A user check (registered with the driver) passed.
-pub fn user(
+/// A named check (a user gate or an extension profile's check, evaluated by the driver)
+/// passed.
+pub fn named(
     name: &str,
 ) -> Predicate<impl Fn(&GateInput<'_>) -> Result<String, String> + Send + Sync + use<>> {
     let key = name.to_owned();
     let needs = Needs {
-        user: vec![key.clone()],
+        named: vec![key.clone()],
         ..Needs::default()
     };
     predicate(
-        format!("user check {name}"),
+        name.to_owned(),
         needs,
-        move |input| match input.user.get(&key) {
+        move |input| match input.named.get(&key) {
             Some(result) if result.passed => Ok(result.detail.clone()),
             Some(result) => Err(result.detail.clone()),
             None => Err("not evaluated".into()),

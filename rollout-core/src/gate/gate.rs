@@ -3,11 +3,11 @@
 use std::time::Duration;
 
 use super::{Condition, Observed};
-use crate::machine::GateVerdict;
+use super::GateVerdict;
 use crate::plan::NodePlan;
-use crate::ports::Clock;
 
-/// A named, composable condition with a timeout and check interval.
+/// A named, composable condition with a timeout and check interval. The state machine owns
+/// the waiting: it asks for one evaluation at a time and schedules the next.
 pub struct Gate {
     name: String,
     condition: Box<dyn Condition>,
@@ -23,18 +23,6 @@ impl std::fmt::Debug for Gate {
             .field("interval", &self.interval)
             .finish_non_exhaustive()
     }
-}
-
-/// A gate did not hold within its timeout; carries the last verdict.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("gate {gate} did not hold within {timeout:?}: {}", last.failing())]
-pub struct GateTimedOut {
-    /// Gate name.
-    pub gate: String,
-    /// Its timeout.
-    pub timeout: Duration,
-    /// The last evaluation.
-    pub last: GateVerdict,
 }
 
 impl Gate {
@@ -76,37 +64,6 @@ impl Gate {
         GateVerdict {
             passed: evaluation.passed,
             checks: evaluation.checks,
-        }
-    }
-
-    /// Observes and evaluates until the gate holds or its timeout passes.
-    ///
-    /// # Errors
-    /// [`GateTimedOut`] with the last verdict.
-    pub async fn wait<F, Fut>(
-        &self,
-        plan: &NodePlan,
-        clock: &dyn Clock,
-        mut observe: F,
-    ) -> Result<GateVerdict, GateTimedOut>
-    where
-        F: FnMut() -> Fut + Send,
-        Fut: std::future::Future<Output = Observed> + Send,
-    {
-        let deadline = clock.now() + self.timeout;
-        loop {
-            let verdict = self.evaluate(plan, &observe().await);
-            if verdict.passed {
-                return Ok(verdict);
-            }
-            if clock.now() + self.interval > deadline {
-                return Err(GateTimedOut {
-                    gate: self.name.clone(),
-                    timeout: self.timeout,
-                    last: verdict,
-                });
-            }
-            clock.sleep(self.interval).await;
         }
     }
 }

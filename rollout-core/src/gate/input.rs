@@ -1,11 +1,11 @@
-//! What gates look at: observations of a node, the cluster and the tailnet, plus user-check results.
+//! What gates look at: observations of a node and the cluster, plus named-check results.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::CheckResult;
 use crate::esc::EscDigest;
-use crate::machine::CheckResult;
 use crate::plan::NodePlan;
 
 /// State of an extension service as Talos reports it.
@@ -58,19 +58,6 @@ pub struct ClusterObservation {
     pub etcd_members: Vec<EtcdMemberObservation>,
 }
 
-/// The node's tailnet device.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeviceObservation {
-    /// Device hostname.
-    pub hostname: String,
-    /// Connected to the control plane now.
-    pub online: bool,
-    /// Routes the device advertises.
-    pub advertised_routes: Vec<String>,
-    /// Routes approved (enabled).
-    pub enabled_routes: Vec<String>,
-}
-
 /// Everything a gate may look at; fields the gate does not need may be `None`.
 #[derive(Debug, Clone, Copy)]
 pub struct GateInput<'a> {
@@ -80,10 +67,8 @@ pub struct GateInput<'a> {
     pub node: Option<&'a NodeObservation>,
     /// The cluster.
     pub cluster: Option<&'a ClusterObservation>,
-    /// The tailnet device (`Some(None)`: looked up, not found).
-    pub device: Option<Option<&'a DeviceObservation>>,
-    /// Results of user checks by name.
-    pub user: &'a BTreeMap<String, CheckResult>,
+    /// Results of named checks (user gates, profile checks) by name.
+    pub named: &'a BTreeMap<String, CheckResult>,
 }
 
 /// Which observations a gate needs gathered.
@@ -93,10 +78,8 @@ pub struct Needs {
     pub node: bool,
     /// The cluster.
     pub cluster: bool,
-    /// The tailnet device.
-    pub device: bool,
-    /// User checks by name.
-    pub user: Vec<String>,
+    /// Named checks (user gates, profile checks).
+    pub named: Vec<String>,
 }
 
 impl Needs {
@@ -104,10 +87,9 @@ impl Needs {
     pub fn union(mut self, other: Needs) -> Needs {
         self.node |= other.node;
         self.cluster |= other.cluster;
-        self.device |= other.device;
-        for name in other.user {
-            if !self.user.contains(&name) {
-                self.user.push(name);
+        for name in other.named {
+            if !self.named.contains(&name) {
+                self.named.push(name);
             }
         }
         self
@@ -121,10 +103,8 @@ pub struct Observed {
     pub node: Option<NodeObservation>,
     /// The cluster.
     pub cluster: Option<ClusterObservation>,
-    /// The tailnet device: `Some(None)` when looked up and not found.
-    pub device: Option<Option<DeviceObservation>>,
-    /// User check results by name.
-    pub user: BTreeMap<String, CheckResult>,
+    /// Named check results by name.
+    pub named: BTreeMap<String, CheckResult>,
 }
 
 impl Observed {
@@ -134,8 +114,7 @@ impl Observed {
             plan,
             node: self.node.as_ref(),
             cluster: self.cluster.as_ref(),
-            device: self.device.as_ref().map(Option::as_ref),
-            user: &self.user,
+            named: &self.named,
         }
     }
 }

@@ -1,19 +1,29 @@
-//! The gates the driver evaluates for each [`GateStage`]: built-ins plus the spec's user checks.
+//! The gates the driver evaluates for each [`GateStage`]: built-ins, the profile's checks and
+//! the spec's user gates.
 
 use super::condition::{All, Condition, ConditionExt};
-use super::{Gate, conditions};
-use crate::machine::GateStage;
+use super::{Gate, GateStage, conditions};
+use crate::extension::{NodeCheck, PostVerifyStep};
 use crate::plan::{NodePlan, PlanSettings};
 
 /// Builds the gate for a node and stage.
 ///
 /// - Precheck: cluster healthy, etcd healthy with `etcd_members` members, user precheck gates.
 /// - Verify: machine ready, target version and schematic, every target extension present,
-///   the ExtensionServiceConfig applied and its `ext-<name>` service running, `ip_forward`
-///   when routes are advertised, Kubernetes node Ready, user verify gates.
-/// - TailnetDevice: device online and advertising its routes. TailnetRoutes: routes approved.
-/// - Soak: Verify again plus the device online and user soak gates.
+///   the ExtensionServiceConfig applied and its `ext-<name>` service running, the profile's
+///   node checks (e.g. `ip_forward`), Kubernetes node Ready, user verify gates.
+/// - PostVerify(i): the named checks of the profile's i-th post-verify step.
+/// - Soak: Verify again plus the profile's soak checks and user soak gates.
 /// - RollbackVerify: machine ready, original version and schematic.
+///
+/// # Usage
+/// ```
+/// # fn show(plan: &rollout_core::Plan) {
+/// use rollout_core::gate::{GateStage, stage_gate};
+/// let gate = stage_gate(GateStage::Verify, &plan.nodes[0], 3, &plan.settings);
+/// assert!(gate.condition().needs().node);
+/// # }
+/// ```
 pub fn stage_gate(
     stage: GateStage,
     plan: &NodePlan,
@@ -21,10 +31,10 @@ pub fn stage_gate(
     settings: &PlanSettings,
 ) -> Gate {
     let timeouts = &settings.timeouts;
-    let user = |names: &[String]| {
+    let named = |names: &[String]| {
         names
             .iter()
-            .map(|name| conditions::user(name).boxed())
+            .map(|name| conditions::named(name).boxed())
             .collect::<Vec<_>>()
     };
     let (conditions, timeout): (Vec<Box<dyn Condition>>, _) = match stage {
@@ -33,31 +43,25 @@ pub fn stage_gate(
                 conditions::cluster_healthy().boxed(),
                 conditions::etcd_healthy(etcd_members).boxed(),
             ];
-            all.extend(user(&settings.gates.precheck));
+            all.extend(named(&settings.gates.precheck));
             (all, timeouts.precheck)
         }
         GateStage::Verify => {
             let mut all = verify_conditions(plan);
-            all.extend(user(&settings.gates.verify));
+            all.extend(named(&settings.gates.verify));
             (all, timeouts.verify)
         }
-        GateStage::TailnetDevice => (
-            vec![
-                conditions::device_online().boxed(),
-                conditions::routes_advertised().boxed(),
-            ],
-            timeouts.tailnet,
-        ),
-        GateStage::TailnetRoutes => (
-            vec![conditions::routes_approved().boxed()],
-            timeouts.tailnet,
-        ),
+        GateStage::PostVerify(index) => {
+            let checks = match plan.extension.post_verify.get(usize::from(index)) {
+                Some(PostVerifyStep::Check { checks }) => named(checks),
+                _ => Vec::new(),
+            };
+            (checks, timeouts.post_verify)
+        }
         GateStage::Soak => {
             let mut all = verify_conditions(plan);
-            if plan.tailnet.is_some() {
-                all.push(conditions::device_online().boxed());
-            }
-            all.extend(user(&settings.gates.soak));
+            all.extend(named(&plan.extension.soak_checks));
+            all.extend(named(&settings.gates.soak));
             (all, timeouts.verify)
         }
         GateStage::RollbackVerify => (
@@ -82,16 +86,15 @@ fn verify_conditions(plan: &NodePlan) -> Vec<Box<dyn Condition>> {
     for extension in &plan.to.extensions {
         all.push(conditions::extension_present(extension).boxed());
     }
-    if let Some(esc) = &plan.esc {
+    if let Some(esc) = &plan.extension.esc {
         all.push(conditions::esc_applied(&esc.name).boxed());
         all.push(conditions::service_running(&format!("ext-{}", esc.name)).boxed());
     }
-    if plan
-        .tailnet
-        .as_ref()
-        .is_some_and(|tailnet| !tailnet.routes.is_empty())
-    {
-        all.push(conditions::ip_forward().boxed());
+    for check in &plan.extension.node_checks {
+        all.push(match check {
+            NodeCheck::IpForward => conditions::ip_forward().boxed(),
+            NodeCheck::ServiceRunning { service } => conditions::service_running(service).boxed(),
+        });
     }
     all.push(conditions::node_ready().boxed());
     all

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{GateStage, Step};
+use super::Step;
+use crate::gate::GateStage;
 use crate::plan::ResolvedSchematic;
 
 /// How a node gets its previous image back.
@@ -53,12 +54,10 @@ pub enum NodeRequest {
     Reboot,
     /// Read boot ID and machine readiness; "down" is a normal answer.
     ProbeBoot,
-    /// Approve routes for the node's tailnet device (merging with what is enabled).
-    ApproveRoutes {
-        /// Device hostname.
-        hostname: String,
-        /// Routes to approve.
-        routes: Vec<String>,
+    /// Carry out a named action of the extension profile (a post-verify step).
+    ExtensionAction {
+        /// Action name ([`crate::extension::PostVerifyStep::Act`]).
+        action: String,
     },
     /// Uncordon the Kubernetes node.
     Uncordon,
@@ -84,7 +83,7 @@ impl NodeRequest {
             NodeRequest::Install { .. } => Step::Install,
             NodeRequest::Reboot => Step::Reboot,
             NodeRequest::ProbeBoot => Step::ProbeBoot,
-            NodeRequest::ApproveRoutes { .. } => Step::ApproveRoutes,
+            NodeRequest::ExtensionAction { .. } => Step::ExtensionAction,
             NodeRequest::Uncordon => Step::Uncordon,
             NodeRequest::RestoreConfig => Step::RestoreConfig,
             NodeRequest::BootPrevious { .. } => Step::BootPrevious,

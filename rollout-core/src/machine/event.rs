@@ -2,10 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{GateStage, GateVerdict, Phase};
-use crate::driver::Diagnosis;
-use crate::plan::Plan;
-use crate::ports::PortError;
+use super::Phase;
+use crate::PortError;
+use crate::gate::{GateStage, GateVerdict};
 
 /// Why a node failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,8 +40,6 @@ impl Summary {
 #[serde(rename_all = "snake_case", tag = "event")]
 #[non_exhaustive]
 pub enum RolloutEvent {
-    /// The plan about to be executed (emitted by the driver).
-    Plan(Box<Plan>),
     /// A node moved to another phase.
     PhaseChanged {
         /// Node.
@@ -77,8 +74,6 @@ pub enum RolloutEvent {
         /// Why.
         failure: NodeFailure,
     },
-    /// Diagnosis of a failure (emitted by the driver after `NodeFailed`).
-    Diagnosis(Box<Diagnosis>),
     /// Every node is terminal.
     Finished(Summary),
 }

@@ -2,9 +2,9 @@
 
 use std::time::Instant;
 
-use super::{BootProbe, GateStage, LiveNode, NodeRequest, Phase, RollbackStep, Rollout, Step};
-use crate::journal::JournalEntry;
-use crate::tailscale::RouteApproval;
+use super::{BootProbe, JournalEntry, LiveNode, NodeRequest, Phase, RollbackStep, Rollout, Step};
+use crate::extension::PostVerifyStep;
+use crate::gate::GateStage;
 
 impl Rollout {
     /// The request the node's current phase needs next (`None`: waiting).
@@ -24,7 +24,7 @@ impl Rollout {
                     .reboots()
                     .then(|| plan.to.install_image.clone())
                     .flatten(),
-                esc_name: plan.esc.as_ref().map(|esc| esc.name.clone()),
+                esc_name: plan.extension.esc.as_ref().map(|esc| esc.name.clone()),
             }),
             Phase::Cordon => Some(NodeRequest::Cordon),
             Phase::Drain => Some(NodeRequest::Drain),
@@ -38,7 +38,7 @@ impl Rollout {
                 Some(NodeRequest::ProbeBoot)
             }
             Phase::Verify => gate(GateStage::Verify),
-            Phase::Tailnet => self.tailnet_request(index),
+            Phase::PostVerify => self.post_verify_request(index),
             Phase::Uncordon => Some(NodeRequest::Uncordon),
             Phase::Soak => gate(GateStage::Soak),
             Phase::Rollback(RollbackStep::Inspect) => Some(NodeRequest::Inspect),
@@ -51,27 +51,28 @@ impl Rollout {
         }
     }
 
-    fn routes_to_approve(&self, index: usize) -> Option<(String, Vec<String>)> {
-        let tailnet = self.nodes[index].plan.tailnet.as_ref()?;
-        (!tailnet.routes.is_empty()).then(|| (tailnet.hostname.clone(), tailnet.routes.clone()))
+    /// The request of the node's current post-verify step (`None` once every step is done).
+    fn post_verify_request(&self, index: usize) -> Option<NodeRequest> {
+        let node = &self.nodes[index];
+        let position = node.post_verify_step;
+        match node.plan.extension.post_verify.get(position)? {
+            PostVerifyStep::Check { .. } => Some(NodeRequest::CheckGate {
+                stage: GateStage::PostVerify(u8::try_from(position).unwrap_or(u8::MAX)),
+            }),
+            PostVerifyStep::Act { action } => Some(NodeRequest::ExtensionAction {
+                action: action.clone(),
+            }),
+        }
     }
 
-    fn tailnet_request(&self, index: usize) -> Option<NodeRequest> {
-        let node = &self.nodes[index];
-        if !node.device_online {
-            return Some(NodeRequest::CheckGate {
-                stage: GateStage::TailnetDevice,
-            });
+    /// Moves past the current post-verify step; after the last one the node leaves the phase.
+    fn advance_post_verify(&mut self, index: usize, now: Instant) {
+        let node = &mut self.nodes[index];
+        node.post_verify_step += 1;
+        if node.post_verify_step >= node.plan.extension.post_verify.len() {
+            let next = self.next_after(index, Phase::PostVerify);
+            self.enter(index, next, now);
         }
-        let (hostname, routes) = self.routes_to_approve(index)?;
-        if self.route_approval == RouteApproval::Api
-            && !node.completed.contains(&Step::ApproveRoutes)
-        {
-            return Some(NodeRequest::ApproveRoutes { hostname, routes });
-        }
-        Some(NodeRequest::CheckGate {
-            stage: GateStage::TailnetRoutes,
-        })
     }
 
     /// Where a node goes after finishing `phase` on the forward path.
@@ -96,8 +97,8 @@ impl Rollout {
             Phase::Install => Phase::Reboot,
             Phase::Reboot => Phase::AwaitReboot,
             Phase::AwaitReboot => Phase::Verify,
-            Phase::Verify if node.plan.tailnet.is_some() => Phase::Tailnet,
-            Phase::Verify | Phase::Tailnet => after_checks,
+            Phase::Verify if !node.plan.extension.post_verify.is_empty() => Phase::PostVerify,
+            Phase::Verify | Phase::PostVerify => after_checks,
             Phase::Uncordon => Phase::Soak,
             _ => Phase::Done,
         }
@@ -113,7 +114,9 @@ impl Rollout {
         let phase = self.nodes[index].phase;
         let next = match (phase, step) {
             (Phase::Install, Step::Install) if reboot_started => Phase::AwaitReboot,
-            (Phase::Tailnet, Step::ApproveRoutes) => return,
+            (Phase::PostVerify, Step::ExtensionAction) => {
+                return self.advance_post_verify(index, now);
+            }
             (Phase::Rollback(_), _) => {
                 return self.after_rollback_step(index, step, reboot_started, now);
             }
@@ -125,15 +128,7 @@ impl Rollout {
     pub(crate) fn after_gate(&mut self, index: usize, stage: GateStage, now: Instant) {
         let phase = self.nodes[index].phase;
         let next = match stage {
-            GateStage::TailnetDevice => {
-                self.nodes[index].device_online = true;
-                if self.routes_to_approve(index).is_some()
-                    && self.route_approval != RouteApproval::None
-                {
-                    return;
-                }
-                self.next_after(index, phase)
-            }
+            GateStage::PostVerify(_) => return self.advance_post_verify(index, now),
             GateStage::RollbackVerify => {
                 self.halt_rollout(index);
                 Phase::RolledBack

@@ -14,6 +14,7 @@
 mod action;
 mod event;
 mod forward;
+mod journal_entry;
 mod node_state;
 mod observation;
 mod phase;
@@ -25,8 +26,9 @@ mod step;
 
 pub use action::{Action, NodeRequest, RollbackMethod};
 pub use event::{NodeFailure, RolloutEvent, Summary};
+pub use journal_entry::JournalEntry;
 pub use node_state::NodeStatus;
-pub use observation::{BootProbe, CheckResult, GateVerdict, LiveNode, Observation, Outcome};
+pub use observation::{BootProbe, LiveNode, Observation, Outcome};
 pub use phase::{Phase, RollbackStep};
 pub use rollout::{MachineOptions, Rollout};
-pub use step::{GateStage, Step};
+pub use step::Step;

@@ -5,8 +5,9 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::{GateVerdict, LiveNode, NodeFailure, Phase, Step};
-use crate::discovery::NodeRole;
+use super::{LiveNode, NodeFailure, Phase, Step};
+use crate::facts::NodeRole;
+use crate::gate::GateVerdict;
 use crate::plan::NodePlan;
 
 /// Per-node state inside [`super::Rollout`].
@@ -24,8 +25,8 @@ pub(crate) struct NodeState {
     pub(crate) attempts: u32,
     /// Precheck already read the live state.
     pub(crate) inspected: bool,
-    /// Tailnet: the device is online and advertises its routes.
-    pub(crate) device_online: bool,
+    /// PostVerify: index of the profile's current post-verify step.
+    pub(crate) post_verify_step: usize,
     /// AwaitReboot: the node was seen down (used when the boot ID is unreadable).
     pub(crate) seen_down: bool,
     /// AwaitReboot: entered because the reboot request got no answer (it may not have happened).
@@ -59,7 +60,7 @@ impl NodeState {
             in_flight: None,
             attempts: 0,
             inspected: false,
-            device_online: false,
+            post_verify_step: 0,
             seen_down: false,
             reboot_unconfirmed: false,
             install_unconfirmed: false,
@@ -116,7 +117,7 @@ impl NodeState {
     pub(crate) fn is_converged(&self, live: &LiveNode) -> bool {
         let to = &self.plan.to;
         let esc_ok =
-            self.plan.esc.as_ref().is_none_or(|esc| {
+            self.plan.extension.esc.as_ref().is_none_or(|esc| {
                 live.extension_service_configs.get(&esc.name) == Some(&esc.digest)
             });
         live.version == to.version && live.schematic_id == to.schematic_id && esc_ok

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::Step;
+use crate::PortError;
 use crate::esc::EscDigest;
-use crate::ports::PortError;
+use crate::gate::GateVerdict;
 
 /// Live facts read from a node (Inspect).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,43 +40,6 @@ pub enum BootProbe {
         /// Machine stage running and ready.
         ready: bool,
     },
-}
-
-/// One evaluated check inside a gate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CheckResult {
-    /// Check name (`extension present: siderolabs/tailscale`).
-    pub name: String,
-    /// Passed?
-    pub passed: bool,
-    /// What was observed.
-    pub detail: String,
-}
-
-/// The result of evaluating a gate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GateVerdict {
-    /// True when the whole gate holds.
-    pub passed: bool,
-    /// The individual checks (for progress and diagnosis).
-    pub checks: Vec<CheckResult>,
-}
-
-impl GateVerdict {
-    /// Names and details of the failing checks, joined for messages.
-    pub fn failing(&self) -> String {
-        let failing: Vec<String> = self
-            .checks
-            .iter()
-            .filter(|check| !check.passed)
-            .map(|check| format!("{} ({})", check.name, check.detail))
-            .collect();
-        if failing.is_empty() {
-            "gate did not hold".to_owned()
-        } else {
-            failing.join("; ")
-        }
-    }
 }
 
 /// What a node step produced.

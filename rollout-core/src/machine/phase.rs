@@ -46,8 +46,9 @@ pub enum Phase {
     AwaitReboot,
     /// Version, schematic, extension, ESC, service, ip_forward, node Ready.
     Verify,
-    /// Tailnet device online, routes advertised and approved.
-    Tailnet,
+    /// The extension profile's post-verify steps (for Tailscale: device online, routes
+    /// advertised and approved).
+    PostVerify,
     /// Node uncordoned (only if the rollout cordoned it).
     Uncordon,
     /// Staying healthy for the soak time.

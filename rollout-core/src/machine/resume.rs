@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use super::node_state::NodeState;
 use super::{LiveNode, MachineOptions, Phase, RollbackStep, Rollout, Step};
-use crate::journal::JournalEntry;
+use super::JournalEntry;
 use crate::plan::Plan;
 
 impl Rollout {
@@ -108,7 +108,7 @@ impl Rollout {
         }
         if matches!(
             journaled,
-            Phase::Verify | Phase::Tailnet | Phase::Uncordon | Phase::Soak
+            Phase::Verify | Phase::PostVerify | Phase::Uncordon | Phase::Soak
         ) {
             return journaled;
         }

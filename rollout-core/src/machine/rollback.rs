@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use super::{LiveNode, Phase, RollbackMethod, RollbackStep, Rollout, Step};
-use crate::journal::JournalEntry;
+use super::JournalEntry;
 
 impl Rollout {
     /// How to boot the previous image; `None` when there is no safe way (the node then halts).

@@ -5,11 +5,11 @@ use std::time::{Duration, Instant};
 
 use super::node_state::{NodeState, NodeStatus};
 use super::{
-    Action, GateVerdict, NodeFailure, Observation, Outcome, Phase, RolloutEvent, Step, Summary,
+    Action, JournalEntry, NodeFailure, Observation, Outcome, Phase, RolloutEvent, Step, Summary,
 };
-use crate::journal::JournalEntry;
+use crate::PortError;
+use crate::gate::GateVerdict;
 use crate::plan::{Plan, ResolvedSchematic};
-use crate::ports::PortError;
 use crate::spec::PhaseTimeouts;
 
 /// Options the driver decides (not part of the plan).
@@ -55,7 +55,6 @@ pub struct Rollout {
     pub(crate) timeouts: PhaseTimeouts,
     pub(crate) soak: Duration,
     pub(crate) rollback_on_failure: bool,
-    pub(crate) route_approval: crate::tailscale::RouteApproval,
     pub(crate) options: MachineOptions,
     max_unavailable: usize,
     schematics: Vec<SchematicState>,
@@ -74,7 +73,6 @@ impl Rollout {
             timeouts: settings.timeouts.clone(),
             soak: settings.soak,
             rollback_on_failure: settings.failure_policy == crate::spec::FailurePolicy::Rollback,
-            route_approval: settings.route_approval,
             options: MachineOptions {
                 drain: options.drain && settings.drain,
             },
@@ -260,7 +258,7 @@ impl Rollout {
         node.phase = phase;
         node.attempts = 0;
         node.inspected = false;
-        node.device_online = false;
+        node.post_verify_step = 0;
         node.seen_down = false;
         node.reboot_unconfirmed = false;
         node.install_unconfirmed = false;
@@ -289,7 +287,7 @@ impl Rollout {
             Phase::Drain => t.drain,
             Phase::AwaitReboot | Phase::Rollback(R::AwaitReboot) => t.await_reboot,
             Phase::Verify | Phase::Rollback(R::Verify) => t.verify,
-            Phase::Tailnet => t.tailnet,
+            Phase::PostVerify => t.post_verify,
             Phase::Soak => self.soak + t.verify,
             _ => t.step,
         }

@@ -1,7 +1,7 @@
 //! Which node may start next: the concurrency and ordering invariants live here.
 
 use super::node_state::NodeState;
-use crate::discovery::NodeRole;
+use crate::facts::NodeRole;
 
 /// The index of the next node allowed to start, if any.
 ///

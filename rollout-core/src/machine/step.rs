@@ -1,24 +1,8 @@
-//! Steps (what an action does, without its arguments) and gate stages.
+//! Steps: what an action does, without its arguments.
 
 use serde::{Deserialize, Serialize};
 
-/// When a gate is checked; the driver builds the concrete gate for a (node, stage).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GateStage {
-    /// Before touching a node: cluster health (through another control-plane node), etcd, user gates.
-    Precheck,
-    /// After the reboot: version, schematic, extension, ESC applied, service, ip_forward, node Ready.
-    Verify,
-    /// The node's tailnet device is online and advertises its routes.
-    TailnetDevice,
-    /// The node's routes are approved.
-    TailnetRoutes,
-    /// At the end of the soak time: verify again, plus user soak gates.
-    Soak,
-    /// After a rollback: the original version and schematic run, machine ready.
-    RollbackVerify,
-}
+use crate::gate::GateStage;
 
 /// One kind of step the machine asks the driver to perform on a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -42,8 +26,8 @@ pub enum Step {
     Reboot,
     /// Probe the boot ID and readiness.
     ProbeBoot,
-    /// Approve the node's routes through the tailnet API.
-    ApproveRoutes,
+    /// A named action of the extension profile (post-verify).
+    ExtensionAction,
     /// Uncordon.
     Uncordon,
     /// Apply the backed-up config.

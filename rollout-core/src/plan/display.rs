@@ -3,7 +3,7 @@
 use std::fmt;
 
 use super::{NodeAction, Plan};
-use crate::discovery::NodeRole;
+use crate::facts::NodeRole;
 
 fn short(id: Option<&str>) -> &str {
     match id {
@@ -39,7 +39,7 @@ impl fmt::Display for Plan {
                 short(node.from.schematic_id.as_deref()),
                 short(node.to.schematic_id.as_deref())
             );
-            let esc = match &node.esc {
+            let esc = match &node.extension.esc {
                 Some(esc) if esc.changed => format!("{} (new {})", esc.name, esc.digest),
                 Some(esc) => format!("{} (unchanged)", esc.name),
                 None => "-".to_owned(),

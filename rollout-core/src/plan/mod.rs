@@ -1,5 +1,6 @@
 //! The dry run: discovered facts + spec → an ordered, serializable [`Plan`] with no side effects.
 
+mod configs;
 mod display;
 mod node_plan;
 mod order;
@@ -11,16 +12,15 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use node_plan::{NodeAction, NodeImage, NodePlan, PlannedEsc, TailnetExpectation};
+pub use configs::{NodeConfigs, Planned};
+pub use node_plan::{NodeAction, NodeImage, NodePlan};
 pub use resolver::{ResolvedSchematic, SchematicRequest, SchematicResolver};
 pub use warning::PlanWarning;
 
-use crate::discovery::{ClusterFacts, NodeFacts, short_extension_name};
 use crate::esc::ExtensionServiceConfig;
-use crate::spec::{
-    FailurePolicy, GateSettings, PhaseTimeouts, RolloutSpec, TAILSCALE_EXTENSION, TargetSchematic,
-};
-use crate::tailscale::{RouteApproval, SERVICE_NAME};
+use crate::extension::{ExtensionPlan, ExtensionRequest, NodeExtension, PlannedEsc};
+use crate::facts::{ClusterFacts, NodeFacts, short_extension_name};
+use crate::spec::{FailurePolicy, GateSettings, PhaseTimeouts, RolloutSpec, TargetSchematic};
 use crate::version::TalosVersion;
 
 /// The parts of the spec the state machine needs while executing (no secrets).
@@ -37,8 +37,6 @@ pub struct PlanSettings {
     pub failure_policy: FailurePolicy,
     /// User gates per phase.
     pub gates: GateSettings,
-    /// How routes get approved.
-    pub route_approval: RouteApproval,
     /// Cordon/drain requested (effective only with a Kubernetes port).
     pub drain: bool,
 }
@@ -48,6 +46,8 @@ pub struct PlanSettings {
 pub struct Plan {
     /// Cluster name.
     pub cluster: String,
+    /// The extension profile the plan rolls out (`tailscale`).
+    pub profile: String,
     /// Nodes in execution order (control plane first, etcd leader last among them).
     pub nodes: Vec<NodePlan>,
     /// Distinct target schematics (registered with the Image Factory before the first install).
@@ -65,11 +65,13 @@ impl Plan {
     }
 }
 
-/// Computes the plan: pure, no I/O.
+/// Computes the plan: pure, no I/O. The result pairs the public [`Plan`] with the secret
+/// per-node configs it was computed from, so a driver can only run the configs of its plan.
 ///
 /// # Errors
 /// - [`crate::Error::InvalidSpec`] for an invalid spec;
-/// - [`crate::Error::UnknownNode`] when the spec configures a node the cluster does not have;
+/// - [`crate::Error::InvalidExtensionConfig`] for an invalid per-node config;
+/// - [`crate::Error::UnknownNode`] when the request configures a node the cluster does not have;
 /// - [`crate::Error::PlanRefused`] when the target drops extensions a node runs and
 ///   `allow_extension_removal` is off, or a node's version is unreadable;
 /// - [`crate::Error::SchematicResolution`] from the resolver.
@@ -77,9 +79,23 @@ impl Plan {
 /// # Usage
 /// ```
 /// use std::collections::BTreeMap;
-/// use rollout_core::adapters::FactoryResolver;
-/// use rollout_core::plan::NodeAction;
-/// use rollout_core::{ClusterFacts, NodeFacts, NodeRole, RolloutSpec, plan};
+/// use rollout_core::plan::{NodeAction, ResolvedSchematic, SchematicRequest, SchematicResolver};
+/// use rollout_core::version::TalosVersion;
+/// use rollout_core::{ClusterFacts, ExtensionRequest, NodeFacts, NodeRole, RolloutSpec, plan};
+///
+/// /// Names a schematic by its extensions (a real resolver computes the factory's ID).
+/// struct ByName;
+/// impl SchematicResolver for ByName {
+///     fn resolve(&self, request: &SchematicRequest<'_>) -> rollout_core::Result<ResolvedSchematic> {
+///         let SchematicRequest::Extend { current_extensions, add, .. } = request else { unreachable!() };
+///         let extensions: Vec<String> = current_extensions.iter().chain(add.iter()).cloned().collect();
+///         Ok(ResolvedSchematic { id: extensions.join("+"), yaml: String::new(), extensions })
+///     }
+///     fn installer_image(&self, host: &str, platform: &str, _: bool, id: &str, version: &TalosVersion)
+///         -> rollout_core::Result<String> {
+///         Ok(format!("{host}/{platform}-installer/{id}:{version}"))
+///     }
+/// }
 ///
 /// let node = |name: &str, leader: bool| NodeFacts {
 ///     node: name.into(),
@@ -99,11 +115,16 @@ impl Plan {
 ///     cluster: "home".into(),
 ///     nodes: vec![node("k8s-1", true), node("k8s-2", false)],
 /// };
-/// // The default spec adds siderolabs/tailscale and keeps each node's version.
-/// let plan = plan(&RolloutSpec::default(), &facts, &FactoryResolver)?;
+/// let request = ExtensionRequest {
+///     profile: "iscsi-tools".into(),
+///     extensions: vec!["siderolabs/iscsi-tools".into()],
+///     ..ExtensionRequest::default()
+/// };
+/// let planned = plan(&RolloutSpec::default(), &facts, &ByName, &request)?;
+/// let plan = &planned.plan;
 /// assert_eq!(plan.nodes[0].node, "k8s-2", "the etcd leader goes last");
 /// assert_eq!(plan.nodes[1].action, NodeAction::Upgrade);
-/// assert_eq!(plan.nodes[1].to.extensions, ["siderolabs/i915", "siderolabs/tailscale"]);
+/// assert_eq!(plan.nodes[1].to.extensions, ["siderolabs/i915", "siderolabs/iscsi-tools"]);
 /// println!("{plan}");
 /// # Ok::<(), rollout_core::Error>(())
 /// ```
@@ -111,24 +132,37 @@ pub fn plan(
     spec: &RolloutSpec,
     facts: &ClusterFacts,
     resolver: &dyn SchematicResolver,
-) -> crate::Result<Plan> {
+    request: &ExtensionRequest,
+) -> crate::Result<Planned> {
     spec.validate()?;
-    for node in spec.extension_service_configs.keys() {
+    for (node, extension) in &request.nodes {
         if !facts.nodes.iter().any(|fact| &fact.node == node) {
             return Err(crate::Error::UnknownNode { node: node.clone() });
+        }
+        if let Some(config) = &extension.config {
+            config.validate().map_err(|err| {
+                crate::Error::extension_config(&request.profile, format!("{node}: {err}"))
+            })?;
         }
     }
     let mut warnings = Vec::new();
     let mut schematics: BTreeMap<String, ResolvedSchematic> = BTreeMap::new();
     let mut nodes = Vec::new();
+    let mut configs = BTreeMap::new();
+    let none = NodeExtension::default();
     for fact in order::execution_order(&facts.nodes, &spec.ordering) {
-        let esc = spec.extension_service_configs.get(&fact.node);
-        let (node_plan, resolved) = plan_node(spec, fact, esc, resolver, &mut warnings)?;
+        let extension = request.nodes.get(&fact.node).unwrap_or(&none);
+        let (node_plan, resolved) =
+            plan_node(spec, fact, request, extension, resolver, &mut warnings)?;
         schematics.entry(resolved.id.clone()).or_insert(resolved);
+        if let Some(config) = &extension.config {
+            configs.insert(fact.node.clone(), config.clone());
+        }
         nodes.push(node_plan);
     }
-    Ok(Plan {
+    let plan = Plan {
         cluster: facts.cluster.clone(),
+        profile: request.profile.clone(),
         nodes,
         schematics: schematics.into_values().collect(),
         warnings,
@@ -138,16 +172,17 @@ pub fn plan(
             timeouts: spec.timeouts.clone(),
             failure_policy: spec.failure_policy,
             gates: spec.gates.clone(),
-            route_approval: spec.route_approval,
             drain: spec.drain,
         },
-    })
+    };
+    Planned::new(plan, NodeConfigs::new(configs))
 }
 
 fn plan_node(
     spec: &RolloutSpec,
     fact: &NodeFacts,
-    esc: Option<&ExtensionServiceConfig>,
+    request: &ExtensionRequest,
+    extension: &NodeExtension,
     resolver: &dyn SchematicResolver,
     warnings: &mut Vec<PlanWarning>,
 ) -> crate::Result<(NodePlan, ResolvedSchematic)> {
@@ -165,24 +200,24 @@ fn plan_node(
 
     let current_extensions = current_extensions(fact, warnings);
     let resolved = match &spec.target {
-        TargetSchematic::AddExtensions(add) => resolver.resolve(&SchematicRequest::Extend {
-            current_yaml: fact.schematic_yaml.as_deref(),
-            current_extensions: &current_extensions,
-            add,
-        })?,
+        TargetSchematic::AddExtensions(extra) => {
+            let mut add = request.extensions.clone();
+            add.extend(extra.iter().filter(|name| !add.contains(name)).cloned().collect::<Vec<_>>());
+            resolver.resolve(&SchematicRequest::Extend {
+                current_yaml: fact.schematic_yaml.as_deref(),
+                current_extensions: &current_extensions,
+                add: &add,
+            })?
+        }
         TargetSchematic::Schematic(yaml) => {
             resolver.resolve(&SchematicRequest::Replace { yaml })?
         }
     };
     check_removed_extensions(spec, fact, &resolved, warnings)?;
-    if resolved
-        .extensions
-        .iter()
-        .any(|ext| ext == TAILSCALE_EXTENSION)
-        && esc.is_none_or(|esc| esc.name != SERVICE_NAME)
-    {
-        warnings.push(PlanWarning::TailscaleWithoutConfig {
+    if request.requires_config && extension.config.is_none() {
+        warnings.push(PlanWarning::ExtensionWithoutConfig {
             node: fact.node.clone(),
+            profile: request.profile.clone(),
         });
     }
 
@@ -193,7 +228,7 @@ fn plan_node(
         &resolved.id,
         &to_version,
     )?;
-    let planned_esc = esc.map(|esc| planned_esc(esc, fact));
+    let planned_esc = extension.config.as_ref().map(|esc| planned_esc(esc, fact));
     let image_converged =
         from_version == to_version && fact.schematic_id.as_deref() == Some(resolved.id.as_str());
     let config_converged = planned_esc.as_ref().is_none_or(|esc| !esc.changed);
@@ -204,9 +239,6 @@ fn plan_node(
         (true, false) => NodeAction::ConfigOnly,
         (false, _) => NodeAction::Upgrade,
     };
-    let tailnet = esc
-        .filter(|esc| esc.name == SERVICE_NAME)
-        .map(|esc| tailnet_expectation(esc, fact));
     let node_plan = NodePlan {
         node: fact.node.clone(),
         nodename: fact.nodename.clone(),
@@ -224,8 +256,14 @@ fn plan_node(
             install_image: Some(installer),
             extensions: resolved.extensions.clone(),
         },
-        esc: planned_esc,
-        tailnet,
+        extension: ExtensionPlan {
+            profile: request.profile.clone(),
+            esc: planned_esc,
+            node_checks: extension.node_checks.clone(),
+            post_verify: extension.post_verify.clone(),
+            soak_checks: extension.soak_checks.clone(),
+            details: extension.details.clone(),
+        },
         action,
     };
     Ok((node_plan, resolved))
@@ -239,27 +277,6 @@ fn planned_esc(esc: &ExtensionServiceConfig, fact: &NodeFacts) -> PlannedEsc {
         changed: fact.extension_service_configs.get(&esc.name) != Some(&digest),
         digest,
         environment: crate::esc::redacted_environment(esc),
-    }
-}
-
-/// The tailnet device a tailscale ESC produces: `TS_HOSTNAME` (else the node name) and `TS_ROUTES`.
-fn tailnet_expectation(esc: &ExtensionServiceConfig, fact: &NodeFacts) -> TailnetExpectation {
-    let routes = esc
-        .env_value("TS_ROUTES")
-        .map(|routes| {
-            routes
-                .split(',')
-                .filter(|r| !r.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    TailnetExpectation {
-        hostname: esc
-            .env_value("TS_HOSTNAME")
-            .unwrap_or(&fact.nodename)
-            .to_owned(),
-        routes,
     }
 }
 

@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::discovery::NodeRole;
-use crate::esc::EscDigest;
+use crate::extension::ExtensionPlan;
+use crate::facts::NodeRole;
 
 /// What a node runs (before) or will run (after).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,28 +16,6 @@ pub struct NodeImage {
     pub install_image: Option<String>,
     /// Official extensions.
     pub extensions: Vec<String>,
-}
-
-/// The `ExtensionServiceConfig` a node will get (content stays out of the plan: it holds secrets).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlannedEsc {
-    /// Document name (`tailscale`).
-    pub name: String,
-    /// Digest of the new content.
-    pub digest: EscDigest,
-    /// True when the node's current document differs (or is missing).
-    pub changed: bool,
-    /// Environment with secret values redacted, for display.
-    pub environment: Vec<String>,
-}
-
-/// What the node must look like on the tailnet afterwards.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TailnetExpectation {
-    /// Device hostname (`TS_HOSTNAME`, else the Kubernetes node name).
-    pub hostname: String,
-    /// Routes the device must advertise and have approved (`TS_ROUTES`).
-    pub routes: Vec<String>,
 }
 
 /// What the rollout will do to a node.
@@ -70,10 +48,8 @@ pub struct NodePlan {
     pub from: NodeImage,
     /// What it will run.
     pub to: NodeImage,
-    /// The extension service config it gets, if any.
-    pub esc: Option<PlannedEsc>,
-    /// Tailnet expectations (when the node gets a tailscale config).
-    pub tailnet: Option<TailnetExpectation>,
+    /// What the extension profile adds: config, checks, post-verify steps.
+    pub extension: ExtensionPlan,
     /// What happens.
     pub action: NodeAction,
 }

@@ -1,6 +1,6 @@
 //! Execution order: control plane first (etcd leader last), then workers; explicit order respected.
 
-use crate::discovery::{NodeFacts, NodeRole};
+use crate::facts::{NodeFacts, NodeRole};
 use crate::spec::Ordering;
 
 /// Nodes in the order the rollout touches them.

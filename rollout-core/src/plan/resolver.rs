@@ -6,7 +6,6 @@ use crate::version::TalosVersion;
 
 /// What the planner asks the resolver to build.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum SchematicRequest<'a> {
     /// The node's current schematic plus extensions.
     Extend {

@@ -39,10 +39,13 @@ pub enum PlanWarning {
         /// Removed extensions.
         extensions: Vec<String>,
     },
-    /// The node gets the tailscale extension but no config: `ext-tailscale` would wait forever.
-    TailscaleWithoutConfig {
+    /// The node gets an extension that needs a config, but no config: its service would
+    /// wait forever.
+    ExtensionWithoutConfig {
         /// Node.
         node: String,
+        /// Profile.
+        profile: String,
     },
 }
 
@@ -70,10 +73,10 @@ impl fmt::Display for PlanWarning {
                 "{node}: the target schematic removes {} (allowed by allow_extension_removal)",
                 extensions.join(", ")
             ),
-            PlanWarning::TailscaleWithoutConfig { node } => write!(
+            PlanWarning::ExtensionWithoutConfig { node, profile } => write!(
                 f,
-                "{node}: gets siderolabs/tailscale without an ExtensionServiceConfig named tailscale; ext-tailscale \
-                 stays Waiting until one exists and verification will fail"
+                "{node}: gets the {profile} extension without its ExtensionServiceConfig; its service stays \
+                 Waiting until one exists and verification will fail"
             ),
         }
     }

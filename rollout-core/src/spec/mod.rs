@@ -6,7 +6,6 @@ mod ordering;
 mod target;
 mod timeouts;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -14,11 +13,9 @@ use serde::{Deserialize, Serialize};
 
 pub use failure_policy::FailurePolicy;
 pub use ordering::Ordering;
-pub use target::{TAILSCALE_EXTENSION, TargetSchematic};
+pub use target::TargetSchematic;
 pub use timeouts::PhaseTimeouts;
 
-use crate::esc::ExtensionServiceConfig;
-use crate::tailscale::RouteApproval;
 use crate::version::TalosVersion;
 
 /// Names of user gates (registered with the driver) to add to each checking phase.
@@ -35,8 +32,10 @@ pub struct GateSettings {
 
 /// Everything a rollout needs to know besides the live cluster.
 ///
-/// Every field has a default, so `{}` is a valid spec: add `siderolabs/tailscale` to every
-/// node, keep each node's Talos version, platform `metal`, halt on the first failure.
+/// Every field has a default, so `{}` is a valid spec: add the profile's extensions to what
+/// every node runs, keep each node's Talos version, platform `metal`, halt on the first
+/// failure. What the extension is (and its per-node configs) comes from the profile's
+/// [`crate::ExtensionRequest`], not from the spec.
 ///
 /// # Usage
 /// ```
@@ -47,7 +46,7 @@ pub struct GateSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RolloutSpec {
-    /// Extensions to add, or a whole schematic.
+    /// Extensions to add besides the profile's, or a whole schematic.
     pub target: TargetSchematic,
     /// Talos version to install (`v1.10.4`); `None` keeps each node's own version.
     pub talos_version: Option<String>,
@@ -57,9 +56,6 @@ pub struct RolloutSpec {
     pub secureboot: bool,
     /// Image Factory host for installer references.
     pub factory_host: String,
-    /// Per-node `ExtensionServiceConfig` keyed by node (as in the plan's node names).
-    #[serde(with = "crate::esc::serde_map")]
-    pub extension_service_configs: BTreeMap<String, ExtensionServiceConfig>,
     /// Ordering and concurrency.
     pub ordering: Ordering,
     /// User gates per phase.
@@ -75,8 +71,6 @@ pub struct RolloutSpec {
     pub artifacts_dir: PathBuf,
     /// Allow a target schematic that drops extensions a node runs today.
     pub allow_extension_removal: bool,
-    /// How advertised routes get approved; `Api` makes the rollout approve them.
-    pub route_approval: RouteApproval,
     /// Cordon and drain nodes (only when the driver has a Kubernetes port).
     pub drain: bool,
 }
@@ -89,7 +83,6 @@ impl Default for RolloutSpec {
             platform: "metal".to_owned(),
             secureboot: false,
             factory_host: "factory.talos.dev".to_owned(),
-            extension_service_configs: BTreeMap::new(),
             ordering: Ordering::default(),
             gates: GateSettings::default(),
             soak: Duration::from_secs(60),
@@ -97,7 +90,6 @@ impl Default for RolloutSpec {
             failure_policy: FailurePolicy::Halt,
             artifacts_dir: PathBuf::from("rollout-artifacts"),
             allow_extension_removal: false,
-            route_approval: RouteApproval::None,
             drain: true,
         }
     }
@@ -133,11 +125,6 @@ impl RolloutSpec {
             ));
         }
         self.timeouts.validate()?;
-        for (node, esc) in &self.extension_service_configs {
-            esc.validate().map_err(|err| {
-                crate::Error::spec(format!("extension_service_configs.{node}"), err.to_string())
-            })?;
-        }
         if self.artifacts_dir.as_os_str().is_empty() {
             return Err(crate::Error::spec(
                 "artifacts_dir",
@@ -154,12 +141,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn empty_spec_means_add_tailscale_with_safe_defaults() {
+    fn empty_spec_means_only_the_profiles_extensions_with_safe_defaults() {
         let spec: RolloutSpec = serde_json::from_str("{}").unwrap();
-        assert_eq!(
-            spec.target,
-            TargetSchematic::AddExtensions(vec!["siderolabs/tailscale".into()])
-        );
+        assert_eq!(spec.target, TargetSchematic::AddExtensions(vec![]));
         assert_eq!(spec.ordering.max_unavailable, 1);
         assert!(spec.ordering.etcd_leader_last);
         assert_eq!(spec.failure_policy, FailurePolicy::Halt);

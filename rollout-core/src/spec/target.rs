@@ -2,15 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The extension the product exists for.
-pub const TAILSCALE_EXTENSION: &str = "siderolabs/tailscale";
-
 /// The target schematic of the rollout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum TargetSchematic {
-    /// Keep what each node runs and add these official extensions (e.g. `siderolabs/tailscale`).
+    /// Keep what each node runs and add these official extensions besides the profile's
+    /// (empty: only the profile's).
     AddExtensions(Vec<String>),
     /// Replace the schematic with this one (schematic YAML as the Image Factory accepts it).
     Schematic(String),
@@ -18,7 +16,7 @@ pub enum TargetSchematic {
 
 impl Default for TargetSchematic {
     fn default() -> Self {
-        TargetSchematic::AddExtensions(vec![TAILSCALE_EXTENSION.to_owned()])
+        TargetSchematic::AddExtensions(Vec::new())
     }
 }
 
@@ -26,12 +24,6 @@ impl TargetSchematic {
     pub(crate) fn validate(&self) -> crate::Result<()> {
         match self {
             TargetSchematic::AddExtensions(extensions) => {
-                if extensions.is_empty() {
-                    return Err(crate::Error::spec(
-                        "target.add_extensions",
-                        "list at least one extension, e.g. siderolabs/tailscale",
-                    ));
-                }
                 for name in extensions {
                     let valid = name
                         .split_once('/')

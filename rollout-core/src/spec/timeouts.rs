@@ -11,7 +11,7 @@ pub struct PhaseTimeouts {
     /// Precheck gates (cluster health, etcd) before touching a node.
     #[serde(with = "super::duration", rename = "precheck_seconds")]
     pub precheck: Duration,
-    /// Any single RPC-like step (backup, apply config, reboot request, cordon, approve routes).
+    /// Any single RPC-like step (backup, apply config, reboot request, cordon, extension action).
     #[serde(with = "super::duration", rename = "step_seconds")]
     pub step: Duration,
     /// Writing the installer (pull + install).
@@ -26,9 +26,10 @@ pub struct PhaseTimeouts {
     /// Node verification (version, schematic, extension, service, ip_forward, Ready).
     #[serde(with = "super::duration", rename = "verify_seconds")]
     pub verify: Duration,
-    /// Tailnet verification (device online, routes advertised and approved).
-    #[serde(with = "super::duration", rename = "tailnet_seconds")]
-    pub tailnet: Duration,
+    /// The extension profile's post-verify checks (for Tailscale: device online, routes
+    /// advertised and approved).
+    #[serde(with = "super::duration", rename = "post_verify_seconds")]
+    pub post_verify: Duration,
     /// Pause between two checks of a gate, and between reboot probes.
     #[serde(with = "super::duration", rename = "check_interval_seconds")]
     pub check_interval: Duration,
@@ -43,7 +44,7 @@ impl Default for PhaseTimeouts {
             drain: Duration::from_secs(300),
             await_reboot: Duration::from_secs(900),
             verify: Duration::from_secs(600),
-            tailnet: Duration::from_secs(600),
+            post_verify: Duration::from_secs(600),
             check_interval: Duration::from_secs(5),
         }
     }
@@ -58,7 +59,7 @@ impl PhaseTimeouts {
             ("drain_seconds", self.drain),
             ("await_reboot_seconds", self.await_reboot),
             ("verify_seconds", self.verify),
-            ("tailnet_seconds", self.tailnet),
+            ("post_verify_seconds", self.post_verify),
             ("check_interval_seconds", self.check_interval),
         ];
         for (name, value) in all {
@@ -69,10 +70,10 @@ impl PhaseTimeouts {
                 ));
             }
         }
-        if self.check_interval > self.verify || self.check_interval > self.tailnet {
+        if self.check_interval > self.verify || self.check_interval > self.post_verify {
             return Err(crate::Error::spec(
                 "timeouts.check_interval_seconds",
-                "must not exceed the verify and tailnet timeouts, or no check would ever repeat",
+                "must not exceed the verify and post-verify timeouts, or no check would ever repeat",
             ));
         }
         Ok(())

@@ -1,0 +1,40 @@
+//! What evaluating a gate produced: each check and the overall verdict.
+
+use serde::{Deserialize, Serialize};
+
+/// One evaluated check inside a gate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// Check name (`extension present: siderolabs/tailscale`).
+    pub name: String,
+    /// Passed?
+    pub passed: bool,
+    /// What was observed.
+    pub detail: String,
+}
+
+/// The result of evaluating a gate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateVerdict {
+    /// True when the whole gate holds.
+    pub passed: bool,
+    /// The individual checks (for progress and diagnosis).
+    pub checks: Vec<CheckResult>,
+}
+
+impl GateVerdict {
+    /// Names and details of the failing checks, joined for messages.
+    pub fn failing(&self) -> String {
+        let failing: Vec<String> = self
+            .checks
+            .iter()
+            .filter(|check| !check.passed)
+            .map(|check| format!("{} ({})", check.name, check.detail))
+            .collect();
+        if failing.is_empty() {
+            "gate did not hold".to_owned()
+        } else {
+            failing.join("; ")
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! Journal entries: the durable facts a resumed rollout rebuilds its state from.
+
+use serde::{Deserialize, Serialize};
+
+use super::{NodeFailure, Phase, Step, Summary};
+use crate::plan::Plan;
+
+/// One line of the journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "entry")]
+#[non_exhaustive]
+pub enum JournalEntry {
+    /// The rollout started with this plan (first line).
+    Started {
+        /// The plan (no secrets).
+        plan: Box<Plan>,
+    },
+    /// A node entered a phase.
+    PhaseEntered {
+        /// Node.
+        node: String,
+        /// Phase.
+        phase: Phase,
+    },
+    /// The node's boot ID before a reboot the rollout causes.
+    BootRecorded {
+        /// Node.
+        node: String,
+        /// Boot ID.
+        boot_id: String,
+        /// True for the boot before a rollback reboot.
+        rollback: bool,
+    },
+    /// A disruptive step is about to run (written before it runs).
+    StepStarted {
+        /// Node.
+        node: String,
+        /// Step.
+        step: Step,
+    },
+    /// A step completed.
+    StepCompleted {
+        /// Node.
+        node: String,
+        /// Step.
+        step: Step,
+    },
+    /// A node failed.
+    NodeFailed {
+        /// Node.
+        node: String,
+        /// Why.
+        failure: Box<NodeFailure>,
+    },
+    /// The rollout finished.
+    Finished {
+        /// Summary.
+        summary: Summary,
+    },
+}

@@ -1,0 +1,340 @@
+//! The async driver: performs the state machine's actions through the [`crate::ports`] and
+//! the [`ExtensionProfile`], journals before every action, and streams [`Event`]s.
+//!
+//! Most callers use the front door, [`crate::ExtensionRollout`]; the driver is the layer
+//! below it for callers that plan by themselves. It only runs a [`Planned`] (a plan paired
+//! with the configs it was computed from), and it never resumes a journal silently: a new
+//! run refuses an unfinished journal, and [`Driver::resume`] is the only way to continue one.
+
+mod diagnosis;
+mod discover;
+mod execute;
+mod observe;
+mod perform;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures::Stream;
+use rollout_core::machine::{LiveNode, MachineOptions, Phase, Rollout, Summary};
+use rollout_core::plan::{NodeConfigs, NodePlan, Planned};
+use rollout_core::Plan;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub use diagnosis::Diagnosis;
+
+use crate::event::{Event, RunEvent};
+use crate::journal::{ClusterLock, Journal, JournalContents, RolloutDir};
+use crate::patch_store::PatchStore;
+use crate::ports::{Clock, FactoryPort, KubePort, TalosPort};
+use crate::profile::{ExtensionProfile, NamedCheck};
+use crate::Error;
+
+/// The ports the driver works through (the profile brings its own, e.g. the tailnet).
+#[derive(Clone)]
+pub struct Ports {
+    /// Talos nodes.
+    pub talos: Arc<dyn TalosPort>,
+    /// Image Factory.
+    pub factory: Arc<dyn FactoryPort>,
+    /// Kubernetes (cordon/drain run only when given).
+    pub kube: Option<Arc<dyn KubePort>>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// A stream of progress events.
+pub type EventStream = Pin<Box<dyn Stream<Item = Event> + Send>>;
+
+pub(crate) struct Inner {
+    pub(crate) ports: Ports,
+    pub(crate) profile: Arc<dyn ExtensionProfile>,
+    pub(crate) plan: Plan,
+    pub(crate) configs: NodeConfigs,
+    pub(crate) dir: RolloutDir,
+    pub(crate) checks: BTreeMap<String, Arc<dyn NamedCheck>>,
+}
+
+impl Inner {
+    pub(crate) fn plan_node(&self, node: &str) -> Option<&NodePlan> {
+        self.plan.node(node)
+    }
+}
+
+/// Executes rollouts (and rollbacks) over a set of ports and a profile, journaling into
+/// `<artifacts>/<cluster>/`.
+pub struct Driver {
+    ports: Ports,
+    profile: Arc<dyn ExtensionProfile>,
+    checks: BTreeMap<String, Arc<dyn NamedCheck>>,
+    artifacts: PathBuf,
+    owner: String,
+    take_over_stale_lock: bool,
+    cancel: CancellationToken,
+    events: mpsc::UnboundedSender<Event>,
+}
+
+impl Driver {
+    /// A driver journaling under `artifacts`, and the stream of its events.
+    pub fn new(
+        ports: Ports,
+        profile: Arc<dyn ExtensionProfile>,
+        artifacts: impl Into<PathBuf>,
+    ) -> (Self, EventStream) {
+        let (events, receiver) = mpsc::unbounded_channel();
+        let stream = futures::stream::unfold(receiver, |mut receiver| async move {
+            receiver.recv().await.map(|event| (event, receiver))
+        });
+        let driver = Driver {
+            ports,
+            profile,
+            checks: BTreeMap::new(),
+            artifacts: artifacts.into(),
+            owner: std::env::var("USER").unwrap_or_else(|_| "rollout".to_owned()),
+            take_over_stale_lock: false,
+            cancel: CancellationToken::new(),
+            events,
+        };
+        (driver, Box::pin(stream))
+    }
+
+    /// Registers a user check that gates name in the spec.
+    pub fn named_check(mut self, check: Arc<dyn NamedCheck>) -> Self {
+        self.checks.insert(check.name().to_owned(), check);
+        self
+    }
+
+    /// Names the lock owner (default: `$USER`).
+    pub fn owner(mut self, owner: impl Into<String>) -> Self {
+        self.owner = owner.into();
+        self
+    }
+
+    /// Takes over a lock left behind by a rollout whose process is gone.
+    pub fn take_over_stale_lock(mut self, take_over: bool) -> Self {
+        self.take_over_stale_lock = take_over;
+        self
+    }
+
+    /// A token that stops the rollout between steps (in-flight steps finish and are journaled).
+    pub fn cancellation(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+
+    /// The ports.
+    pub fn ports(&self) -> &Ports {
+        &self.ports
+    }
+
+    /// The cluster's rollout directory under the artifacts directory.
+    pub fn rollout_dir(&self, cluster: &str) -> RolloutDir {
+        RolloutDir::new(&self.artifacts, cluster)
+    }
+
+    /// Takes the cluster lock (before anything is changed or created).
+    ///
+    /// # Errors
+    /// [`Error::LockHeld`] when another rollout holds it; [`Error::Io`].
+    pub fn lock(&self, cluster: &str) -> crate::Result<ClusterLock> {
+        let dir = self.rollout_dir(cluster);
+        ClusterLock::acquire(&dir.lock(), cluster, &self.owner, self.take_over_stale_lock)
+    }
+
+    /// The journaled rollout of `cluster` that has not finished, if any.
+    ///
+    /// # Errors
+    /// [`Error::Journal`] when the journal is unreadable.
+    pub fn unfinished(&self, cluster: &str) -> crate::Result<Option<JournalContents>> {
+        let dir = self.rollout_dir(cluster);
+        if !dir.journal().exists() {
+            return Ok(None);
+        }
+        let contents = Journal::read(&dir.journal())?;
+        Ok((!contents.finished).then_some(contents))
+    }
+
+    pub(crate) fn emit(&self, event: impl Into<Event>) {
+        let _ = self.events.send(event.into());
+    }
+
+    /// Starts a new rollout of `planned` under the held `lock`.
+    ///
+    /// # Errors
+    /// - [`Error::UnfinishedRollout`] when an unfinished rollout of the cluster is journaled
+    ///   (resume it or roll it back first);
+    /// - [`rollout_core::Error::InvalidSpec`] when a gate names an unregistered user check;
+    /// - [`Error::Cancelled`] after cancellation (resume to continue);
+    /// - [`Error::Io`] when the journal cannot be written.
+    ///
+    /// A failed node is not an error: see the returned [`Summary`].
+    pub async fn start(&self, lock: &mut ClusterLock, planned: Planned) -> crate::Result<Summary> {
+        let (plan, configs) = planned.into_parts();
+        self.check_wiring(&plan)?;
+        let dir = self.rollout_dir(&plan.cluster);
+        if self.unfinished(&plan.cluster)?.is_some() {
+            return Err(Error::UnfinishedRollout {
+                cluster: plan.cluster.clone(),
+                path: dir.journal(),
+            });
+        }
+        if dir.journal().exists() {
+            dir.archive_journal(crate::journal::unix_ms())?;
+        }
+        let mut journal = Journal::create(&dir.journal(), &plan)?;
+        let mut machine =
+            Rollout::new(plan.clone(), self.machine_options(), self.ports.clock.now());
+        self.emit(RunEvent::Plan(Box::new(plan.clone())));
+        let inner = Arc::new(self.inner(plan, configs, dir));
+        self.execute(&inner, &mut machine, &mut journal, lock).await
+    }
+
+    /// Continues the unfinished rollout of `cluster` from its journal, reconciled with what
+    /// the nodes report now, with the configs read back from its patches.
+    ///
+    /// # Errors
+    /// [`Error::NothingToResume`] when no unfinished rollout is journaled;
+    /// [`Error::Journal`] when its patches are missing or differ from its plan; otherwise
+    /// as [`Driver::start`].
+    pub async fn resume(&self, lock: &mut ClusterLock, cluster: &str) -> crate::Result<Summary> {
+        let dir = self.rollout_dir(cluster);
+        let contents = self.unfinished(cluster)?.ok_or_else(|| Error::NothingToResume {
+            cluster: cluster.to_owned(),
+            path: dir.journal(),
+        })?;
+        let configs = PatchStore::new(dir.clone()).read_configs(&contents.plan)?;
+        self.check_wiring(&contents.plan)?;
+        let live = self.live_state(&contents.plan).await;
+        let mut machine = Rollout::resume(
+            contents.plan.clone(),
+            &contents.entries,
+            &live,
+            self.machine_options(),
+            self.ports.clock.now(),
+        );
+        self.emit(RunEvent::Note {
+            message: "resuming the unfinished rollout from its journal".to_owned(),
+        });
+        self.emit(RunEvent::Plan(Box::new(contents.plan.clone())));
+        let mut journal = Journal::open(&dir.journal())?;
+        let inner = Arc::new(self.inner(contents.plan, configs, dir));
+        self.execute(&inner, &mut machine, &mut journal, lock).await
+    }
+
+    /// Rolls back nodes of the last rollout of `cluster`, one at a time (all changed nodes,
+    /// last changed first, when `nodes` is empty), then halts.
+    ///
+    /// # Errors
+    /// [`Error::Journal`] when there is no journal;
+    /// [`rollout_core::Error::NothingToRollBack`] for a node the rollout never changed;
+    /// otherwise as [`Driver::start`].
+    pub async fn rollback(
+        &self,
+        lock: &mut ClusterLock,
+        cluster: &str,
+        nodes: &[String],
+    ) -> crate::Result<Summary> {
+        let dir = self.rollout_dir(cluster);
+        let contents = Journal::read(&dir.journal())?;
+        let configs = PatchStore::new(dir.clone())
+            .read_configs(&contents.plan)
+            .unwrap_or_default();
+        let live = self.live_state(&contents.plan).await;
+        let mut machine = Rollout::resume(
+            contents.plan.clone(),
+            &contents.entries,
+            &live,
+            self.machine_options(),
+            self.ports.clock.now(),
+        );
+        let targets: Vec<String> = if nodes.is_empty() {
+            machine
+                .status()
+                .iter()
+                .rev()
+                .filter(|s| s.completed.iter().any(|step| step.is_disruptive()))
+                .map(|s| s.node.clone())
+                .collect()
+        } else {
+            nodes.to_vec()
+        };
+        let inner = Arc::new(self.inner(contents.plan, configs, dir.clone()));
+        let mut journal = Journal::open(&dir.journal())?;
+        let mut summary = None;
+        for node in targets {
+            machine.roll_back(&node, self.ports.clock.now())?;
+            let outcome = self.execute(&inner, &mut machine, &mut journal, lock).await?;
+            let failed = outcome
+                .nodes
+                .iter()
+                .any(|(name, phase)| name == &node && *phase != Phase::RolledBack);
+            summary = Some(outcome);
+            if failed {
+                break;
+            }
+        }
+        summary.ok_or_else(|| {
+            Error::Core(rollout_core::Error::NothingToRollBack {
+                node: cluster.to_owned(),
+                reason: "no node was changed".into(),
+            })
+        })
+    }
+
+    fn inner(&self, plan: Plan, configs: NodeConfigs, dir: RolloutDir) -> Inner {
+        Inner {
+            ports: self.ports.clone(),
+            profile: self.profile.clone(),
+            plan,
+            configs,
+            dir,
+            checks: self.checks.clone(),
+        }
+    }
+
+    fn machine_options(&self) -> MachineOptions {
+        MachineOptions {
+            drain: self.ports.kube.is_some(),
+        }
+    }
+
+    fn check_wiring(&self, plan: &Plan) -> crate::Result<()> {
+        let gates = &plan.settings.gates;
+        for name in gates.precheck.iter().chain(&gates.verify).chain(&gates.soak) {
+            if !self.checks.contains_key(name) {
+                return Err(Error::spec(
+                    "gates",
+                    format!("no user check named {name:?} is registered with the driver"),
+                ));
+            }
+        }
+        if plan.profile != self.profile.name() {
+            return Err(Error::spec(
+                "profile",
+                format!(
+                    "the plan rolls out {} but the driver has the {} profile",
+                    plan.profile,
+                    self.profile.name()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn live_state(&self, plan: &Plan) -> BTreeMap<String, LiveNode> {
+        let mut live = BTreeMap::new();
+        for node in &plan.nodes {
+            match self.ports.talos.inspect(&node.node).await {
+                Ok(state) => {
+                    live.insert(node.node.clone(), state);
+                }
+                Err(error) => {
+                    tracing::warn!(node = %node.node, %error, "node unreadable while resuming")
+                }
+            }
+        }
+        live
+    }
+}

@@ -1,0 +1,82 @@
+//! Gathers what a gate needs and evaluates it.
+
+use std::collections::BTreeMap;
+
+use rollout_core::NodeRole;
+use rollout_core::gate::{CheckResult, GateStage, GateVerdict, Observed, stage_gate};
+use rollout_core::plan::NodePlan;
+
+use super::Inner;
+
+fn failed(name: &str, detail: String) -> CheckResult {
+    CheckResult {
+        name: name.to_owned(),
+        passed: false,
+        detail,
+    }
+}
+
+impl Inner {
+    /// Evaluates the gate for `stage` on `node`; failures to observe are failing checks.
+    pub(crate) async fn check_gate(&self, node: &str, stage: GateStage) -> GateVerdict {
+        let Some(plan) = self.plan_node(node).cloned() else {
+            return GateVerdict {
+                passed: false,
+                checks: vec![failed("plan", format!("{node} is not in the plan"))],
+            };
+        };
+        let etcd_members = self
+            .plan
+            .nodes
+            .iter()
+            .filter(|n| n.role == NodeRole::ControlPlane)
+            .count();
+        let gate = stage_gate(stage, &plan, etcd_members, &self.plan.settings);
+        let needs = gate.condition().needs();
+        let mut problems = Vec::new();
+        let mut observed = Observed::default();
+        if needs.node {
+            match self.ports.talos.observe(node).await {
+                Ok(observation) => observed.node = Some(observation),
+                Err(error) => problems.push(failed("observe node", error.to_string())),
+            }
+        }
+        if needs.cluster {
+            let via = self
+                .plan
+                .nodes
+                .iter()
+                .find(|n| n.role == NodeRole::ControlPlane && n.node != node)
+                .map_or(node, |n| n.node.as_str());
+            match self.ports.talos.cluster_health(via).await {
+                Ok(cluster) => observed.cluster = Some(cluster),
+                Err(error) => problems.push(failed("observe cluster", error.to_string())),
+            }
+        }
+        observed.named = self.run_named_checks(&needs.named, &plan).await;
+        let mut verdict = gate.evaluate(&plan, &observed);
+        if !problems.is_empty() {
+            verdict.passed = false;
+            verdict.checks.extend(problems);
+        }
+        verdict
+    }
+
+    /// Runs named checks: the user's registered checks first, every other name is one of
+    /// the profile's.
+    async fn run_named_checks(
+        &self,
+        names: &[String],
+        plan: &NodePlan,
+    ) -> BTreeMap<String, CheckResult> {
+        let mut results = BTreeMap::new();
+        for name in names {
+            let result = match self.checks.get(name) {
+                Some(check) => check.check(plan).await,
+                None => self.profile.check(name, plan).await,
+            };
+            results.insert(name.clone(), result);
+        }
+        results
+    }
+}

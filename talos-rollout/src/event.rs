@@ -1,0 +1,84 @@
+//! [`Event`]: what a rollout reports while it runs — the state machine's own
+//! [`RolloutEvent`]s, wrapped, plus what the front door and the driver add (discovery, the
+//! credential, patches, the plan, diagnoses).
+
+use std::path::PathBuf;
+
+use rollout_core::{ClusterFacts, Plan, RolloutEvent};
+use serde::Serialize;
+
+use crate::driver::Diagnosis;
+
+/// A progress event; serialized as one JSON object with an `event` field.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum Event {
+    /// From the state machine (phase changes, gate progress, failures, the summary).
+    Rollout(RolloutEvent),
+    /// From the front door and the driver.
+    Run(RunEvent),
+}
+
+/// What the front door and the driver report besides the state machine's events.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "event")]
+#[non_exhaustive]
+pub enum RunEvent {
+    /// What each node runs today.
+    Discovered {
+        /// The facts.
+        facts: Box<ClusterFacts>,
+    },
+    /// The profile created a credential for this run (e.g. a Tailscale auth key).
+    CredentialProvisioned {
+        /// Profile.
+        profile: String,
+        /// The credential's public ID.
+        id: String,
+    },
+    /// A credential this run created was withdrawn because the run never started.
+    CredentialWithdrawn {
+        /// The credential's public ID.
+        id: String,
+    },
+    /// A node's config was written as a 0600 patch.
+    PatchWritten {
+        /// Node.
+        node: String,
+        /// File.
+        path: PathBuf,
+        /// The config's environment, secrets redacted.
+        environment: Vec<String>,
+    },
+    /// A target schematic was recorded in the artifacts.
+    SchematicRecorded {
+        /// Schematic ID.
+        id: String,
+        /// Its official extensions.
+        extensions: Vec<String>,
+        /// File.
+        path: PathBuf,
+    },
+    /// The plan about to be executed (or resumed).
+    Plan(Box<Plan>),
+    /// Why a node failed (after the machine's `node_failed`).
+    Diagnosis(Box<Diagnosis>),
+    /// Something worth knowing that is not a failure.
+    Note {
+        /// Explanation.
+        message: String,
+    },
+}
+
+impl From<RolloutEvent> for Event {
+    fn from(event: RolloutEvent) -> Self {
+        Event::Rollout(event)
+    }
+}
+
+impl From<RunEvent> for Event {
+    fn from(event: RunEvent) -> Self {
+        Event::Run(event)
+    }
+}

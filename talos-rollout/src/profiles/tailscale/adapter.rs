@@ -1,0 +1,122 @@
+//! The [`TailnetPort`] over `tailscale-client`.
+
+use async_trait::async_trait;
+use ipnet::IpNet;
+use tailscale_client::TailscaleClient;
+
+use rollout_core::{PortError, PortErrorKind};
+
+use super::port::{DeviceObservation, TailnetPort};
+
+/// [`TailnetPort`] over a [`TailscaleClient`]; devices are found by hostname (newest
+/// registration wins, `-1` duplicates tolerated) and, optionally, required tags.
+#[derive(Debug, Clone)]
+pub struct TailnetAdapter {
+    client: TailscaleClient,
+    tags: Vec<String>,
+}
+
+impl TailnetAdapter {
+    /// Wraps a tailscale client.
+    pub fn new(client: TailscaleClient) -> Self {
+        TailnetAdapter {
+            client,
+            tags: Vec::new(),
+        }
+    }
+
+    /// Only consider devices carrying all these tags (e.g. `tag:talos`).
+    pub fn tags<S: Into<String>>(mut self, tags: impl IntoIterator<Item = S>) -> Self {
+        self.tags = tags.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
+fn port_error(operation: &str, error: tailscale_client::Error) -> PortError {
+    let kind = if error.is_retryable() {
+        PortErrorKind::Unavailable
+    } else if error.is_not_found() {
+        PortErrorKind::NotFound
+    } else if error.is_permission_denied() {
+        PortErrorKind::PermissionDenied
+    } else {
+        PortErrorKind::Other
+    };
+    let message = error.to_string();
+    PortError::new("tailnet", operation, kind, message).with_source(error)
+}
+
+impl TailnetAdapter {
+    async fn find(
+        &self,
+        hostname: &str,
+    ) -> Result<Option<tailscale_client::NodeDevice>, PortError> {
+        self.client
+            .node_device(hostname)
+            .tags(self.tags.clone())
+            .find()
+            .await
+            .map_err(|e| port_error("find device", e))
+    }
+}
+
+#[async_trait]
+impl TailnetPort for TailnetAdapter {
+    async fn device(&self, hostname: &str) -> Result<Option<DeviceObservation>, PortError> {
+        let Some(node) = self.find(hostname).await? else {
+            return Ok(None);
+        };
+        let routes = self
+            .client
+            .routes()
+            .get(node.device.device_id())
+            .await
+            .map_err(|e| port_error("get routes", e))?;
+        Ok(Some(DeviceObservation {
+            hostname: node.device.hostname.clone(),
+            online: node.device.connected_to_control,
+            advertised_routes: routes
+                .advertised_routes
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            enabled_routes: routes
+                .enabled_routes
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        }))
+    }
+
+    async fn approve_routes(&self, hostname: &str, routes: &[String]) -> Result<(), PortError> {
+        let nets = routes
+            .iter()
+            .map(|route| {
+                route.parse::<IpNet>().map_err(|_| {
+                    PortError::new(
+                        "tailnet",
+                        "approve routes",
+                        PortErrorKind::Rejected,
+                        format!("{route:?} is not a CIDR"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let node = self.find(hostname).await?.ok_or_else(|| {
+            PortError::new(
+                "tailnet",
+                "approve routes",
+                PortErrorKind::NotFound,
+                format!(
+                    "no device with hostname {hostname} (and the required tags) in the tailnet"
+                ),
+            )
+        })?;
+        self.client
+            .routes()
+            .approve(node.device.device_id(), &nets)
+            .await
+            .map(|_| ())
+            .map_err(|e| port_error("approve routes", e))
+    }
+}
