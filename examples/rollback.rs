@@ -18,18 +18,18 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
-use examples::artifacts::Artifacts;
 use examples::exit::{self, finish, invalid_input};
 use examples::output::{Output, OutputArgs};
-use examples::ports::ports_for;
+use examples::ports::{ProfileArgs, ports_for};
 use examples::progress::render_events;
 use examples::report;
 use examples::rollout_args::RolloutArgs;
 use examples::target::{Target, TargetArgs};
-use rollout_core::driver::Driver;
-use rollout_core::journal::Journal;
-use rollout_core::machine::Phase;
 use serde_json::json;
+use talos_rollout::ExtensionRollout;
+use talos_rollout::core::machine::Phase;
+use talos_rollout::journal::{Journal, RolloutDir};
+use talos_rollout::profiles::tailscale::TailnetPort;
 
 /// Roll nodes back to their backed-up config and previous image.
 #[derive(Parser)]
@@ -38,9 +38,8 @@ struct Args {
     /// Node to roll back (repeatable; default: every node the rollout changed).
     #[arg(long = "node", value_name = "NODE")]
     roll_back: Vec<String>,
-    /// Tag of the nodes' tailnet devices (for the report).
-    #[arg(long = "tag", value_name = "TAG", default_value = "tag:k8s")]
-    tags: Vec<String>,
+    #[command(flatten)]
+    profile: ProfileArgs,
     #[command(flatten)]
     rollout: RolloutArgs,
     #[command(flatten)]
@@ -59,8 +58,7 @@ async fn main() -> ExitCode {
 async fn run(args: Args) -> anyhow::Result<u8> {
     let output = Output::new(&args.output);
     let target = Target::connect(&args.target).await?;
-    let artifacts = Artifacts::new(&args.rollout.artifacts, &target.cluster);
-    let journal = artifacts.rollout_dir().journal();
+    let journal = RolloutDir::new(&args.rollout.artifacts, &target.cluster).journal();
     if !journal.exists() {
         return Err(invalid_input(format!(
             "no rollout journal at {}; pass the --artifacts directory full-rollout used for this cluster",
@@ -75,16 +73,27 @@ async fn run(args: Args) -> anyhow::Result<u8> {
             )));
         }
     }
-    let ports = ports_for(&target, &args.tags);
-    let (driver, events) = Driver::new(args.rollout.spec(&target), ports.clone());
-    let driver = driver.take_over_stale_lock(true);
+    let profile = args.profile.profile(&target)?;
+    let (rollout, events) = ExtensionRollout::builder()
+        .ports(ports_for(&target))
+        .shared_profile(profile.clone())
+        .spec(args.rollout.spec(&target))
+        .cluster(target.cluster.clone())
+        .nodes(target.nodes.clone())
+        .take_over_stale_lock(true)
+        .build()?;
+    let ports = rollout.ports().clone();
+    let store = rollout.store();
     let renderer = tokio::spawn(render_events(events, output));
-    let result = driver.rollback(&target.cluster, &args.roll_back).await;
-    drop(driver);
+    let result = rollout.roll_back(&args.roll_back).await;
+    drop(rollout);
     let log = renderer.await.context("the progress renderer stopped")?;
     let summary = result?;
-    let report = report::build(&plan, &summary, &log, &ports, None).await;
-    let path = artifacts.write_public(
+    let tailnet = args.profile.tailnet(&target);
+    let tailnet = tailnet.as_ref().map(|t| t as &dyn TailnetPort);
+    let report =
+        report::build(&plan, &summary, &log, &ports, tailnet, profile.as_ref(), None).await;
+    let path = store.write_public(
         "rollback-report.json",
         serde_json::to_string_pretty(&report)?.as_bytes(),
     )?;

@@ -38,8 +38,11 @@ pub fn finish(result: anyhow::Result<u8>) -> ExitCode {
             eprintln!("error: {error:#}");
             let invalid = error.downcast_ref::<InvalidInput>().is_some()
                 || error
-                    .downcast_ref::<rollout_core::Error>()
-                    .is_some_and(rollout_core::Error::is_invalid_input);
+                    .downcast_ref::<talos_rollout::Error>()
+                    .is_some_and(talos_rollout::Error::is_invalid_input)
+                || error
+                    .downcast_ref::<talos_rollout::core::Error>()
+                    .is_some_and(talos_rollout::core::Error::is_invalid_input);
             let status = if invalid { INVALID_INPUT } else { FAILURE };
             ExitCode::from(status)
         }

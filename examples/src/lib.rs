@@ -1,9 +1,8 @@
 //! Shared plumbing for the runnable examples: choosing between the embedded simulator and a
 //! real cluster ([`target`]), rendering text or JSON ([`output`], [`progress`]), exit
 //! statuses ([`exit`]), and what `full-rollout` and `rollback` share ([`rollout_args`],
-//! [`ports`], [`artifacts`], [`report`]).
+//! [`ports`], [`report`]).
 
-pub mod artifacts;
 pub mod exit;
 pub mod nodes;
 pub mod output;

@@ -1,4 +1,4 @@
-//! Renders the driver's [`RolloutEvent`] stream: indicatif bars on a terminal, plain lines
+//! Renders a rollout's [`Event`] stream: indicatif bars on a terminal, plain lines
 //! otherwise, JSON lines with `--json`; and records what the report needs (per-node phase
 //! timings, failures, diagnoses).
 
@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rollout_core::RolloutEvent;
-use rollout_core::driver::{Diagnosis, EventStream};
-use rollout_core::machine::{NodeFailure, Phase};
+use talos_rollout::core::machine::{NodeFailure, Phase};
+use talos_rollout::core::{ClusterFacts, Plan, RolloutEvent};
+use talos_rollout::driver::{Diagnosis, EventStream};
+use talos_rollout::{Event, RunEvent};
 use serde::Serialize;
 
 use crate::output::Output;
@@ -50,10 +51,39 @@ pub struct EventLog {
     pub nodes: BTreeMap<String, NodeTimeline>,
     /// Warnings, with their node when they have one.
     pub warnings: Vec<String>,
+    /// The plan the driver ran (or resumed).
+    #[serde(skip)]
+    pub plan: Option<Plan>,
+    /// What discovery saw.
+    #[serde(skip)]
+    pub facts: Option<ClusterFacts>,
 }
 
 impl EventLog {
-    fn record(&mut self, event: &RolloutEvent, now: Instant) {
+    fn record(&mut self, event: &Event, now: Instant) {
+        let event = match event {
+            Event::Rollout(event) => event,
+            Event::Run(RunEvent::Plan(plan)) => {
+                self.plan = Some((**plan).clone());
+                return;
+            }
+            Event::Run(RunEvent::Diagnosis(diagnosis)) => {
+                self.nodes
+                    .entry(diagnosis.node.clone())
+                    .or_default()
+                    .diagnosis = Some((**diagnosis).clone());
+                return;
+            }
+            Event::Run(RunEvent::Discovered { facts }) => {
+                self.facts = Some((**facts).clone());
+                return;
+            }
+            Event::Run(RunEvent::Note { message }) => {
+                self.warnings.push(message.clone());
+                return;
+            }
+            _ => return,
+        };
         match event {
             RolloutEvent::PhaseChanged { node, to, .. } => {
                 let timeline = self.nodes.entry(node.clone()).or_default();
@@ -77,12 +107,6 @@ impl EventLog {
             }
             RolloutEvent::NodeFailed { node, failure } => {
                 self.nodes.entry(node.clone()).or_default().failure = Some(failure.clone());
-            }
-            RolloutEvent::Diagnosis(diagnosis) => {
-                self.nodes
-                    .entry(diagnosis.node.clone())
-                    .or_default()
-                    .diagnosis = Some((**diagnosis).clone());
             }
             RolloutEvent::Warning { node, message } => self.warnings.push(match node {
                 Some(node) => format!("{node}: {message}"),
@@ -146,9 +170,9 @@ impl Default for Bars {
 }
 
 impl Bars {
-    fn show(&mut self, event: &RolloutEvent) {
+    fn show(&mut self, event: &Event) {
         match event {
-            RolloutEvent::Plan(plan) => {
+            Event::Run(RunEvent::Plan(plan)) => {
                 let style =
                     ProgressStyle::with_template("{spinner} {prefix:<14} {elapsed:>4} {wide_msg}")
                         .unwrap_or_else(|_| ProgressStyle::default_spinner());
@@ -160,7 +184,7 @@ impl Bars {
                     self.nodes.insert(node.node.clone(), bar);
                 }
             }
-            RolloutEvent::PhaseChanged { node, from, to } => {
+            Event::Rollout(RolloutEvent::PhaseChanged { node, from, to }) => {
                 if let Some(bar) = self.nodes.get(node) {
                     if *from == Phase::Pending {
                         bar.reset_elapsed();
@@ -175,12 +199,12 @@ impl Bars {
                     }
                 }
             }
-            RolloutEvent::GateProgress {
+            Event::Rollout(RolloutEvent::GateProgress {
                 node,
                 stage,
                 attempt,
                 verdict,
-            } if !verdict.passed => {
+            }) if !verdict.passed => {
                 if let Some(bar) = self.nodes.get(node) {
                     bar.set_message(format!(
                         "{stage:?} check {attempt}: waiting for {}",
@@ -206,13 +230,43 @@ impl Bars {
 }
 
 /// A one-line description of an event for logs (None: not worth a line).
-fn describe(event: &RolloutEvent) -> Option<String> {
+fn describe(event: &Event) -> Option<String> {
     match event {
-        RolloutEvent::Plan(plan) => Some(format!(
-            "rolling {} node(s) of {}",
+        Event::Rollout(event) => describe_rollout(event),
+        Event::Run(event) => describe_run(event),
+        _ => None,
+    }
+}
+
+fn describe_run(event: &RunEvent) -> Option<String> {
+    match event {
+        RunEvent::Plan(plan) => Some(format!(
+            "rolling {} onto {} node(s) of {}",
+            plan.profile,
             plan.nodes.len(),
             plan.cluster
         )),
+        RunEvent::Diagnosis(diagnosis) => {
+            let mut text = format!("diagnosis for {}:", diagnosis.node);
+            for cause in &diagnosis.causes {
+                text.push_str(&format!("\n  cause: {cause}"));
+            }
+            let service = diagnosis.service.as_deref().unwrap_or("log");
+            for line in &diagnosis.log_tail {
+                text.push_str(&format!("\n  {service}| {line}"));
+            }
+            Some(text)
+        }
+        RunEvent::CredentialWithdrawn { id } => {
+            Some(format!("withdrew credential {id}: the rollout did not start"))
+        }
+        RunEvent::Note { message } => Some(format!("note: {message}")),
+        _ => None,
+    }
+}
+
+fn describe_rollout(event: &RolloutEvent) -> Option<String> {
+    match event {
         RolloutEvent::PhaseChanged { node, from, to } => Some(format!("{node}: {from} -> {to}")),
         RolloutEvent::GateProgress {
             node,
@@ -235,16 +289,6 @@ fn describe(event: &RolloutEvent) -> Option<String> {
             "FAILED {node} in {}: {}",
             failure.phase, failure.reason
         )),
-        RolloutEvent::Diagnosis(diagnosis) => {
-            let mut text = format!("diagnosis for {}:", diagnosis.node);
-            for cause in &diagnosis.causes {
-                text.push_str(&format!("\n  cause: {cause}"));
-            }
-            for line in &diagnosis.tailscale_log_tail {
-                text.push_str(&format!("\n  ext-tailscale| {line}"));
-            }
-            Some(text)
-        }
         RolloutEvent::Finished(summary) => Some(match &summary.halted_by {
             Some(by) => format!("finished: halted by {by}"),
             None => "finished".to_owned(),

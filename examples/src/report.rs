@@ -1,13 +1,14 @@
 //! `report.json` and the summary table: every node with its final status, schematic, image,
 //! tailnet device, routes, timings and (for converged nodes) a final validation.
 
-use rollout_core::Plan;
-use rollout_core::driver::Ports;
-use rollout_core::gate::{Observed, stage_gate};
-use rollout_core::machine::{GateStage, Summary};
-use rollout_core::plan::NodeAction;
-use rollout_core::ports::PortError;
 use serde::Serialize;
+use talos_rollout::core::gate::{GateStage, Observed, stage_gate};
+use talos_rollout::core::machine::Summary;
+use talos_rollout::core::plan::NodeAction;
+use talos_rollout::core::{Plan, PortError};
+use talos_rollout::driver::Ports;
+use talos_rollout::profile::ExtensionProfile;
+use talos_rollout::profiles::tailscale::TailnetPort;
 
 use crate::output::{short_id, table};
 use crate::progress::{EventLog, PhaseTiming};
@@ -24,7 +25,7 @@ pub struct Report {
     pub halted_by: Option<String>,
     /// Target schematics: ID and official extensions.
     pub schematics: Vec<ReportSchematic>,
-    /// Auth key minted for the rollout (ID only), if any.
+    /// Credential (auth key) minted for the rollout (ID only), if any.
     pub auth_key_id: Option<String>,
     /// Per node, in plan order.
     pub nodes: Vec<ReportNode>,
@@ -102,6 +103,8 @@ pub async fn build(
     summary: &Summary,
     log: &EventLog,
     ports: &Ports,
+    tailnet: Option<&dyn TailnetPort>,
+    profile: &dyn ExtensionProfile,
     auth_key_id: Option<String>,
 ) -> Report {
     let mut nodes = Vec::new();
@@ -121,12 +124,12 @@ pub async fn build(
             .await
             .ok();
         let hostname = node_plan
-            .tailnet
-            .as_ref()
-            .map_or(node_plan.nodename.clone(), |tailnet| {
-                tailnet.hostname.clone()
-            });
-        let device = match &ports.tailnet {
+            .extension
+            .details
+            .get("hostname")
+            .cloned()
+            .unwrap_or_else(|| node_plan.nodename.clone());
+        let device = match tailnet {
             Some(tailnet) => transient(retryable, || tailnet.device(&hostname))
                 .await
                 .ok()
@@ -134,14 +137,18 @@ pub async fn build(
             None => None,
         };
         let failing_checks = if phase == "Done" && !node_plan.is_skipped() {
-            let observed = Observed {
+            let gate = stage_gate(GateStage::Soak, node_plan, 0, &plan.settings);
+            let mut observed = Observed {
                 node: observation,
-                cluster: None,
-                device: node_plan.tailnet.as_ref().map(|_| device.clone()),
-                user: Default::default(),
+                ..Observed::default()
             };
-            let verdict = stage_gate(GateStage::Soak, node_plan, 0, &plan.settings)
-                .evaluate(node_plan, &observed);
+            for name in gate.condition().needs().named {
+                if node_plan.extension.soak_checks.contains(&name) {
+                    let result = profile.check(&name, node_plan).await;
+                    observed.named.insert(name, result);
+                }
+            }
+            let verdict = gate.evaluate(node_plan, &observed);
             verdict
                 .checks
                 .iter()

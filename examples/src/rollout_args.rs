@@ -3,9 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rollout_core::RolloutSpec;
-use rollout_core::spec::FailurePolicy;
-use rollout_core::tailscale::RouteApproval;
+use talos_rollout::core::RolloutSpec;
+use talos_rollout::core::spec::FailurePolicy;
 
 use crate::target::{Target, TargetKind};
 
@@ -57,8 +56,8 @@ pub enum OnFailure {
 }
 
 impl RolloutArgs {
-    /// The spec for `target` (ESCs are added by the caller); timings default shorter on the
-    /// embedded sim, whose reboots take seconds.
+    /// The spec for `target`; timings default shorter on the embedded sim, whose reboots
+    /// take seconds.
     pub fn spec(&self, target: &Target) -> RolloutSpec {
         let sim = target.kind == TargetKind::EmbeddedSim;
         let mut spec = RolloutSpec {
@@ -68,7 +67,6 @@ impl RolloutArgs {
                 OnFailure::Halt => FailurePolicy::Halt,
                 OnFailure::Rollback => FailurePolicy::Rollback,
             },
-            route_approval: RouteApproval::Api,
             soak: Duration::from_secs(self.soak_seconds.unwrap_or(if sim { 2 } else { 60 })),
             ..RolloutSpec::default()
         };
@@ -82,7 +80,7 @@ impl RolloutArgs {
         timeouts.install = Duration::from_secs(self.install_seconds);
         timeouts.await_reboot = Duration::from_secs(self.await_reboot_seconds);
         timeouts.verify = Duration::from_secs(self.verify_seconds);
-        timeouts.tailnet = Duration::from_secs(self.verify_seconds);
+        timeouts.post_verify = Duration::from_secs(self.verify_seconds);
         spec
     }
 }
