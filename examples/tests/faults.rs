@@ -122,7 +122,7 @@ fn a_device_that_never_connects_halts_in_the_tailnet_phase() {
         &["--verify-seconds", "8"],
     );
     assert_eq!(code, Some(1));
-    assert_halted_in(&report, "Tailnet");
+    assert_halted_in(&report, "PostVerify");
 }
 
 #[test]
@@ -132,7 +132,7 @@ fn routes_that_are_never_advertised_halt_in_the_tailnet_phase() {
         &["--verify-seconds", "8"],
     );
     assert_eq!(code, Some(1));
-    assert_halted_in(&report, "Tailnet");
+    assert_halted_in(&report, "PostVerify");
 }
 
 fn assert_all_converged(code: Option<i32>, report: &Value, stderr: &str) {

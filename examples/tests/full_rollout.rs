@@ -32,7 +32,7 @@ fn seed_shaped_cluster_converges_and_the_auth_key_never_reaches_the_screen() {
         .collect();
     for kind in [
         "discovered",
-        "auth_key_created",
+        "credential_provisioned",
         "patch_written",
         "schematic_recorded",
         "plan",
@@ -158,7 +158,7 @@ fn plan_prints_the_dry_run_and_changes_nothing() {
     assert!(
         !events
             .iter()
-            .any(|event| event["event"] == "auth_key_created")
+            .any(|event| event["event"] == "credential_provisioned")
     );
     assert!(!artifacts_dir.exists(), "--plan wrote artifacts");
 
