@@ -1,6 +1,8 @@
-//! Workspace automation: `cargo xtask codegen [--check]`, `cargo xtask bench`, `cargo xtask ci`.
+//! Workspace automation: `cargo xtask codegen [--check]`, `cargo xtask contracts [--check]`,
+//! `cargo xtask bench`, `cargo xtask ci`.
 
 mod codegen;
+mod contracts;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -11,8 +13,11 @@ usage: cargo xtask <command>
 commands:
   codegen           regenerate talos-client/src/generated/ from talos-client/proto/
   codegen --check   fail if the checked-in generated code is stale
+  contracts         write tailscale-client/tests/contract/tailscale-openapi.subset.json
+                    from ../shared/contracts/tailscale-openapi.json
+  contracts --check fail if that subset is stale (skips when ../shared is absent)
   bench             run `cargo bench --workspace` (no extra harness yet)
-  ci                run .ci/run (fmt, clippy, codegen --check, tests)";
+  ci                run .ci/run (fmt, clippy, codegen and contracts --check, tests)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -21,6 +26,8 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["codegen"] => codegen::write(&root),
         ["codegen", "--check"] => codegen::check(&root),
+        ["contracts"] => contracts::write(&root),
+        ["contracts", "--check"] => contracts::check(&root),
         ["bench"] => run(Command::new(cargo())
             .args(["bench", "--workspace"])
             .current_dir(&root)),

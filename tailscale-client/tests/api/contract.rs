@@ -7,10 +7,20 @@
 //! (`additionalProperties: false` on every object with `properties`) so that a field name
 //! the client or a fixture invents, or misspells, fails; `format` is validated.
 //!
+//! The checks read `tests/contract/tailscale-openapi.subset.json`: the document's facts
+//! for the operations in [`OPERATIONS`], committed so the tests need nothing outside the
+//! repository, written by `cargo xtask contracts` with the extraction in
+//! `tests/contract/subset.rs`. When `../shared` sits beside the workspace,
+//! `the_committed_subset_is_current` checks it against the full document.
+//!
 //! Known deviations of the real API from the document are listed in `SPEC-QUIRKS.md`
 //! and below as explicit, asserted exceptions: if one stops occurring, the test says so.
 
+#[path = "../contract/subset.rs"]
+mod subset;
+
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use serde_json::{Value, json};
@@ -21,14 +31,14 @@ use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::common::{catch_all, fixture, json_fixture, quick_retries};
-
-const SPEC_PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/contracts/tailscale-openapi.json"
-);
+use subset::{OPERATIONS, SPEC_FROM_ROOT, SUBSET_FROM_ROOT};
 
 /// Paths the client uses that the document does not describe (SPEC-QUIRKS.md, quirk 1).
 const UNDOCUMENTED_PATHS: &[&str] = &["/oauth/token"];
+
+/// Said when a request is not in the subset: it may be in the full document.
+const MISSING_HINT: &str = " subset (if the document has it, list it in OPERATIONS and run \
+     `cargo xtask contracts`)";
 
 /// `(fixture, JSON pointer, reason)`: validation failures the real API really produces.
 const KNOWN_FIXTURE_DEVIATIONS: &[(&str, &str, &str)] = &[
@@ -44,14 +54,25 @@ const KNOWN_FIXTURE_DEVIATIONS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The committed subset's text.
+fn committed_subset() -> String {
+    let path = workspace_root().join(SUBSET_FROM_ROOT);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {}: {e}; run `cargo xtask contracts` with ../shared beside the workspace",
+            path.display()
+        )
+    })
+}
+
+/// The committed subset of the document, parsed once.
 fn spec() -> &'static Value {
     static SPEC: OnceLock<Value> = OnceLock::new();
-    SPEC.get_or_init(|| {
-        let text = std::fs::read_to_string(SPEC_PATH).unwrap_or_else(|e| {
-            panic!("cannot read {SPEC_PATH}: {e}; CI needs ../shared beside the project")
-        });
-        serde_json::from_str(&text).unwrap()
-    })
+    SPEC.get_or_init(|| serde_json::from_str(&committed_subset()).unwrap())
 }
 
 /// Inlines every local `$ref` (siblings of `$ref`, e.g. `description`, are dropped).
@@ -143,11 +164,13 @@ fn request_problems(request: &Request) -> Vec<String> {
         return Vec::new();
     }
     let Some(template) = template_for(relative) else {
-        return vec![format!("{method} {relative}: no such path in the spec")];
+        return vec![format!(
+            "{method} {relative}: no such path in the spec{MISSING_HINT}"
+        )];
     };
     let Some((item, op)) = operation(&template, method) else {
         return vec![format!(
-            "{method} {template}: no such operation in the spec"
+            "{method} {template}: no such operation in the spec{MISSING_HINT}"
         )];
     };
     let mut problems = Vec::new();
@@ -466,30 +489,6 @@ async fn every_request_the_client_sends_matches_the_spec() {
     assert_eq!(covered, expected);
 }
 
-/// Every API operation the client implements (the `operation` of each `Endpoint` in
-/// `src/`) and the request it sends. The OAuth token request is not an `Endpoint`.
-const OPERATIONS: &[(&str, &str)] = &[
-    ("create auth key", "POST /tailnet/{tailnet}/keys"),
-    ("list keys", "GET /tailnet/{tailnet}/keys"),
-    ("get key", "GET /tailnet/{tailnet}/keys/{keyId}"),
-    ("delete key", "DELETE /tailnet/{tailnet}/keys/{keyId}"),
-    ("list devices", "GET /tailnet/{tailnet}/devices"),
-    ("get device", "GET /device/{deviceId}"),
-    ("delete device", "DELETE /device/{deviceId}"),
-    ("authorize device", "POST /device/{deviceId}/authorized"),
-    ("set device tags", "POST /device/{deviceId}/tags"),
-    ("set device key expiry", "POST /device/{deviceId}/key"),
-    ("rename device", "POST /device/{deviceId}/name"),
-    ("get device routes", "GET /device/{deviceId}/routes"),
-    ("set device routes", "POST /device/{deviceId}/routes"),
-    ("get policy file", "GET /tailnet/{tailnet}/acl"),
-    ("set policy file", "POST /tailnet/{tailnet}/acl"),
-    (
-        "validate policy file",
-        "POST /tailnet/{tailnet}/acl/validate",
-    ),
-];
-
 /// The `operation` names of every `Endpoint { operation: "...", .. }` in `src/`.
 fn endpoint_operations_in_source() -> BTreeSet<String> {
     fn visit(dir: &std::path::Path, found: &mut BTreeSet<String>) {
@@ -527,7 +526,8 @@ fn the_operation_list_names_every_endpoint_of_the_client() {
     assert_eq!(
         endpoint_operations_in_source(),
         listed,
-        "an endpoint was added or renamed: list it in OPERATIONS and exercise it in \
+        "an endpoint was added or renamed: list it in OPERATIONS (tests/contract/subset.rs), \
+         run `cargo xtask contracts` and exercise it in \
          every_request_the_client_sends_matches_the_spec"
     );
 }
@@ -769,4 +769,72 @@ fn model_field_names_exist_in_the_schemas() {
         serde_json::to_value(tailscale_client::ClientConnectivity::default()).unwrap();
     let declared = names(&schemas["Device"]["properties"]["clientConnectivity"]["properties"]);
     assert!(names(&connectivity).is_subset(&declared));
+}
+
+/// When `../shared` sits beside the workspace, the committed subset is exactly what
+/// `cargo xtask contracts` makes of the full document.
+#[test]
+fn the_committed_subset_is_current() {
+    match subset::expected_subset(&workspace_root()) {
+        Ok(Some(expected)) => assert!(
+            expected == committed_subset(),
+            "{SUBSET_FROM_ROOT} is stale: run `cargo xtask contracts` and commit the result"
+        ),
+        Ok(None) => println!(
+            "note: {SPEC_FROM_ROOT} (from the workspace root) is absent; \
+             the committed subset was not compared with it"
+        ),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// The extraction drops prose, extension keys, unused paths and schemas, and inlines
+/// parameter and response references: the committed subset dressed up with all of them
+/// extracts to itself, and a property called `description` survives.
+#[test]
+fn the_extraction_keeps_only_the_checked_facts() {
+    let mut document: Value = serde_json::from_str(&committed_subset()).unwrap();
+    let keys = "/paths/~1tailnet~1{tailnet}~1keys/get";
+    let all = document
+        .pointer(&format!("{keys}/parameters/0"))
+        .unwrap()
+        .clone();
+    let ok = document
+        .pointer(&format!("{keys}/responses/200"))
+        .unwrap()
+        .clone();
+    let prose = json!({
+        "description": "d", "summary": "s", "title": "t", "example": 1,
+        "examples": {"e": {"value": 1}}, "externalDocs": {"url": "u"}, "x-extra": true
+    });
+    let dress = |value: &mut Value| {
+        for (k, v) in prose.as_object().unwrap() {
+            value[k] = v.clone();
+        }
+    };
+    let mut parameter = all;
+    dress(&mut parameter);
+    dress(&mut parameter["schema"]);
+    let mut response = ok;
+    dress(&mut response);
+    response["headers"] = json!({"ETag": {"schema": {"type": "string"}}});
+    document["components"]["parameters"] = json!({ "all": parameter });
+    document["components"]["responses"] = json!({ "keys": response });
+    let operation = document.pointer_mut(keys).unwrap();
+    dress(operation);
+    operation["operationId"] = json!("listTailnetKeys");
+    operation["parameters"][0] = json!({"$ref": "#/components/parameters/all"});
+    operation["responses"]["200"] = json!({"$ref": "#/components/responses/keys"});
+    let key = &mut document["components"]["schemas"]["Key"];
+    dress(key);
+    dress(&mut key["properties"]["id"]);
+    document["components"]["schemas"]["Unused"] = json!({"type": "object"});
+    document["paths"]["/unused"] = json!({"get": {"responses": {}}});
+
+    let extracted = subset::subset_text(&document.to_string()).unwrap();
+    assert!(
+        extracted == committed_subset(),
+        "extracting the dressed-up subset did not give the subset back:\n{extracted}"
+    );
+    assert!(spec()["components"]["schemas"]["Key"]["properties"]["description"].is_object());
 }
