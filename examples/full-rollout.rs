@@ -178,6 +178,12 @@ async fn run(args: Args) -> anyhow::Result<u8> {
 
 /// Invalid input from the library becomes the tools' invalid-input error (exit 2).
 fn as_input_error(error: Error) -> anyhow::Error {
+    if let Error::UnfinishedRollout { path, .. } = &error {
+        return invalid_input(format!(
+            "an unfinished rollout is journaled in {}; pass --resume to continue it, or roll it back with the rollback example",
+            path.display()
+        ));
+    }
     if error.is_invalid_input() {
         invalid_input(error.to_string())
     } else {

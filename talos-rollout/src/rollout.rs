@@ -295,13 +295,11 @@ impl ExtensionRollout {
     /// journaled (resume or roll it back); discovery, credential and plan errors (nothing
     /// was changed); otherwise as [`Driver::start`].
     pub async fn run(&self) -> crate::Result<Summary> {
+        // Checked before the lock too (reading changes nothing), so a crashed run's stale
+        // lock does not hide the fact that it must be resumed rather than run again.
+        self.refuse_unfinished()?;
         let mut lock = self.driver.lock(&self.cluster)?;
-        if self.driver.unfinished(&self.cluster)?.is_some() {
-            return Err(Error::UnfinishedRollout {
-                cluster: self.cluster.clone(),
-                path: self.driver.rollout_dir(&self.cluster).journal(),
-            });
-        }
+        self.refuse_unfinished()?;
         let facts = self.discover().await?;
         let credential = self.profile.provision(false).await?;
         if let Some(Credential { id: Some(id), minted: true, .. }) = &credential {
@@ -340,6 +338,16 @@ impl ExtensionRollout {
     pub async fn roll_back(&self, nodes: &[String]) -> crate::Result<Summary> {
         let mut lock = self.driver.lock(&self.cluster)?;
         self.driver.rollback(&mut lock, &self.cluster, nodes).await
+    }
+
+    fn refuse_unfinished(&self) -> crate::Result<()> {
+        if self.driver.unfinished(&self.cluster)?.is_some() {
+            return Err(Error::UnfinishedRollout {
+                cluster: self.cluster.clone(),
+                path: self.driver.rollout_dir(&self.cluster).journal(),
+            });
+        }
+        Ok(())
     }
 
     fn planned(
