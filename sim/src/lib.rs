@@ -7,7 +7,8 @@
 //! make chosen parts misbehave. Behaviour follows the facts the clients rely on: `node`
 //! metadata routing, RBAC from the certificate's roles, strict configuration, reboots that
 //! drop streams and come back with a new boot ID and the installed schematic's extensions,
-//! `ext-tailscale` logging in with its `TS_AUTHKEY`, devices that appear late.
+//! extension services (`ext-tailscale` logging in with its `TS_AUTHKEY`, `ext-nut-client`
+//! waiting for its config, `ext-iscsid`), devices that appear late.
 //!
 //! # Usage
 //!

@@ -5,7 +5,7 @@
 use factory_client::{Schematic, SchematicId};
 use serde_json::Value;
 use sim::Faults;
-use sim::factory::{FactoryOptions, ImageError, ImageFactory};
+use sim::factory::{FactoryOptions, ImageError, ImageFactory, default_versions};
 
 const TAILSCALE_SCHEMATIC: &str = "customization:\n  systemExtensions:\n    officialExtensions:\n      - siderolabs/i915\n      - siderolabs/mei\n      - siderolabs/tailscale\n";
 
@@ -159,4 +159,34 @@ fn an_image_with_an_unknown_extension_cannot_be_built() {
         factory.image_extensions(&id, "v1.10.5"),
         Err(ImageError::ExtensionNotAvailable { .. })
     ));
+}
+
+#[test]
+fn every_served_version_builds_the_service_extensions_with_their_services() {
+    let factory = ImageFactory::new(FactoryOptions::default(), Faults::default());
+    let schematic = Schematic::builder()
+        .extensions([
+            "siderolabs/iscsi-tools",
+            "siderolabs/nut-client",
+            "siderolabs/tailscale",
+        ])
+        .build();
+    let id = factory.add_schematic(schematic);
+    for version in default_versions() {
+        let installed = factory.image_extensions(&id, &version).unwrap();
+        let services: Vec<(String, Option<String>)> = installed
+            .iter()
+            .filter_map(|e| e.service.as_ref())
+            .map(|s| (s.id(), s.config.clone()))
+            .collect();
+        assert_eq!(
+            services,
+            [
+                ("ext-iscsid".to_owned(), None),
+                ("ext-nut-client".to_owned(), Some("nut-client".to_owned())),
+                ("ext-tailscale".to_owned(), Some("tailscale".to_owned())),
+            ],
+            "Talos {version}"
+        );
+    }
 }

@@ -20,8 +20,10 @@ use sim::tailnet::TailnetOptions;
 use sim::talos::Timings;
 use sim::{Sim, SimBuilder};
 use talos_client::machine::{ApplyMode, EventsTail, RebootMode};
-use talos_client::machine_config::{ConfigDocuments, ExtensionServiceConfig};
-use talos_client::resources::{ExtensionStatus, MachineConfig, schematic_id};
+use talos_client::machine_config::{ConfigDocuments, EscConfigFile, ExtensionServiceConfig};
+use talos_client::resources::{
+    ExtensionServiceConfigStatus, ExtensionStatus, MachineConfig, Service, schematic_id,
+};
 use talos_client::upgrade::{UpgradeOptions, upgrade};
 use talos_client::{NodeClient, TalosClient};
 
@@ -74,21 +76,47 @@ async fn wait_until_up(node: &NodeClient) {
     .await;
 }
 
-/// The node's config with an ESC named tailscale holding `environment`.
-async fn config_with_tailscale(node: &NodeClient, environment: &[String]) -> ConfigDocuments {
+/// The node's config with `esc` added (or replacing the ESC of that name).
+async fn config_with_esc(node: &NodeClient, esc: &ExtensionServiceConfig) -> ConfigDocuments {
     let current = node
         .get::<MachineConfig>("v1alpha1")
         .await
         .unwrap()
         .unwrap();
     let mut documents = ConfigDocuments::parse(&current.spec.yaml_marshalled).unwrap();
+    documents.upsert_extension_service_config(esc).unwrap();
+    documents
+}
+
+/// The node's config with an ESC named tailscale holding `environment`.
+async fn config_with_tailscale(node: &NodeClient, environment: &[String]) -> ConfigDocuments {
     let esc = ExtensionServiceConfig {
         name: "tailscale".to_owned(),
         config_files: Vec::new(),
         environment: environment.to_vec(),
     };
-    documents.upsert_extension_service_config(&esc).unwrap();
-    documents
+    config_with_esc(node, &esc).await
+}
+
+/// An ESC named nut-client that mounts `upsmon_conf` at upsmon's config path.
+fn nut_client_esc(upsmon_conf: &str) -> ExtensionServiceConfig {
+    ExtensionServiceConfig {
+        name: "nut-client".to_owned(),
+        config_files: vec![EscConfigFile {
+            content: upsmon_conf.to_owned(),
+            mount_path: "/usr/local/etc/nut/upsmon.conf".to_owned(),
+        }],
+        environment: Vec::new(),
+    }
+}
+
+/// A NUT password that must never show up in logs or events.
+const UPSMON_PASSWORD: &str = "upsmon-pw-9f3e1c";
+
+/// The state of service `id` as `ServiceList` reports it.
+async fn service_state(node: &NodeClient, id: &str) -> Option<String> {
+    let services = node.service_list().await.unwrap();
+    services.into_iter().find(|s| s.id == id).map(|s| s.state)
 }
 
 async fn create_key(sim: &Sim, expiry_seconds: u64) -> SecretString {
@@ -770,4 +798,167 @@ async fn following_a_log_ends_with_unavailable_when_the_node_reboots() {
     if let Some(error) = ended {
         assert!(error.is_unavailable(), "{error}");
     }
+}
+
+#[tokio::test]
+async fn a_node_upgraded_with_iscsi_tools_runs_ext_iscsid_after_its_reboot() {
+    let sim = fast_sim().start().await.unwrap();
+    let talos = client(&sim, &["os:admin"]);
+    let node = talos.node("k8s-2");
+    assert_eq!(service_state(&node, "ext-iscsid").await, None);
+    let (image, _) = factory_image(
+        &sim,
+        &[
+            "siderolabs/i915",
+            "siderolabs/mei",
+            "siderolabs/iscsi-tools",
+        ],
+        "v1.10.4",
+    )
+    .await;
+
+    let outcome = upgrade(&node, &UpgradeOptions::new(image), |_| {})
+        .await
+        .unwrap();
+
+    assert!(outcome.rebooted);
+    assert_eq!(
+        service_state(&node, "ext-iscsid").await.as_deref(),
+        Some("Running"),
+        "iscsid needs no config"
+    );
+    let resource = node.get::<Service>("ext-iscsid").await.unwrap().unwrap();
+    assert!(resource.spec.running && resource.spec.unknown && !resource.spec.healthy);
+}
+
+#[tokio::test]
+async fn ext_nut_client_waits_for_its_esc_and_runs_once_it_is_applied_without_a_reboot() {
+    let sim = fast_sim().start().await.unwrap();
+    let talos = client(&sim, &["os:admin"]);
+    let node = talos.node("k8s-3");
+    let (image, _) = factory_image(
+        &sim,
+        &["siderolabs/i915", "siderolabs/mei", "siderolabs/nut-client"],
+        "v1.10.5",
+    )
+    .await;
+    upgrade(&node, &UpgradeOptions::new(image), |_| {})
+        .await
+        .unwrap();
+    let waiting = node.service_list().await.unwrap();
+    let nut = waiting.iter().find(|s| s.id == "ext-nut-client").unwrap();
+    assert_eq!(nut.state, "Waiting", "no ESC yet");
+    assert!(
+        nut.events
+            .iter()
+            .any(|e| e.contains("extension service config")),
+        "{:?}",
+        nut.events
+    );
+    let before = boot_id(&node).await;
+
+    let conf = format!(
+        "MONITOR ups@192.0.2.10 1 upsmon {UPSMON_PASSWORD} secondary\nSHUTDOWNCMD \"/sbin/poweroff\"\n"
+    );
+    let documents = config_with_esc(&node, &nut_client_esc(&conf)).await;
+    node.apply_configuration(&documents.to_bytes(), ApplyMode::NoReboot, false)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        service_state(&node, "ext-nut-client").await.as_deref(),
+        Some("Running")
+    );
+    assert!(
+        node.get::<Service>("ext-nut-client")
+            .await
+            .unwrap()
+            .unwrap()
+            .spec
+            .running
+    );
+    assert_eq!(boot_id(&node).await, before);
+    let status = node
+        .get::<ExtensionServiceConfigStatus>("nut-client")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.spec.spec_version, "1");
+    let log = sim
+        .cluster()
+        .service_log("k8s-3", "ext-nut-client")
+        .unwrap();
+    assert!(log.contains("ups@192.0.2.10"), "{log}");
+    let events = node.service_list().await.unwrap();
+    let leaked = log.contains(UPSMON_PASSWORD)
+        || events
+            .iter()
+            .flat_map(|s| &s.events)
+            .any(|e| e.contains(UPSMON_PASSWORD));
+    assert!(!leaked, "the NUT password must never be logged");
+}
+
+#[tokio::test]
+async fn an_upsmon_conf_without_a_monitor_line_keeps_ext_nut_client_failing() {
+    let sim = fast_sim()
+        .extensions(["siderolabs/nut-client"])
+        .start()
+        .await
+        .unwrap();
+    let talos = client(&sim, &["os:admin"]);
+    let node = talos.node("k8s-1");
+    let conf = format!("# upsmon password {UPSMON_PASSWORD}\nSHUTDOWNCMD \"/sbin/poweroff\"\n");
+    let documents = config_with_esc(&node, &nut_client_esc(&conf)).await;
+
+    node.apply_configuration(&documents.to_bytes(), ApplyMode::NoReboot, false)
+        .await
+        .unwrap();
+
+    eventually("ext-nut-client failed twice", || async {
+        let log = sim
+            .cluster()
+            .service_log("k8s-1", "ext-nut-client")
+            .unwrap_or_default();
+        log.matches("no MONITOR line").count() >= 2
+    })
+    .await;
+    assert_ne!(
+        service_state(&node, "ext-nut-client").await.as_deref(),
+        Some("Running")
+    );
+    let log = sim
+        .cluster()
+        .service_log("k8s-1", "ext-nut-client")
+        .unwrap();
+    assert!(!log.contains(UPSMON_PASSWORD), "{log}");
+}
+
+#[tokio::test]
+async fn removing_the_nut_client_esc_sends_ext_nut_client_back_to_waiting() {
+    let sim = fast_sim()
+        .extensions(["siderolabs/nut-client"])
+        .start()
+        .await
+        .unwrap();
+    let talos = client(&sim, &["os:admin"]);
+    let node = talos.node("k8s-2");
+    let conf = format!("MONITOR ups@192.0.2.10 1 upsmon {UPSMON_PASSWORD} secondary\n");
+    let mut documents = config_with_esc(&node, &nut_client_esc(&conf)).await;
+    node.apply_configuration(&documents.to_bytes(), ApplyMode::NoReboot, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        service_state(&node, "ext-nut-client").await.as_deref(),
+        Some("Running")
+    );
+
+    assert!(documents.remove("ExtensionServiceConfig", "nut-client"));
+    node.apply_configuration(&documents.to_bytes(), ApplyMode::NoReboot, false)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        service_state(&node, "ext-nut-client").await.as_deref(),
+        Some("Waiting")
+    );
 }

@@ -13,6 +13,54 @@ pub struct OfficialExtension {
     pub version: String,
     /// The extension's description.
     pub description: String,
+    /// The service the extension ships, if any (Talos runs it as `ext-<name>`).
+    pub service: Option<ExtensionService>,
+}
+
+/// A service shipped by an extension, as Talos runs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtensionService {
+    /// The service name; Talos's service id is `ext-<name>` (see [`ExtensionService::id`]).
+    pub name: String,
+    /// The ExtensionServiceConfig the service waits for (`Waiting` until the machine
+    /// config has a document of that name); `None` when it starts at boot without one.
+    pub config: Option<String>,
+    /// What runs inside the service's container.
+    pub program: ServiceProgram,
+}
+
+impl ExtensionService {
+    /// A service that starts at boot without any configuration.
+    pub fn new(name: &str, program: ServiceProgram) -> Self {
+        Self {
+            name: name.to_owned(),
+            config: None,
+            program,
+        }
+    }
+
+    /// Makes the service wait for the ExtensionServiceConfig named `esc`.
+    pub fn with_config(mut self, esc: &str) -> Self {
+        self.config = Some(esc.to_owned());
+        self
+    }
+
+    /// The service id Talos lists it under (`ext-tailscale`).
+    pub fn id(&self) -> String {
+        format!("ext-{}", self.name)
+    }
+}
+
+/// The program an extension service runs, which decides how the simulated service behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServiceProgram {
+    /// A daemon that runs until stopped (e.g. `iscsid`).
+    Daemon,
+    /// Tailscale's containerboot: reads `TS_*` variables and logs in to the tailnet.
+    Containerboot,
+    /// NUT's `upsmon`: needs a `MONITOR` line in its mounted `upsmon.conf`.
+    Upsmon,
 }
 
 impl OfficialExtension {
@@ -24,7 +72,14 @@ impl OfficialExtension {
             manifest_name,
             version: version.to_owned(),
             description: description.to_owned(),
+            service: None,
         }
+    }
+
+    /// Sets the service the extension ships.
+    pub fn with_service(mut self, service: ExtensionService) -> Self {
+        self.service = Some(service);
+        self
     }
 
     /// The extension's version for a Talos version.
@@ -45,7 +100,8 @@ impl OfficialExtension {
     }
 }
 
-/// The extensions a default sim factory offers (a realistic subset of the official list).
+/// The extensions a default sim factory offers (a realistic subset of the official list),
+/// with the services they ship: this is the one table of extension facts in the sim.
 pub fn default_extensions() -> Vec<OfficialExtension> {
     vec![
         OfficialExtension::new("siderolabs/amd-ucode", "20250509", "AMD microcode binaries"),
@@ -68,6 +124,15 @@ pub fn default_extensions() -> Vec<OfficialExtension> {
             "siderolabs/iscsi-tools",
             "v0.2.0",
             "iSCSI tools (iscsid and iscsiadm)",
+        )
+        .with_service(ExtensionService::new("iscsid", ServiceProgram::Daemon)),
+        OfficialExtension::new(
+            "siderolabs/nut-client",
+            "2.8.2",
+            "Network UPS Tools client (upsmon) that shuts the node down on a power failure",
+        )
+        .with_service(
+            ExtensionService::new("nut-client", ServiceProgram::Upsmon).with_config("nut-client"),
         ),
         OfficialExtension::new(
             "siderolabs/qemu-guest-agent",
@@ -78,6 +143,10 @@ pub fn default_extensions() -> Vec<OfficialExtension> {
             "siderolabs/tailscale",
             "1.102.2",
             "Tailscale: WireGuard-based mesh VPN as a Talos system extension",
+        )
+        .with_service(
+            ExtensionService::new("tailscale", ServiceProgram::Containerboot)
+                .with_config("tailscale"),
         ),
         OfficialExtension::new(
             "siderolabs/util-linux-tools",

@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use factory_client::{Schematic, SchematicId};
 
-pub use catalog::{OfficialExtension, default_extensions, default_versions};
+pub use catalog::{
+    ExtensionService, OfficialExtension, ServiceProgram, default_extensions, default_versions,
+};
 
 use crate::http_server::HttpServer;
 use crate::{Error, Faults};
@@ -50,6 +52,8 @@ pub struct InstalledExtension {
     pub description: String,
     /// The official name (`siderolabs/tailscale`); empty for the pseudo-extension.
     pub official_name: String,
+    /// The service the extension ships, if any.
+    pub service: Option<ExtensionService>,
 }
 
 /// Why an image cannot be built for a schematic and version (the factory answers 4xx).
@@ -165,6 +169,7 @@ impl ImageFactory {
                 author: "Sidero Labs".to_owned(),
                 description: extension.description.clone(),
                 official_name: extension.name.clone(),
+                service: extension.service.clone(),
             });
         }
         installed.push(InstalledExtension {
@@ -174,6 +179,7 @@ impl ImageFactory {
             description: "Virtual extension which specifies the schematic ID of the image"
                 .to_owned(),
             official_name: String::new(),
+            service: None,
         });
         Ok(installed)
     }

@@ -1,8 +1,76 @@
-//! What the tailscale extension's entrypoint (containerboot) reads from its environment, and
-//! the log lines it writes.
+//! The tailscale extension's entrypoint (containerboot): what it reads from its environment,
+//! how it logs in to the simulated tailnet, and the log lines it writes.
 
 use secrecy::SecretString;
+use talos_client::machine_config::ExtensionServiceConfig;
 use time::macros::format_description;
+
+use super::cluster::ClusterContext;
+use super::node::NodeState;
+use super::services::Outcome;
+use super::spec::NodeSpec;
+use crate::tailnet::Registration;
+
+/// Runs containerboot as service `id` with the ESC's environment: starts tailscaled and runs
+/// `tailscale up` against the tailnet (a failed login is a failed start).
+pub(crate) fn run(
+    ctx: &ClusterContext,
+    spec: &NodeSpec,
+    state: &mut NodeState,
+    id: &str,
+    esc: Option<&ExtensionServiceConfig>,
+) -> Outcome {
+    let log = |state: &mut NodeState, message: &str| {
+        state.log(id, &log_line(ctx.clock.now(), message));
+    };
+    log(state, "Starting tailscaled");
+    log(
+        state,
+        "Waiting for tailscaled socket at /var/run/tailscale/tailscaled.sock",
+    );
+    let environment = esc
+        .map(|esc| esc.environment.as_slice())
+        .unwrap_or_default();
+    let settings = ContainerbootSettings::from_environment(environment);
+    let Some(auth_key) = settings.auth_key else {
+        log(state, "Running 'tailscale up'");
+        state.log(
+            id,
+            "\nTo authenticate, visit:\n\n\thttps://login.tailscale.com/a/1a2b3c4d5e6f\n\n",
+        );
+        return Outcome::Started;
+    };
+    let mut registration = Registration::new(
+        settings.hostname.unwrap_or_else(|| spec.hostname.clone()),
+        auth_key,
+    );
+    registration.advertise_routes = settings.routes;
+    registration.advertise_tags = settings.advertise_tags;
+    registration.known_device = state.tailscale_device.clone();
+    log(state, "Running 'tailscale up'");
+    match ctx.tailnet.register(&registration) {
+        Ok(device) => {
+            state.tailscale_device = Some(device);
+            log(state, "Startup complete, waiting for shutdown signal");
+            Outcome::Started
+        }
+        Err(error) => {
+            state.log(id, &format!("backend error: {error}\n"));
+            log(
+                state,
+                "failed to auth tailscale: failed to auth tailscale: tailscale up failed: exit status 1",
+            );
+            Outcome::Failed
+        }
+    }
+}
+
+/// containerboot stops: tailscaled's device loses its control connection.
+pub(crate) fn stop(ctx: &ClusterContext, state: &NodeState) {
+    if let Some(device) = state.tailscale_device.as_deref() {
+        ctx.tailnet.disconnect(device);
+    }
+}
 
 /// The login settings containerboot derives from `TS_*` variables.
 #[derive(Debug, Clone, Default)]

@@ -1,135 +1,183 @@
-//! Extension services on a node: `ext-tailscale` waits for its ExtensionServiceConfig, then
-//! runs containerboot, which logs in to the simulated tailnet (or fails with its auth error).
+//! Extension services on a node, the way Talos runs them: each installed extension that ships a
+//! service runs as `ext-<name>`; one that needs an ExtensionServiceConfig stays `Waiting` until
+//! the machine config has it, and a change of that config restarts it. What runs inside is the
+//! service's program (see [`ServiceProgram`]); the facts come from the factory catalog.
+
+use talos_client::machine_config::ExtensionServiceConfig;
 
 use super::cluster::ClusterContext;
-use super::containerboot::{ContainerbootSettings, log_line};
 use super::node::NodeState;
-use super::services::ServiceState;
+use super::services::{Outcome, ServiceState};
 use super::spec::NodeSpec;
-use crate::tailnet::Registration;
+use super::{containerboot, upsmon};
+use crate::factory::{ExtensionService, ServiceProgram};
 
-/// The tailscale extension's manifest name, ESC name and service id.
-pub(crate) const TAILSCALE: &str = "tailscale";
-pub(crate) const TAILSCALE_SERVICE: &str = "ext-tailscale";
-
-/// Whether a started service failed and must be restarted later (restart: always).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    Started,
-    Failed,
+/// The services of the installed extensions, in extension order.
+fn installed(state: &NodeState) -> Vec<ExtensionService> {
+    state
+        .extensions
+        .iter()
+        .filter_map(|extension| extension.service.clone())
+        .collect()
 }
 
-/// Starts the extension services of the installed extensions (boot, or after a config change).
+/// Starts every extension service (boot).
 pub(crate) fn start(ctx: &ClusterContext, spec: &NodeSpec, state: &mut NodeState) -> Outcome {
-    if !state.has_extension(TAILSCALE) {
-        return Outcome::Started;
-    }
-    start_tailscale(ctx, spec, state)
+    installed(state)
+        .iter()
+        .fold(Outcome::Started, |outcome, service| {
+            outcome.and(start_one(ctx, spec, state, service))
+        })
 }
 
-/// Stops `ext-tailscale` (reboot, config change): its device loses the control connection.
+/// Stops every extension service (reboot).
 pub(crate) fn stop(ctx: &ClusterContext, state: &mut NodeState) {
+    for service in installed(state) {
+        stop_one(ctx, state, &service);
+    }
+}
+
+/// Restarts the services whose ExtensionServiceConfig is among `changed` (no reboot needed).
+pub(crate) fn restart_configured(
+    ctx: &ClusterContext,
+    spec: &NodeSpec,
+    state: &mut NodeState,
+    changed: &[String],
+) -> Outcome {
+    installed(state)
+        .iter()
+        .filter(|service| {
+            service
+                .config
+                .as_ref()
+                .is_some_and(|esc| changed.contains(esc))
+        })
+        .fold(Outcome::Started, |outcome, service| {
+            outcome.and(restart_one(ctx, spec, state, service))
+        })
+}
+
+/// Restarts the extension service with this id (`ServiceRestart`); `None` when `id` is not
+/// an extension service of the node.
+pub(crate) fn restart(
+    ctx: &ClusterContext,
+    spec: &NodeSpec,
+    state: &mut NodeState,
+    id: &str,
+) -> Option<Outcome> {
+    let service = installed(state).into_iter().find(|s| s.id() == id)?;
+    Some(restart_one(ctx, spec, state, &service))
+}
+
+/// Starts the services that failed again (one round of `restart: always`).
+pub(crate) fn restart_failed(
+    ctx: &ClusterContext,
+    spec: &NodeSpec,
+    state: &mut NodeState,
+) -> Outcome {
+    let failed: Vec<ExtensionService> = installed(state)
+        .into_iter()
+        .filter(|service| {
+            state
+                .services
+                .get(&service.id())
+                .is_some_and(|s| s.state == ServiceState::Failed)
+        })
+        .collect();
+    failed.iter().fold(Outcome::Started, |outcome, service| {
+        outcome.and(start_one(ctx, spec, state, service))
+    })
+}
+
+fn restart_one(
+    ctx: &ClusterContext,
+    spec: &NodeSpec,
+    state: &mut NodeState,
+    service: &ExtensionService,
+) -> Outcome {
+    stop_one(ctx, state, service);
+    start_one(ctx, spec, state, service)
+}
+
+fn stop_one(ctx: &ClusterContext, state: &mut NodeState, service: &ExtensionService) {
+    let id = service.id();
     let running = state
         .services
-        .get(TAILSCALE_SERVICE)
+        .get(&id)
         .is_some_and(|s| s.state != ServiceState::Finished);
     if !running {
         return;
     }
     state.set_service(
         &ctx.clock,
-        TAILSCALE_SERVICE,
+        &id,
         ServiceState::Stopping,
-        "Sending SIGTERM to task ext-tailscale",
+        &format!("Sending SIGTERM to task {id}"),
     );
-    if let Some(device) = state.tailscale_device.as_deref() {
-        ctx.tailnet.disconnect(device);
+    if service.program == ServiceProgram::Containerboot {
+        containerboot::stop(ctx, state);
     }
     state.set_service(
         &ctx.clock,
-        TAILSCALE_SERVICE,
+        &id,
         ServiceState::Finished,
         "Service finished successfully",
     );
 }
 
-/// Restarts `ext-tailscale` because its configuration changed (no reboot needed).
-pub(crate) fn restart(ctx: &ClusterContext, spec: &NodeSpec, state: &mut NodeState) -> Outcome {
-    stop(ctx, state);
-    start(ctx, spec, state)
-}
-
-fn log(ctx: &ClusterContext, state: &mut NodeState, message: &str) {
-    let line = log_line(ctx.clock.now(), message);
-    state.log(TAILSCALE_SERVICE, &line);
-}
-
-fn start_tailscale(ctx: &ClusterContext, spec: &NodeSpec, state: &mut NodeState) -> Outcome {
-    let clock = ctx.clock;
-    let Some(esc) = state.esc(TAILSCALE).map(|r| r.config.clone()) else {
-        state.set_service(
-            &clock,
-            TAILSCALE_SERVICE,
-            ServiceState::Waiting,
-            "Waiting for extension service config",
-        );
-        return Outcome::Started;
+fn start_one(
+    ctx: &ClusterContext,
+    spec: &NodeSpec,
+    state: &mut NodeState,
+    service: &ExtensionService,
+) -> Outcome {
+    let id = service.id();
+    let esc: Option<ExtensionServiceConfig> = match &service.config {
+        Some(name) => match state.esc(name) {
+            Some(record) => Some(record.config.clone()),
+            None => {
+                state.set_service(
+                    &ctx.clock,
+                    &id,
+                    ServiceState::Waiting,
+                    "Waiting for extension service config",
+                );
+                return Outcome::Started;
+            }
+        },
+        None => None,
     };
     state.set_service(
-        &clock,
-        TAILSCALE_SERVICE,
+        &ctx.clock,
+        &id,
         ServiceState::Preparing,
         "Running pre state",
     );
     state.set_service(
-        &clock,
-        TAILSCALE_SERVICE,
+        &ctx.clock,
+        &id,
         ServiceState::Running,
-        "Started task ext-tailscale (PID 2817) for container ext-tailscale",
+        &format!("Started task {id} (PID {}) for container {id}", pid(&id)),
     );
-    log(ctx, state, "Starting tailscaled");
-    log(
-        ctx,
-        state,
-        "Waiting for tailscaled socket at /var/run/tailscale/tailscaled.sock",
-    );
-    let settings = ContainerbootSettings::from_environment(&esc.environment);
-    let Some(auth_key) = settings.auth_key else {
-        log(ctx, state, "Running 'tailscale up'");
-        state.log(
-            TAILSCALE_SERVICE,
-            "\nTo authenticate, visit:\n\n\thttps://login.tailscale.com/a/1a2b3c4d5e6f\n\n",
-        );
-        return Outcome::Started;
+    let outcome = match service.program {
+        ServiceProgram::Containerboot => containerboot::run(ctx, spec, state, &id, esc.as_ref()),
+        ServiceProgram::Upsmon => upsmon::run(state, &id, esc.as_ref()),
+        ServiceProgram::Daemon => Outcome::Started,
     };
-    let mut registration = Registration::new(
-        settings.hostname.unwrap_or_else(|| spec.hostname.clone()),
-        auth_key,
-    );
-    registration.advertise_routes = settings.routes;
-    registration.advertise_tags = settings.advertise_tags;
-    registration.known_device = state.tailscale_device.clone();
-    log(ctx, state, "Running 'tailscale up'");
-    match ctx.tailnet.register(&registration) {
-        Ok(device) => {
-            state.tailscale_device = Some(device);
-            log(ctx, state, "Startup complete, waiting for shutdown signal");
-            Outcome::Started
-        }
-        Err(error) => {
-            state.log(TAILSCALE_SERVICE, &format!("backend error: {error}\n"));
-            log(
-                ctx,
-                state,
-                "failed to auth tailscale: failed to auth tailscale: tailscale up failed: exit status 1",
-            );
-            state.set_service(
-                &clock,
-                TAILSCALE_SERVICE,
-                ServiceState::Failed,
-                "Error running Containerd(ext-tailscale), going to restart forever: task \"ext-tailscale\" failed: exit code 1",
-            );
-            Outcome::Failed
-        }
+    if outcome == Outcome::Failed {
+        state.set_service(
+            &ctx.clock,
+            &id,
+            ServiceState::Failed,
+            &format!(
+                "Error running Containerd({id}), going to restart forever: task \"{id}\" failed: exit code 1"
+            ),
+        );
     }
+    outcome
+}
+
+/// A stable, plausible process id for a service's task.
+fn pid(id: &str) -> u32 {
+    2048 + id.bytes().map(u32::from).sum::<u32>()
 }

@@ -10,9 +10,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::cluster::ClusterContext;
 use super::events;
-use super::extension_services::{self, Outcome, TAILSCALE_SERVICE};
+use super::extension_services;
 use super::node::{Node, NodeState};
-use super::services::ServiceState;
+use super::services::{Outcome, ServiceState};
 use super::spec::NodeSpec;
 
 /// The sequences that take a node down.
@@ -101,7 +101,11 @@ fn go_down(ctx: &ClusterContext, state: &mut NodeState, actor: &str, sequence: S
     state.emit(actor, events::task("stopAllServices", Task::Start));
     extension_services::stop(ctx, state);
     for id in state.services.ids() {
-        if id != TAILSCALE_SERVICE {
+        let stopped = state
+            .services
+            .get(&id)
+            .is_some_and(|s| s.state == ServiceState::Finished);
+        if !stopped {
             state.set_service(
                 &ctx.clock,
                 &id,
@@ -169,8 +173,8 @@ pub(crate) fn finish_boot(ctx: &Arc<ClusterContext>, node: &Arc<Node>) {
     keep_restarting_if_failed(ctx, node, outcome, boot);
 }
 
-/// After a failed extension service start: restart it forever (`restart: always`) until it
-/// starts, the node goes down, or a config change restarts it.
+/// After a failed extension service start: restart the failed services forever (`restart:
+/// always`) until they start, the node goes down, or a config change restarts them.
 pub(crate) fn keep_restarting_if_failed(
     ctx: &Arc<ClusterContext>,
     node: &Arc<Node>,
@@ -192,17 +196,8 @@ pub(crate) fn keep_restarting_if_failed(
                 () = boot.cancelled() => break,
                 () = tokio::time::sleep(ctx.timings.service_restart) => {}
             }
-            let outcome = node.update(|state| {
-                let failed = state
-                    .services
-                    .get(TAILSCALE_SERVICE)
-                    .is_some_and(|s| s.state == ServiceState::Failed);
-                if failed {
-                    extension_services::start(&ctx, &node.spec, state)
-                } else {
-                    Outcome::Started
-                }
-            });
+            let outcome =
+                node.update(|state| extension_services::restart_failed(&ctx, &node.spec, state));
             if outcome == Outcome::Started {
                 break;
             }

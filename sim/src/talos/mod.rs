@@ -2,7 +2,7 @@
 //!
 //! Node state lives in the private `node` module and changes only through the lifecycle
 //! (`lifecycle`: reboots, upgrades, boots), configuration (`config`) and extension services
-//! (`extension_services`); the gRPC services in `grpc` are thin glue that route by `node`
+//! (`extension_services`, running the programs in `containerboot` and `upsmon`); the gRPC services in `grpc` are thin glue that route by `node`
 //! metadata, check RBAC and read or change that state. COSI resources are rendered from the
 //! state on demand (`resources`). Start reading at [`TalosCluster`].
 
@@ -23,6 +23,7 @@ mod resources;
 mod services;
 mod spec;
 mod streams;
+mod upsmon;
 mod version;
 
 pub use cluster::{NodeSnapshot, TalosCluster, Timings};

@@ -101,11 +101,6 @@ impl NodeState {
     pub(crate) fn esc(&self, name: &str) -> Option<&EscRecord> {
         self.escs.get(name)
     }
-
-    /// Whether an extension with this manifest name is installed.
-    pub(crate) fn has_extension(&self, manifest_name: &str) -> bool {
-        self.extensions.iter().any(|e| e.name == manifest_name)
-    }
 }
 
 /// A node: fixed identity plus locked state and a change counter.

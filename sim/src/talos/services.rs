@@ -43,6 +43,25 @@ impl ServiceState {
     }
 }
 
+/// How a service start ended: running (or waiting), or failed and to be restarted later
+/// (extension services have `restart: always`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Started,
+    Failed,
+}
+
+impl Outcome {
+    /// Failed when either failed.
+    pub(crate) fn and(self, other: Self) -> Self {
+        if self == Self::Failed || other == Self::Failed {
+            Self::Failed
+        } else {
+            Self::Started
+        }
+    }
+}
+
 /// One entry of a service's history.
 #[derive(Debug, Clone)]
 pub(crate) struct ServiceEvent {

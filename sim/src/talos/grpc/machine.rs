@@ -13,11 +13,11 @@ use tonic::{Request, Response, Status};
 use super::{Apid, Call};
 use crate::talos::cluster::ClusterContext;
 use crate::talos::config::{self, ApplyPlan};
-use crate::talos::extension_services::{self, TAILSCALE};
+use crate::talos::extension_services;
 use crate::talos::lifecycle::{self, Sequence};
 use crate::talos::node::Node;
 use crate::talos::rbac::Access;
-use crate::talos::services::ServiceState;
+use crate::talos::services::{Outcome, ServiceState};
 use crate::talos::streams::{self, GrpcStream};
 use crate::talos::{events_stream, images, kubeconfig, logs};
 
@@ -40,12 +40,7 @@ impl Apid {
         let ctx = self.ctx();
         let (outcome, boot) = node.update(|state| {
             let changed = ctx.load_config(state, bytes);
-            let outcome =
-                if changed.iter().any(|name| name == TAILSCALE) && state.has_extension(TAILSCALE) {
-                    extension_services::restart(ctx, &node.spec, state)
-                } else {
-                    extension_services::Outcome::Started
-                };
+            let outcome = extension_services::restart_configured(ctx, &node.spec, state, &changed);
             (outcome, state.boot.clone())
         });
         lifecycle::keep_restarting_if_failed(ctx, node, outcome, boot);
@@ -323,8 +318,10 @@ impl MachineService for Apid {
             if state.services.get(&id).is_none() {
                 return Err(Status::not_found(format!("service {id:?} not found")));
             }
-            let outcome = if id == extension_services::TAILSCALE_SERVICE {
-                extension_services::restart(&ctx, &call.node.spec, state)
+            let outcome = if let Some(outcome) =
+                extension_services::restart(&ctx, &call.node.spec, state, &id)
+            {
+                outcome
             } else {
                 for (step, message) in [
                     (ServiceState::Stopping, "Sending SIGTERM"),
@@ -334,7 +331,7 @@ impl MachineService for Apid {
                 ] {
                     state.set_service(&ctx.clock, &id, step, message);
                 }
-                extension_services::Outcome::Started
+                Outcome::Started
             };
             Ok((outcome, state.boot.clone()))
         })?;
