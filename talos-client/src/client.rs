@@ -56,7 +56,7 @@ impl TalosClient {
     /// # Errors
     ///
     /// [`Error::NoEndpoints`] or [`Error::InvalidArgument`] for unusable endpoints,
-    /// [`Error::Config`] when the identity cannot form a TLS configuration.
+    /// [`Error::Identity`] when the identity cannot form a TLS configuration.
     pub fn connect(context: &Context) -> Result<Self, Error> {
         Self::builder()
             .endpoints(context.endpoints().iter().cloned())
@@ -195,7 +195,7 @@ impl TalosClientBuilder {
     /// # Errors
     ///
     /// [`Error::NoEndpoints`], [`Error::InvalidArgument`] for a malformed endpoint or a
-    /// missing identity, [`Error::Config`] when the identity cannot form a TLS configuration.
+    /// missing identity, [`Error::Identity`] when the identity cannot form a TLS configuration.
     pub fn build(self) -> Result<TalosClient, Error> {
         let identity = self.identity.ok_or_else(|| Error::InvalidArgument {
             what: "client builder".to_owned(),

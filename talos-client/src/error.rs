@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::config::ConfigError;
-use crate::identity::{Role, Roles};
+use crate::identity::{IdentityError, Role, Roles};
 use crate::machine_config::MachineConfigError;
 
 /// A gRPC status code as reported by a Talos node (or by the transport on its behalf).
@@ -117,9 +117,13 @@ impl fmt::Display for CallTarget {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The talosconfig or client identity is unusable.
+    /// The talosconfig is unusable (including a client identity read from it).
     #[error(transparent)]
     Config(#[from] ConfigError),
+
+    /// A client identity given directly (not read from a talosconfig) is unusable.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
 
     /// A machine configuration could not be parsed, edited or validated.
     #[error(transparent)]

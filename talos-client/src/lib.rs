@@ -24,24 +24,56 @@
 //! println!("schematic: {:?}", node.schematic_id().await?);
 //! # Ok(()) }
 //! ```
+//!
+//! # Features
+//!
+//! - `client` (default): everything that talks to a node: [`TalosClient`], the
+//!   talosconfig ([`config`]), the client identity ([`identity`]), the machine API
+//!   ([`machine`], [`methods`]), COSI resources ([`resources`]), [`upgrade`], the
+//!   crate's [`Error`] and the generated protobuf messages and client stubs ([`proto`]).
+//!   It brings in tokio, tonic, rustls, hyper and tower.
+//! - `server`: also compiles the generated gRPC server stubs (`proto::*::*_server`
+//!   modules); implies `client`. Only a server implementation (the simulator) needs it.
+//!
+//! Without `client` the crate is pure, with no async runtime, network or TLS:
+//! [`machine_config`] (machine-config documents and the `ExtensionServiceConfig` type) and
+//! [`version`] (version gates such as [`version::supports_lifecycle_api`]). A planning
+//! core depends on it with `default-features = false`.
 
+// The crate documentation above describes the `client` items, which a pure build lacks.
+#![cfg_attr(not(feature = "client"), allow(rustdoc::broken_intra_doc_links))]
+
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub mod config;
+#[cfg(feature = "client")]
 mod error;
+#[cfg(feature = "client")]
 pub mod identity;
+#[cfg(feature = "client")]
 pub mod machine;
 pub mod machine_config;
+#[cfg(feature = "client")]
 pub mod methods;
+#[cfg(feature = "client")]
 pub mod resources;
+#[cfg(feature = "client")]
 mod transport;
+#[cfg(feature = "client")]
 pub mod upgrade;
+pub mod version;
 
+#[cfg(feature = "client")]
 pub use client::{NodeClient, TalosClient, TalosClientBuilder};
+#[cfg(feature = "client")]
 pub use error::{CallTarget, Code, Error};
 
-/// Protobuf messages and gRPC client/server stubs generated from `talos-client/proto`
-/// by `cargo xtask codegen` (packages `common`, `machine`, `cluster`, `cosi.resource`,
-/// `google.rpc`, `resource.config` and `talos.resource.definitions.*`).
+/// Protobuf messages and gRPC client stubs generated from `talos-client/proto` by
+/// `cargo xtask codegen` (packages `common`, `machine`, `cluster`, `cosi.resource`,
+/// `google.rpc`, `resource.config` and `talos.resource.definitions.*`); the server stubs
+/// (`*_server` modules) are compiled only with the `server` feature.
+#[cfg(feature = "client")]
 #[allow(
     missing_docs,
     unreachable_pub,

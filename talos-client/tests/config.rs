@@ -5,6 +5,7 @@ mod identity_pki;
 
 use identity_pki::{TalosconfigValues, b64};
 use talos_client::config::{ConfigError, ConfigProblem, TalosConfig};
+use talos_client::identity::IdentityProblem;
 use talos_client::identity::Role;
 
 fn two_context_file(prod: &TalosconfigValues, lab: &TalosconfigValues) -> String {
@@ -278,7 +279,11 @@ fn key_from_another_identity_is_a_mismatch_in_that_context() {
 
     assert_eq!(
         invalid(&err),
-        (Some("prod"), Some("key"), &ConfigProblem::KeyMismatch)
+        (
+            Some("prod"),
+            Some("key"),
+            &ConfigProblem::Identity(IdentityProblem::KeyMismatch)
+        )
     );
     assert!(err.to_string().starts_with(&format!(
         "{}: context \"prod\": field \"key\": ",
@@ -304,7 +309,11 @@ fn pem_that_is_not_base64_of_pem_is_reported_as_not_pem() {
     assert!(
         matches!(
             invalid(&err),
-            (Some("c"), Some("ca"), ConfigProblem::NotPem { .. })
+            (
+                Some("c"),
+                Some("ca"),
+                ConfigProblem::Identity(IdentityProblem::NotPem { .. })
+            )
         ),
         "{err}"
     );

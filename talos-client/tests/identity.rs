@@ -7,12 +7,10 @@ use std::sync::Arc;
 
 use identity_pki::{TestCa, fixture, with_upstream_ed25519_label};
 use rcgen::KeyPair;
-use talos_client::config::{ConfigError, ConfigProblem};
-use talos_client::identity::{ClientIdentity, Role};
+use talos_client::identity::{ClientIdentity, IdentityError, IdentityProblem, Role};
 
-fn problem(err: &ConfigError) -> (&str, &ConfigProblem) {
-    let at = err.location().unwrap().field_name().unwrap();
-    (at, err.problem().unwrap())
+fn problem(err: &IdentityError) -> (&str, &IdentityProblem) {
+    (err.field().unwrap(), err.problem().unwrap())
 }
 
 #[test]
@@ -108,7 +106,7 @@ fn key_of_another_certificate_is_rejected() {
     )
     .unwrap_err();
 
-    assert_eq!(problem(&err), ("key", &ConfigProblem::KeyMismatch));
+    assert_eq!(problem(&err), ("key", &IdentityProblem::KeyMismatch));
     assert!(
         err.to_string()
             .contains("does not match the client certificate"),
@@ -129,7 +127,7 @@ fn key_of_another_algorithm_is_rejected() {
     )
     .unwrap_err();
 
-    assert_eq!(problem(&err), ("key", &ConfigProblem::KeyMismatch));
+    assert_eq!(problem(&err), ("key", &IdentityProblem::KeyMismatch));
 }
 
 #[test]
@@ -159,7 +157,7 @@ fn values_that_are_not_pem_are_rejected_naming_the_field() {
         let err = ClientIdentity::from_pem(ca_pem, cert_pem, key_pem).unwrap_err();
         let (at, problem) = problem(&err);
         assert_eq!(at, field);
-        assert!(matches!(problem, ConfigProblem::NotPem { .. }), "{err}");
+        assert!(matches!(problem, IdentityProblem::NotPem { .. }), "{err}");
         assert!(
             err.to_string()
                 .starts_with(&format!("field \"{field}\": not PEM data")),
@@ -180,7 +178,7 @@ fn certificate_field_holding_a_key_is_rejected() {
     )
     .unwrap_err();
 
-    assert_eq!(problem(&err), ("crt", &ConfigProblem::NoCertificate));
+    assert_eq!(problem(&err), ("crt", &IdentityProblem::NoCertificate));
 }
 
 #[test]
@@ -195,7 +193,7 @@ fn key_field_holding_a_certificate_is_rejected() {
     )
     .unwrap_err();
 
-    assert_eq!(problem(&err), ("key", &ConfigProblem::NoPrivateKey));
+    assert_eq!(problem(&err), ("key", &IdentityProblem::NoPrivateKey));
 }
 
 #[test]
@@ -216,7 +214,7 @@ fn encrypted_key_is_rejected_as_unsupported() {
     let (at, problem) = problem(&err);
     assert_eq!(at, "key");
     assert!(
-        matches!(problem, ConfigProblem::UnsupportedKey { kind } if kind.contains("ENCRYPTED")),
+        matches!(problem, IdentityProblem::UnsupportedKey { kind } if kind.contains("ENCRYPTED")),
         "{err}"
     );
 }
@@ -238,7 +236,10 @@ fn key_with_a_wrong_label_is_rejected_as_unsupported() {
     .unwrap_err();
 
     assert!(
-        matches!(problem(&err), ("key", ConfigProblem::UnsupportedKey { .. })),
+        matches!(
+            problem(&err),
+            ("key", IdentityProblem::UnsupportedKey { .. })
+        ),
         "{err}"
     );
 }
@@ -255,7 +256,7 @@ fn ca_field_holding_a_leaf_certificate_is_rejected() {
     )
     .unwrap_err();
 
-    assert_eq!(problem(&err), ("ca", &ConfigProblem::NotACa));
+    assert_eq!(problem(&err), ("ca", &IdentityProblem::NotACa));
 }
 
 #[test]
@@ -292,7 +293,7 @@ fn expired_client_certificate_is_rejected_saying_when() {
     let (at, problem) = problem(&err);
     assert_eq!(at, "crt");
     assert!(
-        matches!(problem, ConfigProblem::CertificateExpired { .. }),
+        matches!(problem, IdentityProblem::CertificateExpired { .. }),
         "{err}"
     );
     assert!(err.to_string().contains("14 Mar 2020"), "{err}");
@@ -437,5 +438,5 @@ fn certificate_from_another_ca_is_rejected() {
     )
     .unwrap_err();
 
-    assert_eq!(problem(&err), ("crt", &ConfigProblem::NotIssuedByCa));
+    assert_eq!(problem(&err), ("crt", &IdentityProblem::NotIssuedByCa));
 }

@@ -202,7 +202,7 @@ impl Rollout {
     /// 1.13 lifecycle API takes the legacy path. (A newer node takes the lifecycle path,
     /// whose installer never reboots, unless its image service is missing.)
     fn install_may_reboot(&self, index: usize) -> bool {
-        !talos_client::upgrade::supports_lifecycle_api(&self.nodes[index].plan.from.version)
+        !talos_client::version::supports_lifecycle_api(&self.nodes[index].plan.from.version)
     }
 
     /// A probe after an install whose answer was lost: a new boot ID means the install was

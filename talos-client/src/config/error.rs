@@ -4,6 +4,8 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+use crate::identity::{IdentityError, IdentityProblem};
+
 /// Where in a talosconfig a problem was found: file, context and field, each when known.
 ///
 /// Its `Display` renders the known parts as a prefix such as
@@ -190,57 +192,9 @@ pub enum ConfigProblem {
         /// The mechanism, for example "siderov1".
         mechanism: String,
     },
-    /// A value is not PEM text.
-    #[error("not PEM data; expected a \"-----BEGIN {expected}-----\" block")]
-    NotPem {
-        /// The PEM label expected.
-        expected: &'static str,
-    },
-    /// PEM data holds no certificate.
-    #[error("no certificate in the PEM data; expected a \"-----BEGIN CERTIFICATE-----\" block")]
-    NoCertificate,
-    /// PEM data holds no private key.
-    #[error("no private key in the PEM data; expected a \"-----BEGIN PRIVATE KEY-----\" block")]
-    NoPrivateKey,
-    /// The private key has a type or encoding this client cannot use.
-    #[error(
-        "unsupported private key ({kind}); use an unencrypted Ed25519, ECDSA P-256/P-384 or RSA key"
-    )]
-    UnsupportedKey {
-        /// What was found, for example the PEM label.
-        kind: String,
-    },
-    /// The private key does not belong to the client certificate.
-    #[error(
-        "the private key does not match the client certificate; take crt and key from the same talosconfig"
-    )]
-    KeyMismatch,
-    /// A certificate could not be parsed.
-    #[error(
-        "not a valid X.509 certificate ({detail}); take it from the talosconfig talosctl wrote"
-    )]
-    InvalidCertificate {
-        /// The parser's description.
-        detail: String,
-    },
-    /// The CA certificate is not a certificate authority.
-    #[error(
-        "the certificate is not a CA (no basicConstraints CA:TRUE); use the cluster's Talos CA certificate"
-    )]
-    NotACa,
-    /// The client certificate was not signed by the CA of the same identity.
-    #[error(
-        "the client certificate was not issued by the CA in `ca`; take ca, crt and key from the same talosconfig"
-    )]
-    NotIssuedByCa,
-    /// The client certificate has expired.
-    #[error(
-        "the client certificate expired on {expired_at}; generate a new talosconfig (talosctl config new)"
-    )]
-    CertificateExpired {
-        /// When it expired (RFC 2822).
-        expired_at: String,
-    },
+    /// A value of the client identity (`ca`, `crt` or `key`) is wrong.
+    #[error(transparent)]
+    Identity(IdentityProblem),
 }
 
 impl ConfigError {
@@ -292,6 +246,18 @@ impl ConfigError {
         Self::Invalid {
             at: Location::field(field),
             problem,
+        }
+    }
+}
+
+impl From<IdentityError> for ConfigError {
+    /// An identity error located at its field (file and context are filled in later).
+    fn from(err: IdentityError) -> Self {
+        match err {
+            IdentityError::Invalid { field, problem } => {
+                Self::in_field(field, ConfigProblem::Identity(problem))
+            }
+            IdentityError::Tls { detail } => Self::Tls { detail },
         }
     }
 }

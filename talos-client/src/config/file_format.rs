@@ -135,7 +135,7 @@ fn parse_identity(fields: &Mapping) -> Result<ClientIdentity, ConfigError> {
     let ca = base64_field(fields, "ca")?;
     let crt = base64_field(fields, "crt")?;
     let key = base64_field(fields, "key")?;
-    ClientIdentity::from_pem(&ca, &crt, &key)
+    Ok(ClientIdentity::from_pem(&ca, &crt, &key)?)
 }
 
 /// When the context authenticates with an `auth` section instead of a client

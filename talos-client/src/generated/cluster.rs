@@ -134,6 +134,7 @@ pub mod cluster_service_client {
     }
 }
 /// Generated server implementations.
+#[cfg(feature = "server")]
 pub mod cluster_service_server {
     #![allow(
         unused_variables,

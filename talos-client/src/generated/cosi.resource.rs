@@ -382,6 +382,7 @@ pub mod state_client {
     }
 }
 /// Generated server implementations.
+#[cfg(feature = "server")]
 pub mod state_server {
     #![allow(
         unused_variables,

@@ -195,6 +195,7 @@ pub mod image_service_client {
     }
 }
 /// Generated server implementations.
+#[cfg(feature = "server")]
 pub mod image_service_server {
     #![allow(
         unused_variables,
@@ -527,6 +528,7 @@ pub mod lifecycle_service_client {
     }
 }
 /// Generated server implementations.
+#[cfg(feature = "server")]
 pub mod lifecycle_service_server {
     #![allow(
         unused_variables,
@@ -1867,6 +1869,7 @@ pub mod machine_service_client {
     }
 }
 /// Generated server implementations.
+#[cfg(feature = "server")]
 pub mod machine_service_server {
     #![allow(
         unused_variables,

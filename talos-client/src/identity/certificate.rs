@@ -6,17 +6,17 @@ use rustls_pki_types::CertificateDer;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::prelude::FromDer;
 
+use super::error::{IdentityError, IdentityProblem};
 use super::role::{Role, Roles};
-use crate::config::{ConfigError, ConfigProblem};
 
 /// Fails unless every certificate in `field` is a CA certificate.
 pub(super) fn require_ca(
     certificates: &[CertificateDer<'_>],
-    field: &str,
-) -> Result<(), ConfigError> {
+    field: &'static str,
+) -> Result<(), IdentityError> {
     for der in certificates {
         if !parse(der, field)?.is_ca() {
-            return Err(ConfigError::in_field(field, ConfigProblem::NotACa));
+            return Err(IdentityError::invalid(field, IdentityProblem::NotACa));
         }
     }
     Ok(())
@@ -26,10 +26,13 @@ pub(super) fn require_ca(
 pub(super) fn require_issued_by(
     chain: &[CertificateDer<'_>],
     cas: &[CertificateDer<'_>],
-    field: &str,
-) -> Result<(), ConfigError> {
+    field: &'static str,
+) -> Result<(), IdentityError> {
     let Some(top) = chain.last() else {
-        return Err(ConfigError::in_field(field, ConfigProblem::NoCertificate));
+        return Err(IdentityError::invalid(
+            field,
+            IdentityProblem::NoCertificate,
+        ));
     };
     let top = parse(top, field)?;
     for ca in cas {
@@ -38,7 +41,10 @@ pub(super) fn require_issued_by(
             return Ok(());
         }
     }
-    Err(ConfigError::in_field(field, ConfigProblem::NotIssuedByCa))
+    Err(IdentityError::invalid(
+        field,
+        IdentityProblem::NotIssuedByCa,
+    ))
 }
 
 /// What the identity keeps from its client certificate.
@@ -52,18 +58,18 @@ pub(super) struct ClientCertificate {
 /// Checks the client certificate is unexpired at `now` and reads its roles and expiry.
 pub(super) fn client_certificate(
     der: &CertificateDer<'_>,
-    field: &str,
+    field: &'static str,
     now: SystemTime,
-) -> Result<ClientCertificate, ConfigError> {
+) -> Result<ClientCertificate, IdentityError> {
     let certificate = parse(der, field)?;
     let not_after = certificate.validity().not_after;
     if not_after.timestamp() < unix_seconds(now) {
         let expired_at = not_after
             .to_rfc2822()
             .unwrap_or_else(|_| not_after.to_string());
-        return Err(ConfigError::in_field(
+        return Err(IdentityError::invalid(
             field,
-            ConfigProblem::CertificateExpired { expired_at },
+            IdentityProblem::CertificateExpired { expired_at },
         ));
     }
     let roles = certificate
@@ -79,13 +85,16 @@ pub(super) fn client_certificate(
     })
 }
 
-fn parse<'a>(der: &'a CertificateDer<'_>, field: &str) -> Result<X509Certificate<'a>, ConfigError> {
+fn parse<'a>(
+    der: &'a CertificateDer<'_>,
+    field: &'static str,
+) -> Result<X509Certificate<'a>, IdentityError> {
     X509Certificate::from_der(der.as_ref())
         .map(|(_, certificate)| certificate)
         .map_err(|err| {
-            ConfigError::in_field(
+            IdentityError::invalid(
                 field,
-                ConfigProblem::InvalidCertificate {
+                IdentityProblem::InvalidCertificate {
                     detail: err.to_string(),
                 },
             )

@@ -6,6 +6,7 @@
 //! client configuration; [`required_roles`] says which roles each API method needs.
 
 mod certificate;
+mod error;
 mod pem_data;
 mod permissions;
 mod role;
@@ -20,10 +21,9 @@ use rustls::{ClientConfig, InconsistentKeys, RootCertStore};
 use rustls_pki_types::CertificateDer;
 use secrecy::{ExposeSecret, SecretSlice};
 
+pub use error::{IdentityError, IdentityProblem};
 pub use permissions::{required_roles, required_roles_to_read};
 pub use role::{Role, Roles};
-
-use crate::config::{ConfigError, ConfigProblem};
 
 /// Field names used in errors; they are the talosconfig keys holding each value.
 const CA_FIELD: &str = "ca";
@@ -56,7 +56,7 @@ impl ClientIdentity {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::Invalid`] naming the field (`ca`, `crt` or `key`) when a value is not
+    /// [`IdentityError::Invalid`] naming the field (`ca`, `crt` or `key`) when a value is not
     /// PEM, holds no certificate or key, the key type is unsupported, the key does not match
     /// the certificate, the CA certificate is not a CA, the client certificate was not
     /// issued by that CA, or the client certificate expired.
@@ -78,13 +78,13 @@ impl ClientIdentity {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn from_pem(ca_pem: &[u8], cert_pem: &[u8], key_pem: &[u8]) -> Result<Self, ConfigError> {
+    pub fn from_pem(ca_pem: &[u8], cert_pem: &[u8], key_pem: &[u8]) -> Result<Self, IdentityError> {
         let ca_certificates = pem_data::certificates(ca_pem, CA_FIELD)?;
         certificate::require_ca(&ca_certificates, CA_FIELD)?;
         let cert_chain = pem_data::certificates(cert_pem, CERT_FIELD)?;
         let leaf = cert_chain
             .first()
-            .ok_or_else(|| ConfigError::in_field(CERT_FIELD, ConfigProblem::NoCertificate))?;
+            .ok_or_else(|| IdentityError::invalid(CERT_FIELD, IdentityProblem::NoCertificate))?;
         let client = certificate::client_certificate(leaf, CERT_FIELD, SystemTime::now())?;
         certificate::require_issued_by(&cert_chain, &ca_certificates, CERT_FIELD)?;
         require_matching_key(&cert_chain, key_pem)?;
@@ -130,8 +130,8 @@ impl ClientIdentity {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::Tls`] when rustls rejects the CA or the key.
-    pub fn tls_config(&self) -> Result<Arc<ClientConfig>, ConfigError> {
+    /// [`IdentityError::Tls`] when rustls rejects the CA or the key.
+    pub fn tls_config(&self) -> Result<Arc<ClientConfig>, IdentityError> {
         let mut roots = RootCertStore::empty();
         for ca in &self.ca_certificates {
             roots.add(ca.clone()).map_err(tls_error)?;
@@ -164,7 +164,7 @@ impl fmt::Debug for ClientIdentity {
 fn require_matching_key(
     cert_chain: &[CertificateDer<'static>],
     key_pem: &[u8],
-) -> Result<(), ConfigError> {
+) -> Result<(), IdentityError> {
     let key = pem_data::private_key(key_pem, KEY_FIELD)?;
     let kind = match &key {
         rustls_pki_types::PrivateKeyDer::Pkcs1(_) => "PKCS#1 RSA key",
@@ -175,17 +175,17 @@ fn require_matching_key(
         .key_provider
         .load_private_key(key)
         .map_err(|_| {
-            ConfigError::in_field(
+            IdentityError::invalid(
                 KEY_FIELD,
-                ConfigProblem::UnsupportedKey {
+                IdentityProblem::UnsupportedKey {
                     kind: kind.to_owned(),
                 },
             )
         })?;
     match CertifiedKey::new(cert_chain.to_vec(), signing_key).keys_match() {
-        Err(rustls::Error::InconsistentKeys(InconsistentKeys::KeyMismatch)) => {
-            Err(ConfigError::in_field(KEY_FIELD, ConfigProblem::KeyMismatch))
-        }
+        Err(rustls::Error::InconsistentKeys(InconsistentKeys::KeyMismatch)) => Err(
+            IdentityError::invalid(KEY_FIELD, IdentityProblem::KeyMismatch),
+        ),
         Err(rustls::Error::InconsistentKeys(InconsistentKeys::Unknown)) | Ok(()) => Ok(()),
         Err(other) => Err(tls_error(other)),
     }
@@ -195,8 +195,8 @@ fn ring_provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn tls_error(err: impl fmt::Display) -> ConfigError {
-    ConfigError::Tls {
+fn tls_error(err: impl fmt::Display) -> IdentityError {
+    IdentityError::Tls {
         detail: err.to_string(),
     }
 }

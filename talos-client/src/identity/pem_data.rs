@@ -4,7 +4,7 @@ use rustls_pki_types::{
     CertificateDer, PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer, PrivateSec1KeyDer,
 };
 
-use crate::config::{ConfigError, ConfigProblem};
+use super::error::{IdentityError, IdentityProblem};
 
 /// Label Talos (siderolabs/crypto) writes on Ed25519 keys; the body is PKCS#8 DER.
 const UPSTREAM_ED25519_LABEL: &str = "ED25519 PRIVATE KEY";
@@ -12,8 +12,8 @@ const UPSTREAM_ED25519_LABEL: &str = "ED25519 PRIVATE KEY";
 /// Every `CERTIFICATE` block in `pem`, in order; `field` names the value in errors.
 pub(super) fn certificates(
     pem: &[u8],
-    field: &str,
-) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
+    field: &'static str,
+) -> Result<Vec<CertificateDer<'static>>, IdentityError> {
     let blocks = blocks(pem, field, "CERTIFICATE")?;
     let certificates: Vec<CertificateDer<'static>> = blocks
         .into_iter()
@@ -21,7 +21,10 @@ pub(super) fn certificates(
         .map(|block| CertificateDer::from(block.into_contents()))
         .collect();
     if certificates.is_empty() {
-        return Err(ConfigError::in_field(field, ConfigProblem::NoCertificate));
+        return Err(IdentityError::invalid(
+            field,
+            IdentityProblem::NoCertificate,
+        ));
     }
     Ok(certificates)
 }
@@ -29,7 +32,10 @@ pub(super) fn certificates(
 /// The first private key in `pem`, with its encoding taken from the PEM label.
 ///
 /// `ED25519 PRIVATE KEY` is treated as `PRIVATE KEY` (PKCS#8), which is what its body is.
-pub(super) fn private_key(pem: &[u8], field: &str) -> Result<PrivateKeyDer<'static>, ConfigError> {
+pub(super) fn private_key(
+    pem: &[u8],
+    field: &'static str,
+) -> Result<PrivateKeyDer<'static>, IdentityError> {
     for block in blocks(pem, field, "PRIVATE KEY")? {
         let label = block.tag().to_owned();
         let der = block.into_contents();
@@ -40,9 +46,9 @@ pub(super) fn private_key(pem: &[u8], field: &str) -> Result<PrivateKeyDer<'stat
             "EC PRIVATE KEY" => return Ok(PrivateSec1KeyDer::from(der).into()),
             "RSA PRIVATE KEY" => return Ok(PrivatePkcs1KeyDer::from(der).into()),
             other if other.ends_with("PRIVATE KEY") => {
-                return Err(ConfigError::in_field(
+                return Err(IdentityError::invalid(
                     field,
-                    ConfigProblem::UnsupportedKey {
+                    IdentityProblem::UnsupportedKey {
                         kind: format!("PEM label \"{other}\""),
                     },
                 ));
@@ -50,12 +56,16 @@ pub(super) fn private_key(pem: &[u8], field: &str) -> Result<PrivateKeyDer<'stat
             _ => {}
         }
     }
-    Err(ConfigError::in_field(field, ConfigProblem::NoPrivateKey))
+    Err(IdentityError::invalid(field, IdentityProblem::NoPrivateKey))
 }
 
 /// All PEM blocks in `pem`; an error when there is none or the framing is broken.
-fn blocks(pem: &[u8], field: &str, expected: &'static str) -> Result<Vec<::pem::Pem>, ConfigError> {
-    let not_pem = || ConfigError::in_field(field, ConfigProblem::NotPem { expected });
+fn blocks(
+    pem: &[u8],
+    field: &'static str,
+    expected: &'static str,
+) -> Result<Vec<::pem::Pem>, IdentityError> {
+    let not_pem = || IdentityError::invalid(field, IdentityProblem::NotPem { expected });
     let blocks = ::pem::parse_many(pem).map_err(|_| not_pem())?;
     if blocks.is_empty() {
         return Err(not_pem());

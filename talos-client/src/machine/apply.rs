@@ -11,6 +11,7 @@ use crate::transport::{Failover, request};
 /// How a node should apply a new configuration. `REBOOT` is deliberately absent: it is
 /// deprecated upstream and refused by Talos 1.14+.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ApplyMode {
     /// Apply without reboot when possible; on Talos ≤ 1.13 a change that needs a reboot
     /// silently reboots the node. Prefer [`ApplyMode::NoReboot`].

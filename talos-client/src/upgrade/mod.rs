@@ -13,10 +13,11 @@ mod tracker;
 use std::future::Future;
 
 use futures::StreamExt;
-use semver::Version as SemVer;
 
 pub use options::{RebootOptions, UpgradeOptions, WaitOptions};
 pub use progress::{Progress, UpgradePath, WaitOutcome};
+// The version gate is pure and lives in `crate::version`; kept here for existing callers.
+pub use crate::version::supports_lifecycle_api;
 
 use crate::client::NodeClient;
 use crate::error::Error;
@@ -192,18 +193,6 @@ where
         .await
 }
 
-/// True when the version tag is within talosctl's gate for the 1.13+ upgrade API:
-/// `>1.13.0-alpha.2 <2.0.0`.
-pub fn supports_lifecycle_api(tag: &str) -> bool {
-    let (Ok(version), Ok(lower)) = (
-        SemVer::parse(tag.trim_start_matches('v')),
-        SemVer::parse("1.13.0-alpha.2"),
-    ) else {
-        return false;
-    };
-    version > lower && version < SemVer::new(2, 0, 0)
-}
-
 /// Pulls the installer image; returns the name to install from.
 async fn pull<F>(
     node: &NodeClient,
@@ -282,38 +271,4 @@ async fn within<T>(
             after: limit,
         })
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::supports_lifecycle_api;
-
-    #[test]
-    fn the_version_gate_matches_talosctl() {
-        for tag in [
-            "v1.13.0",
-            "v1.13.0-beta.1",
-            "v1.13.0-alpha.3",
-            "v1.14.0-rc.1",
-            "v1.99.0",
-        ] {
-            assert!(
-                supports_lifecycle_api(tag),
-                "{tag} should use the lifecycle API"
-            );
-        }
-        for tag in [
-            "v1.12.6",
-            "v1.13.0-alpha.2",
-            "v1.13.0-alpha.1",
-            "v2.0.0",
-            "garbage",
-            "",
-        ] {
-            assert!(
-                !supports_lifecycle_api(tag),
-                "{tag} should use the legacy API"
-            );
-        }
-    }
 }
