@@ -49,7 +49,6 @@ use examples::target::{Target, TargetArgs, TargetKind};
 use serde_json::json;
 use talos_rollout::core::ClusterFacts;
 use talos_rollout::journal::RolloutDir;
-use talos_rollout::profiles::tailscale::TailnetPort;
 use talos_rollout::{Error, ExtensionRollout};
 
 /// Roll a system extension (Tailscale by default) onto every node, one at a time, with verification.
@@ -144,19 +143,13 @@ async fn run(args: Args) -> anyhow::Result<u8> {
         ),
         Err(error) => return Err(as_input_error(error)),
     };
-    let plan = log
-        .plan
-        .clone()
-        .context("the driver reported no plan")?;
+    let plan = log.plan.clone().context("the driver reported no plan")?;
     output.note("final validation of every node");
-    let tailnet = args.profile.tailnet(&target);
-    let tailnet = tailnet.as_ref().map(|t| t as &dyn TailnetPort);
-    let report = report::build(
+    let report = talos_rollout::report::build(
         &plan,
         &summary,
         &log,
         &ports,
-        tailnet,
         profile.as_ref(),
         store.credential_id(),
     )
@@ -212,7 +205,14 @@ fn show_discovery(facts: Option<&ClusterFacts>, output: Output) {
         .collect();
     output.item(&json!({"event": "discovered", "facts": facts}), |_| {
         table(
-            &["NODE", "HOSTNAME", "ROLE", "VERSION", "SCHEMATIC", "EXTENSIONS"],
+            &[
+                "NODE",
+                "HOSTNAME",
+                "ROLE",
+                "VERSION",
+                "SCHEMATIC",
+                "EXTENSIONS",
+            ],
             &rows,
         )
     });

@@ -29,7 +29,6 @@ use serde_json::json;
 use talos_rollout::ExtensionRollout;
 use talos_rollout::core::machine::Phase;
 use talos_rollout::journal::{Journal, RolloutDir};
-use talos_rollout::profiles::tailscale::TailnetPort;
 
 /// Roll nodes back to their backed-up config and previous image.
 #[derive(Parser)]
@@ -89,10 +88,8 @@ async fn run(args: Args) -> anyhow::Result<u8> {
     drop(rollout);
     let log = renderer.await.context("the progress renderer stopped")?;
     let summary = result?;
-    let tailnet = args.profile.tailnet(&target);
-    let tailnet = tailnet.as_ref().map(|t| t as &dyn TailnetPort);
     let report =
-        report::build(&plan, &summary, &log, &ports, tailnet, profile.as_ref(), None).await;
+        talos_rollout::report::build(&plan, &summary, &log, &ports, profile.as_ref(), None).await;
     let path = store.write_public(
         "rollback-report.json",
         serde_json::to_string_pretty(&report)?.as_bytes(),

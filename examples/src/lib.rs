@@ -9,6 +9,5 @@ pub mod output;
 pub mod ports;
 pub mod progress;
 pub mod report;
-pub mod retry;
 pub mod rollout_args;
 pub mod target;

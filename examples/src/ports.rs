@@ -7,7 +7,7 @@ use talos_rollout::adapters::{FactoryAdapter, TalosAdapter};
 use talos_rollout::driver::Ports;
 use talos_rollout::ports::TokioClock;
 use talos_rollout::profile::ExtensionProfile;
-use talos_rollout::profiles::tailscale::{RouteApproval, TailnetAdapter, TailscaleProfile};
+use talos_rollout::profiles::tailscale::{RouteApproval, TailscaleProfile};
 use talos_rollout::profiles::{IscsiToolsProfile, NutClientProfile};
 
 use crate::target::Target;
@@ -23,11 +23,6 @@ pub fn ports_for(target: &Target) -> Ports {
     }
 }
 
-/// The tailnet as the Tailscale checks see it: devices carrying `tags`.
-pub fn tailnet_for(target: &Target, tags: &[String]) -> TailnetAdapter {
-    TailnetAdapter::new(target.tailnet.clone()).tags(tags.iter().cloned())
-}
-
 /// Which extension a tool rolls out, and its settings.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ProfileArgs {
@@ -35,11 +30,21 @@ pub struct ProfileArgs {
     #[arg(long, value_enum, default_value_t = Extension::Tailscale, help_heading = "Extension")]
     pub extension: Extension,
     /// Tailscale: tag of the auth key, and so of the nodes' devices (repeatable).
-    #[arg(long = "tag", value_name = "TAG", default_value = "tag:k8s", help_heading = "Extension")]
+    #[arg(
+        long = "tag",
+        value_name = "TAG",
+        default_value = "tag:k8s",
+        help_heading = "Extension"
+    )]
     pub tags: Vec<String>,
     /// Tailscale: subnet route each node advertises (TS_ROUTES; repeatable). The default is
     /// the seed cluster's service CIDR: use your cluster's.
-    #[arg(long = "route", value_name = "CIDR", default_value = "10.43.0.0/16", help_heading = "Extension")]
+    #[arg(
+        long = "route",
+        value_name = "CIDR",
+        default_value = "10.43.0.0/16",
+        help_heading = "Extension"
+    )]
     pub routes: Vec<String>,
     /// Tailscale: lifetime of the minted auth key in days.
     #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..=90), help_heading = "Extension")]
@@ -48,7 +53,12 @@ pub struct ProfileArgs {
     #[arg(long, value_name = "UPS", help_heading = "Extension")]
     pub nut_ups: Option<String>,
     /// NUT client: the NUT user.
-    #[arg(long, value_name = "USER", default_value = "upsmon", help_heading = "Extension")]
+    #[arg(
+        long,
+        value_name = "USER",
+        default_value = "upsmon",
+        help_heading = "Extension"
+    )]
     pub nut_user: String,
 }
 
@@ -86,14 +96,13 @@ impl ProfileArgs {
                         "--extension nut-client needs the NUT password in NUT_PASSWORD",
                     )
                 })?;
-                Arc::new(NutClientProfile::new(ups, self.nut_user.clone(), password.into()))
+                Arc::new(NutClientProfile::new(
+                    ups,
+                    self.nut_user.clone(),
+                    password.into(),
+                ))
             }
             Extension::IscsiTools => Arc::new(IscsiToolsProfile),
         })
-    }
-
-    /// The tailnet to read devices from, when the extension is Tailscale.
-    pub fn tailnet(&self, target: &Target) -> Option<TailnetAdapter> {
-        (self.extension == Extension::Tailscale).then(|| tailnet_for(target, &self.tags))
     }
 }

@@ -135,8 +135,8 @@ mod tests {
     #[test]
     fn the_source_is_kept_but_not_serialized_or_compared() {
         let io = std::io::Error::other("connection reset");
-        let error = PortError::new("talos", "inspect", PortErrorKind::Unavailable, "down")
-            .with_source(io);
+        let error =
+            PortError::new("talos", "inspect", PortErrorKind::Unavailable, "down").with_source(io);
         assert_eq!(
             error.source().map(ToString::to_string).as_deref(),
             Some("connection reset")

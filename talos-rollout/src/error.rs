@@ -24,7 +24,9 @@ pub enum Error {
         holder: String,
     },
     /// A file in the artifacts directory could not be read or written.
-    #[error("cannot {action} {path}: {source}; check that the artifacts directory exists and is writable")]
+    #[error(
+        "cannot {action} {path}: {source}; check that the artifacts directory exists and is writable"
+    )]
     Io {
         /// What was being done ("append to", "read", ...).
         action: &'static str,

@@ -29,7 +29,8 @@
 //!
 //! Where to start reading: [`rollout`] (the front door), [`profile`] and [`profiles`],
 //! [`driver`] (the async executor), [`ports`] and [`adapters`], [`journal`] and
-//! [`patch_store`] (what lands in the artifacts directory).
+//! [`patch_store`] (what lands in the artifacts directory), [`report`] (the final
+//! validation and `report.json`).
 
 pub mod adapters;
 pub mod driver;
@@ -40,6 +41,7 @@ pub mod patch_store;
 pub mod ports;
 pub mod profile;
 pub mod profiles;
+pub mod report;
 pub mod rollout;
 
 pub use error::{Error, Result};

@@ -146,6 +146,13 @@ pub trait ExtensionProfile: Send + Sync {
     /// The port error; a retryable one is tried again by the state machine.
     async fn act(&self, action: &str, node: &NodePlan) -> Result<(), PortError>;
 
+    /// What the profile can say about a node's extension now, for reports (for Tailscale:
+    /// the tailnet device and its routes). `None`: nothing beyond the node checks.
+    async fn live_status(&self, node: &NodePlan) -> Option<serde_json::Value> {
+        let _ = node;
+        None
+    }
+
     /// Causes recognised from the extension service's log tail and the last verdict.
     fn recognise(&self, log: &[String], verdict: Option<&GateVerdict>) -> Vec<RecognisedCause> {
         let _ = (log, verdict);

@@ -198,9 +198,17 @@ impl ExtensionRolloutBuilder {
         let cluster = self
             .cluster
             .filter(|name| !name.trim().is_empty())
-            .ok_or_else(|| Error::spec("cluster", "name the cluster (its lock and artifacts use the name)"))?;
+            .ok_or_else(|| {
+                Error::spec(
+                    "cluster",
+                    "name the cluster (its lock and artifacts use the name)",
+                )
+            })?;
         if self.nodes.is_empty() || self.nodes.iter().any(|node| node.trim().is_empty()) {
-            return Err(Error::spec("nodes", "list the nodes to roll, as the Talos API targets them"));
+            return Err(Error::spec(
+                "nodes",
+                "list the nodes to roll, as the Talos API targets them",
+            ));
         }
         if let Some(host) = self.factory_host {
             self.spec.factory_host = host;
@@ -259,7 +267,10 @@ impl ExtensionRollout {
     /// # Errors
     /// [`Error::Journal`] when the journal is unreadable.
     pub fn unfinished(&self) -> crate::Result<Option<Plan>> {
-        Ok(self.driver.unfinished(&self.cluster)?.map(|contents| contents.plan))
+        Ok(self
+            .driver
+            .unfinished(&self.cluster)?
+            .map(|contents| contents.plan))
     }
 
     /// Reads what every node runs (nothing is changed).
@@ -267,7 +278,11 @@ impl ExtensionRollout {
     /// # Errors
     /// [`Error::Port`] when a node cannot be read.
     pub async fn discover(&self) -> crate::Result<ClusterFacts> {
-        let facts = self.driver.ports().discover(&self.cluster, &self.nodes).await?;
+        let facts = self
+            .driver
+            .ports()
+            .discover(&self.cluster, &self.nodes)
+            .await?;
         self.driver.emit(RunEvent::Discovered {
             facts: Box::new(facts.clone()),
         });
@@ -302,7 +317,12 @@ impl ExtensionRollout {
         self.refuse_unfinished()?;
         let facts = self.discover().await?;
         let credential = self.profile.provision(false).await?;
-        if let Some(Credential { id: Some(id), minted: true, .. }) = &credential {
+        if let Some(Credential {
+            id: Some(id),
+            minted: true,
+            ..
+        }) = &credential
+        {
             self.driver.emit(RunEvent::CredentialProvisioned {
                 profile: self.profile.name().to_owned(),
                 id: id.clone(),
@@ -372,7 +392,12 @@ impl ExtensionRollout {
     /// Writes the credential ID, the 0600 patches and the target schematics.
     fn record(&self, planned: &Planned, credential: Option<&Credential>) -> crate::Result<()> {
         let store = self.store();
-        if let Some(Credential { id: Some(id), minted: true, .. }) = credential {
+        if let Some(Credential {
+            id: Some(id),
+            minted: true,
+            ..
+        }) = credential
+        {
             store.write_credential_id(id)?;
         }
         for (node, path) in store.write_patches(planned.configs())? {
@@ -381,7 +406,11 @@ impl ExtensionRollout {
                 .get(&node)
                 .map(rollout_core::esc::redacted_environment)
                 .unwrap_or_default();
-            self.driver.emit(RunEvent::PatchWritten { node, path, environment });
+            self.driver.emit(RunEvent::PatchWritten {
+                node,
+                path,
+                environment,
+            });
         }
         for schematic in &planned.plan.schematics {
             let path = store.write_public(
@@ -409,7 +438,9 @@ impl ExtensionRollout {
                 }
             }
             Err(withdraw) => self.driver.emit(RunEvent::Note {
-                message: format!("the credential this run created could not be withdrawn: {withdraw}"),
+                message: format!(
+                    "the credential this run created could not be withdrawn: {withdraw}"
+                ),
             }),
         }
         error

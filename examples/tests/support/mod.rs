@@ -170,8 +170,10 @@ pub fn assert_converged(report: &Value, hostname: &str) {
         "{hostname}"
     );
     assert_eq!(node["image"]["live"], node["image"]["to"], "{hostname}");
-    assert_eq!(node["device"]["online"], true, "{hostname}");
-    let enabled = node["device"]["enabled_routes"].as_array().unwrap();
+    assert_eq!(node["extension_status"]["online"], true, "{hostname}");
+    let enabled = node["extension_status"]["enabled_routes"]
+        .as_array()
+        .unwrap();
     assert!(
         enabled.iter().any(|route| route == "10.43.0.0/16"),
         "{hostname}: {enabled:?}"

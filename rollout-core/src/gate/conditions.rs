@@ -220,13 +220,11 @@ pub fn named(
         named: vec![key.clone()],
         ..Needs::default()
     };
-    predicate(
-        name.to_owned(),
-        needs,
-        move |input| match input.named.get(&key) {
+    predicate(name.to_owned(), needs, move |input| {
+        match input.named.get(&key) {
             Some(result) if result.passed => Ok(result.detail.clone()),
             Some(result) => Err(result.detail.clone()),
             None => Err("not evaluated".into()),
-        },
-    )
+        }
+    })
 }

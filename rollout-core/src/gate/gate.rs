@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use super::{Condition, Observed};
 use super::GateVerdict;
+use super::{Condition, Observed};
 use crate::plan::NodePlan;
 
 /// A named, composable condition with a timeout and check interval. The state machine owns

@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use super::JournalEntry;
 use super::node_state::NodeState;
 use super::{LiveNode, MachineOptions, Phase, RollbackStep, Rollout, Step};
-use super::JournalEntry;
 use crate::plan::Plan;
 
 impl Rollout {

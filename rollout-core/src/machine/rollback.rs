@@ -2,8 +2,8 @@
 
 use std::time::Instant;
 
-use super::{LiveNode, Phase, RollbackMethod, RollbackStep, Rollout, Step};
 use super::JournalEntry;
+use super::{LiveNode, Phase, RollbackMethod, RollbackStep, Rollout, Step};
 
 impl Rollout {
     /// How to boot the previous image; `None` when there is no safe way (the node then halts).

@@ -45,9 +45,21 @@ impl NodeConfigs {
         for node in &plan.nodes {
             match (&node.extension.esc, self.0.get(&node.node)) {
                 (Some(planned), Some(config)) if digest(config) == planned.digest => {}
-                (Some(_), Some(_)) => return Err(mismatch(&node.node, "the config differs from the planned one")),
-                (Some(_), None) => return Err(mismatch(&node.node, "the planned config is missing")),
-                (None, Some(_)) => return Err(mismatch(&node.node, "a config was given that the plan does not have")),
+                (Some(_), Some(_)) => {
+                    return Err(mismatch(
+                        &node.node,
+                        "the config differs from the planned one",
+                    ));
+                }
+                (Some(_), None) => {
+                    return Err(mismatch(&node.node, "the planned config is missing"));
+                }
+                (None, Some(_)) => {
+                    return Err(mismatch(
+                        &node.node,
+                        "a config was given that the plan does not have",
+                    ));
+                }
                 (None, None) => {}
             }
         }

@@ -202,7 +202,13 @@ fn plan_node(
     let resolved = match &spec.target {
         TargetSchematic::AddExtensions(extra) => {
             let mut add = request.extensions.clone();
-            add.extend(extra.iter().filter(|name| !add.contains(name)).cloned().collect::<Vec<_>>());
+            add.extend(
+                extra
+                    .iter()
+                    .filter(|name| !add.contains(name))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
             resolver.resolve(&SchematicRequest::Extend {
                 current_yaml: fact.schematic_yaml.as_deref(),
                 current_extensions: &current_extensions,

@@ -100,8 +100,7 @@ fn port_error(operation: &str, error: factory_client::Error) -> PortError {
 #[async_trait]
 impl FactoryPort for FactoryAdapter {
     async fn ensure_schematic(&self, yaml: &str) -> Result<String, PortError> {
-        let schematic =
-            Schematic::from_yaml(yaml).map_err(|e| port_error("parse schematic", e))?;
+        let schematic = Schematic::from_yaml(yaml).map_err(|e| port_error("parse schematic", e))?;
         let created = self
             .client
             .create_schematic(&schematic)

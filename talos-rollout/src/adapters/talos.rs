@@ -15,9 +15,11 @@ use talos_client::resources::{
 use talos_client::upgrade::{UpgradeOptions, UpgradePath};
 use talos_client::{NodeClient, TalosClient};
 
-use rollout_core::facts::{NodeFacts, NodeRole};
 use rollout_core::esc::{EscDigest, digest};
-use rollout_core::gate::{ClusterObservation, EtcdMemberObservation, NodeObservation, ServiceObservation};
+use rollout_core::facts::{NodeFacts, NodeRole};
+use rollout_core::gate::{
+    ClusterObservation, EtcdMemberObservation, NodeObservation, ServiceObservation,
+};
 use rollout_core::machine::{BootProbe, LiveNode};
 use rollout_core::{PortError, PortErrorKind};
 

@@ -6,8 +6,8 @@ use std::time::Duration;
 use rand::Rng;
 
 use super::Ports;
-use rollout_core::facts::{ClusterFacts, NodeFacts};
 use rollout_core::PortError;
+use rollout_core::facts::{ClusterFacts, NodeFacts};
 
 /// Tries per node before a transient failure is returned.
 const ATTEMPTS: u32 = 5;

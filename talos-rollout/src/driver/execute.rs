@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use rollout_core::machine::{NodeFailure, Rollout, Summary};
 use rollout_core::RolloutEvent;
+use rollout_core::machine::{NodeFailure, Rollout, Summary};
 
 use super::diagnosis::Diagnosis;
 use super::{Driver, Inner};
@@ -24,9 +24,8 @@ const LOG_TAIL: usize = 30;
 /// Runs blocking file work without stalling the runtime's other tasks: on a multi-threaded
 /// runtime the worker hands its other tasks away while `work` runs.
 fn blocking<T>(work: impl FnOnce() -> T) -> T {
-    let multi_thread = tokio::runtime::Handle::try_current().is_ok_and(|handle| {
-        handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
-    });
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
     if multi_thread {
         tokio::task::block_in_place(work)
     } else {
@@ -111,7 +110,9 @@ impl Driver {
                 RolloutEvent::NodeFailed { node, failure } => {
                     let inner = inner.clone();
                     let (node, failure) = (node.clone(), failure.clone());
-                    diagnoses.push(Box::pin(async move { inner.diagnose(&node, failure).await }));
+                    diagnoses.push(Box::pin(
+                        async move { inner.diagnose(&node, failure).await },
+                    ));
                 }
                 RolloutEvent::Finished(summary) => finished = Some(summary.clone()),
                 _ => {}

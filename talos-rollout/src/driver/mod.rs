@@ -18,20 +18,20 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures::Stream;
+use rollout_core::Plan;
 use rollout_core::machine::{LiveNode, MachineOptions, Phase, Rollout, Summary};
 use rollout_core::plan::{NodeConfigs, NodePlan, Planned};
-use rollout_core::Plan;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 pub use diagnosis::Diagnosis;
 
+use crate::Error;
 use crate::event::{Event, RunEvent};
 use crate::journal::{ClusterLock, Journal, JournalContents, RolloutDir};
 use crate::patch_store::PatchStore;
 use crate::ports::{Clock, FactoryPort, KubePort, TalosPort};
 use crate::profile::{ExtensionProfile, NamedCheck};
-use crate::Error;
 
 /// The ports the driver works through (the profile brings its own, e.g. the tailnet).
 #[derive(Clone)]
@@ -200,10 +200,12 @@ impl Driver {
     /// as [`Driver::start`].
     pub async fn resume(&self, lock: &mut ClusterLock, cluster: &str) -> crate::Result<Summary> {
         let dir = self.rollout_dir(cluster);
-        let contents = self.unfinished(cluster)?.ok_or_else(|| Error::NothingToResume {
-            cluster: cluster.to_owned(),
-            path: dir.journal(),
-        })?;
+        let contents = self
+            .unfinished(cluster)?
+            .ok_or_else(|| Error::NothingToResume {
+                cluster: cluster.to_owned(),
+                path: dir.journal(),
+            })?;
         let configs = PatchStore::new(dir.clone()).read_configs(&contents.plan)?;
         self.check_wiring(&contents.plan)?;
         let live = self.live_state(&contents.plan).await;
@@ -265,7 +267,9 @@ impl Driver {
         let mut summary = None;
         for node in targets {
             machine.roll_back(&node, self.ports.clock.now())?;
-            let outcome = self.execute(&inner, &mut machine, &mut journal, lock).await?;
+            let outcome = self
+                .execute(&inner, &mut machine, &mut journal, lock)
+                .await?;
             let failed = outcome
                 .nodes
                 .iter()
@@ -302,7 +306,12 @@ impl Driver {
 
     fn check_wiring(&self, plan: &Plan) -> crate::Result<()> {
         let gates = &plan.settings.gates;
-        for name in gates.precheck.iter().chain(&gates.verify).chain(&gates.soak) {
+        for name in gates
+            .precheck
+            .iter()
+            .chain(&gates.verify)
+            .chain(&gates.soak)
+        {
             if !self.checks.contains_key(name) {
                 return Err(Error::spec(
                     "gates",

@@ -3,9 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rollout_core::machine::{
-    Action, BootProbe, NodeRequest, Observation, Outcome, RollbackMethod,
-};
+use rollout_core::machine::{Action, BootProbe, NodeRequest, Observation, Outcome, RollbackMethod};
 use rollout_core::{PortError, PortErrorKind};
 
 use super::Inner;

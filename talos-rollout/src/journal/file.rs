@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use rollout_core::JournalEntry;
 use crate::Error;
+use rollout_core::JournalEntry;
 use rollout_core::plan::Plan;
 
 /// One journal line: when, and what.

@@ -61,8 +61,7 @@ impl RolloutDir {
 pub(crate) fn write_private(path: &Path, contents: &[u8]) -> crate::Result<()> {
     use std::io::Write as _;
     let parent = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)
-        .map_err(|e| crate::Error::io("create directory", parent, e))?;
+    std::fs::create_dir_all(parent).map_err(|e| crate::Error::io("create directory", parent, e))?;
     let temporary = path.with_extension("tmp");
     let _ = std::fs::remove_file(&temporary);
     let mut file = file::private_options()

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use secrecy::SecretSlice;
 
 use rollout_core::PortError;
-use rollout_core::facts::NodeFacts;
 use rollout_core::esc::ExtensionServiceConfig;
+use rollout_core::facts::NodeFacts;
 use rollout_core::gate::{ClusterObservation, NodeObservation};
 use rollout_core::machine::{BootProbe, LiveNode};
 

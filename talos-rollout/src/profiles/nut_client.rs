@@ -116,8 +116,7 @@ impl ExtensionProfile for NutClientProfile {
                 "the NUT password must be one word without spaces or quotes",
             ));
         }
-        if self.shutdown_command.trim().is_empty() || self.shutdown_command.contains(['"', '\n'])
-        {
+        if self.shutdown_command.trim().is_empty() || self.shutdown_command.contains(['"', '\n']) {
             return Err(invalid(
                 "the shutdown command must be one line without quotes",
             ));
@@ -145,9 +144,7 @@ impl ExtensionProfile for NutClientProfile {
             config: Some(config),
             ..NodeExtension::default()
         };
-        extension
-            .details
-            .insert("ups".to_owned(), self.ups.clone());
+        extension.details.insert("ups".to_owned(), self.ups.clone());
         Ok(extension)
     }
 
@@ -189,9 +186,17 @@ mod tests {
             "extension_service_configs": {}, "boot_id": null
         }))
         .unwrap();
-        let config = profile.node_extension(&facts, None).unwrap().config.unwrap();
+        let config = profile
+            .node_extension(&facts, None)
+            .unwrap()
+            .config
+            .unwrap();
         assert_eq!(config.config_files[0].mount_path, UPSMON_CONF);
-        assert!(config.config_files[0].content.starts_with("MONITOR ups@192.0.2.10 1 upsmon pw secondary\n"));
+        assert!(
+            config.config_files[0]
+                .content
+                .starts_with("MONITOR ups@192.0.2.10 1 upsmon pw secondary\n")
+        );
         let bad = NutClientProfile::new("ups", "upsmon", SecretString::from("pw"));
         assert!(bad.validate().unwrap_err().to_string().contains("ups@"));
         let spaced = NutClientProfile::new("ups@h", "upsmon", SecretString::from("a b"));

@@ -188,9 +188,9 @@ impl TailscaleEscBuilder {
             config_files: Vec::new(),
             environment: env,
         };
-        config.validate().map_err(|err| {
-            super::invalid(format!("the document breaks Talos' rules: {err}"))
-        })?;
+        config
+            .validate()
+            .map_err(|err| super::invalid(format!("the document breaks Talos' rules: {err}")))?;
         Ok(TailscaleEsc { config, warnings })
     }
 
@@ -316,9 +316,7 @@ impl TailscaleEscBuilder {
                 ));
             }
             if value.contains('\n') {
-                return Err(super::invalid(format!(
-                    "{key} value contains a newline"
-                )));
+                return Err(super::invalid(format!("{key} value contains a newline")));
             }
             env.push(format!("{key}={value}"));
         }

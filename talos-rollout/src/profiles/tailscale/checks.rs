@@ -81,8 +81,14 @@ mod tests {
         assert!(!check(DEVICE_ONLINE, Some(&device(false, &[], &[]))));
         assert!(check(DEVICE_ONLINE, Some(&device(true, &[], &[]))));
         assert!(!check(ROUTES_ADVERTISED, Some(&device(true, &[], &[]))));
-        assert!(check(ROUTES_ADVERTISED, Some(&device(true, &["10.43.0.0/16"], &[]))));
-        assert!(!check(ROUTES_APPROVED, Some(&device(true, &["10.43.0.0/16"], &[]))));
+        assert!(check(
+            ROUTES_ADVERTISED,
+            Some(&device(true, &["10.43.0.0/16"], &[]))
+        ));
+        assert!(!check(
+            ROUTES_APPROVED,
+            Some(&device(true, &["10.43.0.0/16"], &[]))
+        ));
         assert!(check(
             ROUTES_APPROVED,
             Some(&device(true, &["10.43.0.0/16"], &["10.43.0.0/16"]))

@@ -120,11 +120,14 @@ mod tests {
                 detail: "not approved".into(),
             }],
         };
-        assert_eq!(ids(recognise(&log, Some(&verdict))), [
+        assert_eq!(
+            ids(recognise(&log, Some(&verdict))),
+            [
                 INVALID_OR_EXPIRED_AUTH_KEY,
                 TAGS_NOT_PERMITTED,
                 ROUTES_NOT_APPROVED
-            ]);
+            ]
+        );
         assert!(recognise(&["all good".to_owned()], None).is_empty());
     }
 

@@ -346,6 +346,12 @@ impl ExtensionProfile for TailscaleProfile {
         self.tailnet.approve_routes(&hostname, &routes).await
     }
 
+    async fn live_status(&self, node: &NodePlan) -> Option<serde_json::Value> {
+        let (hostname, _) = device_of(node);
+        let device = self.tailnet.device(&hostname).await.ok().flatten()?;
+        serde_json::to_value(device).ok()
+    }
+
     fn recognise(&self, log: &[String], verdict: Option<&GateVerdict>) -> Vec<RecognisedCause> {
         diagnosis::recognise(log, verdict)
     }

@@ -1,6 +1,5 @@
-//! Retrying the tools' own reads (discovery, final report) when the failure is transient —
-//! a node mid-reboot or an apid connection that dropped. The rollout's steps are retried by
-//! rollout-core's state machine, not here.
+//! Retrying the report's reads when the failure is transient — a node mid-reboot or an apid
+//! connection that dropped. The rollout's steps are retried by the state machine, not here.
 
 use std::future::Future;
 use std::time::Duration;
@@ -12,7 +11,10 @@ const PAUSE: Duration = Duration::from_millis(300);
 
 /// Calls `read` until it succeeds, fails for good (`retryable` says no), or was tried
 /// three times; returns the last result.
-pub async fn transient<T, E, F, Fut>(retryable: impl Fn(&E) -> bool, mut read: F) -> Result<T, E>
+pub(super) async fn transient<T, E, F, Fut>(
+    retryable: impl Fn(&E) -> bool,
+    mut read: F,
+) -> Result<T, E>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,

@@ -1,0 +1,194 @@
+//! The end-of-rollout report (`report.json`): every node with its final status, version,
+//! schematic and image (before, target, live), the profile's live status (for Tailscale: the
+//! tailnet device and its routes), timings, failure, recognised causes and — for converged
+//! nodes — a final validation against the soak gate.
+
+mod event_log;
+mod retry;
+
+use rollout_core::gate::{GateStage, Observed, stage_gate};
+use rollout_core::machine::Summary;
+use rollout_core::plan::NodeAction;
+use rollout_core::{Plan, PortError};
+use serde::Serialize;
+
+pub use event_log::{EventLog, NodeTimeline, PhaseTiming};
+
+use crate::driver::Ports;
+use crate::profile::ExtensionProfile;
+use retry::transient;
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Cluster name.
+    pub cluster: String,
+    /// The extension profile rolled out.
+    pub profile: String,
+    /// True when every node converged and passed the final validation.
+    pub succeeded: bool,
+    /// The node whose failure halted the rollout, or the rollout-level reason.
+    pub halted_by: Option<String>,
+    /// Target schematics: ID and official extensions.
+    pub schematics: Vec<ReportSchematic>,
+    /// The credential (auth key) minted for the rollout, ID only.
+    pub credential_id: Option<String>,
+    /// Per node, in plan order.
+    pub nodes: Vec<ReportNode>,
+    /// Warnings seen during the rollout.
+    pub warnings: Vec<String>,
+}
+
+/// A target schematic.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportSchematic {
+    /// Schematic ID.
+    pub id: String,
+    /// Its official extensions.
+    pub extensions: Vec<String>,
+}
+
+/// One node.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportNode {
+    /// Talos node target.
+    pub node: String,
+    /// Kubernetes node name.
+    pub hostname: String,
+    /// What the plan wanted (`upgrade`, `config_only`, `skip`).
+    pub action: String,
+    /// Final phase (`Done`, `Halted`, `RolledBack`, ...).
+    pub status: String,
+    /// Running Talos version now (None: unreadable).
+    pub version: Option<String>,
+    /// Schematic before, target, and running now.
+    pub schematic: Transition,
+    /// Installer image before, target, and configured now.
+    pub image: Transition,
+    /// What the profile reports about the node now (for Tailscale: its tailnet device).
+    pub extension_status: Option<serde_json::Value>,
+    /// Seconds from start to the final phase.
+    pub seconds: Option<f64>,
+    /// Time spent per phase.
+    pub phases: Vec<PhaseTiming>,
+    /// Why it failed.
+    pub failure: Option<String>,
+    /// Causes the driver recognised.
+    pub causes: Vec<String>,
+    /// Final validation (converged nodes): failing checks, empty when it passed.
+    pub failing_checks: Vec<String>,
+}
+
+/// Before, target and live values.
+#[derive(Debug, Clone, Serialize)]
+pub struct Transition {
+    /// Before the rollout.
+    pub from: Option<String>,
+    /// What the plan targets.
+    pub to: Option<String>,
+    /// Observed at the end.
+    pub live: Option<String>,
+}
+
+/// Reads every node's final state through the ports and assembles the report.
+///
+/// Reads are retried a few times when the failure is transient (a node mid-reboot).
+pub async fn build(
+    plan: &Plan,
+    summary: &Summary,
+    log: &EventLog,
+    ports: &Ports,
+    profile: &dyn ExtensionProfile,
+    credential_id: Option<String>,
+) -> Report {
+    let mut nodes = Vec::new();
+    for node_plan in &plan.nodes {
+        let phase = summary
+            .nodes
+            .iter()
+            .find(|(name, _)| name == &node_plan.node)
+            .map(|(_, phase)| phase.to_string())
+            .unwrap_or_else(|| "unknown".to_owned());
+        let timeline = log.nodes.get(&node_plan.node).cloned().unwrap_or_default();
+        let retryable = |error: &PortError| error.is_retryable();
+        let live = transient(retryable, || ports.talos.inspect(&node_plan.node))
+            .await
+            .ok();
+        let observation = transient(retryable, || ports.talos.observe(&node_plan.node))
+            .await
+            .ok();
+        let extension_status = profile.live_status(node_plan).await;
+        let failing_checks = if phase == "Done" && !node_plan.is_skipped() {
+            let gate = stage_gate(GateStage::Soak, node_plan, 0, &plan.settings);
+            let mut observed = Observed {
+                node: observation,
+                ..Observed::default()
+            };
+            for name in gate.condition().needs().named {
+                if node_plan.extension.soak_checks.contains(&name) {
+                    let result = profile.check(&name, node_plan).await;
+                    observed.named.insert(name, result);
+                }
+            }
+            let verdict = gate.evaluate(node_plan, &observed);
+            verdict
+                .checks
+                .iter()
+                .filter(|check| !check.passed)
+                .map(|check| format!("{} ({})", check.name, check.detail))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        nodes.push(ReportNode {
+            node: node_plan.node.clone(),
+            hostname: node_plan.nodename.clone(),
+            action: match &node_plan.action {
+                NodeAction::Upgrade => "upgrade".to_owned(),
+                NodeAction::ConfigOnly => "config_only".to_owned(),
+                NodeAction::Skip { .. } => "skip".to_owned(),
+            },
+            status: phase,
+            version: live.as_ref().map(|live| live.version.clone()),
+            schematic: Transition {
+                from: node_plan.from.schematic_id.clone(),
+                to: node_plan.to.schematic_id.clone(),
+                live: live.as_ref().and_then(|live| live.schematic_id.clone()),
+            },
+            image: Transition {
+                from: node_plan.from.install_image.clone(),
+                to: node_plan.to.install_image.clone(),
+                live: live.as_ref().and_then(|live| live.install_image.clone()),
+            },
+            extension_status,
+            seconds: timeline.seconds,
+            phases: timeline.phases,
+            failure: timeline
+                .failure
+                .map(|failure| format!("{}: {}", failure.phase, failure.reason)),
+            causes: timeline
+                .diagnosis
+                .map(|diagnosis| diagnosis.causes.iter().map(ToString::to_string).collect())
+                .unwrap_or_default(),
+            failing_checks,
+        });
+    }
+    let succeeded = summary.succeeded() && nodes.iter().all(|node| node.failing_checks.is_empty());
+    Report {
+        cluster: plan.cluster.clone(),
+        profile: plan.profile.clone(),
+        succeeded,
+        halted_by: summary.halted_by.clone(),
+        schematics: plan
+            .schematics
+            .iter()
+            .map(|schematic| ReportSchematic {
+                id: schematic.id.clone(),
+                extensions: schematic.extensions.clone(),
+            })
+            .collect(),
+        credential_id,
+        nodes,
+        warnings: log.warnings.clone(),
+    }
+}
