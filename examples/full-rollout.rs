@@ -41,7 +41,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use examples::exit::{self, finish, invalid_input};
 use examples::output::{Output, OutputArgs, short_id, table};
-use examples::ports::{ProfileArgs, ports_for};
+use examples::profile_args::ProfileArgs;
 use examples::progress::render_events;
 use examples::report;
 use examples::rollout_args::RolloutArgs;
@@ -91,7 +91,8 @@ async fn run(args: Args) -> anyhow::Result<u8> {
     let profile = args.profile.profile(&target)?;
     let dir = RolloutDir::new(&args.rollout.artifacts, &target.cluster);
     let (rollout, events) = ExtensionRollout::builder()
-        .ports(ports_for(&target))
+        .talos(target.talos.clone())
+        .factory(target.factory.clone())
         .shared_profile(profile.clone())
         .spec(args.rollout.spec(&target))
         .cluster(target.cluster.clone())

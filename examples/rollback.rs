@@ -20,7 +20,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use examples::exit::{self, finish, invalid_input};
 use examples::output::{Output, OutputArgs};
-use examples::ports::{ProfileArgs, ports_for};
+use examples::profile_args::ProfileArgs;
 use examples::progress::render_events;
 use examples::report;
 use examples::rollout_args::RolloutArgs;
@@ -74,7 +74,8 @@ async fn run(args: Args) -> anyhow::Result<u8> {
     }
     let profile = args.profile.profile(&target)?;
     let (rollout, events) = ExtensionRollout::builder()
-        .ports(ports_for(&target))
+        .talos(target.talos.clone())
+        .factory(target.factory.clone())
         .shared_profile(profile.clone())
         .spec(args.rollout.spec(&target))
         .cluster(target.cluster.clone())

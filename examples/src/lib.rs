@@ -1,12 +1,12 @@
 //! Shared plumbing for the runnable examples: choosing between the embedded simulator and a
 //! real cluster ([`target`]), rendering text or JSON ([`output`], [`progress`]), exit
-//! statuses ([`exit`]), and what `full-rollout` and `rollback` share ([`rollout_args`],
-//! [`ports`], [`report`]).
+//! statuses ([`exit`]), and what `full-rollout` and `rollback` share ([`rollout_args`], [`profile_args`],
+//! [`report`]).
 
 pub mod exit;
 pub mod nodes;
 pub mod output;
-pub mod ports;
+pub mod profile_args;
 pub mod progress;
 pub mod report;
 pub mod rollout_args;

@@ -61,7 +61,6 @@ impl RolloutArgs {
     pub fn spec(&self, target: &Target) -> RolloutSpec {
         let sim = target.kind == TargetKind::EmbeddedSim;
         let mut spec = RolloutSpec {
-            factory_host: target.factory_host.clone(),
             artifacts_dir: self.artifacts.clone(),
             failure_policy: match self.on_failure {
                 OnFailure::Halt => FailurePolicy::Halt,

@@ -99,8 +99,6 @@ pub struct Target {
     pub factory: FactoryClient,
     /// Tailscale admin API client.
     pub tailnet: TailscaleClient,
-    /// Host of installer images (`factory.talos.dev`).
-    pub factory_host: String,
     /// Real or simulated.
     pub kind: TargetKind,
     /// The embedded sim (kept serving while the target lives).
@@ -142,7 +140,6 @@ impl Target {
         let context = config.context(None)?;
         let talos = TalosClient::connect(context).context("cannot connect to the embedded sim")?;
         let factory = FactoryClient::new(&sim.factory_url())?;
-        let factory_host = factory.registry_host();
         let tailnet = TailscaleClient::builder()
             .base_url(sim.tailnet_url())
             .credentials(Credentials::api_key(sim.tailnet_api_key().clone()))
@@ -153,7 +150,6 @@ impl Target {
             cluster: context.cluster().unwrap_or(context.name()).to_owned(),
             factory,
             tailnet,
-            factory_host,
             kind: TargetKind::EmbeddedSim,
             sim: Some(sim),
         })
@@ -179,7 +175,6 @@ impl Target {
         let talos = TalosClient::connect(context)?;
         let factory_url = args.factory_url.as_deref().unwrap_or(DEFAULT_FACTORY_URL);
         let factory = FactoryClient::new(factory_url)?;
-        let factory_host = factory.registry_host();
         let credentials = Credentials::from_env().map_err(|error| {
             crate::exit::invalid_input(format!(
                 "{error}; export TS_API_KEY (or TS_OAUTH_CLIENT_ID and TS_OAUTH_CLIENT_SECRET)"
@@ -196,7 +191,6 @@ impl Target {
             cluster: context.cluster().unwrap_or(context.name()).to_owned(),
             factory,
             tailnet,
-            factory_host,
             kind: TargetKind::Real,
             sim: None,
         })

@@ -97,7 +97,10 @@ fn nut_client_rolls_out_with_its_config_and_never_shows_the_password() {
     for patch in patches {
         let text = std::fs::read_to_string(&patch).unwrap();
         assert!(text.contains("/usr/local/etc/nut/upsmon.conf"), "{text}");
-        assert!(text.contains(NUT_PASSWORD), "the patch must hold the config");
+        assert!(
+            text.contains(NUT_PASSWORD),
+            "the patch must hold the config"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -111,7 +114,8 @@ fn nut_client_rolls_out_with_its_config_and_never_shows_the_password() {
 fn nut_client_without_a_password_exits_2_and_writes_nothing() {
     let artifacts = tempfile::tempdir().unwrap();
     let dir = artifacts.path().join("out");
-    let output = run(full_rollout(&dir).args(["--extension", "nut-client", "--nut-ups", "ups@192.0.2.10"]));
+    let output =
+        run(full_rollout(&dir).args(["--extension", "nut-client", "--nut-ups", "ups@192.0.2.10"]));
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("NUT_PASSWORD"));
     assert!(!dir.exists(), "artifacts were written");

@@ -13,42 +13,26 @@
 //!   `poll_timeout` / `poll_event` / `poll_journal`) and the journal entries it emits.
 //!
 //! Module layering (no cycles): `facts`, `esc`, `version`, `port_error`, `extension`,
-//! `spec` ← `plan`, `gate` ← `machine`.
+//! `spec` ← `plan` ← `gate` ← `machine`.
 //!
 //! # Usage
+//! The machine says what to do next; a driver performs it and reports back (see
+//! [`plan()`] for how a plan is made):
 //! ```
-//! use std::collections::BTreeMap;
 //! use std::time::Instant;
-//! use rollout_core::plan::{FixedResolver, NodeAction};
-//! use rollout_core::{ClusterFacts, ExtensionRequest, NodeFacts, NodeRole, Rollout, RolloutSpec};
+//! use rollout_core::machine::{Action, NodeRequest};
+//! use rollout_core::{Planned, Rollout};
 //!
-//! let node = NodeFacts {
-//!     node: "k8s-1".into(),
-//!     nodename: "k8s-1".into(),
-//!     role: NodeRole::ControlPlane,
-//!     etcd_leader: true,
-//!     version: "v1.10.4".into(),
-//!     schematic_id: None,
-//!     extensions: vec![],
-//!     schematic_extensions: Some(vec![]),
-//!     schematic_yaml: None,
-//!     install_image: Some("ghcr.io/siderolabs/installer:v1.10.4".into()),
-//!     extension_service_configs: BTreeMap::new(),
-//!     boot_id: Some("boot-1".into()),
-//! };
-//! let facts = ClusterFacts { cluster: "home".into(), nodes: vec![node] };
-//! let request = ExtensionRequest {
-//!     profile: "iscsi-tools".into(),
-//!     extensions: vec!["siderolabs/iscsi-tools".into()],
-//!     ..ExtensionRequest::default()
-//! };
-//! let planned = rollout_core::plan(&RolloutSpec::default(), &facts, &FixedResolver, &request)?;
-//! assert_eq!(planned.plan.nodes[0].action, NodeAction::Upgrade);
-//!
-//! // The machine says what to do next; a driver performs it and reports back.
-//! let mut rollout = Rollout::new(planned.plan, Default::default(), Instant::now());
-//! assert!(rollout.poll_action(Instant::now()).is_some());
-//! # Ok::<(), rollout_core::Error>(())
+//! fn first_step(planned: Planned) -> Option<Action> {
+//!     let mut rollout = Rollout::new(planned.plan, Default::default(), Instant::now());
+//!     let action = rollout.poll_action(Instant::now())?;
+//!     // Registering the target schematic comes before any node is touched.
+//!     assert!(matches!(action, Action::EnsureSchematic { .. }) || matches!(
+//!         action,
+//!         Action::Node { request: NodeRequest::Inspect, .. }
+//!     ));
+//!     Some(action)
+//! }
 //! ```
 
 mod error;

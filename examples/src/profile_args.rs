@@ -1,27 +1,13 @@
-//! The driver's ports and the extension profiles over a [`Target`]'s clients.
+//! The extension profiles over a [`Target`]'s clients, chosen by flags.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use talos_rollout::adapters::{FactoryAdapter, TalosAdapter};
-use talos_rollout::driver::Ports;
-use talos_rollout::ports::TokioClock;
 use talos_rollout::profile::ExtensionProfile;
 use talos_rollout::profiles::tailscale::{RouteApproval, TailscaleProfile};
 use talos_rollout::profiles::{IscsiToolsProfile, NutClientProfile};
 
 use crate::target::Target;
-
-/// Ports for the driver: Talos, Image Factory, tokio time. No Kubernetes port: cordon and
-/// drain are skipped (Talos drains on the legacy path).
-pub fn ports_for(target: &Target) -> Ports {
-    Ports {
-        talos: Arc::new(TalosAdapter::new(target.talos.clone())),
-        factory: Arc::new(FactoryAdapter::new(target.factory.clone())),
-        kube: None,
-        clock: Arc::new(TokioClock),
-    }
-}
 
 /// Which extension a tool rolls out, and its settings.
 #[derive(Debug, Clone, clap::Args)]
