@@ -3,19 +3,19 @@
 
 mod support;
 
-use rollout_core::journal::{
-    ClusterLock, Journal, JournalEntry, LockHolder, RolloutDir, read_backup, write_backup,
-};
+use rollout_core::JournalEntry;
 use rollout_core::machine::{Phase, Step};
-use rollout_core::plan;
 use secrecy::{ExposeSecret, SecretSlice};
-use support::{FakeResolver, seed_cluster, seed_spec};
+use support::seed_plan;
+use talos_rollout::journal::{
+    ClusterLock, Journal, LockHolder, RolloutDir, read_backup, write_backup,
+};
 
 #[test]
 fn journal_round_trips_and_ignores_a_torn_last_line() {
     let dir = tempfile::tempdir().unwrap();
     let paths = RolloutDir::new(dir.path(), "seed");
-    let plan = plan(&seed_spec(), &seed_cluster(), &FakeResolver).unwrap();
+    let plan = seed_plan();
     let mut journal = Journal::create(&paths.journal(), &plan).unwrap();
     let entries = [
         JournalEntry::PhaseEntered {
@@ -52,7 +52,7 @@ fn journal_round_trips_and_ignores_a_torn_last_line() {
 fn resuming_after_a_torn_line_appends_on_a_fresh_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.jsonl");
-    let plan = plan(&seed_spec(), &seed_cluster(), &FakeResolver).unwrap();
+    let plan = seed_plan();
     drop(Journal::create(&path, &plan).unwrap());
     let mut text = std::fs::read(&path).unwrap();
     text.extend_from_slice(b"{\"at_unix_ms\":1,\"entry\":\"step_comp");
@@ -72,7 +72,7 @@ fn resuming_after_a_torn_line_appends_on_a_fresh_line() {
 fn a_corrupt_middle_line_is_an_error_naming_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.jsonl");
-    let plan = plan(&seed_spec(), &seed_cluster(), &FakeResolver).unwrap();
+    let plan = seed_plan();
     drop(Journal::create(&path, &plan).unwrap());
     let mut text = std::fs::read_to_string(&path).unwrap();
     text.push_str("garbage\n{\"at_unix_ms\":1,\"entry\":\"finished\",\"summary\":{\"nodes\":[],\"halted_by\":null}}\n");
@@ -136,7 +136,7 @@ fn backups_keep_exact_bytes_and_are_owner_only() {
         bytes.as_slice()
     );
     let journal = dir.path().join("j.jsonl");
-    let plan = plan(&seed_spec(), &seed_cluster(), &FakeResolver).unwrap();
+    let plan = seed_plan();
     drop(Journal::create(&journal, &plan).unwrap());
     assert_eq!(
         std::fs::metadata(&journal).unwrap().permissions().mode() & 0o777,

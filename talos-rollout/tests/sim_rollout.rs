@@ -5,37 +5,32 @@
 
 mod support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
-use rollout_core::adapters::{FactoryAdapter, FactoryResolver, TailnetAdapter, TalosAdapter};
-use rollout_core::driver::RecognisedCause;
-use rollout_core::driver::{Driver, Ports};
+use futures::{FutureExt, StreamExt};
+use rollout_core::RolloutSpec;
 use rollout_core::machine::{Phase, RolloutEvent, Summary};
 use rollout_core::plan::Plan;
-use rollout_core::ports::TokioClock;
 use rollout_core::spec::FailurePolicy;
-use rollout_core::tailscale::{RouteApproval, TailscaleAuth, TailscaleEscBuilder};
-use rollout_core::{RolloutSpec, plan};
 use sim::talos::Timings;
 use sim::{Sim, SimBuilder};
+use support::{NODES, ROUTE};
 use tailscale_client::{Credentials, TailscaleClient};
 use talos_client::TalosClient;
-
-const NODES: [&str; 3] = ["k8s-1", "k8s-2", "k8s-3"];
+use talos_rollout::profiles::TailscaleProfile;
+use talos_rollout::{Event, ExtensionRollout};
 
 struct World {
     sim: Sim,
     talos: TalosClient,
     tailscale: TailscaleClient,
-    spec: RolloutSpec,
-    ports: Ports,
-    _artifacts: tempfile::TempDir,
+    rollout: ExtensionRollout,
+    events: talos_rollout::driver::EventStream,
+    artifacts: tempfile::TempDir,
 }
 
-/// The seed sim, clients over real wire protocols, and a spec giving every node a tailscale
-/// config with a key valid for `key_lifetime`.
+/// The seed sim, clients over real wire protocols, and the front door rolling the Tailscale
+/// profile with a key valid for `key_lifetime`.
 async fn world(key_lifetime: Duration, edit: impl FnOnce(&mut RolloutSpec)) -> World {
     world_on(Sim::builder(), key_lifetime, edit).await
 }
@@ -68,74 +63,68 @@ async fn world_on(
         .secret;
     let artifacts = tempfile::tempdir().unwrap();
     let mut spec = RolloutSpec {
-        factory_host: factory.registry_host(),
-        artifacts_dir: artifacts.path().to_owned(),
-        route_approval: RouteApproval::Api,
         soak: Duration::from_secs(10),
         ..RolloutSpec::default()
     };
-    for node in NODES {
-        let esc = TailscaleEscBuilder::new(TailscaleAuth::auth_key(key.clone()))
-            .hostname(node)
-            .routes_from_text(["10.43.0.0/16"])
-            .unwrap()
-            .route_approval(RouteApproval::Api)
-            .auth_once(true)
-            .build()
-            .unwrap();
-        spec.extension_service_configs
-            .insert(node.to_owned(), esc.config);
-    }
     edit(&mut spec);
-    let ports = Ports {
-        talos: Arc::new(TalosAdapter::new(talos.clone())),
-        factory: Arc::new(FactoryAdapter::new(factory)),
-        tailnet: Some(Arc::new(TailnetAdapter::new(tailscale.clone()))),
-        kube: None,
-        clock: Arc::new(TokioClock),
-    };
+    let profile = TailscaleProfile::new(tailscale.clone())
+        .auth_key(key)
+        .routes([ROUTE]);
+    let (rollout, events) = ExtensionRollout::builder()
+        .talos(talos.clone())
+        .factory(factory)
+        .profile(profile)
+        .cluster("sim")
+        .nodes(NODES)
+        .spec(spec)
+        .artifacts(artifacts.path())
+        .build()
+        .unwrap();
     World {
         sim,
         talos,
         tailscale,
-        spec,
-        ports,
-        _artifacts: artifacts,
+        rollout,
+        events,
+        artifacts,
     }
 }
 
 impl World {
+    /// The dry run (after checking discovery found one etcd leader).
     async fn plan(&self) -> Plan {
-        let (driver, _) = Driver::new(self.spec.clone(), self.ports.clone());
-        let nodes: Vec<String> = NODES.iter().map(|n| n.to_string()).collect();
-        let facts = driver.discover("sim", &nodes).await.unwrap();
+        let facts = self.rollout.discover().await.unwrap();
         assert_eq!(
             facts.nodes.iter().filter(|n| n.etcd_leader).count(),
             1,
             "{facts:?}"
         );
-        plan(&self.spec, &facts, &FactoryResolver).unwrap()
+        self.rollout.plan().await.unwrap()
     }
 
-    async fn run(&self, plan: Plan) -> (Summary, Vec<RolloutEvent>) {
-        let (driver, events) = Driver::new(self.spec.clone(), self.ports.clone());
-        let summary = driver.run(plan).await.unwrap();
-        drop(driver);
-        (summary, events.collect().await)
+    /// Runs the rollout; returns its summary and every event it sent.
+    async fn run(&mut self) -> (Summary, Vec<Event>) {
+        let summary = self.rollout.run().await.unwrap();
+        let mut events = Vec::new();
+        while let Some(Some(event)) = self.events.next().now_or_never() {
+            events.push(event);
+        }
+        (summary, events)
     }
 }
 
 #[tokio::test(start_paused = true)]
 async fn the_seed_cluster_gets_tailscale_through_the_real_clients() {
-    let world = world(Duration::from_secs(7 * 24 * 3600), |_| {}).await;
+    let mut world = world(Duration::from_secs(7 * 24 * 3600), |_| {}).await;
     let plan = world.plan().await;
-    let (summary, events) = world.run(plan.clone()).await;
-    let failures: Vec<&RolloutEvent> = events
+    let (summary, events) = world.run().await;
+    let failures: Vec<&Event> = events
         .iter()
         .filter(|e| {
             matches!(
                 e,
-                RolloutEvent::NodeFailed { .. } | RolloutEvent::Diagnosis(_)
+                Event::Rollout(RolloutEvent::NodeFailed { .. })
+                    | Event::Run(talos_rollout::RunEvent::Diagnosis(_))
             )
         })
         .collect();
@@ -164,7 +153,7 @@ async fn the_seed_cluster_gets_tailscale_through_the_real_clients() {
             .unwrap();
         assert_eq!(
             routes.enabled_routes,
-            ["10.43.0.0/16".parse().unwrap()],
+            [ROUTE.parse().unwrap()],
             "{node} routes approved"
         );
     }
@@ -181,7 +170,7 @@ async fn the_seed_cluster_gets_tailscale_through_the_real_clients() {
 
 #[tokio::test(start_paused = true)]
 async fn an_expired_key_is_diagnosed_from_the_real_log_and_the_node_rolled_back() {
-    let world = world(Duration::from_secs(60), |spec| {
+    let mut world = world(Duration::from_secs(60), |spec| {
         spec.failure_policy = FailurePolicy::Rollback;
         spec.timeouts.verify = Duration::from_secs(120);
     })
@@ -190,7 +179,7 @@ async fn an_expired_key_is_diagnosed_from_the_real_log_and_the_node_rolled_back(
     let plan = world.plan().await;
     let original = plan.nodes[0].from.clone();
     let first = plan.nodes[0].node.clone();
-    let (summary, events) = world.run(plan).await;
+    let (summary, events) = world.run().await;
 
     assert_eq!(summary.halted_by.as_deref(), Some(first.as_str()));
     assert!(
@@ -211,7 +200,8 @@ async fn an_expired_key_is_diagnosed_from_the_real_log_and_the_node_rolled_back(
     assert!(
         diagnosis
             .causes
-            .contains(&RecognisedCause::InvalidOrExpiredAuthKey),
+            .iter()
+            .any(|cause| cause.id == "invalid_or_expired_auth_key"),
         "{diagnosis:#?}"
     );
     let node = world.talos.node(&first);
@@ -239,7 +229,7 @@ async fn a_legacy_install_is_sent_once_and_a_node_that_never_returns_fails_in_aw
         service_restart: Duration::from_millis(200),
     };
     let await_reboot = Duration::from_secs(3);
-    let world = world_on(
+    let mut world = world_on(
         Sim::builder().talos_version("v1.10.4").timings(timings),
         Duration::from_secs(7 * 24 * 3600),
         |spec| {
@@ -257,14 +247,14 @@ async fn a_legacy_install_is_sent_once_and_a_node_that_never_returns_fails_in_aw
     let first = plan.nodes[0].node.clone();
 
     let started = std::time::Instant::now();
-    let (summary, events) = world.run(plan).await;
+    let (summary, events) = world.run().await;
     let elapsed = started.elapsed();
 
     assert_eq!(summary.halted_by.as_deref(), Some(first.as_str()));
-    let failure = events
-        .iter()
+    let failure = support::rollout_events(&events)
+        .into_iter()
         .find_map(|e| match e {
-            RolloutEvent::NodeFailed { node, failure } if *node == first => Some(failure.clone()),
+            RolloutEvent::NodeFailed { node, failure } if node == first => Some(failure),
             _ => None,
         })
         .unwrap();
@@ -280,8 +270,7 @@ async fn a_legacy_install_is_sent_once_and_a_node_that_never_returns_fails_in_aw
 
     // Exactly one install reached the cluster, and only on the first node.
     let journal =
-        std::fs::read_to_string(world.spec.artifacts_dir.join("sim").join("journal.jsonl"))
-            .unwrap();
+        std::fs::read_to_string(world.artifacts.path().join("sim").join("journal.jsonl")).unwrap();
     let installs: Vec<String> = journal
         .lines()
         .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())

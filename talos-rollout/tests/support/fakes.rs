@@ -2,7 +2,9 @@
 //! the node unreachable for a while and gives it a new boot ID; the new image only runs after
 //! the reboot (A/B, `Rollback` swaps back); installers pull only after the schematic was
 //! registered with the factory; tailnet devices appear some time after the node is back, and
-//! only with a valid key; routes need approval.
+//! only with a valid key; routes need approval. Schematic IDs are the Image Factory's own
+//! (computed offline by [`FactoryResolver`]). An extension service's log shows the environment
+//! it started with (as a careless service would), so diagnoses must redact it.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -10,21 +12,20 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use rollout_core::discovery::{NodeFacts, NodeRole};
 use rollout_core::gate::{
-    ClusterObservation, DeviceObservation, EtcdMemberObservation, NodeObservation,
-    ServiceObservation,
+    ClusterObservation, EtcdMemberObservation, NodeObservation, ServiceObservation,
 };
 use rollout_core::machine::{BootProbe, LiveNode};
 use rollout_core::plan::{SchematicRequest, SchematicResolver};
-use rollout_core::ports::{
-    Clock, ConfigChange, FactoryPort, InstallOutcome, PortError, PortErrorKind, TailnetPort,
-    TalosPort, TokioClock,
+use rollout_core::{
+    ClusterFacts, ExtensionServiceConfig, NodeFacts, NodeRole, PortError, PortErrorKind,
 };
-use rollout_core::{ClusterFacts, ExtensionServiceConfig};
 use secrecy::{ExposeSecret, SecretSlice};
-
-use super::FakeResolver;
+use talos_rollout::adapters::FactoryResolver;
+use talos_rollout::ports::{
+    Clock, ConfigChange, FactoryPort, InstallOutcome, TalosPort, TokioClock,
+};
+use talos_rollout::profiles::tailscale::{DeviceObservation, TailnetPort};
 
 pub const DOWN_FOR: Duration = Duration::from_secs(40);
 pub const DEVICE_DELAY: Duration = Duration::from_secs(20);
@@ -472,15 +473,22 @@ impl TalosPort for FakeCluster {
         let state = self.state.lock().unwrap();
         Self::check_up(&state, node, "logs")?;
         let fake = &state.nodes[node];
-        let Some(esc) = fake.config.escs.get("tailscale") else {
+        let name = service.strip_prefix("ext-").unwrap_or(service);
+        let Some(esc) = fake.config.escs.get(name) else {
             return Ok(vec![]);
         };
-        let key = esc.env_value("TS_AUTHKEY").unwrap_or_default();
         let mut log = vec![format!(
-            "{service}: boot: running tailscale up --authkey={key}"
+            "{service}: starting with {}",
+            esc.environment.join(" ")
         )];
-        if !state.valid_keys.contains(key) {
-            log.push("backend error: invalid key: API key does not exist".to_owned());
+        if name == "tailscale" {
+            let key = esc.env_value("TS_AUTHKEY").unwrap_or_default();
+            log.push(format!(
+                "{service}: boot: running tailscale up --authkey={key}"
+            ));
+            if !state.valid_keys.contains(key) {
+                log.push("backend error: invalid key: API key does not exist".to_owned());
+            }
         }
         log.truncate(lines);
         Ok(log)
@@ -490,7 +498,7 @@ impl TalosPort for FakeCluster {
 #[async_trait]
 impl FactoryPort for FakeCluster {
     async fn ensure_schematic(&self, yaml: &str) -> Result<String, PortError> {
-        let resolved = FakeResolver
+        let resolved = FactoryResolver
             .resolve(&SchematicRequest::Replace { yaml })
             .unwrap();
         let mut state = self.state.lock().unwrap();
