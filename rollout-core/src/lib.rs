@@ -19,8 +19,23 @@
 //! ```
 //! use std::collections::BTreeMap;
 //! use std::time::Instant;
-//! use rollout_core::plan::{FixedResolver, NodeAction};
+//! use rollout_core::plan::{NodeAction, ResolvedSchematic, SchematicRequest, SchematicResolver};
 //! use rollout_core::{ClusterFacts, ExtensionRequest, NodeFacts, NodeRole, Rollout, RolloutSpec};
+//!
+//! // A real resolver computes the Image Factory's schematic ID offline (talos-rollout's
+//! // `FactoryResolver`); this one names the schematic after its extensions.
+//! struct FixedResolver;
+//! impl SchematicResolver for FixedResolver {
+//!     fn resolve(&self, request: &SchematicRequest<'_>) -> rollout_core::Result<ResolvedSchematic> {
+//!         let SchematicRequest::Extend { current_extensions, add, .. } = request else { unreachable!() };
+//!         let extensions: Vec<String> = current_extensions.iter().chain(add.iter()).cloned().collect();
+//!         Ok(ResolvedSchematic { id: extensions.join("+"), yaml: String::new(), extensions })
+//!     }
+//!     # fn installer_image(&self, host: &str, platform: &str, _: bool, id: &str,
+//!     #     version: &rollout_core::version::TalosVersion) -> rollout_core::Result<String> {
+//!     #     Ok(format!("{host}/{platform}-installer/{id}:{version}"))
+//!     # }
+//! }
 //!
 //! let node = NodeFacts {
 //!     node: "k8s-1".into(),
