@@ -1,29 +1,26 @@
-//! Gates: built-in conditions against observations, combinators, and waiting with a timeout.
+//! Gates: built-in conditions against observations, combinators, the stage gates with the
+//! profile's named checks and the user gates.
 #![allow(clippy::unwrap_used)]
 
 mod support;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
 
 use rollout_core::gate::{
-    All, ClusterObservation, ConditionExt, DeviceObservation, EtcdMemberObservation, Gate,
+    All, CheckResult, ClusterObservation, ConditionExt, EtcdMemberObservation, Gate, GateStage,
     NodeObservation, Observed, ServiceObservation, conditions, stage_gate,
 };
-use rollout_core::machine::GateStage;
-use rollout_core::plan;
 use rollout_core::plan::{NodePlan, Plan};
-use rollout_core::ports::TokioClock;
-use support::{FakeResolver, seed_cluster, seed_spec};
+use support::{
+    DEVICE_ONLINE, ROUTES_ADVERTISED, ROUTES_APPROVED, seed_cluster, seed_spec, tailscale_plan,
+};
 
 fn seed_plan() -> Plan {
-    plan(&seed_spec(), &seed_cluster(), &FakeResolver).unwrap()
+    tailscale_plan(&seed_spec(), &seed_cluster())
 }
 
 fn upgraded(node: &NodePlan) -> NodeObservation {
-    let esc = node.esc.clone().unwrap();
+    let esc = node.extension.esc.clone().unwrap();
     NodeObservation {
         version: node.to.version.clone(),
         schematic_id: node.to.schematic_id.clone(),
@@ -101,37 +98,86 @@ fn precheck_needs_full_etcd_membership() {
     );
 }
 
+fn named(results: &[(&str, bool)]) -> Observed {
+    Observed {
+        named: results
+            .iter()
+            .map(|(name, passed)| {
+                let result = CheckResult {
+                    name: (*name).to_owned(),
+                    passed: *passed,
+                    detail: if *passed { "ok" } else { "not yet" }.to_owned(),
+                };
+                ((*name).to_owned(), result)
+            })
+            .collect(),
+        ..Observed::default()
+    }
+}
+
 #[test]
-fn tailnet_gates_read_the_device() {
+fn a_post_verify_gate_checks_the_named_checks_of_its_own_step() {
     let plan = seed_plan();
     let node = &plan.nodes[0];
-    let device = DeviceObservation {
-        hostname: "k8s-2".into(),
-        online: true,
-        advertised_routes: vec!["10.43.0.0/16".into()],
-        enabled_routes: vec![],
-    };
-    let observed = Observed {
-        device: Some(Some(device)),
-        ..Observed::default()
-    };
+    let first = stage_gate(GateStage::PostVerify(0), node, 3, &plan.settings);
+    assert_eq!(
+        first.condition().needs().named,
+        [DEVICE_ONLINE, ROUTES_ADVERTISED]
+    );
     assert!(
-        stage_gate(GateStage::TailnetDevice, node, 3, &plan.settings)
-            .evaluate(node, &observed)
+        !first.condition().needs().node,
+        "the profile's checks need no node observation"
+    );
+    assert!(
+        first
+            .evaluate(
+                node,
+                &named(&[(DEVICE_ONLINE, true), (ROUTES_ADVERTISED, true)])
+            )
             .passed
     );
-    let routes =
-        stage_gate(GateStage::TailnetRoutes, node, 3, &plan.settings).evaluate(node, &observed);
-    assert!(routes.failing().contains("not approved: 10.43.0.0/16"));
-    let none = Observed {
-        device: Some(None),
-        ..Observed::default()
+    let verdict = first.evaluate(node, &named(&[(DEVICE_ONLINE, true)]));
+    assert_eq!(verdict.failing(), "routes advertised (not evaluated)");
+
+    let last = stage_gate(GateStage::PostVerify(2), node, 3, &plan.settings);
+    assert_eq!(last.condition().needs().named, [ROUTES_APPROVED]);
+    let verdict = last.evaluate(node, &named(&[(ROUTES_APPROVED, false)]));
+    assert_eq!(verdict.failing(), "routes approved (not yet)");
+}
+
+#[test]
+fn soak_repeats_verify_and_adds_the_profiles_soak_checks() {
+    let plan = seed_plan();
+    let node = &plan.nodes[0];
+    let soak = stage_gate(GateStage::Soak, node, 3, &plan.settings);
+    assert_eq!(soak.condition().needs().named, [DEVICE_ONLINE]);
+    let mut observed = named(&[(DEVICE_ONLINE, true)]);
+    observed.node = Some(upgraded(node));
+    assert!(soak.evaluate(node, &observed).passed);
+    observed.named.clear();
+    let verdict = soak.evaluate(node, &observed);
+    assert_eq!(verdict.failing(), "tailnet device online (not evaluated)");
+}
+
+#[test]
+fn user_gates_named_in_the_spec_join_their_stage() {
+    let mut spec = seed_spec();
+    spec.gates.precheck = vec!["backups fresh".into()];
+    spec.gates.verify = vec!["ingress answers".into()];
+    let plan = tailscale_plan(&spec, &seed_cluster());
+    let node = &plan.nodes[0];
+    let needs = |stage| {
+        stage_gate(stage, node, 3, &plan.settings)
+            .condition()
+            .needs()
+            .named
     };
-    assert!(
-        !stage_gate(GateStage::TailnetDevice, node, 3, &plan.settings)
-            .evaluate(node, &none)
-            .passed
-    );
+    assert_eq!(needs(GateStage::Precheck), ["backups fresh"]);
+    assert_eq!(needs(GateStage::Verify), ["ingress answers"]);
+    let mut observed = named(&[("ingress answers", false)]);
+    observed.node = Some(upgraded(node));
+    let verdict = stage_gate(GateStage::Verify, node, 3, &plan.settings).evaluate(node, &observed);
+    assert_eq!(verdict.failing(), "ingress answers (not yet)");
 }
 
 #[test]
@@ -163,42 +209,4 @@ fn combinators_follow_boolean_logic_and_report_every_check() {
         "{}",
         verdict.failing()
     );
-}
-
-#[tokio::test(start_paused = true)]
-async fn wait_polls_until_the_condition_holds_and_times_out_otherwise() {
-    let plan = seed_plan();
-    let node = plan.nodes[0].clone();
-    let calls = Arc::new(AtomicU32::new(0));
-    let gate = Gate::new("ready", conditions::machine_ready())
-        .timeout(Duration::from_secs(60))
-        .interval(Duration::from_secs(5));
-    let observe = {
-        let calls = calls.clone();
-        let node = node.clone();
-        move || {
-            let ready = calls.fetch_add(1, Ordering::SeqCst) >= 3;
-            let mut observation = upgraded(&node);
-            observation.machine_ready = ready;
-            async move {
-                Observed {
-                    node: Some(observation),
-                    ..Observed::default()
-                }
-            }
-        }
-    };
-    let started = tokio::time::Instant::now();
-    gate.wait(&node, &TokioClock, observe).await.unwrap();
-    assert_eq!(calls.load(Ordering::SeqCst), 4);
-    assert_eq!(started.elapsed(), Duration::from_secs(15));
-
-    let never = Gate::new("never", conditions::machine_ready())
-        .timeout(Duration::from_secs(20))
-        .interval(Duration::from_secs(5));
-    let err = never
-        .wait(&node, &TokioClock, || async { Observed::default() })
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("node not observed"), "{err}");
 }

@@ -7,31 +7,73 @@ mod support;
 use std::time::Instant;
 
 use proptest::prelude::*;
+use rollout_core::ClusterFacts;
+use rollout_core::gate::GateStage;
 use rollout_core::machine::{
     Action, NodeRequest, Observation, Phase, RollbackMethod, RolloutEvent,
 };
 use rollout_core::plan::Plan;
 use rollout_core::spec::FailurePolicy;
-use rollout_core::{ClusterFacts, plan};
 use support::harness::Harness;
 use support::world::{Fault, World};
 use support::{
     FakeResolver, cluster, on_lifecycle_api, on_lifecycle_version, seed_cluster, seed_spec,
-    spec_for,
+    spec_for, tailscale_plan, tailscale_request,
 };
 
 /// The seed cluster on Talos 1.13 (lifecycle install, then a separate reboot request).
 fn seed_plan(policy: FailurePolicy) -> Plan {
     let mut spec = seed_spec();
     spec.failure_policy = policy;
-    plan(&spec, &on_lifecycle_api(seed_cluster()), &FakeResolver).unwrap()
+    tailscale_plan(&spec, &on_lifecycle_api(seed_cluster()))
 }
 
 /// The seed cluster as it is, on Talos v1.10.4: the legacy install reboots the node by itself.
 fn legacy_seed_plan(policy: FailurePolicy) -> Plan {
     let mut spec = seed_spec();
     spec.failure_policy = policy;
-    plan(&spec, &seed_cluster(), &FakeResolver).unwrap()
+    tailscale_plan(&spec, &seed_cluster())
+}
+
+/// The phases a node went through, in order (repeats of the same phase collapsed).
+fn phases_of(h: &Harness, node: &str) -> Vec<Phase> {
+    let mut phases: Vec<Phase> = h
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            RolloutEvent::PhaseChanged { node: n, to, .. } if n == node => Some(*to),
+            _ => None,
+        })
+        .collect();
+    phases.dedup();
+    phases
+}
+
+/// The post-verify and soak requests a node got, in order (repeated checks collapsed).
+fn checks_after_verify(h: &Harness, node: &str) -> Vec<NodeRequest> {
+    let mut requests: Vec<NodeRequest> = h
+        .world
+        .performed
+        .iter()
+        .filter(|(n, r)| {
+            n == node
+                && matches!(
+                    r,
+                    NodeRequest::CheckGate { .. } | NodeRequest::ExtensionAction { .. }
+                )
+        })
+        .map(|(_, r)| r.clone())
+        .skip_while(|r| {
+            !matches!(
+                r,
+                NodeRequest::CheckGate {
+                    stage: GateStage::Verify
+                }
+            )
+        })
+        .collect();
+    requests.dedup();
+    requests
 }
 
 fn harness(plan: &Plan) -> Harness {
@@ -85,6 +127,71 @@ fn seed_cluster_rolls_one_node_at_a_time_with_the_leader_last() {
     assert!(
         matches!(h.events.last(), Some(RolloutEvent::Finished(summary)) if summary.succeeded())
     );
+}
+
+#[test]
+fn a_node_walks_its_post_verify_steps_in_order_before_soak() {
+    let plan = seed_plan(FailurePolicy::Halt);
+    let mut h = harness(&plan);
+    h.run(&[]);
+    let gate = |stage| NodeRequest::CheckGate { stage };
+    assert_eq!(
+        checks_after_verify(&h, "k8s-2"),
+        [
+            gate(GateStage::Verify),
+            gate(GateStage::PostVerify(0)),
+            NodeRequest::ExtensionAction {
+                action: support::APPROVE_ROUTES.into()
+            },
+            gate(GateStage::PostVerify(2)),
+            gate(GateStage::Soak),
+        ]
+    );
+    let phases = phases_of(&h, "k8s-2");
+    let after_reboot: Vec<Phase> = phases
+        .into_iter()
+        .skip_while(|p| *p != Phase::Verify)
+        .collect();
+    assert_eq!(
+        after_reboot,
+        [Phase::Verify, Phase::PostVerify, Phase::Soak, Phase::Done]
+    );
+    assert!(h.world.nodes["k8s-2"].routes_approved);
+}
+
+#[test]
+fn a_node_without_post_verify_steps_goes_from_verify_to_soak() {
+    let facts = on_lifecycle_api(seed_cluster());
+    let mut request = tailscale_request(&facts);
+    for node in request.nodes.values_mut() {
+        node.post_verify.clear();
+    }
+    let plan = rollout_core::plan(&seed_spec(), &facts, &FakeResolver, &request)
+        .unwrap()
+        .plan;
+    let mut h = harness(&plan);
+    h.run(&[]);
+    assert!(h.phases().values().all(|p| *p == Phase::Done));
+    for node in ["k8s-1", "k8s-2", "k8s-3"] {
+        let phases = phases_of(&h, node);
+        let after_reboot: Vec<Phase> = phases
+            .into_iter()
+            .skip_while(|p| *p != Phase::Verify)
+            .collect();
+        assert_eq!(after_reboot, [Phase::Verify, Phase::Soak, Phase::Done]);
+        assert_eq!(
+            checks_after_verify(&h, node),
+            [
+                NodeRequest::CheckGate {
+                    stage: GateStage::Verify
+                },
+                NodeRequest::CheckGate {
+                    stage: GateStage::Soak
+                },
+            ]
+        );
+        assert!(!h.world.nodes[node].routes_approved);
+    }
 }
 
 #[test]
@@ -355,9 +462,9 @@ fn a_factory_that_disagrees_on_the_schematic_id_halts_before_any_node_is_touched
 #[test]
 fn workers_run_up_to_max_unavailable_at_once_after_the_control_plane() {
     let facts = cluster(1, 4);
-    let mut spec = spec_for(&facts);
+    let mut spec = spec_for();
     spec.ordering.max_unavailable = 2;
-    let plan = plan(&spec, &facts, &FakeResolver).unwrap();
+    let plan = tailscale_plan(&spec, &facts);
     let mut h = harness(&plan);
     let mut peak = 0;
     while h.step(0, 1) {
@@ -511,19 +618,19 @@ fn shaped_plan(
             on_lifecycle_version(node);
         }
     }
-    let mut spec = spec_for(&facts);
+    let mut spec = spec_for();
     spec.ordering.max_unavailable = max_unavailable;
     spec.failure_policy = policy;
     if let Some(index) = skip.map(|i| i % facts.nodes.len()) {
-        let reference = plan(&spec, &facts, &FakeResolver).unwrap();
+        let reference = tailscale_plan(&spec, &facts);
         let target = reference.node(&facts.nodes[index].node).unwrap().clone();
         let node = &mut facts.nodes[index];
         node.schematic_id = target.to.schematic_id.clone();
         node.extensions.push("tailscale".into());
-        let esc = target.esc.unwrap();
+        let esc = target.extension.esc.unwrap();
         node.extension_service_configs.insert(esc.name, esc.digest);
     }
-    plan(&spec, &facts, &FakeResolver).unwrap()
+    tailscale_plan(&spec, &facts)
 }
 
 proptest! {

@@ -2,25 +2,31 @@
 //! the real system does: reboots take the node down for a while and give it a new boot ID,
 //! the new image is staged by install and only runs after a reboot (A/B), the tailnet device
 //! appears a few checks after the node is back, routes need approval, failures have real shapes.
+//! The Tailscale profile's named checks and its action are answered by name (see
+//! [`super::tailscale_post_verify`]); an unknown name fails the test.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, VecDeque};
 
-use rollout_core::EscDigest;
+use rollout_core::extension::PostVerifyStep;
+use rollout_core::gate::{CheckResult, GateStage, GateVerdict};
 use rollout_core::machine::{
-    Action, BootProbe, CheckResult, GateStage, GateVerdict, LiveNode, NodeRequest, Observation,
-    Outcome, RollbackMethod, Step,
+    Action, BootProbe, LiveNode, NodeRequest, Observation, Outcome, RollbackMethod, Step,
 };
 use rollout_core::plan::Plan;
-use rollout_core::ports::{PortError, PortErrorKind};
+use rollout_core::{EscDigest, PortError, PortErrorKind};
 
-/// What "same end state" compares for one node: name, running image, install image, ESCs, reboots.
+use super::{APPROVE_ROUTES, DEVICE_ONLINE, ROUTES_ADVERTISED, ROUTES_APPROVED};
+
+/// What "same end state" compares for one node: name, running image, install image, ESCs,
+/// reboots, routes approved.
 pub type Fingerprint = (
     String,
     Image,
     Option<String>,
     BTreeMap<String, EscDigest>,
     u32,
+    bool,
 );
 
 /// Injected trouble for one action.
@@ -104,7 +110,7 @@ impl World {
                     version: node.from.version.clone(),
                     schematic_id: node.from.schematic_id.clone(),
                 };
-                let escs = match (&node.esc, node.is_skipped()) {
+                let escs = match (&node.extension.esc, node.is_skipped()) {
                     (Some(esc), true) => BTreeMap::from([(esc.name.clone(), esc.digest.clone())]),
                     _ => BTreeMap::new(),
                 };
@@ -260,7 +266,7 @@ impl World {
                 install_image,
                 esc_name,
             } => {
-                let esc = plan.esc.clone();
+                let esc = plan.extension.esc.clone();
                 let node = self.nodes.get_mut(name).unwrap();
                 if let Some(image) = install_image {
                     node.install_image = Some(image.clone());
@@ -285,8 +291,14 @@ impl World {
                 }
             }
             NodeRequest::Reboot => self.nodes.get_mut(name).unwrap().reboot(),
-            NodeRequest::ApproveRoutes { .. } => {
-                self.nodes.get_mut(name).unwrap().routes_approved = true
+            NodeRequest::ExtensionAction { action } => {
+                assert_eq!(action, APPROVE_ROUTES, "{name}: unknown extension action");
+                let node = self.nodes.get_mut(name).unwrap();
+                assert_eq!(
+                    node.tailnet_checks_until_online, 0,
+                    "{name}: routes approved before the device was seen online"
+                );
+                node.routes_approved = true;
             }
             NodeRequest::RestoreConfig => {
                 let node = self.nodes.get_mut(name).unwrap();
@@ -344,18 +356,27 @@ impl World {
                     node.running.schematic_id == plan.to.schematic_id,
                 );
                 let esc_ok = plan
+                    .extension
                     .esc
                     .as_ref()
                     .is_none_or(|esc| node.escs.get(&esc.name) == Some(&esc.digest));
                 check("esc applied", esc_ok);
+                if stage == GateStage::Soak {
+                    for name in &plan.extension.soak_checks {
+                        check(name, named_check(node, name));
+                    }
+                }
             }
-            GateStage::TailnetDevice => {
-                let online = node.tailnet_checks_until_online == 0;
-                node.tailnet_checks_until_online =
-                    node.tailnet_checks_until_online.saturating_sub(1);
-                check("device online", online);
+            GateStage::PostVerify(index) => {
+                let Some(PostVerifyStep::Check { checks }) =
+                    plan.extension.post_verify.get(usize::from(index))
+                else {
+                    panic!("{name}: post-verify gate {index} is not a check step of the plan");
+                };
+                for name in checks {
+                    check(name, named_check(node, name));
+                }
             }
-            GateStage::TailnetRoutes => check("routes approved", node.routes_approved),
             GateStage::RollbackVerify => {
                 check(
                     "original version",
@@ -391,9 +412,25 @@ impl World {
                     node.install_image.clone(),
                     node.escs.clone(),
                     node.boot_seq,
+                    node.routes_approved,
                 )
             })
             .collect()
+    }
+}
+
+/// Answers one of the Tailscale profile's named checks the way the tailnet would: the device
+/// shows up online (with its routes) a few checks after the node is back.
+fn named_check(node: &mut SimNode, name: &str) -> bool {
+    match name {
+        DEVICE_ONLINE => {
+            let online = node.tailnet_checks_until_online == 0;
+            node.tailnet_checks_until_online = node.tailnet_checks_until_online.saturating_sub(1);
+            online
+        }
+        ROUTES_ADVERTISED => node.tailnet_checks_until_online == 0,
+        ROUTES_APPROVED => node.routes_approved,
+        other => panic!("unknown named check {other:?}"),
     }
 }
 
