@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use rollout_core::{ClusterFacts, Plan, RolloutEvent};
 use serde::Serialize;
 
-use crate::driver::Diagnosis;
+use crate::diagnosis::Diagnosis;
 
 /// A progress event; serialized as one JSON object with an `event` field.
 #[derive(Debug, Clone, PartialEq, Serialize)]

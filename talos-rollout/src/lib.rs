@@ -33,6 +33,7 @@
 //! validation and `report.json`).
 
 pub mod adapters;
+pub mod diagnosis;
 pub mod driver;
 mod error;
 pub mod event;

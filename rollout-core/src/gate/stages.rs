@@ -30,51 +30,42 @@ pub fn stage_gate(
     etcd_members: usize,
     settings: &PlanSettings,
 ) -> Gate {
-    let timeouts = &settings.timeouts;
     let named = |names: &[String]| {
         names
             .iter()
             .map(|name| conditions::named(name).boxed())
             .collect::<Vec<_>>()
     };
-    let (conditions, timeout): (Vec<Box<dyn Condition>>, _) = match stage {
+    let conditions: Vec<Box<dyn Condition>> = match stage {
         GateStage::Precheck => {
             let mut all = vec![
                 conditions::cluster_healthy().boxed(),
                 conditions::etcd_healthy(etcd_members).boxed(),
             ];
             all.extend(named(&settings.gates.precheck));
-            (all, timeouts.precheck)
+            all
         }
         GateStage::Verify => {
             let mut all = verify_conditions(plan);
             all.extend(named(&settings.gates.verify));
-            (all, timeouts.verify)
+            all
         }
-        GateStage::PostVerify(index) => {
-            let checks = match plan.extension.post_verify.get(usize::from(index)) {
-                Some(PostVerifyStep::Check { checks }) => named(checks),
-                _ => Vec::new(),
-            };
-            (checks, timeouts.post_verify)
-        }
+        GateStage::PostVerify(index) => match plan.extension.post_verify.get(usize::from(index)) {
+            Some(PostVerifyStep::Check { checks }) => named(checks),
+            _ => Vec::new(),
+        },
         GateStage::Soak => {
             let mut all = verify_conditions(plan);
             all.extend(named(&plan.extension.soak_checks));
             all.extend(named(&settings.gates.soak));
-            (all, timeouts.verify)
+            all
         }
-        GateStage::RollbackVerify => (
-            vec![
-                conditions::machine_ready().boxed(),
-                conditions::original_image().boxed(),
-            ],
-            timeouts.verify,
-        ),
+        GateStage::RollbackVerify => vec![
+            conditions::machine_ready().boxed(),
+            conditions::original_image().boxed(),
+        ],
     };
     Gate::new(format!("{stage:?}"), All(conditions))
-        .timeout(timeout)
-        .interval(timeouts.check_interval)
 }
 
 fn verify_conditions(plan: &NodePlan) -> Vec<Box<dyn Condition>> {

@@ -10,9 +10,9 @@ use futures::stream::FuturesUnordered;
 use rollout_core::RolloutEvent;
 use rollout_core::machine::{NodeFailure, Rollout, Summary};
 
-use super::diagnosis::Diagnosis;
 use super::{Driver, Inner};
 use crate::Error;
+use crate::diagnosis::Diagnosis;
 use crate::event::RunEvent;
 use crate::journal::{ClusterLock, Journal};
 

@@ -6,7 +6,6 @@
 //! with the configs it was computed from), and it never resumes a journal silently: a new
 //! run refuses an unfinished journal, and [`Driver::resume`] is the only way to continue one.
 
-mod diagnosis;
 mod discover;
 mod execute;
 mod observe;
@@ -23,8 +22,6 @@ use rollout_core::machine::{LiveNode, MachineOptions, Phase, Rollout, Summary};
 use rollout_core::plan::{NodeConfigs, NodePlan, Planned};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-
-pub use diagnosis::Diagnosis;
 
 use crate::Error;
 use crate::event::{Event, RunEvent};

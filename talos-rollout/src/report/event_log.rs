@@ -8,7 +8,7 @@ use rollout_core::machine::{NodeFailure, Phase};
 use rollout_core::{ClusterFacts, Plan, RolloutEvent};
 use serde::Serialize;
 
-use crate::driver::Diagnosis;
+use crate::diagnosis::Diagnosis;
 use crate::event::{Event, RunEvent};
 
 /// One phase a node went through and how long it took.

@@ -15,7 +15,7 @@ use rollout_core::{
 };
 use secrecy::SecretString;
 use talos_rollout::adapters::FactoryResolver;
-use talos_rollout::driver::Diagnosis;
+use talos_rollout::diagnosis::Diagnosis;
 use talos_rollout::profile::{Credential, ExtensionProfile, RecognisedCause};
 use talos_rollout::profiles::TailscaleProfile;
 use talos_rollout::{Event, RunEvent};
