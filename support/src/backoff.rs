@@ -3,7 +3,7 @@
 //!
 //! [`Backoff`] is plain data (`Copy`, `const` builders). It plugs into the `backon` crate
 //! as a [`BackoffBuilder`], so an async operation can be retried with
-//! `op.retry(policy).when(..).adjust(..)`; [`retry`] (feature `tokio`) and
+//! `op.retry(policy).when(..).adjust(..)`; `retry` (feature `tokio`) and
 //! [`retry_with_sleeper`] are the same in one call. A loop with its own clock walks
 //! [`Backoff::delays`] instead.
 

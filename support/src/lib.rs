@@ -3,7 +3,7 @@
 //! ([`private_file`]) and the bounds parsers apply to untrusted text ([`limits`]).
 //!
 //! The default build has no async runtime; the `tokio` feature adds
-//! [`backoff::retry`] on tokio's timer.
+//! `backoff::retry` on tokio's timer.
 //!
 //! ```
 //! use std::time::{Duration, SystemTime};
