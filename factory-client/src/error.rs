@@ -61,6 +61,18 @@ pub enum Error {
         timed_out: bool,
     },
 
+    /// The TLS handshake with the factory failed (an untrusted, expired or mismatched
+    /// certificate, or a server that does not speak TLS); retrying will not help.
+    #[error(
+        "tls with the factory at {url} failed: {message}; check the URL and that the factory's certificate is valid for that host and trusted by this system"
+    )]
+    Tls {
+        /// Request URL.
+        url: String,
+        /// What failed.
+        message: String,
+    },
+
     /// The factory answered with a body this crate could not read.
     #[error(
         "unexpected response from the factory at {url}: {message}; check that the URL points at an Image Factory"
@@ -165,7 +177,8 @@ impl Error {
         matches!(self, Self::NotFound { .. } | Self::UnknownExtension { .. })
     }
 
-    /// Whether retrying the same call later may succeed (5xx, timeouts, connection errors).
+    /// Whether retrying the same call later may succeed (5xx, timeouts, connection errors);
+    /// TLS and certificate failures are not.
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Transport { .. } => true,

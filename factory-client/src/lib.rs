@@ -30,8 +30,8 @@ mod yaml;
 pub use canonical::VersionDependentString;
 pub use catalog::{EXTENSION_ALIASES, ExtensionInfo, OverlayInfo};
 pub use client::{
-    CreateWarning, CreatedSchematic, DEFAULT_FACTORY_URL, FactoryClient, FactoryClientBuilder,
-    OnIdMismatch, RetryPolicy,
+    Backoff, CreateWarning, CreatedSchematic, DEFAULT_FACTORY_URL, DEFAULT_RETRY, FactoryClient,
+    FactoryClientBuilder, OnIdMismatch,
 };
 pub use error::Error;
 pub use installer::InstallerRef;

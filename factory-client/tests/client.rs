@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use factory_client::{
-    CreateWarning, Error, FactoryClient, OnIdMismatch, RetryPolicy, Schematic, SchematicId,
+    Backoff, CreateWarning, Error, FactoryClient, OnIdMismatch, Schematic, SchematicId,
 };
 use wiremock::matchers::{body_string, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -70,12 +70,10 @@ async fn fail_unexpected_requests(server: &MockServer) {
         .await;
 }
 
-fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        max_retries: 2,
-        initial_backoff: Duration::from_millis(1),
-        max_backoff: Duration::from_millis(5),
-    }
+fn fast_retries() -> Backoff {
+    Backoff::new(Duration::from_millis(1), Duration::from_millis(5))
+        .with_max_retries(2)
+        .with_retry_after_cap(Duration::from_millis(5))
 }
 
 fn client(server: &MockServer) -> FactoryClient {
@@ -256,6 +254,43 @@ async fn persistent_server_errors_fail_after_the_retry_budget() {
         "{err}"
     );
     assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn a_retry_after_http_date_is_honoured() {
+    let server = MockServer::start().await;
+    // HTTP dates have whole seconds: three seconds from now is more than two away.
+    let when = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(3));
+    Mock::given(method("GET"))
+        .and(path("/versions"))
+        .respond_with(plain_error(503, "service not ready").insert_header("Retry-After", when))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    expect_calls(
+        &server,
+        "GET",
+        "/versions",
+        text_plain_json(fixture!("versions.json")),
+        1,
+    )
+    .await;
+    fail_unexpected_requests(&server).await;
+    let factory = FactoryClient::builder()
+        .base_url(server.uri())
+        .retry(fast_retries().with_retry_after_cap(Duration::from_secs(10)))
+        .build()
+        .unwrap();
+
+    let started = std::time::Instant::now();
+    factory.versions().await.unwrap();
+
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "retried after {:?}, before the date the server asked for",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -468,10 +503,7 @@ async fn timeouts_are_retried_then_reported() {
     let factory = FactoryClient::builder()
         .base_url(server.uri())
         .timeout(Duration::from_millis(200))
-        .retry(RetryPolicy {
-            max_retries: 1,
-            ..fast_retries()
-        })
+        .retry(fast_retries().with_max_retries(1))
         .build()
         .unwrap();
 

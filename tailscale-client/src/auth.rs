@@ -179,7 +179,7 @@ impl OAuthTokenSource {
                     status: Some(status.as_u16()),
                     message,
                 },
-                retry_after: crate::retry::retry_after(&headers),
+                retry_after: crate::transport::retry_after(&headers),
             });
         }
         let parsed: TokenResponse =

@@ -8,7 +8,7 @@ use url::Url;
 use crate::auth::Authenticator;
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
-use crate::retry::RetryPolicy;
+use sdk_support::backoff::Backoff;
 
 /// The public Tailscale API.
 pub const DEFAULT_BASE_URL: &str = "https://api.tailscale.com";
@@ -41,7 +41,7 @@ pub(crate) struct ClientInner {
     pub(crate) base_url: Url,
     pub(crate) tailnet: String,
     pub(crate) auth: Authenticator,
-    pub(crate) retry: RetryPolicy,
+    pub(crate) retry: Backoff,
     /// Whether waits abandon a poll still unanswered at their deadline (not on a paused
     /// test clock, see [`TailscaleClientBuilder::disable_timers`]).
     pub(crate) bound_polls: bool,
@@ -80,7 +80,7 @@ pub struct TailscaleClientBuilder {
     tailnet: Option<String>,
     credentials: Option<Credentials>,
     timeout: Option<Duration>,
-    retry: Option<RetryPolicy>,
+    retry: Option<Backoff>,
     user_agent: Option<String>,
     timers_disabled: bool,
     root_certificates: Vec<Vec<u8>>,
@@ -126,8 +126,12 @@ impl TailscaleClientBuilder {
         self
     }
 
-    /// Retry behaviour for 429 and 5xx answers (default [`RetryPolicy::default`]).
-    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+    /// Retry behaviour for 429 and 5xx answers (default [`Backoff::default`]: 4 retries,
+    /// waits from 500 ms doubling up to 30 s with jitter, `Retry-After` honoured up to
+    /// 60 s). Requests that are not idempotent (creating a key, saving the policy file
+    /// with `If-Match`) are repeated only after a 429, which means the request was not
+    /// processed.
+    pub fn retry_policy(mut self, retry: Backoff) -> Self {
         self.retry = Some(retry);
         self
     }

@@ -10,7 +10,7 @@
 //!   tokens are cached, refreshed shortly before they expire (one refresh at a time), and
 //!   refreshed once more if the API rejects them.
 //! - 429 and 5xx answers are retried with capped exponential backoff and jitter, honouring
-//!   `Retry-After` (see [`RetryPolicy`]).
+//!   `Retry-After` (see [`Backoff`], the SDK's one retry policy).
 //! - Errors are typed ([`Error`]); 401/403 name the OAuth scope the operation needs.
 //! - Deleting something that is already gone (404) succeeds with [`Deleted::AlreadyGone`].
 //!
@@ -40,7 +40,6 @@ mod lenient_time;
 mod nullable;
 pub mod policy;
 mod poll;
-mod retry;
 mod routes;
 mod tags;
 mod transport;
@@ -57,8 +56,8 @@ pub use keys::{
     KeyCapabilities, Keys, MAX_AUTH_KEY_EXPIRY, MAX_DESCRIPTION_LEN,
 };
 pub use policy::{Policy, PolicyFile, PolicyFormat, PolicyValidation};
-pub use retry::RetryPolicy;
 pub use routes::{DeviceRoutes, RouteApproval, Routes, plan_approval, plan_revocation};
+pub use sdk_support::backoff::Backoff;
 
 pub use ipnet::IpNet;
 pub use secrecy::{ExposeSecret, SecretString};

@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use sdk_support::backoff::Backoff;
 use tokio::time::Instant;
 
 use crate::error::{Error, Result};
@@ -48,7 +49,11 @@ impl Wait {
     {
         let start = Instant::now();
         let deadline = start + self.timeout;
-        let mut interval = self.first_interval;
+        // The SDK's backoff, exact: a schedule of polls, not a crowd of retries to spread.
+        let mut intervals = Backoff::new(self.first_interval, self.max_interval)
+            .without_max_retries()
+            .without_jitter()
+            .delays();
         let mut last_seen = "no answer yet".to_owned();
         loop {
             let polled = if self.bound_polls {
@@ -74,8 +79,8 @@ impl Wait {
                     last_seen,
                 });
             }
+            let interval = intervals.next().unwrap_or(self.max_interval);
             tokio::time::sleep(interval.min(deadline - now)).await;
-            interval = (interval * 2).min(self.max_interval);
         }
     }
 }

@@ -1,6 +1,5 @@
 //! The Image Factory HTTP client: schematics, versions, official extensions and overlays.
 
-mod retry;
 mod transport;
 
 use std::collections::HashMap;
@@ -12,7 +11,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-pub use retry::RetryPolicy;
+pub use sdk_support::backoff::Backoff;
 use transport::{Answer, Subject, exchange};
 
 use crate::catalog::{
@@ -23,6 +22,12 @@ use crate::{Error, InstallerRef, Schematic, SchematicId, VersionDependentString}
 
 /// The public Image Factory.
 pub const DEFAULT_FACTORY_URL: &str = "https://factory.talos.dev";
+
+/// The client's default retry policy: 3 retries, waits from 250 ms doubling up to 8 s, a
+/// server's `Retry-After` honoured up to 8 s.
+pub const DEFAULT_RETRY: Backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(8))
+    .with_max_retries(3)
+    .with_retry_after_cap(Duration::from_secs(8));
 
 /// What to do when the factory's schematic ID differs from the offline ID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -93,7 +98,7 @@ pub struct FactoryClient {
 struct Inner {
     http: reqwest::Client,
     base: Url,
-    retry: RetryPolicy,
+    retry: Backoff,
     on_id_mismatch: OnIdMismatch,
     extensions: Mutex<HashMap<String, Arc<Vec<ExtensionInfo>>>>,
 }
@@ -104,7 +109,7 @@ pub struct FactoryClientBuilder {
     base_url: String,
     timeout: Duration,
     connect_timeout: Duration,
-    retry: RetryPolicy,
+    retry: Backoff,
     on_id_mismatch: OnIdMismatch,
     user_agent: String,
 }
@@ -115,7 +120,7 @@ impl Default for FactoryClientBuilder {
             base_url: DEFAULT_FACTORY_URL.to_owned(),
             timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(10),
-            retry: RetryPolicy::default(),
+            retry: DEFAULT_RETRY,
             on_id_mismatch: OnIdMismatch::default(),
             user_agent: concat!("factory-client/", env!("CARGO_PKG_VERSION")).to_owned(),
         }
@@ -144,9 +149,10 @@ impl FactoryClientBuilder {
         self
     }
 
-    /// Retry policy for 5xx answers and transport failures.
+    /// Retry policy for 5xx answers and transport failures (default [`DEFAULT_RETRY`]);
+    /// 4xx answers and TLS failures are never retried.
     #[must_use]
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+    pub fn retry(mut self, retry: Backoff) -> Self {
         self.retry = retry;
         self
     }

@@ -1,13 +1,15 @@
-//! One HTTP exchange with retries, and the mapping of factory answers to typed errors.
+//! One HTTP exchange with retries (the SDK's shared policy), and the mapping of factory answers to typed errors.
 //! Error bodies are plain text; JSON lists arrive as `text/plain`, so bodies are read as
 //! bytes and never checked for a content type.
 
-use std::time::Duration;
+use std::fmt;
+use std::time::{Duration, SystemTime};
 
 use reqwest::{Method, StatusCode};
+use sdk_support::backoff::{self, Backoff};
+use sdk_support::retry_after;
 use url::Url;
 
-use super::retry::RetryPolicy;
 use crate::Error;
 
 /// Longest error body kept, as the official Go client does.
@@ -28,78 +30,116 @@ pub(crate) struct Answer {
     pub(crate) body: Vec<u8>,
 }
 
-/// Sends a request, retrying 5xx answers and transport failures per `retry`; maps any
-/// non-2xx final answer to an [`Error`].
+/// Sends a request, retrying 5xx answers and transport failures per `retry` (a server's
+/// `Retry-After` sets the wait); maps any non-2xx final answer to an [`Error`].
 #[tracing::instrument(level = "debug", skip(http, retry, body, subject), fields(%method, %url))]
 pub(crate) async fn exchange(
     http: &reqwest::Client,
-    retry: &RetryPolicy,
+    retry: &Backoff,
     method: Method,
     url: Url,
     body: Option<&str>,
     subject: &Subject,
 ) -> Result<Answer, Error> {
-    let mut attempt = 0;
-    loop {
-        let mut request = http.request(method.clone(), url.clone());
-        if let Some(body) = body {
-            request = request
-                .header(reqwest::header::CONTENT_TYPE, "application/yaml")
-                .body(body.to_owned());
-        }
-        let outcome = match request.send().await {
-            Ok(response) => read(response).await,
-            Err(err) => Err(err),
-        };
-        let retry_after = match &outcome {
-            Ok((status, _, retry_after)) if status.is_server_error() => *retry_after,
-            Err(err) if is_transient(err) => None,
-            Ok((status, body, _)) => return finish(*status, body, url, subject),
-            Err(err) => return Err(transport_error(&url, err)),
-        };
-        if attempt >= retry.max_retries {
-            return match outcome {
-                Ok((status, body, _)) => finish(status, &body, url, subject),
-                Err(err) => Err(transport_error(&url, &err)),
-            };
-        }
-        let delay = retry.delay(attempt, retry_after);
-        tracing::debug!(%url, attempt, ?delay, "retrying factory request");
-        tokio::time::sleep(delay).await;
-        attempt += 1;
+    backoff::retry(
+        retry,
+        || attempt(http, retry, &method, &url, body, subject),
+        |failed: &Failed| failed.error.is_retryable(),
+        |failed| failed.retry_after,
+    )
+    .await
+    .map_err(|failed| failed.error)
+}
+
+/// A failed attempt and the wait its answer asked for.
+struct Failed {
+    error: Error,
+    retry_after: Option<Duration>,
+}
+
+impl fmt::Display for Failed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.fmt(f)
     }
 }
 
-async fn read(
-    response: reqwest::Response,
-) -> Result<(StatusCode, Vec<u8>, Option<Duration>), reqwest::Error> {
+impl From<Error> for Failed {
+    fn from(error: Error) -> Self {
+        Self {
+            error,
+            retry_after: None,
+        }
+    }
+}
+
+async fn attempt(
+    http: &reqwest::Client,
+    retry: &Backoff,
+    method: &Method,
+    url: &Url,
+    body: Option<&str>,
+    subject: &Subject,
+) -> Result<Answer, Failed> {
+    let mut request = http.request(method.clone(), url.clone());
+    if let Some(body) = body {
+        request = request
+            .header(reqwest::header::CONTENT_TYPE, "application/yaml")
+            .body(body.to_owned());
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|err| transport_error(url, &err))?;
     let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
-    let body = response.bytes().await?.to_vec();
-    Ok((status, body, retry_after))
+    let retry_after = retry_after::from_headers(
+        response.headers(),
+        SystemTime::now(),
+        retry.retry_after_cap(),
+    );
+    let body = response
+        .bytes()
+        .await
+        .map_err(|err| transport_error(url, &err))?;
+    finish(status, &body, url.clone(), subject).map_err(|error| Failed { error, retry_after })
 }
 
-fn is_transient(err: &reqwest::Error) -> bool {
-    err.is_timeout() || err.is_connect() || err.is_request() || err.is_body()
-}
-
+/// A transport failure as an [`Error`]: [`Error::Tls`] when the TLS layer refused the
+/// connection, [`Error::Transport`] otherwise.
 fn transport_error(url: &Url, err: &reqwest::Error) -> Error {
     let mut message = err.to_string();
+    let mut is_tls = false;
     let mut source = std::error::Error::source(err);
     while let Some(inner) = source {
         message.push_str(": ");
         message.push_str(&inner.to_string());
+        is_tls |= is_tls_error(inner);
         source = inner.source();
+    }
+    if is_tls {
+        return Error::Tls {
+            url: url.to_string(),
+            message,
+        };
     }
     Error::Transport {
         url: url.to_string(),
         message,
         timed_out: err.is_timeout(),
+    }
+}
+
+/// Whether `err` is a rustls error, or I/O errors wrapping one. An I/O error's `source()`
+/// skips the error it wraps, so wrapped errors are looked at directly.
+fn is_tls_error(err: &(dyn std::error::Error + 'static)) -> bool {
+    if err.is::<rustls::Error>() {
+        return true;
+    }
+    match err
+        .downcast_ref::<std::io::Error>()
+        .and_then(std::io::Error::get_ref)
+    {
+        Some(wrapped) => is_tls_error(wrapped),
+        None => false,
     }
 }
 

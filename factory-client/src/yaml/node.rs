@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use sdk_support::limits::MAX_NESTING;
 use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
@@ -11,9 +12,6 @@ use crate::schematic::SchematicError;
 /// Upper bound on nodes after alias expansion, so an alias bomb fails instead of exhausting
 /// memory.
 const MAX_NODES: usize = 100_000;
-
-/// Deepest nesting of collections accepted, so hostile input cannot exhaust the stack.
-const MAX_DEPTH: usize = 128;
 
 /// A parsed YAML node.
 #[derive(Debug, Clone)]
@@ -119,7 +117,8 @@ impl Reader<'_> {
         let opens_collection = matches!(event, Event::SequenceStart(..) | Event::MappingStart(..));
         if opens_collection {
             self.depth += 1;
-            if self.depth > MAX_DEPTH {
+            // Hostile input must not exhaust the stack.
+            if self.depth > MAX_NESTING {
                 return Err(syntax_error(mark, "collections are nested too deeply"));
             }
         }

@@ -1,16 +1,19 @@
 //! Sends one API request: authentication, retries, and mapping answers to [`Error`]s.
 
 use std::error::Error as _;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::{Duration, SystemTime};
 
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, ETAG, HeaderMap, IF_MATCH};
+use sdk_support::backoff;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use tracing::Instrument;
 
 use crate::client::ClientInner;
 use crate::error::{ApiFinding, Error, Result};
-use crate::retry::retry_after;
 
 /// Media type of HuJSON policy files.
 pub(crate) const HUJSON: &str = "application/hujson";
@@ -48,13 +51,41 @@ pub(crate) fn describe_transport_error(err: &reqwest::Error) -> String {
     text
 }
 
-enum Attempt {
-    Done(ApiResponse),
-    Retry {
-        error: Error,
-        retry_after: Option<std::time::Duration>,
-    },
-    Fail(Error),
+/// The wait an answer's `Retry-After` asks for; the retry policy caps it.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    sdk_support::retry_after::from_headers(headers, SystemTime::now(), Duration::MAX)
+}
+
+/// A failed attempt: the error, whether repeating the request may help, and the wait the
+/// answer asked for.
+struct Failure {
+    error: Error,
+    retryable: bool,
+    retry_after: Option<Duration>,
+}
+
+impl Failure {
+    fn fatal(error: Error) -> Self {
+        Failure {
+            error,
+            retryable: false,
+            retry_after: None,
+        }
+    }
+
+    fn retryable(error: Error, retry_after: Option<Duration>) -> Self {
+        Failure {
+            error,
+            retryable: true,
+            retry_after,
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.fmt(f)
+    }
 }
 
 impl ClientInner {
@@ -69,53 +100,65 @@ impl ClientInner {
     }
 
     async fn send_with_retries(&self, request: ApiRequest) -> Result<ApiResponse> {
-        let mut attempts = 0u32;
-        let mut reauthenticated = false;
+        let attempts = AtomicU32::new(0);
+        let reauthenticated = AtomicBool::new(false);
+        backoff::retry(
+            &self.retry,
+            || {
+                let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
+                self.authenticated_attempt(&request, attempt, &reauthenticated)
+            },
+            |failure: &Failure| failure.retryable,
+            |failure| failure.retry_after,
+        )
+        .await
+        .map_err(|failure| failure.error)
+    }
+
+    /// One attempt with the current token. A rejected OAuth token is replaced and the
+    /// request sent again at once, once per call.
+    async fn authenticated_attempt(
+        &self,
+        request: &ApiRequest,
+        attempts: u32,
+        reauthenticated: &AtomicBool,
+    ) -> std::result::Result<ApiResponse, Failure> {
         loop {
-            attempts += 1;
-            let outcome = match self.auth.bearer(&self.http).await {
-                Ok(token) => {
-                    let outcome = self
-                        .attempt(&request, token.expose_secret(), attempts)
-                        .await;
-                    if let Attempt::Fail(error @ Error::Unauthorized { .. }) = outcome {
-                        if reauthenticated || !self.auth.invalidate(&token).await {
-                            return Err(error);
-                        }
-                        tracing::debug!("access token rejected, fetching a new one");
-                        reauthenticated = true;
-                        continue;
-                    }
-                    outcome
-                }
-                // The token endpoint being briefly unavailable is retried like the API.
-                Err(refused) if refused.error.is_retryable() => Attempt::Retry {
+            // The token endpoint being briefly unavailable is retried like the API.
+            let token = self
+                .auth
+                .bearer(&self.http)
+                .await
+                .map_err(|refused| Failure {
+                    retryable: refused.error.is_retryable(),
                     error: refused.error,
                     retry_after: refused.retry_after,
-                },
-                Err(refused) => return Err(refused.error),
-            };
-            match outcome {
-                Attempt::Done(response) => return Ok(response),
-                Attempt::Fail(error) => return Err(error),
-                Attempt::Retry { error, retry_after } => {
-                    if attempts > self.retry.max_retries {
-                        return Err(error);
-                    }
-                    let wait = self.retry.delay(attempts, retry_after);
-                    tracing::debug!(
-                        attempt = attempts,
-                        wait_ms = wait.as_millis() as u64,
-                        %error,
-                        "retrying"
-                    );
-                    tokio::time::sleep(wait).await;
-                }
+                })?;
+            let outcome = self.attempt(request, token.expose_secret(), attempts).await;
+            let unauthorized = matches!(
+                &outcome,
+                Err(Failure {
+                    error: Error::Unauthorized { .. },
+                    ..
+                })
+            );
+            if !unauthorized
+                || reauthenticated.load(Ordering::Relaxed)
+                || !self.auth.invalidate(&token).await
+            {
+                return outcome;
             }
+            tracing::debug!("access token rejected, fetching a new one");
+            reauthenticated.store(true, Ordering::Relaxed);
         }
     }
 
-    async fn attempt(&self, request: &ApiRequest, token: &str, attempts: u32) -> Attempt {
+    async fn attempt(
+        &self,
+        request: &ApiRequest,
+        token: &str,
+        attempts: u32,
+    ) -> std::result::Result<ApiResponse, Failure> {
         let endpoint = request.endpoint;
         let mut url = self.base_url.clone();
         if let Ok(mut segments) = url.path_segments_mut() {
@@ -149,28 +192,29 @@ impl ClientInner {
             Err(e) => return self.transport_failure(request, &e),
         };
         if status.is_success() {
-            return Attempt::Done(ApiResponse {
+            return Ok(ApiResponse {
                 endpoint,
                 etag: header_text(&headers, ETAG.as_str()),
                 body,
             });
         }
-        classify_failure(request, status, &headers, &body, attempts)
+        Err(classify_failure(request, status, &headers, &body, attempts))
     }
 
-    fn transport_failure(&self, request: &ApiRequest, err: &reqwest::Error) -> Attempt {
+    fn transport_failure(
+        &self,
+        request: &ApiRequest,
+        err: &reqwest::Error,
+    ) -> std::result::Result<ApiResponse, Failure> {
         let error = Error::Transport {
             operation: request.endpoint.operation,
             reason: describe_transport_error(err),
         };
-        if request.idempotent {
-            Attempt::Retry {
-                error,
-                retry_after: None,
-            }
+        Err(if request.idempotent {
+            Failure::retryable(error, None)
         } else {
-            Attempt::Fail(error)
-        }
+            Failure::fatal(error)
+        })
     }
 }
 
@@ -187,7 +231,7 @@ fn classify_failure(
     headers: &HeaderMap,
     body: &[u8],
     attempts: u32,
-) -> Attempt {
+) -> Failure {
     let endpoint = request.endpoint;
     let operation = endpoint.operation;
     let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
@@ -203,26 +247,26 @@ fn classify_failure(
         parsed.message
     };
     match status.as_u16() {
-        401 => Attempt::Fail(Error::Unauthorized { operation, message }),
-        403 => Attempt::Fail(Error::PermissionDenied {
+        401 => Failure::fatal(Error::Unauthorized { operation, message }),
+        403 => Failure::fatal(Error::PermissionDenied {
             operation,
             scope: endpoint.scope,
             message,
         }),
-        404 => Attempt::Fail(Error::NotFound { operation, message }),
-        400 => Attempt::Fail(Error::BadRequest {
+        404 => Failure::fatal(Error::NotFound { operation, message }),
+        400 => Failure::fatal(Error::BadRequest {
             operation,
             message,
             details: parsed.data,
         }),
-        412 => Attempt::Fail(Error::PolicyConflict { message }),
-        429 => Attempt::Retry {
-            error: Error::RateLimited {
+        412 => Failure::fatal(Error::PolicyConflict { message }),
+        429 => Failure::retryable(
+            Error::RateLimited {
                 operation,
                 attempts,
             },
-            retry_after: retry_after(headers),
-        },
+            retry_after(headers),
+        ),
         code @ 500..=599 if code != 501 => {
             let error = Error::Server {
                 operation,
@@ -231,15 +275,12 @@ fn classify_failure(
                 attempts,
             };
             if request.idempotent {
-                Attempt::Retry {
-                    error,
-                    retry_after: retry_after(headers),
-                }
+                Failure::retryable(error, retry_after(headers))
             } else {
-                Attempt::Fail(error)
+                Failure::fatal(error)
             }
         }
-        code => Attempt::Fail(Error::Api {
+        code => Failure::fatal(Error::Api {
             operation,
             status: code,
             message,

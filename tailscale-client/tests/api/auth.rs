@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use tailscale_client::{Credentials, Error, RetryPolicy, TailscaleClient};
+use tailscale_client::{Backoff, Credentials, Error, TailscaleClient};
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -16,7 +16,7 @@ fn oauth_client(server: &MockServer) -> TailscaleClient {
     oauth_client_retrying(server, quick_retries())
 }
 
-fn oauth_client_retrying(server: &MockServer, retry: RetryPolicy) -> TailscaleClient {
+fn oauth_client_retrying(server: &MockServer, retry: Backoff) -> TailscaleClient {
     TailscaleClient::builder()
         .base_url(server.uri())
         .credentials(Credentials::oauth(
@@ -223,7 +223,7 @@ async fn a_rate_limited_token_endpoint_is_retried_after_its_retry_after() {
     mount_devices(&server, "tskey-api-later", 1).await;
     catch_all(&server).await;
     let start = tokio::time::Instant::now();
-    oauth_client_retrying(&server, RetryPolicy::default())
+    oauth_client_retrying(&server, Backoff::default())
         .devices()
         .list()
         .send()

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use tailscale_client::{Credentials, RetryPolicy, TailscaleClient};
+use tailscale_client::{Backoff, Credentials, TailscaleClient};
 use wiremock::matchers::{any, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -23,13 +23,10 @@ pub(crate) fn api_error(status: u16, message: &str) -> ResponseTemplate {
 }
 
 /// Retries fast enough for wall-clock tests that do not test retrying.
-pub(crate) fn quick_retries() -> RetryPolicy {
-    RetryPolicy {
-        max_retries: 2,
-        base_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(2),
-        max_retry_after: Duration::from_millis(2),
-    }
+pub(crate) fn quick_retries() -> Backoff {
+    Backoff::new(Duration::from_millis(1), Duration::from_millis(2))
+        .with_max_retries(2)
+        .with_retry_after_cap(Duration::from_millis(2))
 }
 
 /// A client using an API access token against `server`.

@@ -181,16 +181,19 @@ impl TalosConfig {
     }
 
     /// Writes the config to `path` with permissions `0600`, creating the parent directory
-    /// (`0700`) when missing and replacing an existing file.
+    /// (`0700`) when missing and replacing an existing file atomically (see
+    /// [`sdk_support::private_file::write`]).
     ///
     /// # Errors
     ///
     /// [`ConfigError::Write`] when the directory or file cannot be written.
     pub fn write_to(&self, path: &Path) -> Result<(), ConfigError> {
         let text = self.to_yaml()?;
-        write_private_file(path, text.as_bytes()).map_err(|source| ConfigError::Write {
-            path: path.to_path_buf(),
-            source,
+        sdk_support::private_file::write(path, text.as_bytes()).map_err(|source| {
+            ConfigError::Write {
+                path: path.to_path_buf(),
+                source,
+            }
         })
     }
 }
@@ -203,31 +206,4 @@ impl fmt::Debug for TalosConfig {
             .field("source", &self.source)
             .finish()
     }
-}
-
-/// Writes `bytes` to `path` so that only the owner can read it, even while writing.
-fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    #[cfg(unix)]
-    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
-
-    if let Some(parent) = path
-        .parent()
-        .filter(|parent| !parent.as_os_str().is_empty())
-    {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        builder.mode(0o700);
-        builder.create(parent)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    let mut file = options.open(path)?;
-    #[cfg(unix)]
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    file.write_all(bytes)?;
-    file.sync_all()
 }

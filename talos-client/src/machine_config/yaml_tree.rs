@@ -1,5 +1,6 @@
 //! A YAML document as a tree of nodes that remember where they start in the source text.
 
+use sdk_support::limits::MAX_NESTING;
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
 
@@ -71,6 +72,7 @@ pub(super) fn parse(text: &str) -> Result<Option<Node>, ScanError> {
         parser: Parser::new_from_str(text),
         text,
         offsets,
+        depth: 0,
     };
     loop {
         let (event, marker) = builder.parser.next_token()?;
@@ -87,10 +89,31 @@ struct Builder<'a> {
     text: &'a str,
     /// Byte offset of each character, plus the text length.
     offsets: Vec<usize>,
+    /// Collections open around the node being read.
+    depth: usize,
 }
 
 impl Builder<'_> {
+    /// The node `event` starts; collections may nest [`MAX_NESTING`] levels deep, so that
+    /// hostile input fails instead of exhausting the stack.
     fn node(&mut self, event: Event, marker: Marker) -> Result<Node, ScanError> {
+        let opens_collection = matches!(event, Event::MappingStart(..) | Event::SequenceStart(..));
+        if !opens_collection {
+            return self.contents(event, marker);
+        }
+        if self.depth == MAX_NESTING {
+            return Err(ScanError::new_string(
+                marker,
+                format!("collections nested more than {MAX_NESTING} levels deep"),
+            ));
+        }
+        self.depth += 1;
+        let node = self.contents(event, marker);
+        self.depth -= 1;
+        node
+    }
+
+    fn contents(&mut self, event: Event, marker: Marker) -> Result<Node, ScanError> {
         match event {
             Event::Scalar(value, style, _, _) => {
                 Ok(Node::Scalar(self.scalar(value, style, marker)))
@@ -140,5 +163,27 @@ impl Builder<'_> {
             .get(marker.index())
             .copied()
             .unwrap_or(self.text.len())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn nested(levels: usize) -> String {
+        format!("{}{}", "[".repeat(levels), "]".repeat(levels))
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        assert!(parse(&format!("machine: {}", "[".repeat(100_000))).is_err());
+        assert!(parse(&nested(MAX_NESTING)).is_ok());
+
+        let err = parse(&nested(MAX_NESTING + 1)).unwrap_err();
+        assert!(err.info().contains("nested more than"), "{err}");
+        let block = format!("machine:\n  a:\n    {}x\n", "- ".repeat(MAX_NESTING));
+        let err = parse(&block).unwrap_err();
+        assert!(err.info().contains("nested more than"), "{err}");
     }
 }

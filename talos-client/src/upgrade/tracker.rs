@@ -2,10 +2,10 @@
 //! unreachable, confirmed by a changed boot ID.
 
 use std::future::Future;
-use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::BoxStream;
+use sdk_support::backoff::{Backoff, Delays};
 
 use super::{Progress, WaitOptions, WaitOutcome};
 use crate::client::NodeClient;
@@ -21,7 +21,8 @@ pub(super) struct Tracker<'a, F> {
     progress: &'a mut F,
     boot_id_before: Option<String>,
     events: Option<Events>,
-    backoff: Duration,
+    /// Waits before the next reconnection attempts; starts over once events flow again.
+    reconnect_waits: Delays,
 }
 
 impl<'a, F> Tracker<'a, F>
@@ -48,7 +49,7 @@ where
             progress,
             boot_id_before,
             events: Some(events),
-            backoff: options.initial_backoff,
+            reconnect_waits: reconnect_policy(options).delays(),
         })
     }
 
@@ -104,7 +105,7 @@ where
                         went_away = true;
                         self.events = None;
                     } else {
-                        self.backoff = self.options.initial_backoff;
+                        self.reconnect_waits = reconnect_policy(self.options).delays();
                     }
                 }
                 Some(Err(error)) if is_transient(&error) => {
@@ -130,8 +131,11 @@ where
     /// delay, until it opens or a non-transient error occurs.
     async fn reconnect(&mut self) -> Result<(), Error> {
         loop {
-            tokio::time::sleep(self.backoff).await;
-            self.backoff = (self.backoff * 2).min(self.options.max_backoff);
+            let wait = self
+                .reconnect_waits
+                .next()
+                .unwrap_or(self.options.max_backoff);
+            tokio::time::sleep(wait).await;
             match self.node.events(EventsTail::All, None).await {
                 Ok(events) => {
                     self.events = Some(events);
@@ -168,6 +172,15 @@ where
             Err(error) => Err(error),
         }
     }
+}
+
+/// Reconnection waits: the SDK's backoff from `initial_backoff` doubling up to
+/// `max_backoff`, exact (one node, no crowd to spread), unlimited: the overall timeout
+/// bounds the wait.
+fn reconnect_policy(options: &WaitOptions) -> Backoff {
+    Backoff::new(options.initial_backoff, options.max_backoff)
+        .without_max_retries()
+        .without_jitter()
 }
 
 /// Failures expected while a node reboots: unreachable, cancelled or reset streams.

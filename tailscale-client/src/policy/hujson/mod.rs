@@ -7,10 +7,10 @@
 
 use serde_json::Value;
 
-/// Deepest nesting of objects and arrays accepted. Policy files are a few levels deep;
-/// the limit keeps hostile or corrupt input from exhausting the stack (serde_json, which
-/// produces the value, stops at 128 as well).
-const MAX_DEPTH: usize = 100;
+/// Deepest nesting of objects and arrays accepted: the SDK's one bound. Policy files are a
+/// few levels deep; the limit keeps hostile or corrupt input from exhausting the stack.
+/// serde_json, which produces the value, accepts one level less (127).
+use sdk_support::limits::MAX_NESTING as MAX_DEPTH;
 
 /// The policy file text is not valid HuJSON.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,6 +24,20 @@ pub struct HujsonError {
     pub column: usize,
     /// What was expected.
     pub reason: String,
+}
+
+impl HujsonError {
+    /// The error `reason` at byte `pos` of `text`.
+    fn at(text: &str, pos: usize, reason: String) -> Self {
+        let before = &text[..pos.min(text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before[line_start(before, before.len())..].chars().count() + 1;
+        HujsonError {
+            line,
+            column,
+            reason,
+        }
+    }
 }
 
 /// A parsed value with its location in the text.
@@ -60,8 +74,6 @@ struct Item {
 pub(crate) struct Document {
     text: String,
     root: Node,
-    /// Byte ranges of comments and trailing commas (blanked out for plain JSON).
-    extras: Vec<(usize, usize)>,
 }
 
 impl Document {
@@ -72,7 +84,6 @@ impl Document {
             bytes: text.as_bytes(),
             pos: 0,
             depth: 0,
-            extras: Vec::new(),
         };
         parser.skip_trivia()?;
         let root = parser.value()?;
@@ -83,7 +94,6 @@ impl Document {
         Ok(Document {
             text: text.to_owned(),
             root,
-            extras: parser.extras,
         })
     }
 
@@ -92,29 +102,27 @@ impl Document {
         &self.text
     }
 
-    /// The document as standard JSON: comments and trailing commas replaced by spaces
-    /// (newlines kept), so offsets and line numbers are unchanged.
-    pub(crate) fn standardized(&self) -> String {
-        let mut bytes = self.text.as_bytes().to_vec();
-        for &(start, end) in &self.extras {
-            for b in &mut bytes[start..end] {
-                if *b != b'\n' {
-                    *b = b' ';
-                }
-            }
-        }
-        // Only ASCII bytes inside comments were replaced, and multi-byte characters there
-        // became spaces byte by byte, so the result is valid UTF-8.
-        String::from_utf8_lossy(&bytes).into_owned()
+    /// The document's value, built from the tree (whose nesting the parser bounded), so
+    /// every document the parser accepts has one.
+    pub(crate) fn value(&self) -> Result<Value, HujsonError> {
+        self.node_value(&self.root)
     }
 
-    /// The document's value.
-    pub(crate) fn value(&self) -> Result<Value, HujsonError> {
-        serde_json::from_str(&self.standardized()).map_err(|e| HujsonError {
-            line: e.line(),
-            column: e.column(),
-            reason: e.to_string(),
-        })
+    fn node_value(&self, node: &Node) -> Result<Value, HujsonError> {
+        match &node.kind {
+            Kind::Scalar => serde_json::from_str(&self.text[node.start..node.end])
+                .map_err(|e| HujsonError::at(&self.text, node.start, e.to_string())),
+            Kind::Object { members, .. } => members
+                .iter()
+                .map(|member| Ok((member.key.clone(), self.node_value(&member.item.value)?)))
+                .collect::<Result<serde_json::Map<_, _>, _>>()
+                .map(Value::Object),
+            Kind::Array { items, .. } => items
+                .iter()
+                .map(|item| self.node_value(&item.value))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
+        }
     }
 
     /// Adds `key: value` to the object at `path`, creating missing objects on the way.
@@ -303,19 +311,11 @@ struct Parser<'a> {
     pos: usize,
     /// Containers open around `pos`.
     depth: usize,
-    extras: Vec<(usize, usize)>,
 }
 
 impl Parser<'_> {
     fn error(&self, reason: &str) -> HujsonError {
-        let before = &self.text[..self.pos.min(self.text.len())];
-        let line = before.matches('\n').count() + 1;
-        let column = before[line_start(before, before.len())..].chars().count() + 1;
-        HujsonError {
-            line,
-            column,
-            reason: reason.to_owned(),
-        }
+        HujsonError::at(self.text, self.pos, reason.to_owned())
     }
 
     fn peek(&self) -> Option<u8> {
@@ -328,11 +328,9 @@ impl Parser<'_> {
             match (self.peek(), self.bytes.get(self.pos + 1)) {
                 (Some(b' ' | b'\t' | b'\n' | b'\r'), _) => self.pos += 1,
                 (Some(b'/'), Some(b'/')) => {
-                    let start = self.pos;
                     while self.peek().is_some_and(|b| b != b'\n') {
                         self.pos += 1;
                     }
-                    self.extras.push((start, self.pos));
                 }
                 (Some(b'/'), Some(b'*')) => {
                     let start = self.pos;
@@ -340,7 +338,6 @@ impl Parser<'_> {
                         .find("*/")
                         .ok_or_else(|| self.error("unterminated /* comment"))?;
                     self.pos = start + 2 + close + 2;
-                    self.extras.push((start, self.pos));
                 }
                 _ => return Ok(()),
             }
@@ -467,14 +464,6 @@ impl Parser<'_> {
         let close = self.pos;
         self.pos += 1;
         self.depth -= 1;
-        let last_comma = if object {
-            members.last().and_then(|m| m.item.comma)
-        } else {
-            items.last().and_then(|i| i.comma)
-        };
-        if let Some(comma) = last_comma {
-            self.extras.push((comma, comma + 1));
-        }
         let kind = if object {
             Kind::Object { close, members }
         } else {
