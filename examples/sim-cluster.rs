@@ -276,24 +276,12 @@ fn write_files(sim: &Sim, out: &Path) -> anyhow::Result<Endpoints> {
     };
     let json_path = out.join("sim.json");
     let json = serde_json::to_vec_pretty(&endpoints)?;
-    write_private(&json_path, &json)
+    sdk_support::private_file::write(&json_path, &json)
         .with_context(|| format!("cannot write {}", json_path.display()))?;
     Ok(endpoints)
 }
 
 /// Writes a file only its owner can read (it holds the fake API key).
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    #[cfg(unix)]
-    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
 
 fn human_summary(endpoints: &Endpoints) -> String {
     let mut text = format!(

@@ -37,7 +37,7 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
-    create_private_dirs(dir)?;
+    create_dirs(dir)?;
 
     let mut prefix = std::ffi::OsString::from(".");
     prefix.push(file_name);
@@ -53,8 +53,19 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     sync_dir(dir)
 }
 
-/// Creates `dir` and its missing parents, each `0700` on Unix.
-fn create_private_dirs(dir: &Path) -> io::Result<()> {
+/// Creates `dir` and its missing parents, each `0700` on Unix (existing ones are left as
+/// they are), for directories that will hold private files.
+///
+/// # Errors
+/// The I/O error of the directory that could not be created.
+///
+/// # Usage
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// sdk_support::private_file::create_dirs(&dir.path().join("artifacts/home"))?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn create_dirs(dir: &Path) -> io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

@@ -3,18 +3,16 @@
 
 use std::time::Duration;
 
-use rand::Rng;
-
-use super::Ports;
 use rollout_core::PortError;
 use rollout_core::facts::{ClusterFacts, NodeFacts};
+use sdk_support::backoff::Backoff;
 
-/// Tries per node before a transient failure is returned.
-const ATTEMPTS: u32 = 5;
-/// Pause before the second try; doubles up to [`MAX_PAUSE`].
-const FIRST_PAUSE: Duration = Duration::from_millis(500);
-/// Longest pause between two tries.
-const MAX_PAUSE: Duration = Duration::from_secs(4);
+use super::Ports;
+use crate::ports::read_retrying;
+
+/// Five tries per node: 0.5 s doubling to 4 s between them, with jitter.
+const DISCOVERY_RETRY: Backoff =
+    Backoff::new(Duration::from_millis(500), Duration::from_secs(4)).with_max_retries(4);
 
 impl Ports {
     /// Reads the facts planning needs from each node, in order. A transient failure (a node
@@ -38,40 +36,9 @@ impl Ports {
 
     /// The node's facts; retryable failures are tried again, anything else is returned at once.
     async fn node_facts_retrying(&self, node: &str) -> Result<NodeFacts, PortError> {
-        let mut attempt = 1;
-        loop {
-            match self.talos.node_facts(node).await {
-                Err(error) if error.is_retryable() && attempt < ATTEMPTS => {
-                    tracing::debug!(node, attempt, %error, "discovery read failed; trying again");
-                    self.clock.sleep(pause_before(attempt)).await;
-                    attempt += 1;
-                }
-                result => return result,
-            }
-        }
-    }
-}
-
-/// The pause after try `attempt` (1-based): `FIRST_PAUSE × 2^(attempt-1)`, capped, with
-/// "equal jitter" (between half and all of it).
-fn pause_before(attempt: u32) -> Duration {
-    let exponential = FIRST_PAUSE
-        .saturating_mul(2_u32.saturating_pow(attempt.saturating_sub(1)))
-        .min(MAX_PAUSE);
-    let half = exponential / 2;
-    half + rand::rng().random_range(Duration::ZERO..=half)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{FIRST_PAUSE, MAX_PAUSE, pause_before};
-
-    #[test]
-    fn pauses_double_within_jitter_bounds_up_to_the_cap() {
-        for attempt in 1..10 {
-            let full = (FIRST_PAUSE * 2_u32.pow(attempt - 1)).min(MAX_PAUSE);
-            let pause = pause_before(attempt);
-            assert!(pause >= full / 2 && pause <= full, "{attempt}: {pause:?}");
-        }
+        read_retrying(&self.clock, &DISCOVERY_RETRY, || {
+            self.talos.node_facts(node)
+        })
+        .await
     }
 }

@@ -45,8 +45,7 @@ impl Journal {
     /// [`Error::Io`] when the file cannot be created or written.
     pub fn create(path: &Path, plan: &Plan) -> crate::Result<Self> {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| Error::io("create directory", parent, e))?;
+            super::create_private_dir(parent)?;
         }
         let file = private_options()
             .create_new(true)

@@ -59,8 +59,7 @@ impl ClusterLock {
         take_over_stale: bool,
     ) -> crate::Result<Self> {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| Error::io("create directory", parent, e))?;
+            super::create_private_dir(parent)?;
         }
         let mut file = private_options()
             .read(true)

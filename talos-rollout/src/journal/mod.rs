@@ -53,25 +53,22 @@ impl RolloutDir {
     }
 }
 
-/// Creates or replaces `path` with `contents`, owner-only (0600) from the first byte: a
-/// temporary file is written and synced, then renamed over `path`.
+/// Creates or replaces `path` with `contents`, owner-only (0600) from the first byte, in
+/// directories created 0700.
 ///
 /// # Errors
 /// [`crate::Error::Io`] when the directory or file cannot be written.
 pub(crate) fn write_private(path: &Path, contents: &[u8]) -> crate::Result<()> {
-    use std::io::Write as _;
-    let parent = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| crate::Error::io("create directory", parent, e))?;
-    let temporary = path.with_extension("tmp");
-    let _ = std::fs::remove_file(&temporary);
-    let mut file = file::private_options()
-        .create_new(true)
-        .open(&temporary)
-        .map_err(|e| crate::Error::io("create", &temporary, e))?;
-    file.write_all(contents)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| crate::Error::io("write", &temporary, e))?;
-    std::fs::rename(&temporary, path).map_err(|e| crate::Error::io("rename to", path, e))
+    sdk_support::private_file::write(path, contents).map_err(|e| crate::Error::io("write", path, e))
+}
+
+/// Creates a directory for private files (0700) and its missing parents.
+///
+/// # Errors
+/// [`crate::Error::Io`] when it cannot be created.
+pub(crate) fn create_private_dir(dir: &Path) -> crate::Result<()> {
+    sdk_support::private_file::create_dirs(dir)
+        .map_err(|e| crate::Error::io("create directory", dir, e))
 }
 
 /// `name` with every character but ASCII letters, digits, `-` and `.` replaced by `_`.

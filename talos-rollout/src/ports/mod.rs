@@ -6,9 +6,11 @@
 mod clock;
 mod factory;
 mod kube;
+mod read_retry;
 mod talos;
 
 pub use clock::{Clock, TokioClock};
 pub use factory::FactoryPort;
 pub use kube::KubePort;
+pub(crate) use read_retry::read_retrying;
 pub use talos::{ConfigChange, InstallOutcome, TalosPort};

@@ -4,19 +4,26 @@
 //! nodes — a final validation against the soak gate.
 
 mod event_log;
-mod retry;
 
+use std::time::Duration;
+
+use rollout_core::Plan;
 use rollout_core::gate::{GateStage, Observed, stage_gate};
 use rollout_core::machine::Summary;
 use rollout_core::plan::NodeAction;
-use rollout_core::{Plan, PortError};
+use sdk_support::backoff::Backoff;
 use serde::Serialize;
 
 pub use event_log::{EventLog, NodeTimeline, PhaseTiming};
 
+/// Three tries per read, 0.3 s apart.
+const REPORT_RETRY: Backoff = Backoff::new(Duration::from_millis(300), Duration::from_millis(300))
+    .with_max_retries(2)
+    .without_jitter();
+
 use crate::driver::Ports;
+use crate::ports::read_retrying;
 use crate::profile::ExtensionProfile;
-use retry::transient;
 
 /// The whole report.
 #[derive(Debug, Clone, Serialize)]
@@ -110,13 +117,16 @@ pub async fn build(
             .map(|(_, phase)| phase.to_string())
             .unwrap_or_else(|| "unknown".to_owned());
         let timeline = log.nodes.get(&node_plan.node).cloned().unwrap_or_default();
-        let retryable = |error: &PortError| error.is_retryable();
-        let live = transient(retryable, || ports.talos.inspect(&node_plan.node))
-            .await
-            .ok();
-        let observation = transient(retryable, || ports.talos.observe(&node_plan.node))
-            .await
-            .ok();
+        let live = read_retrying(&ports.clock, &REPORT_RETRY, || {
+            ports.talos.inspect(&node_plan.node)
+        })
+        .await
+        .ok();
+        let observation = read_retrying(&ports.clock, &REPORT_RETRY, || {
+            ports.talos.observe(&node_plan.node)
+        })
+        .await
+        .ok();
         let extension_status = profile.live_status(node_plan).await;
         let failing_checks = if phase == "Done" && !node_plan.is_skipped() {
             let gate = stage_gate(GateStage::Soak, node_plan, 0, &plan.settings);
