@@ -47,9 +47,9 @@ use examples::report;
 use examples::rollout_args::RolloutArgs;
 use examples::target::{Target, TargetArgs, TargetKind};
 use serde_json::json;
+use talos_rollout::Error;
 use talos_rollout::core::ClusterFacts;
 use talos_rollout::journal::RolloutDir;
-use talos_rollout::{Error, ExtensionRollout};
 
 /// Roll a system extension (Tailscale by default) onto every node, one at a time, with verification.
 #[derive(Parser)]
@@ -90,13 +90,9 @@ async fn run(args: Args) -> anyhow::Result<u8> {
     }
     let profile = args.profile.profile(&target)?;
     let dir = RolloutDir::new(&args.rollout.artifacts, &target.cluster);
-    let (rollout, events) = ExtensionRollout::builder()
-        .talos(target.talos.clone())
-        .factory(target.factory.clone())
-        .shared_profile(profile.clone())
-        .spec(args.rollout.spec(&target))
-        .cluster(target.cluster.clone())
-        .nodes(target.nodes.clone())
+    let (rollout, events) = args
+        .rollout
+        .rollout(&target, profile.clone())
         .take_over_stale_lock(args.resume || embedded)
         .build()
         .map_err(as_input_error)?;

@@ -26,7 +26,6 @@ use examples::report;
 use examples::rollout_args::RolloutArgs;
 use examples::target::{Target, TargetArgs};
 use serde_json::json;
-use talos_rollout::ExtensionRollout;
 use talos_rollout::core::machine::Phase;
 use talos_rollout::journal::{Journal, RolloutDir};
 
@@ -73,13 +72,9 @@ async fn run(args: Args) -> anyhow::Result<u8> {
         }
     }
     let profile = args.profile.profile(&target)?;
-    let (rollout, events) = ExtensionRollout::builder()
-        .talos(target.talos.clone())
-        .factory(target.factory.clone())
-        .shared_profile(profile.clone())
-        .spec(args.rollout.spec(&target))
-        .cluster(target.cluster.clone())
-        .nodes(target.nodes.clone())
+    let (rollout, events) = args
+        .rollout
+        .rollout(&target, profile.clone())
         .take_over_stale_lock(true)
         .build()?;
     let ports = rollout.ports().clone();

@@ -3,8 +3,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use talos_rollout::ExtensionRolloutBuilder;
 use talos_rollout::core::RolloutSpec;
 use talos_rollout::core::spec::FailurePolicy;
+use talos_rollout::profile::ExtensionProfile;
 
 use crate::target::{Target, TargetKind};
 
@@ -56,6 +60,21 @@ pub enum OnFailure {
 }
 
 impl RolloutArgs {
+    /// The front door for `target`, rolling `profile` with these settings.
+    pub fn rollout(
+        &self,
+        target: &Target,
+        profile: Arc<dyn ExtensionProfile>,
+    ) -> ExtensionRolloutBuilder {
+        talos_rollout::ExtensionRollout::builder()
+            .talos(target.talos.clone())
+            .factory(target.factory.clone())
+            .shared_profile(profile)
+            .spec(self.spec(target))
+            .cluster(target.cluster.clone())
+            .nodes(target.nodes.clone())
+    }
+
     /// The spec for `target`; timings default shorter on the embedded sim, whose reboots
     /// take seconds.
     pub fn spec(&self, target: &Target) -> RolloutSpec {

@@ -205,14 +205,7 @@ impl Driver {
             })?;
         let configs = PatchStore::new(dir.clone()).read_configs(&contents.plan)?;
         self.check_wiring(&contents.plan)?;
-        let live = self.live_state(&contents.plan).await;
-        let mut machine = Rollout::resume(
-            contents.plan.clone(),
-            &contents.entries,
-            &live,
-            self.machine_options(),
-            self.ports.clock.now(),
-        );
+        let mut machine = self.rebuild(&contents).await;
         self.emit(RunEvent::Note {
             message: "resuming the unfinished rollout from its journal".to_owned(),
         });
@@ -240,14 +233,7 @@ impl Driver {
         let configs = PatchStore::new(dir.clone())
             .read_configs(&contents.plan)
             .unwrap_or_default();
-        let live = self.live_state(&contents.plan).await;
-        let mut machine = Rollout::resume(
-            contents.plan.clone(),
-            &contents.entries,
-            &live,
-            self.machine_options(),
-            self.ports.clock.now(),
-        );
+        let mut machine = self.rebuild(&contents).await;
         let targets: Vec<String> = if nodes.is_empty() {
             machine
                 .status()
@@ -327,6 +313,18 @@ impl Driver {
             ));
         }
         Ok(())
+    }
+
+    /// The machine of a journaled rollout, reconciled with what the nodes report now.
+    async fn rebuild(&self, contents: &JournalContents) -> Rollout {
+        let live = self.live_state(&contents.plan).await;
+        Rollout::resume(
+            contents.plan.clone(),
+            &contents.entries,
+            &live,
+            self.machine_options(),
+            self.ports.clock.now(),
+        )
     }
 
     async fn live_state(&self, plan: &Plan) -> BTreeMap<String, LiveNode> {
