@@ -6,6 +6,8 @@
 //! metadata, check RBAC and read or change that state. COSI resources are rendered from the
 //! state on demand (`resources`). Start reading at [`TalosCluster`].
 
+mod boot;
+mod call_log;
 mod cluster;
 mod config;
 mod containerboot;
@@ -26,6 +28,7 @@ mod streams;
 mod upsmon;
 mod version;
 
+pub use call_log::ReceivedCall;
 pub use cluster::{NodeSnapshot, TalosCluster, Timings};
 pub use spec::{NodeRole, NodeSpec};
 
