@@ -6,12 +6,12 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use factory_client::{InstallerRef, Schematic};
-use talos_client::machine_config::ConfigDocuments;
+use talos_client::machine_config::ExtensionServiceConfig;
 use talos_client::proto::machine::machine_status_event::MachineStage;
 
 use super::boot::Boot;
 use super::call_log::{CallLog, ReceivedCall};
-use super::config::{ClusterSettings, initial_config};
+use super::config::{ClusterSettings, initial_config, stored_escs};
 use super::events::EventLog;
 use super::lifecycle;
 use super::node::{BootEntry, EscRecord, Node, NodeState};
@@ -82,9 +82,17 @@ impl ClusterContext {
 
     /// Makes `bytes` the node's configuration; returns the ESC names whose content changed.
     pub(crate) fn load_config(&self, state: &mut NodeState, bytes: Vec<u8>) -> Vec<String> {
-        let escs = ConfigDocuments::parse(&bytes)
-            .map(|documents| documents.extension_service_configs())
-            .unwrap_or_default();
+        let escs = stored_escs(&bytes);
+        self.load_parsed_config(state, bytes, escs)
+    }
+
+    /// As [`ClusterContext::load_config`], with the configuration's ESCs already parsed.
+    pub(crate) fn load_parsed_config(
+        &self,
+        state: &mut NodeState,
+        bytes: Vec<u8>,
+        escs: Vec<ExtensionServiceConfig>,
+    ) -> Vec<String> {
         let mut changed = Vec::new();
         let mut records = BTreeMap::new();
         for esc in escs {

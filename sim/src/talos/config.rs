@@ -83,6 +83,13 @@ pub(crate) enum ApplyPlan {
     Try,
 }
 
+/// The ExtensionServiceConfigs of stored configuration bytes (none when they do not parse).
+pub(crate) fn stored_escs(bytes: &[u8]) -> Vec<ExtensionServiceConfig> {
+    ConfigDocuments::parse(bytes)
+        .map(|documents| documents.extension_service_configs())
+        .unwrap_or_default()
+}
+
 /// The configuration's ExtensionServiceConfigs, after Talos's validation.
 pub(crate) fn extension_service_configs(
     documents: &ConfigDocuments,
@@ -101,6 +108,8 @@ pub(crate) struct NewConfig {
     pub(crate) documents: ConfigDocuments,
     /// The v1alpha1 document, parsed once for every check.
     pub(crate) v1alpha1: Value,
+    /// The validated ExtensionServiceConfig documents.
+    pub(crate) escs: Vec<ExtensionServiceConfig>,
 }
 
 /// Parses and validates a new configuration the way machined does.
@@ -124,10 +133,11 @@ pub(crate) fn parse_for_apply(bytes: &[u8]) -> Result<NewConfig, Status> {
             unknown.join(", ")
         )));
     }
-    extension_service_configs(&documents)?;
+    let escs = extension_service_configs(&documents)?;
     Ok(NewConfig {
         documents,
         v1alpha1,
+        escs,
     })
 }
 

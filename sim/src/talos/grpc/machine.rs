@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use talos_client::machine_config::ExtensionServiceConfig;
 use talos_client::methods;
 use talos_client::proto::common;
 use talos_client::proto::machine::{
@@ -36,11 +37,12 @@ impl Apid {
         &self.cluster.ctx
     }
 
-    /// Applies new config bytes now; restarts extension services whose ESC changed.
-    fn apply_now(&self, node: &Arc<Node>, bytes: Vec<u8>) {
+    /// Applies new config bytes (with their ESCs) now; restarts extension services whose
+    /// ESC changed.
+    fn apply_now(&self, node: &Arc<Node>, bytes: Vec<u8>, escs: Vec<ExtensionServiceConfig>) {
         let ctx = self.ctx();
         let (outcome, boot) = node.update(|state| {
-            let changed = ctx.load_config(state, bytes);
+            let changed = ctx.load_parsed_config(state, bytes, escs);
             let outcome = extension_services::restart_configured(ctx, &node.spec, state, &changed);
             (outcome, state.boot.clone())
         });
@@ -59,7 +61,8 @@ impl Apid {
         tokio::spawn(async move {
             tokio::time::sleep(timeout).await;
             if node.read(|state| state.config == applied) {
-                apid.apply_now(&node, previous);
+                let escs = config::stored_escs(&previous);
+                apid.apply_now(&node, previous, escs);
             }
         });
     }
@@ -135,7 +138,7 @@ impl MachineService for Apid {
                 details,
                 reboot: false,
             } => {
-                self.apply_now(&call.node, bytes);
+                self.apply_now(&call.node, bytes, new.escs);
                 (mode, details)
             }
             ApplyPlan::Apply {
@@ -145,7 +148,7 @@ impl MachineService for Apid {
             } => {
                 call.node.update(|state| {
                     lifecycle::claim(state, Sequence::Reboot)?;
-                    self.ctx().load_config(state, bytes);
+                    self.ctx().load_parsed_config(state, bytes, new.escs);
                     Ok::<_, Status>(())
                 })?;
                 lifecycle::spawn(
@@ -168,7 +171,7 @@ impl MachineService for Apid {
                     .try_mode_timeout
                     .and_then(|d| Duration::try_from(d).ok())
                     .unwrap_or(DEFAULT_TRY_TIMEOUT);
-                self.apply_now(&call.node, bytes.clone());
+                self.apply_now(&call.node, bytes.clone(), new.escs);
                 self.revert_later(Arc::clone(&call.node), bytes, current, timeout);
                 (
                     Mode::Try,
