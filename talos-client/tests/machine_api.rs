@@ -109,7 +109,7 @@ async fn apply_configuration_rejection_is_an_invalid_argument_error() {
 
 #[tokio::test]
 async fn reboot_returns_the_actor_id_and_rollback_succeeds() {
-    let sim = start(one_node()).await;
+    let sim = start(support::one_node_slow_shutdown()).await;
     let node = client(&sim, ADMIN).node(NODE);
     // Install a new image first, so the node has a previous boot entry to roll back to.
     let image = snapshot(&sim)
@@ -140,7 +140,7 @@ async fn reboot_returns_the_actor_id_and_rollback_succeeds() {
 
 #[tokio::test]
 async fn legacy_upgrade_returns_the_actor_id() {
-    let sim = start(one_node().talos_version(support::LEGACY_VERSION)).await;
+    let sim = start(support::one_node_slow_shutdown().talos_version(support::LEGACY_VERSION)).await;
     let node = client(&sim, ADMIN).node(NODE);
     let mut events = node.events(EventsTail::None, None).await.unwrap();
     let actor = node
@@ -243,7 +243,7 @@ async fn events_skip_the_hello_and_decode_talos_runtime_payloads() {
 
 #[tokio::test]
 async fn events_without_tail_start_with_the_next_event_not_the_buffer() {
-    let sim = start(one_node()).await;
+    let sim = start(support::one_node_slow_shutdown()).await;
     let node = client(&sim, ADMIN).node(NODE);
     let mut events = node.events(EventsTail::None, None).await.unwrap();
     node.reboot(RebootMode::Default).await.unwrap();

@@ -46,6 +46,15 @@ pub fn one_node() -> SimBuilder {
         .timings(FAST)
 }
 
+/// [`one_node`] whose shutdown takes 0.3 s: events of a starting reboot reach open streams
+/// well before the boot ends, however loaded the machine is.
+pub fn one_node_slow_shutdown() -> SimBuilder {
+    one_node().timings(Timings {
+        shutdown: Duration::from_millis(300),
+        ..FAST
+    })
+}
+
 /// Starts `builder`.
 pub async fn start(builder: SimBuilder) -> Sim {
     builder.start().await.unwrap()
