@@ -10,6 +10,11 @@
 //! extension services (`ext-tailscale` logging in with its `TS_AUTHKEY`, `ext-nut-client`
 //! waiting for its config, `ext-iscsid`), devices that appear late.
 //!
+//! It is the workspace's one model of a Talos node: tests that need a node to misbehave
+//! flip a [`Faults`] switch (a missing lifecycle API, a failing installer, a stalling pull,
+//! abrupt reboots, stale boot-ID reads, …) and check what apid received with
+//! [`talos::TalosCluster::received_calls`].
+//!
 //! # Usage
 //!
 //! ```no_run

@@ -1,7 +1,7 @@
 //! The whole simulation in one value: a Talos cluster behind an mTLS apid endpoint, an Image
 //! Factory and a tailnet, all on loopback, plus the talosconfig that reaches them.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 
 use secrecy::SecretString;
@@ -38,6 +38,7 @@ pub struct SimBuilder {
     extensions: Vec<String>,
     service_cidr: String,
     cluster_name: String,
+    apid_endpoints: usize,
     timings: Timings,
     tailnet: TailnetOptions,
     factory: FactoryOptions,
@@ -54,6 +55,7 @@ impl Default for SimBuilder {
             extensions: DEFAULT_EXTENSIONS.iter().map(|e| (*e).to_owned()).collect(),
             service_cidr: DEFAULT_SERVICE_CIDR.to_owned(),
             cluster_name: "sim".to_owned(),
+            apid_endpoints: 1,
             timings: Timings::default(),
             tailnet: TailnetOptions::default(),
             factory: FactoryOptions::default(),
@@ -100,6 +102,13 @@ impl SimBuilder {
     /// The Kubernetes service CIDR in the nodes' configuration.
     pub fn service_cidr(mut self, cidr: impl Into<String>) -> Self {
         self.service_cidr = cidr.into();
+        self
+    }
+
+    /// How many apid endpoints serve the cluster (default 1), as when a talosconfig lists
+    /// several control-plane nodes; every endpoint reaches every node.
+    pub fn apid_endpoints(mut self, count: usize) -> Self {
+        self.apid_endpoints = count.max(1);
         self
     }
 
@@ -187,16 +196,23 @@ impl SimBuilder {
             clock,
             timings: self.timings,
             connections: OnceLock::new(),
+            calls: Default::default(),
         };
         let installer_host = factory_server.addr().to_string();
         let cluster = TalosCluster::new(specs, ctx, &settings, &installer_host)?;
         let pki = Pki::generate()?;
-        let apid = mtls::serve(talos::routes(&cluster), pki.server_config(LOOPBACK_SANS)?).await?;
+        let tls = pki.server_config(LOOPBACK_SANS)?;
+        let mut apid = Vec::new();
+        for endpoint in 0..self.apid_endpoints {
+            apid.push(mtls::serve(talos::routes(&cluster, endpoint), Arc::clone(&tls)).await?);
+        }
+        let controls = apid.iter().map(ServerHandle::connection_control).collect();
         // Set once, right after serving; nothing else sets it.
-        let _ = cluster.ctx.connections.set(apid.connection_control());
+        let _ = cluster.ctx.connections.set(controls);
         Ok(Sim {
             pki: Arc::new(pki),
-            apid,
+            apid_addrs: apid.iter().map(ServerHandle::addr).collect(),
+            apid: apid.into_iter().map(Some).collect(),
             factory_server,
             tailnet_server,
             cluster,
@@ -223,7 +239,10 @@ impl SimBuilder {
 #[derive(Debug)]
 pub struct Sim {
     pki: Arc<Pki>,
-    apid: ServerHandle,
+    /// The apid endpoints' addresses, by index (kept after an endpoint is stopped).
+    apid_addrs: Vec<SocketAddr>,
+    /// The apid servers, by index; `None` once stopped.
+    apid: Vec<Option<ServerHandle>>,
     factory_server: HttpServer,
     tailnet_server: HttpServer,
     cluster: TalosCluster,
@@ -238,9 +257,17 @@ impl Sim {
         SimBuilder::default()
     }
 
-    /// The apid endpoint, `127.0.0.1:<port>`.
+    /// The (first) apid endpoint, `127.0.0.1:<port>`.
     pub fn endpoint(&self) -> String {
-        self.apid.addr().to_string()
+        self.apid_addrs
+            .first()
+            .map(SocketAddr::to_string)
+            .unwrap_or_default()
+    }
+
+    /// Every apid endpoint, `127.0.0.1:<port>`, in index order.
+    pub fn endpoints(&self) -> Vec<String> {
+        self.apid_addrs.iter().map(SocketAddr::to_string).collect()
     }
 
     /// A talosconfig (context `sim`) with an `os:admin` client certificate.
@@ -252,8 +279,8 @@ impl Sim {
         self.talosconfig_with_roles(&["os:admin"])
     }
 
-    /// A talosconfig (context `sim`) whose client certificate carries `roles`; its nodes
-    /// are every node's address.
+    /// A talosconfig (context `sim`) whose client certificate carries `roles`; its
+    /// endpoints are every apid endpoint and its nodes every node's address.
     ///
     /// # Errors
     ///
@@ -266,7 +293,7 @@ impl Sim {
             .iter()
             .map(|spec| spec.address.to_string())
             .collect();
-        let context = Context::new(CONTEXT_NAME, [self.endpoint()], nodes, identity)
+        let context = Context::new(CONTEXT_NAME, self.endpoints(), nodes, identity)
             .map_err(|e| Error::InvalidSetup(e.to_string()))?;
         Ok(TalosConfig::new(context))
     }
@@ -313,12 +340,25 @@ impl Sim {
 
     /// Abruptly closes every open apid connection now.
     pub fn drop_apid_connections(&self) {
-        self.apid.drop_connections();
+        for server in self.apid.iter().flatten() {
+            server.drop_connections();
+        }
+    }
+
+    /// Stops apid endpoint `index` for good (its open connections close and new ones are
+    /// refused), as when that control-plane node is switched off; the nodes stay reachable
+    /// through the other endpoints.
+    pub async fn stop_apid_endpoint(&mut self, index: usize) {
+        if let Some(server) = self.apid.get_mut(index).and_then(Option::take) {
+            server.shutdown().await;
+        }
     }
 
     /// Stops every server and waits for them.
     pub async fn shutdown(self) {
-        self.apid.shutdown().await;
+        for server in self.apid.into_iter().flatten() {
+            server.shutdown().await;
+        }
         self.factory_server.shutdown().await;
         self.tailnet_server.shutdown().await;
     }

@@ -1,4 +1,4 @@
-//! Loopback round trips over real mutual TLS against the in-process test node:
+//! Loopback round trips over real mutual TLS against the simulated cluster (`sim`):
 //! `cargo bench -p talos-client --bench roundtrip`.
 
 #![allow(missing_docs, clippy::unwrap_used)]
@@ -7,14 +7,19 @@
 mod support;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use support::{Harness, NodeConfig};
+use support::{NODE, client, configure_tailscale, one_node, start};
 use talos_client::resources::ExtensionStatus;
 
 fn roundtrips(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let harness = runtime.block_on(Harness::start(NodeConfig::default()));
-    let client = harness.client(&["os:admin"]);
-    let node = client.node("10.0.0.2");
+    let sim = runtime.block_on(async {
+        let sim = start(one_node()).await;
+        // ext-tailscale runs (and logs) once it has its configuration.
+        configure_tailscale(&sim, &["TS_ACCEPT_DNS=false"]).await;
+        sim
+    });
+    let client = client(&sim, &["os:admin"]);
+    let node = client.node(NODE);
     // Connect once; the benchmarks measure calls on an open channel.
     runtime.block_on(node.version()).unwrap();
 

@@ -1,4 +1,4 @@
-//! COSI get/list/watch with typed specs against an in-process node.
+//! COSI get/list/watch with typed specs against the simulated cluster.
 
 #![allow(clippy::unwrap_used)]
 
@@ -6,8 +6,11 @@ mod support;
 
 use futures::StreamExt;
 use secrecy::ExposeSecret;
-use support::{Harness, NodeConfig, SCHEMATIC_ID};
-use talos_client::machine::MachineStage;
+use support::{
+    BOOT_ID_VERSION, NODE, client, configure_tailscale, one_node, received_methods, snapshot, start,
+};
+use talos_client::machine::{ApplyMode, MachineStage};
+use talos_client::methods;
 use talos_client::resources::{
     ExtensionServiceConfig, ExtensionServiceConfigStatus, ExtensionStatus, KernelParamStatus,
     MachineConfig, Resource, WatchEvent,
@@ -18,25 +21,25 @@ const READER: &[&str] = &["os:reader"];
 
 #[tokio::test]
 async fn extensions_and_the_schematic_id_are_read_with_a_reader_certificate() {
-    let harness = Harness::start(NodeConfig::default()).await;
-    let node = harness.client(READER).node("10.0.0.2");
+    let sim = start(one_node()).await;
+    let node = client(&sim, READER).node(NODE);
     let extensions = node.extensions().await.unwrap();
     let names: Vec<&str> = extensions.iter().map(Resource::name).collect();
+    assert_eq!(names, snapshot(&sim).extensions);
     assert_eq!(names, ["tailscale", "schematic"]);
-    assert_eq!(extensions[0].version(), "1.102.2");
+    assert!(!extensions[0].version().is_empty());
     assert!(extensions[1].is_schematic());
     assert_eq!(
-        node.schematic_id().await.unwrap().as_deref(),
-        Some(SCHEMATIC_ID)
+        node.schematic_id().await.unwrap(),
+        snapshot(&sim).schematic_id
     );
 }
 
 #[tokio::test]
 async fn the_machine_config_comes_back_byte_for_byte() {
-    let config = NodeConfig::default();
-    let expected = config.machine_config.clone();
-    let harness = Harness::start(config).await;
-    let node = harness.client(ADMIN).node("10.0.0.2");
+    let sim = start(one_node()).await;
+    let expected = snapshot(&sim).config;
+    let node = client(&sim, ADMIN).node(NODE);
     assert_eq!(
         node.machine_config().await.unwrap().expose_secret(),
         expected.as_slice()
@@ -52,8 +55,9 @@ async fn the_machine_config_comes_back_byte_for_byte() {
 
 #[tokio::test]
 async fn sensitive_resources_need_admin_and_say_so() {
-    let harness = Harness::start(NodeConfig::default()).await;
-    let node = harness.client(READER).node("10.0.0.2");
+    let sim = start(one_node()).await;
+    configure_tailscale(&sim, &["TS_ACCEPT_DNS=false"]).await;
+    let node = client(&sim, READER).node(NODE);
     let error = node.machine_config().await.unwrap_err();
     assert!(error.is_permission_denied());
     assert!(error.to_string().contains("needs os:admin"), "{error}");
@@ -66,8 +70,9 @@ async fn sensitive_resources_need_admin_and_say_so() {
 
 #[tokio::test]
 async fn typed_specs_decode_for_each_runtime_kind() {
-    let harness = Harness::start(NodeConfig::default()).await;
-    let node = harness.client(ADMIN).node("10.0.0.2");
+    let sim = start(one_node()).await;
+    configure_tailscale(&sim, &["TS_AUTHKEY=tskey-secret"]).await;
+    let node = client(&sim, ADMIN).node(NODE);
     let status = node.machine_status().await.unwrap();
     assert_eq!(status.stage(), MachineStage::Running);
     assert!(status.is_ready());
@@ -79,7 +84,6 @@ async fn typed_specs_decode_for_each_runtime_kind() {
         .unwrap()
         .unwrap();
     assert_eq!(esc.spec.environment, ["TS_AUTHKEY=tskey-secret"]);
-    assert_eq!(esc.metadata.version, "4");
     assert!(
         !format!("{esc:?}").contains("tskey"),
         "secrets must not show in Debug"
@@ -113,8 +117,8 @@ async fn typed_specs_decode_for_each_runtime_kind() {
 
 #[tokio::test]
 async fn a_missing_resource_is_none() {
-    let harness = Harness::start(NodeConfig::default()).await;
-    let node = harness.client(ADMIN).node("10.0.0.2");
+    let sim = start(one_node()).await;
+    let node = client(&sim, ADMIN).node(NODE);
     assert!(
         node.get::<ExtensionServiceConfig>("nope")
             .await
@@ -131,14 +135,18 @@ async fn a_missing_resource_is_none() {
 
 #[tokio::test]
 async fn the_raw_escape_hatch_reads_any_type() {
-    let harness = Harness::start(NodeConfig::default()).await;
-    let node = harness.client(ADMIN).node("10.0.0.2");
+    let sim = start(one_node()).await;
+    let node = client(&sim, ADMIN).node(NODE);
     let raw = node
         .list_raw("runtime", "ExtensionStatuses.runtime.talos.dev")
         .await
         .unwrap();
     assert_eq!(raw.len(), 2);
-    assert!(raw[0].yaml_spec.contains("ExtensionStatuses"));
+    assert!(
+        raw[0].yaml_spec.contains("name: tailscale"),
+        "{}",
+        raw[0].yaml_spec
+    );
     let decoded = Resource::<ExtensionStatus>::from_raw(raw[1].clone()).unwrap();
     assert!(decoded.is_schematic());
     // Bytes that are not the spec message report a decode error naming the resource.
@@ -155,85 +163,58 @@ async fn the_raw_escape_hatch_reads_any_type() {
 
 #[tokio::test]
 async fn the_boot_id_comes_from_the_resource_on_new_nodes() {
-    let harness = Harness::start(NodeConfig::default()).await;
-    let node = harness.client(READER).node("10.0.0.2");
-    assert_eq!(node.boot_id().await.unwrap(), "boot-1");
+    let sim = start(one_node().talos_version(BOOT_ID_VERSION)).await;
+    let node = client(&sim, READER).node(NODE);
+    assert_eq!(node.boot_id().await.unwrap(), snapshot(&sim).boot_id);
     assert!(
-        !harness
-            .node
-            .methods()
+        !received_methods(&sim)
             .iter()
-            .any(|method| method.ends_with("/Read"))
+            .any(|method| method == methods::READ)
     );
 }
 
 #[tokio::test]
 async fn the_boot_id_falls_back_to_the_kernel_file_on_older_nodes() {
-    let harness = Harness::start(NodeConfig {
-        boot_id_resource: false,
-        ..NodeConfig::default()
-    })
-    .await;
+    // Talos 1.13 has no BootIDs resource.
+    let sim = start(one_node()).await;
     assert_eq!(
-        harness
-            .client(ADMIN)
-            .node("10.0.0.2")
-            .boot_id()
-            .await
-            .unwrap(),
-        "boot-1"
+        client(&sim, ADMIN).node(NODE).boot_id().await.unwrap(),
+        snapshot(&sim).boot_id
     );
     assert_eq!(
-        harness.node.methods(),
-        ["/cosi.resource.State/Get", "/machine.MachineService/Read"]
+        received_methods(&sim),
+        [methods::RESOURCE_GET, methods::READ]
     );
     // Without admin, the fallback is refused, and the error says why.
-    let error = harness
-        .client(READER)
-        .node("10.0.0.2")
-        .boot_id()
-        .await
-        .unwrap_err();
+    let error = client(&sim, READER).node(NODE).boot_id().await.unwrap_err();
     assert!(error.is_permission_denied());
 }
 
 #[tokio::test]
 async fn watching_a_kind_sends_the_contents_then_changes() {
-    let harness = Harness::start(NodeConfig::default()).await;
-    let node = harness.client(ADMIN).node("10.0.0.2");
+    let sim = start(one_node()).await;
+    configure_tailscale(&sim, &["TS_ACCEPT_DNS=false"]).await;
+    let node = client(&sim, ADMIN).node(NODE);
     let mut watch = node
         .watch::<ExtensionServiceConfigStatus>(None)
         .await
         .unwrap();
     let created = watch.next().await.unwrap().unwrap();
-    assert!(matches!(&created, WatchEvent::Created(status) if status.spec.spec_version == "4"));
+    assert!(
+        matches!(&created, WatchEvent::Created(status) if status.spec.spec_version == "1"),
+        "{created:?}"
+    );
     assert!(matches!(
         watch.next().await.unwrap().unwrap(),
         WatchEvent::Bootstrapped
     ));
 
-    use talos_client::proto::cosi::resource::{Metadata, Resource as WireResource, Spec};
-    use talos_client::proto::talos::resource::definitions::runtime::ExtensionServiceConfigStatusSpec;
-    let updated = WireResource {
-        metadata: Some(Metadata {
-            namespace: "runtime".to_owned(),
-            r#type: "ExtensionServiceConfigStatuses.runtime.talos.dev".to_owned(),
-            id: "tailscale".to_owned(),
-            version: "3".to_owned(),
-            ..Default::default()
-        }),
-        spec: Some(Spec {
-            proto_spec: prost::Message::encode_to_vec(&ExtensionServiceConfigStatusSpec {
-                spec_version: "5".to_owned(),
-            }),
-            yaml_spec: String::new(),
-        }),
-    };
-    harness.node.update_resource(updated);
+    // A changed ESC is a new spec version of its status.
+    configure_tailscale(&sim, &["TS_ACCEPT_DNS=true"]).await;
     match watch.next().await.unwrap().unwrap() {
         WatchEvent::Updated { old, new } => {
-            assert_eq!(new.spec.spec_version, "5");
-            assert_eq!(old.unwrap().spec.spec_version, "4");
+            assert_eq!(new.spec.spec_version, "2");
+            assert_eq!(old.unwrap().spec.spec_version, "1");
         }
         other => panic!("expected an update, got {other:?}"),
     }
@@ -241,14 +222,10 @@ async fn watching_a_kind_sends_the_contents_then_changes() {
 
 #[tokio::test]
 async fn an_unregistered_type_is_permission_denied_like_talos() {
-    let harness = Harness::start(NodeConfig {
-        boot_id_resource: false,
-        ..NodeConfig::default()
-    })
-    .await;
-    let error = harness
-        .client(ADMIN)
-        .node("10.0.0.2")
+    // Talos 1.13 has no BootIDs resource.
+    let sim = start(one_node()).await;
+    let error = client(&sim, ADMIN)
+        .node(NODE)
         .get::<talos_client::resources::BootId>("boot-id")
         .await
         .unwrap_err();
@@ -261,14 +238,15 @@ async fn an_unregistered_type_is_permission_denied_like_talos() {
 
 #[tokio::test]
 async fn messages_above_tonics_4_mib_default_are_accepted() {
-    let mut machine_config = b"version: v1alpha1\n".to_vec();
-    machine_config.resize(6 * 1024 * 1024, b'#');
-    let harness = Harness::start(NodeConfig {
-        machine_config: machine_config.clone(),
-        ..NodeConfig::default()
-    })
-    .await;
-    let node = harness.client(ADMIN).node("10.0.0.2");
+    let sim = start(one_node()).await;
+    let mut machine_config = snapshot(&sim).config;
+    machine_config.extend_from_slice(b"# ");
+    machine_config.resize(4 * 1024 * 1024 + 512 * 1024, b'#');
+    machine_config.push(b'\n');
+    let node = client(&sim, ADMIN).node(NODE);
+    node.apply_configuration(&machine_config, ApplyMode::NoReboot, false)
+        .await
+        .unwrap();
     let read = node.machine_config().await.unwrap();
     assert_eq!(read.expose_secret().len(), machine_config.len());
 }

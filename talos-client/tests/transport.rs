@@ -1,4 +1,4 @@
-//! mTLS, roles and endpoint failover against an in-process node.
+//! mTLS, roles and endpoint failover against the simulated cluster.
 
 #![allow(clippy::unwrap_used)]
 
@@ -8,14 +8,18 @@ use std::sync::Arc;
 
 use secrecy::ExposeSecret;
 use sim::pki::Pki;
-use support::{Harness, NodeConfig};
+use support::{
+    NODE, calls, calls_at, client, client_via, identity, one_node, received_methods, start,
+};
 use talos_client::identity::Role;
 use talos_client::{TalosClient, methods};
 
+const ADMIN: &[&str] = &["os:admin"];
+
 #[tokio::test]
 async fn the_upstream_ed25519_key_label_connects() {
-    let harness = Harness::start(NodeConfig::default()).await;
-    let issued = harness.pki.issue_client(&["os:admin"]).unwrap();
+    let sim = start(one_node()).await;
+    let issued = sim.pki().issue_client(ADMIN).unwrap();
     assert!(
         issued
             .key_pem
@@ -23,45 +27,42 @@ async fn the_upstream_ed25519_key_label_connects() {
             .starts_with("-----BEGIN ED25519 PRIVATE KEY-----")
     );
     let identity = talos_client::identity::ClientIdentity::from_pem(
-        harness.pki.ca_pem().as_bytes(),
+        sim.pki().ca_pem().as_bytes(),
         issued.cert_pem.as_bytes(),
         issued.key_pem.expose_secret().as_bytes(),
     )
     .unwrap();
     let client = TalosClient::builder()
-        .endpoint(harness.addr().to_string())
+        .endpoint(sim.endpoint())
         .identity(identity)
         .build()
         .unwrap();
     assert_eq!(
-        client.node("10.0.0.2").version().await.unwrap().tag,
-        "v1.13.2"
+        client.node(NODE).version().await.unwrap().tag,
+        support::LIFECYCLE_VERSION
     );
 }
 
 #[tokio::test]
 async fn a_server_signed_by_another_ca_is_refused() {
-    let harness = Harness::start(NodeConfig::default()).await;
+    let sim = start(one_node()).await;
     let other_ca = Pki::generate().unwrap();
     let client = TalosClient::builder()
-        .endpoint(harness.addr().to_string())
-        .identity(support::identity(&other_ca, &["os:admin"]))
+        .endpoint(sim.endpoint())
+        .identity(identity(&other_ca, ADMIN))
         .build()
         .unwrap();
-    let error = client.node("10.0.0.2").version().await.unwrap_err();
+    let error = client.node(NODE).version().await.unwrap_err();
     assert!(error.is_unavailable(), "{error}");
     assert!(error.to_string().contains("cannot connect"), "{error}");
-    assert!(
-        harness.node.calls().is_empty(),
-        "no request may reach the node"
-    );
+    assert!(calls(&sim).is_empty(), "no request may reach the node");
 }
 
 #[tokio::test]
 async fn a_client_without_certificate_is_refused_by_the_node() {
-    let harness = Harness::start(NodeConfig::default()).await;
+    let sim = start(one_node()).await;
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(harness.pki.ca_der()).unwrap();
+    roots.add(sim.pki().ca_der()).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -70,7 +71,7 @@ async fn a_client_without_certificate_is_refused_by_the_node() {
         .with_no_client_auth();
     config.alpn_protocols = vec![b"h2".to_vec()];
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let tcp = tokio::net::TcpStream::connect(harness.addr())
+    let tcp = tokio::net::TcpStream::connect(sim.endpoint())
         .await
         .unwrap();
     let name = rustls_pki_types::ServerName::try_from("127.0.0.1").unwrap();
@@ -91,15 +92,15 @@ async fn a_client_without_certificate_is_refused_by_the_node() {
         outcome.is_err(),
         "the node accepted a client without certificate"
     );
-    assert!(harness.node.calls().is_empty());
+    assert!(calls(&sim).is_empty());
 }
 
 #[tokio::test]
 async fn a_reader_certificate_on_an_admin_call_names_the_needed_and_held_roles() {
-    let harness = Harness::start(NodeConfig::default()).await;
-    let reader = harness.client(&["os:reader"]);
+    let sim = start(one_node()).await;
+    let reader = client(&sim, &["os:reader"]);
     let error = reader
-        .node("10.0.0.2")
+        .node(NODE)
         .read("/proc/sys/kernel/random/boot_id")
         .await
         .unwrap_err();
@@ -108,62 +109,57 @@ async fn a_reader_certificate_on_an_admin_call_names_the_needed_and_held_roles()
     assert!(message.contains("needs os:admin"), "{message}");
     assert!(message.contains("has os:reader"), "{message}");
     // The node did see (and refuse) the call.
-    assert_eq!(harness.node.methods(), ["/machine.MachineService/Read"]);
+    assert_eq!(received_methods(&sim), [methods::READ]);
 }
 
 #[tokio::test]
 async fn require_role_checks_locally_without_calling() {
-    let harness = Harness::start(NodeConfig::default()).await;
-    let reader = harness.client(&["os:reader"]);
+    let sim = start(one_node()).await;
+    let reader = client(&sim, &["os:reader"]);
     assert_eq!(reader.roles().iter().collect::<Vec<_>>(), [&Role::Reader]);
     reader.require_role(methods::VERSION).unwrap();
     let error = reader.require_role(methods::LIFECYCLE_UPGRADE).unwrap_err();
     assert!(error.is_permission_denied());
     assert!(error.to_string().contains("needs os:admin"), "{error}");
-    let operator = harness.client(&["os:operator"]);
+    let operator = client(&sim, &["os:operator"]);
     operator.require_role(methods::REBOOT).unwrap();
-    assert!(harness.node.calls().is_empty());
+    assert!(calls(&sim).is_empty());
 }
 
 #[tokio::test]
 async fn calls_fail_over_to_the_next_endpoint_when_one_is_unreachable() {
-    let harness = Harness::start(NodeConfig::default()).await;
-    let client = harness.client_via(&[support::dead_endpoint(), harness.addr()], &["os:admin"]);
+    let sim = start(one_node()).await;
+    let endpoints = [support::dead_endpoint().to_string(), sim.endpoint()];
+    let client = client_via(&sim, &endpoints, ADMIN);
     assert_eq!(
-        client.node("10.0.0.2").version().await.unwrap().tag,
-        "v1.13.2"
+        client.node(NODE).version().await.unwrap().tag,
+        support::LIFECYCLE_VERSION
     );
     // The working endpoint is preferred from now on.
-    client.node("10.0.0.2").service_list().await.unwrap();
-    assert_eq!(harness.node.calls().len(), 2);
+    client.node(NODE).service_list().await.unwrap();
+    assert_eq!(calls(&sim).len(), 2);
 }
 
 #[tokio::test]
 async fn reads_fail_over_when_an_endpoint_answers_unavailable() {
-    let first = Harness::start(NodeConfig {
-        down_for_calls: 100,
-        ..NodeConfig::default()
-    })
-    .await;
-    first.node.go_down(&mut first.node.state(), "");
-    let (_, second) = first
-        .another_endpoint(NodeConfig {
-            version_tag: "v1.13.9".to_owned(),
-            ..NodeConfig::default()
-        })
-        .await;
-    let client = first.client_via(&[first.addr(), second.addr()], &["os:admin"]);
+    let sim = start(one_node().apid_endpoints(2)).await;
+    sim.faults().apid_endpoint_unavailable(0);
+    let client = client_via(&sim, &sim.endpoints(), ADMIN);
     assert_eq!(
-        client.node("10.0.0.2").version().await.unwrap().tag,
-        "v1.13.9"
+        client.node(NODE).version().await.unwrap().tag,
+        support::LIFECYCLE_VERSION
     );
+    let answered = calls_at(&sim, 1);
+    assert_eq!(answered.len(), 1, "{answered:?}");
+    assert_eq!(answered[0].method, methods::VERSION);
     // A state-changing call is not retried elsewhere once sent: the failing endpoint is
     // no longer preferred, so it goes to the working one directly.
-    client
-        .node("10.0.0.2")
-        .service_restart("kubelet")
-        .await
-        .unwrap();
+    client.node(NODE).service_restart("kubelet").await.unwrap();
+    assert!(
+        !calls_at(&sim, 0)
+            .iter()
+            .any(|call| call.method == methods::SERVICE_RESTART)
+    );
 }
 
 #[tokio::test]
@@ -172,10 +168,10 @@ async fn an_unreachable_cluster_reports_every_endpoint() {
     let pki = Pki::generate().unwrap();
     let client = TalosClient::builder()
         .endpoint(dead.to_string())
-        .identity(support::identity(&pki, &["os:admin"]))
+        .identity(identity(&pki, ADMIN))
         .build()
         .unwrap();
-    let error = client.node("10.0.0.2").version().await.unwrap_err();
+    let error = client.node(NODE).version().await.unwrap_err();
     assert!(error.is_unavailable());
     assert!(error.to_string().contains(&dead.to_string()), "{error}");
 }
@@ -184,7 +180,7 @@ async fn an_unreachable_cluster_reports_every_endpoint() {
 fn building_without_endpoints_or_identity_fails_clearly() {
     let pki = Pki::generate().unwrap();
     let error = TalosClient::builder()
-        .identity(support::identity(&pki, &["os:admin"]))
+        .identity(identity(&pki, ADMIN))
         .build()
         .unwrap_err();
     assert!(error.to_string().contains("no endpoints"), "{error}");
@@ -195,7 +191,7 @@ fn building_without_endpoints_or_identity_fails_clearly() {
     assert!(error.to_string().contains("no client identity"), "{error}");
     let error = TalosClient::builder()
         .endpoint("http://10.0.0.2")
-        .identity(support::identity(&pki, &["os:admin"]))
+        .identity(identity(&pki, ADMIN))
         .build()
         .unwrap_err();
     assert!(
@@ -206,47 +202,35 @@ fn building_without_endpoints_or_identity_fails_clearly() {
 
 #[tokio::test]
 async fn calls_move_to_the_next_endpoint_when_a_connected_one_goes_away() {
-    let first = Harness::start(NodeConfig::default()).await;
-    let (second_node, second) = first.another_endpoint(NodeConfig::default()).await;
-    let client = first.client_via(&[first.addr(), second.addr()], &["os:admin"]);
-    client.node("10.0.0.2").version().await.unwrap();
-    assert_eq!(first.node.calls().len(), 1);
-    let Harness {
-        server,
-        node: first_node,
-        ..
-    } = first;
-    server.shutdown().await;
+    let mut sim = start(one_node().apid_endpoints(2)).await;
+    let client = client_via(&sim, &sim.endpoints(), ADMIN);
+    client.node(NODE).version().await.unwrap();
+    assert_eq!(calls_at(&sim, 0).len(), 1);
+    sim.stop_apid_endpoint(0).await;
 
     // A read moves on at once, whatever the closed connection reports.
-    client.node("10.0.0.2").version().await.unwrap();
-    assert_eq!(second_node.calls().len(), 1);
+    client.node(NODE).version().await.unwrap();
+    assert_eq!(calls_at(&sim, 1).len(), 1);
     // A restart goes to the endpoint that answered last.
-    client
-        .node("10.0.0.2")
-        .service_restart("kubelet")
-        .await
-        .unwrap();
+    client.node(NODE).service_restart("kubelet").await.unwrap();
     assert_eq!(
-        second_node.methods().last().unwrap(),
-        "/machine.MachineService/ServiceRestart"
+        calls_at(&sim, 1).last().unwrap().method,
+        methods::SERVICE_RESTART
     );
-    assert_eq!(first_node.calls().len(), 1);
+    assert_eq!(calls_at(&sim, 0).len(), 1);
 }
 
 #[tokio::test]
 async fn a_state_changing_call_moves_on_only_when_the_endpoint_refuses_connections() {
-    let first = Harness::start(NodeConfig::default()).await;
-    let (second_node, second) = first.another_endpoint(NodeConfig::default()).await;
-    let client = first.client_via(&[first.addr(), second.addr()], &["os:admin"]);
-    client.node("10.0.0.2").version().await.unwrap();
-    let Harness { server, .. } = first;
-    server.shutdown().await;
+    let mut sim = start(one_node().apid_endpoints(2)).await;
+    let client = client_via(&sim, &sim.endpoints(), ADMIN);
+    client.node(NODE).version().await.unwrap();
+    sim.stop_apid_endpoint(0).await;
     // The first attempt may meet the closing connection (not retried: it might have been
     // sent); once the endpoint refuses connections the call goes to the next endpoint.
     let mut outcomes = Vec::new();
     for _ in 0..2 {
-        outcomes.push(client.node("10.0.0.2").service_restart("kubelet").await);
+        outcomes.push(client.node(NODE).service_restart("kubelet").await);
     }
     for outcome in &outcomes {
         if let Err(error) = outcome {
@@ -255,39 +239,41 @@ async fn a_state_changing_call_moves_on_only_when_the_endpoint_refuses_connectio
     }
     assert!(outcomes.last().unwrap().is_ok(), "{outcomes:?}");
     assert!(
-        second_node
-            .methods()
+        calls_at(&sim, 1)
             .iter()
-            .any(|method| method.ends_with("/ServiceRestart"))
+            .any(|call| call.method == methods::SERVICE_RESTART)
     );
 }
 
 #[tokio::test]
 async fn a_talosconfig_context_connects_through_its_endpoints_and_identity() {
-    let harness = Harness::start(NodeConfig::default()).await;
+    let sim = start(one_node()).await;
     let context = talos_client::config::Context::new(
         "sim",
-        [harness.addr().to_string()],
-        ["10.0.0.2"],
-        harness.identity(&["os:reader"]),
+        [sim.endpoint()],
+        [NODE],
+        identity(sim.pki(), &["os:reader"]),
     )
     .unwrap();
     let client = TalosClient::connect(&context).unwrap();
-    assert_eq!(client.endpoints(), [harness.addr().to_string()]);
+    assert_eq!(client.endpoints(), [sim.endpoint()]);
     assert_eq!(client.roles().to_string(), "os:reader");
     let node = client.node(&context.nodes()[0]);
-    assert_eq!(node.version().await.unwrap().tag, "v1.13.2");
-    assert_eq!(harness.node.calls()[0].node_values, ["10.0.0.2"]);
+    assert_eq!(
+        node.version().await.unwrap().tag,
+        support::LIFECYCLE_VERSION
+    );
+    assert_eq!(calls(&sim)[0].node, [NODE]);
 }
 
 #[tokio::test]
 async fn a_talosconfig_written_as_yaml_connects() {
-    let harness = Harness::start(NodeConfig::default()).await;
+    let sim = start(one_node()).await;
     let context = talos_client::config::Context::new(
         "sim",
-        [harness.addr().to_string()],
+        [sim.endpoint()],
         Vec::<String>::new(),
-        harness.identity(&["os:admin"]),
+        identity(sim.pki(), ADMIN),
     )
     .unwrap();
     let yaml = talos_client::config::TalosConfig::new(context)
@@ -296,25 +282,22 @@ async fn a_talosconfig_written_as_yaml_connects() {
     let config = talos_client::config::TalosConfig::from_yaml(&yaml).unwrap();
     let client = TalosClient::connect(config.context(None).unwrap()).unwrap();
     assert_eq!(
-        client.node("10.0.0.2").version().await.unwrap().tag,
-        "v1.13.2"
+        client.node(NODE).version().await.unwrap().tag,
+        support::LIFECYCLE_VERSION
     );
 }
 
 #[tokio::test]
 async fn a_call_the_node_never_answers_times_out() {
-    let harness = Harness::start(NodeConfig {
-        version_hangs: true,
-        ..NodeConfig::default()
-    })
-    .await;
+    let sim = start(one_node()).await;
+    sim.faults().version_hangs("k8s-1");
     let client = TalosClient::builder()
-        .endpoint(harness.addr().to_string())
-        .identity(harness.identity(&["os:admin"]))
+        .endpoint(sim.endpoint())
+        .identity(identity(sim.pki(), ADMIN))
         .request_timeout(std::time::Duration::from_millis(200))
         .build()
         .unwrap();
-    let error = client.node("10.0.0.2").version().await.unwrap_err();
+    let error = client.node(NODE).version().await.unwrap_err();
     assert!(
         matches!(error, talos_client::Error::Timeout { .. }),
         "{error}"

@@ -6,11 +6,12 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use factory_client::{InstallerRef, Schematic};
-use talos_client::machine_config::ConfigDocuments;
+use talos_client::machine_config::ExtensionServiceConfig;
 use talos_client::proto::machine::machine_status_event::MachineStage;
-use tokio_util::sync::CancellationToken;
 
-use super::config::{ClusterSettings, initial_config};
+use super::boot::Boot;
+use super::call_log::{CallLog, ReceivedCall};
+use super::config::{ClusterSettings, initial_config, stored_escs};
 use super::events::EventLog;
 use super::lifecycle;
 use super::node::{BootEntry, EscRecord, Node, NodeState};
@@ -55,7 +56,9 @@ pub(crate) struct ClusterContext {
     pub(crate) faults: Faults,
     pub(crate) clock: SimClock,
     pub(crate) timings: Timings,
-    pub(crate) connections: OnceLock<ConnectionControl>,
+    /// Every apid endpoint's connections, by endpoint index (set once when serving).
+    pub(crate) connections: OnceLock<Vec<ConnectionControl>>,
+    pub(crate) calls: CallLog,
 }
 
 impl ClusterContext {
@@ -79,9 +82,17 @@ impl ClusterContext {
 
     /// Makes `bytes` the node's configuration; returns the ESC names whose content changed.
     pub(crate) fn load_config(&self, state: &mut NodeState, bytes: Vec<u8>) -> Vec<String> {
-        let escs = ConfigDocuments::parse(&bytes)
-            .map(|documents| documents.extension_service_configs())
-            .unwrap_or_default();
+        let escs = stored_escs(&bytes);
+        self.load_parsed_config(state, bytes, escs)
+    }
+
+    /// As [`ClusterContext::load_config`], with the configuration's ESCs already parsed.
+    pub(crate) fn load_parsed_config(
+        &self,
+        state: &mut NodeState,
+        bytes: Vec<u8>,
+        escs: Vec<ExtensionServiceConfig>,
+    ) -> Vec<String> {
         let mut changed = Vec::new();
         let mut records = BTreeMap::new();
         for esc in escs {
@@ -135,6 +146,8 @@ pub struct NodeSnapshot {
     pub image: String,
     /// The schematic of that image, if it came from the factory.
     pub schematic_id: Option<String>,
+    /// How many times the node has booted (1 when the sim starts).
+    pub boots: u32,
     /// Manifest names of the installed extensions (the `schematic` pseudo-extension included).
     pub extensions: Vec<String>,
     /// Service id → state (`Running`, `Waiting`, …).
@@ -197,6 +210,7 @@ impl TalosCluster {
                 up: state.up,
                 ready: state.up && state.ready && state.stage == MachineStage::Running,
                 boot_id: state.boot_id.clone(),
+                boots: state.boots,
                 version: state.installed.version.clone(),
                 image: state.installed.image.clone(),
                 schematic_id: state.installed.schematic.map(|id| id.to_string()),
@@ -221,6 +235,11 @@ impl TalosCluster {
                 .get(service)
                 .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
         })
+    }
+
+    /// Every call apid received so far, oldest first (at most the last 10 000).
+    pub fn received_calls(&self) -> Vec<ReceivedCall> {
+        self.ctx.calls.snapshot()
     }
 
     pub(crate) fn find(&self, target: &str) -> Option<Arc<Node>> {
@@ -291,10 +310,12 @@ fn initial_state(
         .map_err(|e| Error::InvalidSetup(format!("node {}: {e}", spec.hostname)))?;
     let mut state = NodeState {
         up: true,
-        boot: CancellationToken::new(),
+        boot: Boot::default(),
+        boots: 1,
         stage: MachineStage::Booting,
         ready: false,
         boot_id: uuid::Uuid::new_v4().to_string(),
+        stale_boot_id: None,
         installed,
         next_boot: None,
         previous_boot: None,

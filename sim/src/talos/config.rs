@@ -83,6 +83,13 @@ pub(crate) enum ApplyPlan {
     Try,
 }
 
+/// The ExtensionServiceConfigs of stored configuration bytes (none when they do not parse).
+pub(crate) fn stored_escs(bytes: &[u8]) -> Vec<ExtensionServiceConfig> {
+    ConfigDocuments::parse(bytes)
+        .map(|documents| documents.extension_service_configs())
+        .unwrap_or_default()
+}
+
 /// The configuration's ExtensionServiceConfigs, after Talos's validation.
 pub(crate) fn extension_service_configs(
     documents: &ConfigDocuments,
@@ -95,8 +102,18 @@ pub(crate) fn extension_service_configs(
     Ok(escs)
 }
 
+/// A new configuration that passed validation: its documents and its v1alpha1 tree.
+#[derive(Debug)]
+pub(crate) struct NewConfig {
+    pub(crate) documents: ConfigDocuments,
+    /// The v1alpha1 document, parsed once for every check.
+    pub(crate) v1alpha1: Value,
+    /// The validated ExtensionServiceConfig documents.
+    pub(crate) escs: Vec<ExtensionServiceConfig>,
+}
+
 /// Parses and validates a new configuration the way machined does.
-pub(crate) fn parse_for_apply(bytes: &[u8]) -> Result<ConfigDocuments, Status> {
+pub(crate) fn parse_for_apply(bytes: &[u8]) -> Result<NewConfig, Status> {
     let documents = ConfigDocuments::parse(bytes).map_err(|error| match error {
         MachineConfigError::DuplicateDocument { id } => {
             Status::invalid_argument(format!("duplicate document: {id}"))
@@ -108,15 +125,35 @@ pub(crate) fn parse_for_apply(bytes: &[u8]) -> Result<ConfigDocuments, Status> {
             "the configuration has no v1alpha1 document: did you mean to patch the machine config instead?",
         ));
     };
-    let unknown = unknown_v1alpha1_keys(v1alpha1.body());
+    let v1alpha1: Value = serde_yaml_ng::from_str(v1alpha1.body()).unwrap_or_default();
+    let unknown = unknown_v1alpha1_keys(&v1alpha1);
     if !unknown.is_empty() {
         return Err(Status::invalid_argument(format!(
             "failed to parse config: unknown keys found during decoding: {}",
             unknown.join(", ")
         )));
     }
-    extension_service_configs(&documents)?;
-    Ok(documents)
+    let escs = extension_service_configs(&documents)?;
+    Ok(NewConfig {
+        documents,
+        v1alpha1,
+        escs,
+    })
+}
+
+/// The warnings Talos returns with an accepted configuration (deprecated fields).
+pub(crate) fn warnings(config: &NewConfig) -> Vec<String> {
+    let install_extensions = config.v1alpha1["machine"]["install"]
+        .get("extensions")
+        .is_some();
+    if install_extensions {
+        vec![
+            ".machine.install.extensions is deprecated, please see https://www.talos.dev/latest/talos-guides/install/boot-assets/"
+                .to_owned(),
+        ]
+    } else {
+        Vec::new()
+    }
 }
 
 const TOP_LEVEL_KEYS: &[&str] = &["version", "debug", "persist", "machine", "cluster"];
@@ -190,10 +227,7 @@ const INSTALL_KEYS: &[&str] = &[
 
 /// Keys of the v1alpha1 document that Talos's strict decoder would not know, as dotted
 /// paths (the top level, `machine`, `machine.install` and `cluster` are checked).
-fn unknown_v1alpha1_keys(body: &str) -> Vec<String> {
-    let Ok(document) = serde_yaml_ng::from_str::<Value>(body) else {
-        return Vec::new();
-    };
+fn unknown_v1alpha1_keys(document: &Value) -> Vec<String> {
     let mut unknown = Vec::new();
     let mut check = |prefix: &str, value: Option<&Value>, known: &[&str]| {
         for key in value
@@ -207,7 +241,7 @@ fn unknown_v1alpha1_keys(body: &str) -> Vec<String> {
             }
         }
     };
-    check("", Some(&document), TOP_LEVEL_KEYS);
+    check("", Some(document), TOP_LEVEL_KEYS);
     let machine = document.get("machine");
     check("machine.", machine, MACHINE_KEYS);
     check(
@@ -222,7 +256,7 @@ fn unknown_v1alpha1_keys(body: &str) -> Vec<String> {
 /// Decides what applying `new` over `current` means for this mode and version.
 pub(crate) fn plan_apply(
     current: &[u8],
-    new: &ConfigDocuments,
+    new: &NewConfig,
     mode: Mode,
     dry_run: bool,
     version: &TalosVersion,
@@ -247,7 +281,7 @@ pub(crate) fn plan_apply(
     if dry_run {
         return Ok(ApplyPlan::DryRun {
             mode,
-            summary: dry_run_summary(current, &new.to_bytes(), mode),
+            summary: dry_run_summary(current, &new.documents.to_bytes(), mode),
         });
     }
     Ok(match mode {
@@ -289,13 +323,12 @@ const IMMEDIATE_MACHINE_KEYS: &[&str] = &[
 ];
 
 /// Whether the v1alpha1 documents differ outside what Talos applies immediately.
-fn v1alpha1_needs_reboot(current: &[u8], new: &ConfigDocuments) -> bool {
+fn v1alpha1_needs_reboot(current: &[u8], new: &NewConfig) -> bool {
     let old_doc = ConfigDocuments::parse(current)
         .ok()
-        .and_then(|docs| docs.find(V1ALPHA1_KIND, "").map(|d| d.body().to_owned()));
-    let new_doc = new.find(V1ALPHA1_KIND, "").map(|d| d.body().to_owned());
-    let reduce = |text: Option<String>| -> Option<Value> {
-        let mut value: Value = serde_yaml_ng::from_str(&text?).ok()?;
+        .and_then(|docs| docs.find(V1ALPHA1_KIND, "").map(|d| d.body().to_owned()))
+        .and_then(|text| serde_yaml_ng::from_str::<Value>(&text).ok());
+    let reduce = |mut value: Value| -> Option<Value> {
         let root = value.as_mapping_mut()?;
         root.remove("cluster");
         root.remove("debug");
@@ -306,7 +339,7 @@ fn v1alpha1_needs_reboot(current: &[u8], new: &ConfigDocuments) -> bool {
         }
         Some(value)
     };
-    reduce(old_doc) != reduce(new_doc)
+    old_doc.and_then(reduce) != reduce(new.v1alpha1.clone())
 }
 
 /// `mode_details` of a dry run: the mode and a line diff (values of secret-looking lines hidden).
@@ -343,18 +376,17 @@ fn redact(line: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::unknown_v1alpha1_keys;
+
+    fn keys(body: &str) -> Vec<String> {
+        unknown_v1alpha1_keys(&serde_yaml_ng::from_str(body).unwrap())
+    }
 
     #[test]
     fn misspelled_keys_are_unknown_and_real_ones_accepted() {
         let body = "version: v1alpha1\nmachine:\n  type: worker\n  instal:\n    image: x\n  install:\n    image: y\n    imag: z\ncluster:\n  clusterName: c\n";
-        assert_eq!(
-            unknown_v1alpha1_keys(body),
-            ["machine.instal", "machine.install.imag"]
-        );
-        assert!(
-            unknown_v1alpha1_keys("version: v1alpha1\nmachine:\n  install:\n    image: y\n")
-                .is_empty()
-        );
+        assert_eq!(keys(body), ["machine.instal", "machine.install.imag"]);
+        assert!(keys("version: v1alpha1\nmachine:\n  install:\n    image: y\n").is_empty());
     }
 }

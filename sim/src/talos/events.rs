@@ -104,6 +104,22 @@ pub(crate) fn sequence(name: &str, action: machine::sequence_event::Action) -> A
     )
 }
 
+/// A sequence that stopped with `error` (Talos reports the failure in the stop event).
+pub(crate) fn sequence_failed(name: &str, error: &str) -> Any {
+    payload(
+        "SequenceEvent",
+        &SequenceEvent {
+            sequence: name.to_owned(),
+            action: machine::sequence_event::Action::Stop.into(),
+            error: Some(talos_client::proto::common::Error {
+                code: talos_client::proto::common::Code::Fatal.into(),
+                message: error.to_owned(),
+                details: Vec::new(),
+            }),
+        },
+    )
+}
+
 pub(crate) fn phase(name: &str, action: machine::phase_event::Action) -> Any {
     payload(
         "PhaseEvent",

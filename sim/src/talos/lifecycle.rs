@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use talos_client::proto::machine::machine_status_event::MachineStage;
 use talos_client::proto::machine::{phase_event, sequence_event, task_event};
-use tokio_util::sync::CancellationToken;
 
+use super::boot::Boot;
 use super::cluster::ClusterContext;
 use super::events;
 use super::extension_services;
@@ -68,10 +68,27 @@ pub(crate) fn spawn(ctx: Arc<ClusterContext>, node: Arc<Node>, actor: String, se
 }
 
 async fn run(ctx: Arc<ClusterContext>, node: Arc<Node>, actor: String, sequence: Sequence) {
-    node.update(|state| go_down(&ctx, state, &actor, sequence));
-    tokio::time::sleep(ctx.timings.shutdown).await;
-    node.update(|state| power_off(&ctx, state));
     let host = &node.spec.hostname;
+    if sequence == Sequence::Upgrade
+        && let Some(error) = ctx.faults.upgrade_sequence_error(host)
+    {
+        node.update(|state| fail_upgrade(state, &actor, &error));
+        return;
+    }
+    let abrupt = ctx.faults.is_rebooting_abruptly(host);
+    node.update(|state| {
+        if ctx.faults.is_announcing_stale_ready(host) {
+            // A status update of the old boot, late: still "running and ready".
+            state.emit("", events::machine_status(MachineStage::Running, true));
+        }
+        if !abrupt {
+            go_down(&ctx, state, &actor, sequence);
+        }
+    });
+    if !abrupt {
+        tokio::time::sleep(ctx.timings.shutdown).await;
+    }
+    node.update(|state| power_off(&ctx, state, abrupt));
     tokio::time::sleep(ctx.timings.reboot + ctx.faults.extra_reboot_time(host)).await;
     if ctx.faults.is_node_never_returning(host) {
         tracing::debug!(node = %host, "sim node stays down until the fault is lifted");
@@ -80,6 +97,18 @@ async fn run(ctx: Arc<ClusterContext>, node: Arc<Node>, actor: String, sequence:
     node.update(|state| power_on(&ctx, &node.spec, state));
     tokio::time::sleep(ctx.timings.boot).await;
     finish_boot(&ctx, &node);
+}
+
+/// The legacy upgrade's background sequence fails (e.g. its etcd checks): the node keeps
+/// running its image and the error is reported in the sequence's stop event.
+fn fail_upgrade(state: &mut NodeState, actor: &str, error: &str) {
+    state.emit(
+        actor,
+        events::sequence("upgrade", sequence_event::Action::Start),
+    );
+    state.emit(actor, events::sequence_failed("upgrade", error));
+    state.next_boot = None;
+    state.sequence = None;
 }
 
 fn go_down(ctx: &ClusterContext, state: &mut NodeState, actor: &str, sequence: Sequence) {
@@ -118,10 +147,10 @@ fn go_down(ctx: &ClusterContext, state: &mut NodeState, actor: &str, sequence: S
     state.emit(actor, events::phase("stopEverything", Phase::Stop));
 }
 
-fn power_off(ctx: &ClusterContext, state: &mut NodeState) {
+fn power_off(ctx: &ClusterContext, state: &mut NodeState, abrupt: bool) {
     state.up = false;
     state.ready = false;
-    state.boot.cancel();
+    state.boot.end(abrupt);
     if let Some(device) = state.tailscale_device.as_deref() {
         ctx.tailnet.disconnect(device);
     }
@@ -137,8 +166,11 @@ fn power_on(ctx: &ClusterContext, spec: &NodeSpec, state: &mut NodeState) {
     if let Some(staged) = state.staged_config.take() {
         ctx.load_config(state, staged);
     }
-    state.boot_id = uuid::Uuid::new_v4().to_string();
-    state.boot = CancellationToken::new();
+    let previous = std::mem::replace(&mut state.boot_id, uuid::Uuid::new_v4().to_string());
+    let stale_reads = ctx.faults.stale_boot_id_read_count(&spec.hostname);
+    state.stale_boot_id = (stale_reads > 0).then_some((previous, stale_reads));
+    state.boot = Boot::default();
+    state.boots += 1;
     state.events.clear();
     state.resource_versions.clear();
     state.services.clear();
@@ -179,7 +211,7 @@ pub(crate) fn keep_restarting_if_failed(
     ctx: &Arc<ClusterContext>,
     node: &Arc<Node>,
     outcome: Outcome,
-    boot: CancellationToken,
+    boot: Boot,
 ) {
     if outcome != Outcome::Failed {
         return;
@@ -193,7 +225,7 @@ pub(crate) fn keep_restarting_if_failed(
     tokio::spawn(async move {
         loop {
             tokio::select! {
-                () = boot.cancelled() => break,
+                () = boot.ended() => break,
                 () = tokio::time::sleep(ctx.timings.service_restart) => {}
             }
             let outcome =

@@ -8,10 +8,7 @@ use talos_client::proto::machine::LogsRequest;
 use tonic::Status;
 
 use super::node::Node;
-use super::streams::{GrpcStream, finite, produced};
-
-/// Chunk size of log data; chunks deliberately ignore line boundaries.
-const CHUNK: usize = 100;
+use super::streams::{GrpcStream, chunks, finite, produced};
 
 pub(crate) fn stream(node: Arc<Node>, request: LogsRequest) -> Result<GrpcStream<Data>, Status> {
     let id = request.id.clone();
@@ -75,16 +72,6 @@ fn tail(content: &[u8], lines: i32) -> &[u8] {
         .nth(wanted - 1)
         .map_or(0, |(index, _)| index + 1);
     &content[start..]
-}
-
-fn chunks(bytes: &[u8]) -> Vec<Data> {
-    bytes
-        .chunks(CHUNK)
-        .map(|chunk| Data {
-            metadata: None,
-            bytes: chunk.to_vec(),
-        })
-        .collect()
 }
 
 #[cfg(test)]

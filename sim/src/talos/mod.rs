@@ -4,8 +4,11 @@
 //! (`lifecycle`: reboots, upgrades, boots), configuration (`config`) and extension services
 //! (`extension_services`, running the programs in `containerboot` and `upsmon`); the gRPC services in `grpc` are thin glue that route by `node`
 //! metadata, check RBAC and read or change that state. COSI resources are rendered from the
-//! state on demand (`resources`). Start reading at [`TalosCluster`].
+//! state on demand (`resources`). A boot ends in an orderly way or abruptly (`boot`), and
+//! apid records every call it receives (`call_log`). Start reading at [`TalosCluster`].
 
+mod boot;
+mod call_log;
 mod cluster;
 mod config;
 mod containerboot;
@@ -26,6 +29,7 @@ mod streams;
 mod upsmon;
 mod version;
 
+pub use call_log::ReceivedCall;
 pub use cluster::{NodeSnapshot, TalosCluster, Timings};
 pub use spec::{NodeRole, NodeSpec};
 

@@ -9,8 +9,8 @@ use prost_types::Any;
 use talos_client::machine_config::ExtensionServiceConfig;
 use talos_client::proto::machine::machine_status_event::MachineStage;
 use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
 
+use super::boot::Boot;
 use super::events::{self, EventLog};
 use super::resources::ResourceVersions;
 use super::services::{ServiceState, ServiceTable};
@@ -39,11 +39,15 @@ pub(crate) struct EscRecord {
 pub(crate) struct NodeState {
     /// False while the node is down (rebooting, or never coming back).
     pub(crate) up: bool,
-    /// Cancelled when the current boot ends: open streams then fail with `Unavailable`.
-    pub(crate) boot: CancellationToken,
+    /// Ends with the current boot: open streams then fail with `Unavailable` (or end).
+    pub(crate) boot: Boot,
+    /// How many times the node has booted (1 after the sim starts).
+    pub(crate) boots: u32,
     pub(crate) stage: MachineStage,
     pub(crate) ready: bool,
     pub(crate) boot_id: String,
+    /// The previous boot's ID, and how many boot-ID reads still return it (a fault).
+    pub(crate) stale_boot_id: Option<(String, u32)>,
     pub(crate) installed: BootEntry,
     pub(crate) next_boot: Option<BootEntry>,
     pub(crate) previous_boot: Option<BootEntry>,
@@ -95,6 +99,19 @@ impl NodeState {
         self.stage = stage;
         self.ready = ready;
         self.emit(actor_id, events::machine_status(stage, ready));
+    }
+
+    /// The boot ID as a reader sees it: the previous one while a stale-read fault lasts.
+    pub(crate) fn read_boot_id(&mut self) -> String {
+        if let Some((previous, remaining)) = self.stale_boot_id.as_mut() {
+            let stale = previous.clone();
+            *remaining = remaining.saturating_sub(1);
+            if *remaining == 0 {
+                self.stale_boot_id = None;
+            }
+            return stale;
+        }
+        self.boot_id.clone()
     }
 
     /// The ESC named `name`, if the configuration has one.

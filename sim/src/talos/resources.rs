@@ -66,10 +66,19 @@ pub(crate) fn resource_type(name: &str, version: &TalosVersion) -> Option<Resour
 struct Rendered {
     id: String,
     proto: Vec<u8>,
-    yaml: Value,
+    yaml: String,
 }
 
 fn rendered(id: impl Into<String>, spec: &impl Message, yaml: Value) -> Rendered {
+    rendered_text(
+        id,
+        spec,
+        serde_yaml_ng::to_string(&yaml).unwrap_or_default(),
+    )
+}
+
+/// A resource whose YAML form is given as text (the machine configuration is its own YAML).
+fn rendered_text(id: impl Into<String>, spec: &impl Message, yaml: String) -> Rendered {
     Rendered {
         id: id.into(),
         proto: spec.encode_to_vec(),
@@ -148,7 +157,7 @@ pub(crate) fn list(
                 }),
                 spec: Some(cosi::Spec {
                     proto_spec: item.proto,
-                    yaml_spec: serde_yaml_ng::to_string(&item.yaml).unwrap_or_default(),
+                    yaml_spec: item.yaml,
                 }),
             }
         })
@@ -166,7 +175,7 @@ fn timestamp(at: OffsetDateTime) -> prost_types::Timestamp {
     }
 }
 
-fn render(spec: &NodeSpec, state: &NodeState, type_name: &str) -> Vec<Rendered> {
+fn render(spec: &NodeSpec, state: &mut NodeState, type_name: &str) -> Vec<Rendered> {
     match type_name {
         t if t == ExtensionStatus::TYPE => extension_statuses(state),
         t if t == MachineConfig::TYPE => machine_configs(state),
@@ -227,7 +236,7 @@ fn machine_configs(state: &NodeState) -> Vec<Rendered> {
     };
     ["v1alpha1", "persistent"]
         .into_iter()
-        .map(|id| rendered(id, &spec, Value::String(text.clone())))
+        .map(|id| rendered_text(id, &spec, text.clone()))
         .collect()
 }
 
@@ -347,11 +356,10 @@ fn version(state: &NodeState) -> Rendered {
     )
 }
 
-fn boot_id(state: &NodeState) -> Rendered {
-    let spec = runtime::BootIdSpec {
-        boot_id: state.boot_id.clone(),
-    };
-    rendered("boot-id", &spec, json!({ "bootID": state.boot_id }))
+fn boot_id(state: &mut NodeState) -> Rendered {
+    let boot_id = state.read_boot_id();
+    let yaml = json!({ "bootID": boot_id });
+    rendered("boot-id", &runtime::BootIdSpec { boot_id }, yaml)
 }
 
 fn nodename(spec: &NodeSpec) -> Rendered {

@@ -1,14 +1,19 @@
-//! Server-streaming helpers: finite streams, producer tasks, and ending a stream with
-//! `Unavailable` when the node goes down.
+//! Server-streaming helpers: finite streams, chunked data, producer tasks, and ending a
+//! stream when the node goes down (`Unavailable`, or a plain end after an abrupt reboot).
 
 use std::future::Future;
 use std::pin::Pin;
 
 use futures::Stream;
+use talos_client::proto::common::Data;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tokio_util::sync::CancellationToken;
 use tonic::Status;
+
+use super::boot::Boot;
+
+/// Chunk size of streamed data; chunks deliberately ignore line boundaries, as Talos's do.
+const CHUNK: usize = 100;
 
 /// A boxed response stream.
 pub(crate) type GrpcStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
@@ -23,9 +28,20 @@ pub(crate) fn finite<T: Send + 'static>(items: Vec<T>) -> GrpcStream<T> {
     Box::pin(futures::stream::iter(items.into_iter().map(Ok)))
 }
 
-/// A stream fed by `producer`; it fails with `Unavailable` as soon as `boot` is cancelled,
-/// and the producer stops when the client goes away.
-pub(crate) fn produced<T, F, Fut>(boot: CancellationToken, producer: F) -> GrpcStream<T>
+/// `bytes` as `Data` messages of at most 100 bytes each.
+pub(crate) fn chunks(bytes: &[u8]) -> Vec<Data> {
+    bytes
+        .chunks(CHUNK)
+        .map(|chunk| Data {
+            metadata: None,
+            bytes: chunk.to_vec(),
+        })
+        .collect()
+}
+
+/// A stream fed by `producer`; when `boot` ends it fails with `Unavailable` (or simply
+/// ends, after an abrupt reboot), and the producer stops when the client goes away.
+pub(crate) fn produced<T, F, Fut>(boot: Boot, producer: F) -> GrpcStream<T>
 where
     T: Send + 'static,
     F: FnOnce(mpsc::Sender<Result<T, Status>>) -> Fut,
@@ -38,9 +54,11 @@ where
         tokio::select! {
             () = work => {}
             () = down.closed() => {}
-            () = boot.cancelled() => {
+            () = boot.ended() => {
                 // The receiver may be gone already (client hung up).
-                let _ = down.send(Err(node_went_down())).await;
+                if !boot.ended_abruptly() {
+                    let _ = down.send(Err(node_went_down())).await;
+                }
             }
         }
     });

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use talos_client::methods;
 use talos_client::proto::cluster::cluster_service_server::ClusterService;
 use talos_client::proto::cluster::{HealthCheckProgress, HealthCheckRequest};
 use talos_client::proto::machine::machine_status_event::MachineStage;
@@ -41,7 +42,7 @@ impl ClusterService for Apid {
         &self,
         request: Request<HealthCheckRequest>,
     ) -> Result<Response<Self::HealthCheckStream>, Status> {
-        let call = self.accept(&request, Access::Read)?;
+        let call = self.accept(&request, methods::HEALTH_CHECK, Access::Read)?;
         if !call.node.spec.is_control_plane() {
             return Err(Status::failed_precondition(
                 "health check must be run against a control plane node",
@@ -100,7 +101,8 @@ impl ClusterService for Apid {
                         {
                             return;
                         }
-                        tokio::time::sleep(POLL).await;
+                        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                        tokio::time::sleep(POLL.min(left)).await;
                     }
                 }
             }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use talos_client::methods;
 use talos_client::proto::cosi::resource::state_server::State;
 use talos_client::proto::cosi::resource::{
     self as cosi, EventType, GetRequest, GetResponse, ListRequest, ListResponse, WatchRequest,
@@ -73,7 +74,7 @@ fn event(
 #[tonic::async_trait]
 impl State for Apid {
     async fn get(&self, request: Request<GetRequest>) -> Result<Response<GetResponse>, Status> {
-        let call = self.accept(&request, Access::Read)?;
+        let call = self.accept(&request, methods::RESOURCE_GET, Access::Read)?;
         let message = request.into_inner();
         let resource_type = self.readable_type(&call, &message.namespace, &message.r#type)?;
         let resource = self
@@ -97,7 +98,7 @@ impl State for Apid {
         &self,
         request: Request<ListRequest>,
     ) -> Result<Response<Self::ListStream>, Status> {
-        let call = self.accept(&request, Access::Read)?;
+        let call = self.accept(&request, methods::RESOURCE_LIST, Access::Read)?;
         let message = request.into_inner();
         let resource_type = self.readable_type(&call, &message.namespace, &message.r#type)?;
         let items = self
@@ -116,7 +117,7 @@ impl State for Apid {
         &self,
         request: Request<WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
-        let call = self.accept(&request, Access::Read)?;
+        let call = self.accept(&request, methods::RESOURCE_WATCH, Access::Read)?;
         let message = request.into_inner();
         let resource_type = self.readable_type(&call, &message.namespace, &message.r#type)?;
         let bootstrap = message

@@ -1,6 +1,7 @@
 //! `machine.LifecycleService.Upgrade` (Talos 1.13+): runs the installer from a pulled image,
 //! writes the next boot entry and does not reboot.
 
+use talos_client::methods;
 use talos_client::proto::machine::lifecycle_service_install_progress::Response as Progress;
 use talos_client::proto::machine::lifecycle_service_server::LifecycleService;
 use talos_client::proto::machine::{
@@ -31,8 +32,9 @@ impl LifecycleService for Apid {
         &self,
         request: Request<LifecycleServiceUpgradeRequest>,
     ) -> Result<Response<Self::UpgradeStream>, Status> {
-        let call = self.accept(&request, Access::Admin)?;
-        require_lifecycle_api(&call, "machine.LifecycleService")?;
+        let call = self.accept(&request, methods::LIFECYCLE_UPGRADE, Access::Admin)?;
+        let faults = &self.cluster.ctx.faults;
+        require_lifecycle_api(faults, &call, "machine.LifecycleService")?;
         let message = request.into_inner();
         let image = message.source.map(|s| s.image_name).unwrap_or_default();
         let (driver, namespace) = containerd_key(message.containerd);
@@ -48,6 +50,18 @@ impl LifecycleService for Apid {
         }
         let entry = images::resolve(&self.cluster.ctx, &image).map_err(Status::not_found)?;
         let version = entry.version.clone();
+        if let Some(exit_code) = faults.installer_exit_code(&call.node.spec.hostname) {
+            return Ok(Response::new(finite(vec![
+                line(Progress::Message(format!("running installer from {image}"))),
+                line(Progress::Message(format!(
+                    "installing Talos {version} to the next boot entry"
+                ))),
+                line(Progress::Message(
+                    "error: failed to write the boot entry: no space left on device".to_owned(),
+                )),
+                line(Progress::ExitCode(exit_code)),
+            ])));
+        }
         call.node.update(|state| {
             if state.sequence.is_some() {
                 return Err(Status::failed_precondition(

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use talos_client::machine_config::ExtensionServiceConfig;
+use talos_client::methods;
 use talos_client::proto::common;
 use talos_client::proto::machine::{
     self, apply_configuration_request::Mode, machine_service_server::MachineService,
@@ -35,11 +37,12 @@ impl Apid {
         &self.cluster.ctx
     }
 
-    /// Applies new config bytes now; restarts extension services whose ESC changed.
-    fn apply_now(&self, node: &Arc<Node>, bytes: Vec<u8>) {
+    /// Applies new config bytes (with their ESCs) now; restarts extension services whose
+    /// ESC changed.
+    fn apply_now(&self, node: &Arc<Node>, bytes: Vec<u8>, escs: Vec<ExtensionServiceConfig>) {
         let ctx = self.ctx();
         let (outcome, boot) = node.update(|state| {
-            let changed = ctx.load_config(state, bytes);
+            let changed = ctx.load_parsed_config(state, bytes, escs);
             let outcome = extension_services::restart_configured(ctx, &node.spec, state, &changed);
             (outcome, state.boot.clone())
         });
@@ -58,7 +61,8 @@ impl Apid {
         tokio::spawn(async move {
             tokio::time::sleep(timeout).await;
             if node.read(|state| state.config == applied) {
-                apid.apply_now(&node, previous);
+                let escs = config::stored_escs(&previous);
+                apid.apply_now(&node, previous, escs);
             }
         });
     }
@@ -83,7 +87,15 @@ impl MachineService for Apid {
         &self,
         request: Request<()>,
     ) -> Result<Response<machine::VersionResponse>, Status> {
-        let call = self.accept(&request, Access::Read)?;
+        let call = self.accept(&request, methods::VERSION, Access::Read)?;
+        if self
+            .ctx()
+            .faults
+            .is_version_hanging(&call.node.spec.hostname)
+        {
+            // A hung machined: the caller's deadline is the only way out.
+            std::future::pending::<()>().await;
+        }
         let tag = call.node.read(|s| s.installed.version.clone());
         Ok(Response::new(machine::VersionResponse {
             messages: vec![machine::Version {
@@ -109,15 +121,15 @@ impl MachineService for Apid {
         &self,
         request: Request<machine::ApplyConfigurationRequest>,
     ) -> Result<Response<machine::ApplyConfigurationResponse>, Status> {
-        let call = self.accept(&request, Access::Admin)?;
+        let call = self.accept(&request, methods::APPLY_CONFIGURATION, Access::Admin)?;
         let message = request.into_inner();
         let mode = Mode::try_from(message.mode).map_err(|_| {
             Status::invalid_argument(format!("unknown apply mode {}", message.mode))
         })?;
-        let documents = config::parse_for_apply(&message.data)?;
+        let new = config::parse_for_apply(&message.data)?;
         let current = call.node.read(|s| s.config.clone());
-        let plan =
-            config::plan_apply(&current, &documents, mode, message.dry_run, &call.version())?;
+        let plan = config::plan_apply(&current, &new, mode, message.dry_run, &call.version())?;
+        let warnings = config::warnings(&new);
         let bytes = message.data;
         let (mode, details) = match plan {
             ApplyPlan::DryRun { mode, summary } => (mode, summary),
@@ -126,7 +138,7 @@ impl MachineService for Apid {
                 details,
                 reboot: false,
             } => {
-                self.apply_now(&call.node, bytes);
+                self.apply_now(&call.node, bytes, new.escs);
                 (mode, details)
             }
             ApplyPlan::Apply {
@@ -136,7 +148,7 @@ impl MachineService for Apid {
             } => {
                 call.node.update(|state| {
                     lifecycle::claim(state, Sequence::Reboot)?;
-                    self.ctx().load_config(state, bytes);
+                    self.ctx().load_parsed_config(state, bytes, new.escs);
                     Ok::<_, Status>(())
                 })?;
                 lifecycle::spawn(
@@ -159,7 +171,7 @@ impl MachineService for Apid {
                     .try_mode_timeout
                     .and_then(|d| Duration::try_from(d).ok())
                     .unwrap_or(DEFAULT_TRY_TIMEOUT);
-                self.apply_now(&call.node, bytes.clone());
+                self.apply_now(&call.node, bytes.clone(), new.escs);
                 self.revert_later(Arc::clone(&call.node), bytes, current, timeout);
                 (
                     Mode::Try,
@@ -173,7 +185,7 @@ impl MachineService for Apid {
         Ok(Response::new(machine::ApplyConfigurationResponse {
             messages: vec![machine::ApplyConfiguration {
                 metadata: None,
-                warnings: Vec::new(),
+                warnings,
                 mode: mode.into(),
                 mode_details: details,
             }],
@@ -184,7 +196,7 @@ impl MachineService for Apid {
         &self,
         request: Request<machine::UpgradeRequest>,
     ) -> Result<Response<machine::UpgradeResponse>, Status> {
-        let call = self.accept(&request, Access::Admin)?;
+        let call = self.accept(&request, methods::UPGRADE, Access::Admin)?;
         let message = request.into_inner();
         let entry = images::resolve(self.ctx(), &message.image).map_err(|e| {
             Status::unknown(format!(
@@ -220,7 +232,7 @@ impl MachineService for Apid {
         &self,
         request: Request<machine::RebootRequest>,
     ) -> Result<Response<machine::RebootResponse>, Status> {
-        let call = self.accept(&request, Access::Operate)?;
+        let call = self.accept(&request, methods::REBOOT, Access::Operate)?;
         call.node
             .update(|state| lifecycle::claim(state, Sequence::Reboot))?;
         let actor = actor_id();
@@ -242,7 +254,7 @@ impl MachineService for Apid {
         &self,
         request: Request<machine::RollbackRequest>,
     ) -> Result<Response<machine::RollbackResponse>, Status> {
-        let call = self.accept(&request, Access::Admin)?;
+        let call = self.accept(&request, methods::ROLLBACK, Access::Admin)?;
         call.node.update(|state| {
             let previous = state.previous_boot.clone().ok_or_else(|| {
                 Status::failed_precondition(
@@ -268,7 +280,7 @@ impl MachineService for Apid {
         &self,
         request: Request<()>,
     ) -> Result<Response<machine::ServiceListResponse>, Status> {
-        let call = self.accept(&request, Access::Read)?;
+        let call = self.accept(&request, methods::SERVICE_LIST, Access::Read)?;
         let services = call.node.read(|state| {
             state
                 .services
@@ -311,7 +323,7 @@ impl MachineService for Apid {
         &self,
         request: Request<machine::ServiceRestartRequest>,
     ) -> Result<Response<machine::ServiceRestartResponse>, Status> {
-        let call = self.accept(&request, Access::Operate)?;
+        let call = self.accept(&request, methods::SERVICE_RESTART, Access::Operate)?;
         let id = request.into_inner().id;
         let ctx = Arc::clone(self.ctx());
         let (outcome, boot) = call.node.update(|state| {
@@ -350,7 +362,7 @@ impl MachineService for Apid {
         &self,
         request: Request<machine::LogsRequest>,
     ) -> Result<Response<Self::LogsStream>, Status> {
-        let call = self.accept(&request, Access::Read)?;
+        let call = self.accept(&request, methods::LOGS, Access::Read)?;
         logs::stream(call.node, request.into_inner()).map(Response::new)
     }
 
@@ -360,10 +372,12 @@ impl MachineService for Apid {
         &self,
         request: Request<machine::ReadRequest>,
     ) -> Result<Response<Self::ReadStream>, Status> {
-        let call = self.accept(&request, Access::Admin)?;
+        let call = self.accept(&request, methods::READ, Access::Admin)?;
         let path = request.into_inner().path;
         let content = match path.as_str() {
-            BOOT_ID_PATH => call.node.read(|s| format!("{}\n", s.boot_id)),
+            BOOT_ID_PATH => call
+                .node
+                .update_quietly(|s| format!("{}\n", s.read_boot_id())),
             IP_FORWARD_PATH => "1\n".to_owned(),
             _ => {
                 return Err(Status::not_found(format!(
@@ -371,10 +385,9 @@ impl MachineService for Apid {
                 )));
             }
         };
-        Ok(Response::new(streams::finite(vec![common::Data {
-            metadata: None,
-            bytes: content.into_bytes(),
-        }])))
+        Ok(Response::new(streams::finite(streams::chunks(
+            content.as_bytes(),
+        ))))
     }
 
     type EventsStream = GrpcStream<machine::Event>;
@@ -383,7 +396,7 @@ impl MachineService for Apid {
         &self,
         request: Request<machine::EventsRequest>,
     ) -> Result<Response<Self::EventsStream>, Status> {
-        let call = self.accept(&request, Access::Read)?;
+        let call = self.accept(&request, methods::EVENTS, Access::Read)?;
         events_stream::stream(call.node, request.into_inner()).map(Response::new)
     }
 
@@ -391,7 +404,7 @@ impl MachineService for Apid {
         &self,
         request: Request<()>,
     ) -> Result<Response<machine::EtcdStatusResponse>, Status> {
-        let call = self.accept(&request, Access::EtcdRead)?;
+        let call = self.accept(&request, methods::ETCD_STATUS, Access::EtcdRead)?;
         let member = self.etcd_member_status(&call)?;
         Ok(Response::new(machine::EtcdStatusResponse {
             messages: vec![machine::EtcdStatus {
@@ -405,7 +418,7 @@ impl MachineService for Apid {
         &self,
         request: Request<machine::EtcdMemberListRequest>,
     ) -> Result<Response<machine::EtcdMemberListResponse>, Status> {
-        let call = self.accept(&request, Access::EtcdRead)?;
+        let call = self.accept(&request, methods::ETCD_MEMBER_LIST, Access::EtcdRead)?;
         self.require_etcd(&call)?;
         let members = self
             .cluster
@@ -433,17 +446,14 @@ impl MachineService for Apid {
         &self,
         request: Request<()>,
     ) -> Result<Response<Self::KubeconfigStream>, Status> {
-        let call = self.accept(&request, Access::Admin)?;
+        let call = self.accept(&request, methods::KUBECONFIG, Access::Admin)?;
         if !call.node.spec.is_control_plane() {
             return Err(Status::failed_precondition(
                 "kubeconfig is only available on control-plane nodes",
             ));
         }
         let archive = kubeconfig::archive(&self.cluster);
-        Ok(Response::new(streams::finite(vec![common::Data {
-            metadata: None,
-            bytes: archive,
-        }])))
+        Ok(Response::new(streams::finite(streams::chunks(&archive))))
     }
 }
 

@@ -15,6 +15,7 @@ use talos_client::proto::machine::lifecycle_service_server::LifecycleServiceServ
 use talos_client::proto::machine::machine_service_server::MachineServiceServer;
 use tonic::Status;
 
+use super::call_log::ReceivedCall;
 use super::cluster::TalosCluster;
 use super::node::Node;
 use super::rbac::{self, Access};
@@ -24,10 +25,11 @@ use crate::mtls::peer_roles;
 /// The decode limit apid uses (32 MiB).
 const MAX_MESSAGE_SIZE: usize = 32 * 1024 * 1024;
 
-/// The gRPC services of the simulated apid.
-pub(crate) fn routes(cluster: &TalosCluster) -> tonic::service::Routes {
+/// The gRPC services of the simulated apid listening as endpoint number `endpoint`.
+pub(crate) fn routes(cluster: &TalosCluster, endpoint: usize) -> tonic::service::Routes {
     let apid = Apid {
         cluster: cluster.clone(),
+        endpoint,
     };
     tonic::service::Routes::new(
         MachineServiceServer::new(apid.clone())
@@ -48,6 +50,8 @@ pub(crate) fn routes(cluster: &TalosCluster) -> tonic::service::Routes {
 #[derive(Debug, Clone)]
 pub(crate) struct Apid {
     cluster: TalosCluster,
+    /// Which of the sim's apid endpoints this is.
+    endpoint: usize,
 }
 
 /// The node a call is for, and what the caller may do.
@@ -63,20 +67,38 @@ impl Call {
 }
 
 impl Apid {
-    /// Routes a call like apid: the flaky-connection fault, RBAC, then `node` metadata.
+    /// Routes a call to `method` like apid: records it, applies the endpoint faults, checks
+    /// RBAC, then routes by `node` metadata.
     pub(crate) fn accept<T>(
         &self,
         request: &tonic::Request<T>,
+        method: &str,
         access: Access,
     ) -> Result<Call, Status> {
         let ctx = &self.cluster.ctx;
+        let roles = peer_roles(request);
+        ctx.calls.record(ReceivedCall {
+            endpoint: self.endpoint,
+            method: method.to_owned(),
+            node: request
+                .metadata()
+                .get_all("node")
+                .iter()
+                .map(|value| value.to_str().unwrap_or("<not ASCII>").to_owned())
+                .collect(),
+            roles: roles.clone(),
+        });
         if ctx.faults.count_apid_call() {
-            if let Some(connections) = ctx.connections.get() {
+            for connections in ctx.connections.get().into_iter().flatten() {
                 connections.drop_all();
             }
             return Err(Status::unavailable("error reading from server: EOF"));
         }
-        let roles = peer_roles(request);
+        if ctx.faults.is_apid_endpoint_unavailable(self.endpoint) {
+            return Err(Status::unavailable(
+                "connection error: desc = \"transport: Error while dialing: dial unix /system/run/machined/machine.sock: connect: connection refused\"",
+            ));
+        }
         rbac::check(access, &roles)?;
         let node = self.target(request.metadata())?;
         if !node.read(|s| s.up) {
@@ -151,6 +173,7 @@ mod tests {
             clock,
             timings: Timings::default(),
             connections: OnceLock::new(),
+            calls: Default::default(),
         };
         let settings = ClusterSettings {
             cluster_name: "test".to_owned(),
@@ -163,7 +186,10 @@ mod tests {
             NodeSpec::new("k8s-2", "10.5.0.3".parse().unwrap(), NodeRole::Worker),
         ];
         let cluster = TalosCluster::new(specs, ctx, &settings, "127.0.0.1:1").unwrap();
-        Apid { cluster }
+        Apid {
+            cluster,
+            endpoint: 0,
+        }
     }
 
     fn metadata(key: &'static str, values: &[&'static str]) -> MetadataMap {

@@ -2,7 +2,10 @@
 //!
 //! A [`Faults`] value is shared by every part of a running sim (cloning it is cheap and all
 //! clones see the same switches), so a test or the `sim-cluster` CLI can flip a fault at any
-//! time. Node faults are keyed by the node's hostname.
+//! time. Node faults are keyed by the node's hostname. The switches of the Talos API and
+//! its nodes' boot behaviour live in `talos_node`.
+
+mod talos_node;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -42,6 +45,7 @@ struct FaultSet {
     tailnet_rate_limit: Option<(u32, Duration)>,
     apid_drop_every: Option<u32>,
     apid_calls: u32,
+    talos: talos_node::TalosFaults,
 }
 
 impl Faults {
