@@ -281,8 +281,6 @@ fn write_files(sim: &Sim, out: &Path) -> anyhow::Result<Endpoints> {
     Ok(endpoints)
 }
 
-/// Writes a file only its owner can read (it holds the fake API key).
-
 fn human_summary(endpoints: &Endpoints) -> String {
     let mut text = format!(
         "simulated cluster up\n  apid endpoint  {}\n  talosconfig    {}\n  factory        {}\n  tailnet API    {}/api/v2 (tailnet \"-\"; API key in sim.json)\n  nodes\n",
