@@ -65,6 +65,19 @@ pub enum Error {
     /// A port (Talos, factory, tailnet, Kubernetes) failed.
     #[error(transparent)]
     Port(#[from] PortError),
+    /// A key rotation stopped at a node that did not come back with the new key.
+    #[error(
+        "rotating node {node} failed: {source}; the nodes before it use the new key {new_key_id}, the rest and the old key are unchanged"
+    )]
+    RotationFailed {
+        /// The node.
+        node: String,
+        /// The new key's ID.
+        new_key_id: String,
+        /// What went wrong.
+        #[source]
+        source: PortError,
+    },
     /// The rollout was cancelled between two steps; the journal is consistent.
     #[error("rollout cancelled between steps; resume it to continue from the journal")]
     Cancelled,

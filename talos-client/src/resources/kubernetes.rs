@@ -1,6 +1,8 @@
 //! `Nodenames` and `NodeStatuses` (kubernetes.talos.dev, namespace `k8s`).
 
 use super::resource_kind;
+use crate::client::NodeClient;
+use crate::error::Error;
 use crate::proto::talos::resource::definitions::k8s::{NodeStatusSpec, NodenameSpec};
 
 resource_kind!(
@@ -18,3 +20,18 @@ resource_kind!(
     "k8s",
     NodeStatusSpec
 );
+
+impl NodeClient {
+    /// The Kubernetes node name Talos registered for the node; `None` until it has one
+    /// (early in boot).
+    ///
+    /// # Errors
+    /// As [`NodeClient::get`].
+    pub async fn nodename(&self) -> Result<Option<String>, Error> {
+        Ok(self
+            .get::<Nodename>("nodename")
+            .await?
+            .map(|resource| resource.spec.nodename)
+            .filter(|name| !name.is_empty()))
+    }
+}

@@ -51,4 +51,23 @@ impl NodeClient {
             }),
         }
     }
+
+    /// The `ExtensionServiceConfig` document named `name` in the active machine
+    /// configuration, if there is one (it may hold secrets such as auth keys).
+    ///
+    /// # Errors
+    /// As [`NodeClient::machine_config`]; [`Error::MachineConfig`] when the configuration
+    /// does not parse.
+    pub async fn extension_service_config(
+        &self,
+        name: &str,
+    ) -> Result<Option<crate::machine_config::ExtensionServiceConfig>, Error> {
+        use secrecy::ExposeSecret as _;
+        let config = self.machine_config().await?;
+        let documents = crate::machine_config::ConfigDocuments::parse(config.expose_secret())?;
+        Ok(documents
+            .extension_service_configs()
+            .into_iter()
+            .find(|esc| esc.name == name))
+    }
 }

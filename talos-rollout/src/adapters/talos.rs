@@ -9,8 +9,7 @@ use secrecy::{ExposeSecret, SecretSlice};
 use talos_client::machine::{ApplyMode, ClusterNodes, MachineStage, RebootMode, ServiceStatus};
 use talos_client::machine_config::ConfigDocuments;
 use talos_client::resources::{
-    ExtensionServiceConfigStatus, ExtensionStatus, KernelParamStatus, NodeStatus, Nodename,
-    Resource,
+    ExtensionServiceConfigStatus, ExtensionStatus, KernelParamStatus, NodeStatus, Resource,
 };
 use talos_client::upgrade::{UpgradeOptions, UpgradePath};
 use talos_client::{NodeClient, TalosClient};
@@ -116,8 +115,8 @@ fn running_extensions(extensions: &[Resource<ExtensionStatus>]) -> Vec<String> {
 
 /// The Kubernetes node's Ready condition as Talos sees it (`None` when unknown).
 async fn kubernetes_ready(node: &NodeClient) -> Option<bool> {
-    let nodename = node.get::<Nodename>("nodename").await.ok().flatten()?;
-    node.get::<NodeStatus>(&nodename.spec.nodename)
+    let nodename = node.nodename().await.ok().flatten()?;
+    node.get::<NodeStatus>(&nodename)
         .await
         .ok()
         .flatten()
@@ -160,10 +159,10 @@ impl TalosPort for TalosAdapter {
             .map(|schematic| schematic.official_extensions().to_vec());
         let (_, documents) = self.config(&node).await?;
         let nodename = node
-            .get::<Nodename>("nodename")
+            .nodename()
             .await
             .map_err(|e| port_error("read nodename", e))?
-            .map_or_else(|| address.to_owned(), |resource| resource.spec.nodename);
+            .unwrap_or_else(|| address.to_owned());
         let control_plane = self.is_control_plane(&node).await?;
         let etcd_leader = control_plane
             && node

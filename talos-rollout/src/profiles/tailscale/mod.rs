@@ -16,6 +16,7 @@ mod diagnosis;
 mod hostname;
 mod port;
 mod profile;
+mod rotation;
 mod warning;
 
 pub use adapter::TailnetAdapter;
@@ -24,6 +25,7 @@ pub use builder::{RouteApproval, TailscaleEsc, TailscaleEscBuilder};
 pub use hostname::validate_hostname;
 pub use port::{DeviceObservation, TailnetPort};
 pub use profile::TailscaleProfile;
+pub use rotation::{KeyRotation, NodeRotation, RotationReport};
 pub use warning::TailscaleWarning;
 
 /// The extension service name of the Talos tailscale extension (`ext-tailscale`).
