@@ -12,7 +12,8 @@
 //!
 //! It is the workspace's one model of a Talos node: tests that need a node to misbehave
 //! flip a [`Faults`] switch (a missing lifecycle API, a failing installer, a stalling pull,
-//! abrupt reboots, stale boot-ID reads, …) and check what apid received with
+//! abrupt reboots, stale boot-ID reads, services that log their secrets, …) and check what
+//! apid received with
 //! [`talos::TalosCluster::received_calls`].
 //!
 //! # Usage

@@ -3,8 +3,10 @@
 //! A [`Faults`] value is shared by every part of a running sim (cloning it is cheap and all
 //! clones see the same switches), so a test or the `sim-cluster` CLI can flip a fault at any
 //! time. Node faults are keyed by the node's hostname. The switches of the Talos API and
-//! its nodes' boot behaviour live in `talos_node`.
+//! its nodes' boot behaviour live in `talos_node`, those of what runs inside extension
+//! services in `extension_service`.
 
+mod extension_service;
 mod talos_node;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -46,6 +48,7 @@ struct FaultSet {
     apid_drop_every: Option<u32>,
     apid_calls: u32,
     talos: talos_node::TalosFaults,
+    extension_services: extension_service::ExtensionServiceFaults,
 }
 
 impl Faults {

@@ -47,7 +47,11 @@ pub(crate) fn run(
     registration.advertise_routes = settings.routes;
     registration.advertise_tags = settings.advertise_tags;
     registration.known_device = state.tailscale_device.clone();
-    log(state, "Running 'tailscale up'");
+    if ctx.faults.is_logging_verbosely(&spec.hostname) {
+        log(state, &format!("Running '{}'", command_line(&registration)));
+    } else {
+        log(state, "Running 'tailscale up'");
+    }
     match ctx.tailnet.register(&registration) {
         Ok(device) => {
             state.tailscale_device = Some(device);
@@ -56,6 +60,16 @@ pub(crate) fn run(
         }
         Err(error) => {
             state.log(id, &format!("backend error: {error}\n"));
+            if ctx
+                .faults
+                .is_tailscale_staying_up_after_failed_login(&spec.hostname)
+            {
+                log(
+                    state,
+                    "login failed; tailscaled keeps running and will retry",
+                );
+                return Outcome::Started;
+            }
             log(
                 state,
                 "failed to auth tailscale: failed to auth tailscale: tailscale up failed: exit status 1",
@@ -63,6 +77,22 @@ pub(crate) fn run(
             Outcome::Failed
         }
     }
+}
+
+/// The `tailscale up` command line a verbose entrypoint prints, auth key included.
+fn command_line(registration: &Registration) -> String {
+    let mut line = format!(
+        "tailscale up --authkey={} --hostname={}",
+        registration.auth_key(),
+        registration.hostname
+    );
+    if !registration.advertise_routes.is_empty() {
+        line.push_str(&format!(
+            " --advertise-routes={}",
+            registration.advertise_routes.join(",")
+        ));
+    }
+    line
 }
 
 /// containerboot stops: tailscaled's device loses its control connection.

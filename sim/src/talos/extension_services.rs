@@ -159,6 +159,11 @@ fn start_one(
         ServiceState::Running,
         &format!("Started task {id} (PID {}) for container {id}", pid(&id)),
     );
+    if let Some(esc) = esc.as_ref()
+        && ctx.faults.is_logging_verbosely(&spec.hostname)
+    {
+        state.log(&id, &format!("+ env {}\n", esc.environment.join(" ")));
+    }
     let outcome = match service.program {
         ServiceProgram::Containerboot => containerboot::run(ctx, spec, state, &id, esc.as_ref()),
         ServiceProgram::Upsmon => upsmon::run(state, &id, esc.as_ref()),
