@@ -14,6 +14,7 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::Parser;
 use examples::exit::{self, finish, invalid_input};
 use examples::output::{Output, OutputArgs, table};
@@ -73,7 +74,10 @@ async fn run(args: Args) -> anyhow::Result<u8> {
     let hostnames = if args.hostnames.is_empty() {
         let mut names = Vec::new();
         for node in &target.nodes {
-            names.push(examples::nodes::hostname(&target.talos.node(node)).await?);
+            let name = target.talos.node(node).nodename().await?;
+            names.push(name.with_context(|| {
+                format!("node {node} has no Kubernetes node name yet; wait until it has booted")
+            })?);
         }
         names
     } else {

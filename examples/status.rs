@@ -15,6 +15,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::Parser;
 use examples::exit::{self, finish};
 use examples::output::{Output, OutputArgs, table};
@@ -143,7 +144,12 @@ async fn check_talos(
     extension: &str,
     health: &mut NodeHealth,
 ) -> anyhow::Result<()> {
-    health.hostname = Some(examples::nodes::hostname(client).await?);
+    health.hostname = Some(
+        client
+            .nodename()
+            .await?
+            .context("the node has no Kubernetes node name yet; wait until it has booted")?,
+    );
     let installed = client
         .extensions()
         .await?
@@ -178,7 +184,7 @@ async fn check_tailnet(
     extension: &str,
     health: &mut NodeHealth,
 ) -> anyhow::Result<()> {
-    let esc = examples::nodes::extension_service_config(client, extension).await?;
+    let esc = client.extension_service_config(extension).await?;
     let hostname = esc
         .as_ref()
         .and_then(|esc| esc.env_value("TS_HOSTNAME"))

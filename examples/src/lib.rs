@@ -4,7 +4,6 @@
 //! [`report`]).
 
 pub mod exit;
-pub mod nodes;
 pub mod output;
 pub mod profile_args;
 pub mod progress;
