@@ -76,7 +76,7 @@ pub enum Error {
         new_key_id: String,
         /// What went wrong.
         #[source]
-        source: PortError,
+        source: Box<PortError>,
     },
     /// The rollout was cancelled between two steps; the journal is consistent.
     #[error("rollout cancelled between steps; resume it to continue from the journal")]

@@ -163,7 +163,7 @@ async fn a_slow_diagnosis_does_not_hold_up_the_other_workers_steps() {
     };
     assert_eq!(phase("k8s-2"), Some(Phase::Halted), "{summary:?}");
     assert_eq!(phase("k8s-3"), Some(Phase::Done), "{summary:?}");
-    let position = |wanted: &dyn Fn(&Event) -> bool| seen.iter().position(|e| wanted(e)).unwrap();
+    let position = |wanted: &dyn Fn(&Event) -> bool| seen.iter().position(wanted).unwrap();
     let failed = position(
         &|e| matches!(e, Event::Rollout(RolloutEvent::NodeFailed { node, .. }) if node == "k8s-2"),
     );

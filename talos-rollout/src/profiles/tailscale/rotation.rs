@@ -158,7 +158,7 @@ impl KeyRotation {
                 .map_err(|source| Error::RotationFailed {
                     node: node.clone(),
                     new_key_id: new_key_id.clone(),
-                    source,
+                    source: Box::new(source),
                 })?;
             rotated.push(NodeRotation {
                 node,
