@@ -37,9 +37,14 @@ impl NodeDevice {
     }
 }
 
-/// MagicDNS label the control plane derives from a hostname: lower case, characters other
-/// than letters and digits become `-`.
-fn dns_label(hostname: &str) -> String {
+/// The MagicDNS label the control plane derives from a hostname: lower case, characters
+/// other than letters and digits become `-`.
+///
+/// # Usage
+/// ```
+/// assert_eq!(tailscale_client::dns_label("K8s_1"), "k8s-1");
+/// ```
+pub fn dns_label(hostname: &str) -> String {
     hostname
         .chars()
         .map(|c| {

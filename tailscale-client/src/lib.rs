@@ -50,7 +50,7 @@ pub use client::{
 pub use credentials::{Credentials, ENV_API_KEY, ENV_OAUTH_CLIENT_ID, ENV_OAUTH_CLIENT_SECRET};
 pub use devices::{ClientConnectivity, DerpLatency, Device, Devices, Distro, ListDevices};
 pub use error::{ApiFinding, Error, Result};
-pub use identity::{NodeDevice, NodeDeviceQuery, select_node_device};
+pub use identity::{NodeDevice, NodeDeviceQuery, dns_label, select_node_device};
 pub use keys::{
     AuthKey, CreateAuthKey, CreatedAuthKey, Deleted, DeviceCapabilities, DeviceCreateCapabilities,
     KeyCapabilities, Keys, MAX_AUTH_KEY_EXPIRY, MAX_DESCRIPTION_LEN,

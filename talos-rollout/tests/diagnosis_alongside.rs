@@ -3,6 +3,8 @@
 //! Real time with short sim timings: gRPC calls to the sim are in flight throughout.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,8 +17,7 @@ use rollout_core::{PortError, RolloutSpec};
 use secrecy::SecretSlice;
 use sim::Sim;
 use sim::talos::Timings;
-use tailscale_client::{Credentials, TailscaleClient};
-use talos_client::TalosClient;
+use support::SimClients;
 use talos_rollout::adapters::{FactoryAdapter, TalosAdapter};
 use talos_rollout::driver::Ports;
 use talos_rollout::ports::{ConfigChange, InstallOutcome, TalosPort, TokioClock};
@@ -102,23 +103,13 @@ async fn a_slow_diagnosis_does_not_hold_up_the_other_workers_steps() {
     // k8s-2 comes back without the extension: it fails Verify while k8s-3 soaks.
     sim.faults()
         .node_returns_without_extension("k8s-2", "tailscale");
-    let talos = TalosClient::connect(sim.talosconfig().unwrap().context(None).unwrap()).unwrap();
-    let factory = factory_client::FactoryClient::new(&sim.factory_url()).unwrap();
-    let tailscale = TailscaleClient::builder()
-        .base_url(sim.tailnet_url())
-        .credentials(Credentials::api_key(sim.tailnet_api_key().clone()))
-        .build()
-        .unwrap();
-    let key = tailscale
-        .keys()
-        .create()
-        .reusable(true)
-        .preauthorized(true)
-        .tags(["tag:k8s"])
-        .send()
-        .await
-        .unwrap()
-        .secret;
+    let clients = SimClients::connect(&sim);
+    let key = clients.mint_key(None).await;
+    let SimClients {
+        talos,
+        factory,
+        tailscale,
+    } = clients;
     let mut spec = RolloutSpec {
         factory_host: factory.registry_host(),
         soak: Duration::from_secs(6),

@@ -22,8 +22,8 @@ use sim::factory::{ExtensionService, FactoryOptions, OfficialExtension, ServiceP
 use sim::tailnet::TailnetOptions;
 use sim::talos::{NodeRole, NodeSpec, Timings};
 use sim::{Sim, SimBuilder};
-use support::{CountingProfile, NODES, ROUTE, seed_cluster};
-use tailscale_client::{Credentials, TailscaleClient};
+use support::{CountingProfile, NODES, ROUTE, SimClients, seed_cluster};
+use tailscale_client::TailscaleClient;
 use talos_client::TalosClient;
 use talos_client::machine_config::ConfigDocuments;
 use talos_rollout::adapters::{FactoryAdapter, TalosAdapter};
@@ -72,24 +72,13 @@ async fn setup_on(sim: SimBuilder, edit: impl FnOnce(&mut RolloutSpec)) -> Setup
         .start()
         .await
         .unwrap();
-    let talos = TalosClient::connect(sim.talosconfig().unwrap().context(None).unwrap()).unwrap();
-    let factory = factory_client::FactoryClient::new(&sim.factory_url()).unwrap();
-    let tailscale = TailscaleClient::builder()
-        .base_url(sim.tailnet_url())
-        .credentials(Credentials::api_key(sim.tailnet_api_key().clone()))
-        .disable_timers()
-        .build()
-        .unwrap();
-    let key = tailscale
-        .keys()
-        .create()
-        .reusable(true)
-        .preauthorized(true)
-        .tags(["tag:k8s"])
-        .send()
-        .await
-        .unwrap()
-        .secret;
+    let clients = SimClients::connect(&sim);
+    let key = clients.mint_key(None).await;
+    let SimClients {
+        talos,
+        factory,
+        tailscale,
+    } = clients;
     let dir = tempfile::tempdir().unwrap();
     let mut spec = RolloutSpec {
         artifacts_dir: dir.path().to_owned(),

@@ -14,8 +14,8 @@ use rollout_core::plan::Plan;
 use rollout_core::spec::FailurePolicy;
 use sim::talos::Timings;
 use sim::{Sim, SimBuilder};
-use support::{NODES, ROUTE};
-use tailscale_client::{Credentials, TailscaleClient};
+use support::{NODES, ROUTE, SimClients};
+use tailscale_client::TailscaleClient;
 use talos_client::TalosClient;
 use talos_rollout::profiles::TailscaleProfile;
 use talos_rollout::{Event, ExtensionRollout};
@@ -42,25 +42,13 @@ async fn world_on(
     edit: impl FnOnce(&mut RolloutSpec),
 ) -> World {
     let sim = sim.start().await.unwrap();
-    let talos = TalosClient::connect(sim.talosconfig().unwrap().context(None).unwrap()).unwrap();
-    let factory = factory_client::FactoryClient::new(&sim.factory_url()).unwrap();
-    let tailscale = TailscaleClient::builder()
-        .base_url(sim.tailnet_url())
-        .credentials(Credentials::api_key(sim.tailnet_api_key().clone()))
-        .disable_timers()
-        .build()
-        .unwrap();
-    let key = tailscale
-        .keys()
-        .create()
-        .reusable(true)
-        .preauthorized(true)
-        .tags(["tag:k8s"])
-        .expiry(key_lifetime)
-        .send()
-        .await
-        .unwrap()
-        .secret;
+    let clients = SimClients::connect(&sim);
+    let key = clients.mint_key(Some(key_lifetime)).await;
+    let SimClients {
+        talos,
+        factory,
+        tailscale,
+    } = clients;
     let artifacts = tempfile::tempdir().unwrap();
     let mut spec = RolloutSpec {
         soak: Duration::from_secs(10),

@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 pub mod harness;
+pub mod seed;
 pub mod world;
 
 use std::collections::BTreeMap;
@@ -100,31 +101,19 @@ impl SchematicResolver for FakeResolver {
 }
 
 pub fn seed_node(index: usize, leader: bool) -> NodeFacts {
-    let current = FakeResolver::id_for(&["siderolabs/i915", "siderolabs/mei"]);
-    NodeFacts {
-        node: format!("k8s-{index}"),
-        nodename: format!("k8s-{index}"),
-        role: NodeRole::ControlPlane,
-        etcd_leader: leader,
-        version: "v1.10.4".into(),
-        schematic_id: Some(current.clone()),
-        extensions: vec!["i915".into(), "mei".into()],
-        schematic_extensions: Some(vec!["siderolabs/i915".into(), "siderolabs/mei".into()]),
-        schematic_yaml: None,
-        install_image: Some(format!(
-            "factory.talos.dev/metal-installer/{current}:v1.10.4"
-        )),
-        extension_service_configs: BTreeMap::new(),
-        boot_id: Some(format!("boot-{index}-0")),
-    }
+    seed::seed_node_running(
+        index,
+        leader,
+        &FakeResolver::id_for(&["siderolabs/i915", "siderolabs/mei"]),
+    )
 }
 
 /// k8s-1..3, all control plane, Talos v1.10.4, i915 + mei; k8s-1 leads etcd.
 pub fn seed_cluster() -> ClusterFacts {
-    ClusterFacts {
-        cluster: "seed".into(),
-        nodes: (1..=3).map(|i| seed_node(i, i == 1)).collect(),
-    }
+    seed::seed_cluster_running(&FakeResolver::id_for(&[
+        "siderolabs/i915",
+        "siderolabs/mei",
+    ]))
 }
 
 /// The same cluster on Talos v1.13.2, whose install (lifecycle API) does not reboot the node:

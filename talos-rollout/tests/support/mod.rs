@@ -3,14 +3,16 @@
 //! against is `sim::Sim`; nothing here models a node.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
+#[path = "../../../rollout-core/tests/support/seed.rs"]
+pub mod seed;
+
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 use rollout_core::gate::{CheckResult, GateVerdict};
 use rollout_core::plan::{NodePlan, Planned, SchematicRequest, SchematicResolver};
 use rollout_core::{
-    ClusterFacts, ExtensionRequest, NodeExtension, NodeFacts, NodeRole, PortError, RolloutSpec,
+    ClusterFacts, ExtensionRequest, NodeExtension, NodeFacts, PortError, RolloutSpec,
 };
 use secrecy::SecretString;
 use talos_rollout::adapters::FactoryResolver;
@@ -42,31 +44,16 @@ pub fn schematic_id(extensions: &[&str]) -> String {
 }
 
 pub fn seed_node(index: usize, leader: bool) -> NodeFacts {
-    let current = schematic_id(&["siderolabs/i915", "siderolabs/mei"]);
-    NodeFacts {
-        node: format!("k8s-{index}"),
-        nodename: format!("k8s-{index}"),
-        role: NodeRole::ControlPlane,
-        etcd_leader: leader,
-        version: "v1.10.4".into(),
-        schematic_id: Some(current.clone()),
-        extensions: vec!["i915".into(), "mei".into()],
-        schematic_extensions: Some(vec!["siderolabs/i915".into(), "siderolabs/mei".into()]),
-        schematic_yaml: None,
-        install_image: Some(format!(
-            "factory.talos.dev/metal-installer/{current}:v1.10.4"
-        )),
-        extension_service_configs: BTreeMap::new(),
-        boot_id: Some(format!("boot-{index}-0")),
-    }
+    seed::seed_node_running(
+        index,
+        leader,
+        &schematic_id(&["siderolabs/i915", "siderolabs/mei"]),
+    )
 }
 
 /// k8s-1..3, all control plane, Talos v1.10.4, i915 + mei; k8s-1 leads etcd.
 pub fn seed_cluster() -> ClusterFacts {
-    ClusterFacts {
-        cluster: "seed".into(),
-        nodes: (1..=3).map(|i| seed_node(i, i == 1)).collect(),
-    }
+    seed::seed_cluster_running(&schematic_id(&["siderolabs/i915", "siderolabs/mei"]))
 }
 
 /// A Tailscale profile with the test key and the route whose tailnet is never contacted
@@ -255,4 +242,50 @@ pub fn seed_plan() -> rollout_core::Plan {
     rollout_core::plan(&RolloutSpec::default(), &facts, &FactoryResolver, &request)
         .unwrap()
         .plan
+}
+
+/// The real clients of a running sim: Talos over mTLS gRPC, the factory and the tailnet
+/// over HTTP (no timers in the tailnet client, so tests may pause tokio time).
+pub struct SimClients {
+    /// Talos.
+    pub talos: talos_client::TalosClient,
+    /// Image Factory.
+    pub factory: factory_client::FactoryClient,
+    /// Tailscale admin API.
+    pub tailscale: tailscale_client::TailscaleClient,
+}
+
+impl SimClients {
+    /// Connects to `sim`.
+    pub fn connect(sim: &sim::Sim) -> SimClients {
+        let context = sim.talosconfig().unwrap();
+        SimClients {
+            talos: talos_client::TalosClient::connect(context.context(None).unwrap()).unwrap(),
+            factory: factory_client::FactoryClient::new(&sim.factory_url()).unwrap(),
+            tailscale: tailscale_client::TailscaleClient::builder()
+                .base_url(sim.tailnet_url())
+                .credentials(tailscale_client::Credentials::api_key(
+                    sim.tailnet_api_key().clone(),
+                ))
+                .disable_timers()
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// A reusable, pre-authorized `tag:k8s` auth key minted in the sim's tailnet, valid for
+    /// `lifetime` (the tailnet's default when `None`).
+    pub async fn mint_key(&self, lifetime: Option<std::time::Duration>) -> SecretString {
+        let mut create = self
+            .tailscale
+            .keys()
+            .create()
+            .reusable(true)
+            .preauthorized(true)
+            .tags(["tag:k8s"]);
+        if let Some(lifetime) = lifetime {
+            create = create.expiry(lifetime);
+        }
+        create.send().await.unwrap().secret
+    }
 }

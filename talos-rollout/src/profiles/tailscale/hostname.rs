@@ -33,19 +33,11 @@ pub fn validate_hostname(name: &str) -> rollout_core::Result<()> {
     }
 }
 
+/// The first label of `name` as MagicDNS would derive it, trimmed to a valid label.
 fn suggest(name: &str) -> String {
-    let label: String = name
-        .split('.')
-        .next()
-        .unwrap_or_default()
+    let first = name.split('.').next().unwrap_or_default();
+    let label: String = tailscale_client::dns_label(first)
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
         .take(63)
         .collect();
     label.trim_matches('-').to_owned()
