@@ -55,7 +55,9 @@ pub enum Error {
         path: PathBuf,
     },
     /// Resume (or rollback) was asked for but no unfinished rollout is journaled.
-    #[error("there is no unfinished rollout of cluster {cluster} in {path} to resume")]
+    #[error(
+        "there is no unfinished rollout of cluster {cluster} in {path} to resume; check the artifacts directory, or start a new rollout"
+    )]
     NothingToResume {
         /// Cluster.
         cluster: String,
