@@ -128,69 +128,54 @@ fn checks(policy: &Policy, args: &Args, routes: &[IpNet]) -> Vec<Check> {
 }
 
 /// Applies every missing entry to `policy`; returns whether it changed.
-fn apply_fixes(policy: &mut Policy, args: &Args, routes: &[IpNet]) -> anyhow::Result<bool> {
-    let mut changed = policy
-        .ensure_tag_owner(&args.tag, &args.owner)
-        .map_err(|error| invalid_input(error.to_string()))?;
+fn apply_fixes(
+    policy: &mut Policy,
+    args: &Args,
+    routes: &[IpNet],
+) -> Result<bool, tailscale_client::Error> {
+    let mut changed = policy.ensure_tag_owner(&args.tag, &args.owner)?;
     for route in routes {
-        changed |= policy
-            .ensure_route_auto_approver(route, &args.tag)
-            .map_err(|error| invalid_input(error.to_string()))?;
+        changed |= policy.ensure_route_auto_approver(route, &args.tag)?;
     }
-    changed |= policy
-        .ensure_access(&args.admin_tag, &args.tag)
-        .map_err(|error| invalid_input(error.to_string()))?;
+    changed |= policy.ensure_access(&args.admin_tag, &args.tag)?;
     Ok(changed)
 }
 
 async fn fix(client: &TailscaleClient, args: &Args, routes: &[IpNet]) -> anyhow::Result<Report> {
-    for attempt in 1..=MAX_ATTEMPTS {
-        let mut policy = client.policy().get(PolicyFormat::HuJson).await?;
-        let before = checks(&policy, args, routes);
-        if !apply_fixes(&mut policy, args, routes)? {
-            return Ok(Report {
-                checks: before,
-                saved: false,
-                attempts: attempt,
-            });
+    let modified = match client
+        .policy()
+        .modify(MAX_ATTEMPTS, |policy| apply_fixes(policy, args, routes))
+        .await
+    {
+        Ok(modified) => modified,
+        Err(error @ tailscale_client::Error::InvalidInput { .. }) => {
+            return Err(invalid_input(error.to_string()));
         }
-        let validation = client.policy().validate(&policy).await?;
-        if !validation.passed() {
-            let message = validation
-                .message
-                .unwrap_or_else(|| "validation failed".to_owned());
-            anyhow::bail!(
-                "the fixed policy does not validate ({message}); nothing was saved, fix the policy file by hand"
-            );
+        Err(error) => {
+            return Err(error).context("fixing the policy file failed; nothing was overwritten");
         }
-        match client.policy().set(&policy).await {
-            Ok(saved) => {
-                let after = checks(&saved, args, routes);
-                let checks = before
-                    .into_iter()
-                    .zip(after)
-                    .map(|(before, after)| Check {
-                        fixed: !before.passed && after.passed,
-                        ..after
-                    })
-                    .collect();
-                return Ok(Report {
-                    checks,
-                    saved: true,
-                    attempts: attempt,
-                });
-            }
-            Err(error) if error.is_conflict() => {
-                tracing::info!(attempt, "policy changed while editing; re-reading");
-            }
-            Err(error) => {
-                return Err(error).context("saving the policy file failed; nothing was changed");
-            }
-        }
-    }
-    anyhow::bail!(
-        "the policy file kept changing while it was being fixed ({MAX_ATTEMPTS} attempts); nothing was overwritten, run again later"
-    )
+    };
+    let before = checks(&modified.before, args, routes);
+    let Some(saved) = modified.saved else {
+        return Ok(Report {
+            checks: before,
+            saved: false,
+            attempts: modified.attempts,
+        });
+    };
+    let checks = before
+        .into_iter()
+        .zip(checks(&saved, args, routes))
+        .map(|(before, after)| Check {
+            fixed: !before.passed && after.passed,
+            ..after
+        })
+        .collect();
+    Ok(Report {
+        checks,
+        saved: true,
+        attempts: modified.attempts,
+    })
 }
 
 fn render(report: &Report) -> String {

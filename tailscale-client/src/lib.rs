@@ -55,7 +55,7 @@ pub use keys::{
     AuthKey, CreateAuthKey, CreatedAuthKey, Deleted, DeviceCapabilities, DeviceCreateCapabilities,
     KeyCapabilities, Keys, MAX_AUTH_KEY_EXPIRY, MAX_DESCRIPTION_LEN,
 };
-pub use policy::{Policy, PolicyFile, PolicyFormat, PolicyValidation};
+pub use policy::{Modified, Policy, PolicyFile, PolicyFormat, PolicyValidation};
 pub use routes::{DeviceRoutes, RouteApproval, Routes, plan_approval, plan_revocation};
 pub use sdk_support::backoff::Backoff;
 

@@ -18,6 +18,7 @@ use support::{NODES, ROUTE, SimClients};
 use tailscale_client::TailscaleClient;
 use talos_client::TalosClient;
 use talos_rollout::profiles::TailscaleProfile;
+use talos_rollout::profiles::tailscale::{Health, check_health};
 use talos_rollout::{Event, ExtensionRollout};
 
 struct World {
@@ -154,6 +155,39 @@ async fn the_seed_cluster_gets_tailscale_through_the_real_clients() {
             .services
             .contains_key("ext-tailscale")
     );
+    let nodes: Vec<String> = NODES.iter().map(|node| (*node).to_owned()).collect();
+    let round = check_health(&world.talos, &world.tailscale, &nodes, "tailscale").await;
+    assert_eq!(round.health, Health::Healthy, "{round:#?}");
+    assert!(
+        round
+            .nodes
+            .iter()
+            .all(|node| node.unapproved_routes.is_empty())
+    );
+}
+
+#[tokio::test]
+async fn health_names_what_does_not_hold_on_a_node_without_the_extension() {
+    let world = world(Duration::from_secs(7 * 24 * 3600), |_| {}).await;
+    let round = check_health(
+        &world.talos,
+        &world.tailscale,
+        &["k8s-2".to_owned()],
+        "tailscale",
+    )
+    .await;
+    assert_eq!(round.health, Health::Unhealthy, "{round:#?}");
+    let node = &round.nodes[0];
+    assert_eq!(node.hostname.as_deref(), Some("k8s-2"));
+    assert_eq!(node.extension_installed, Some(false));
+    let problems = node.problems.join("; ");
+    for expected in [
+        "extension tailscale is not installed",
+        "service ext-tailscale is not running",
+        "no tailnet device with hostname k8s-2",
+    ] {
+        assert!(problems.contains(expected), "{problems}");
+    }
 }
 
 #[tokio::test(start_paused = true)]

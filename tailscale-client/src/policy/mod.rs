@@ -131,6 +131,17 @@ impl PolicyValidation {
     }
 }
 
+/// What [`PolicyFile::modify`] did.
+#[derive(Debug, Clone)]
+pub struct Modified {
+    /// The policy as read before the (last) edit.
+    pub before: Policy,
+    /// The policy as saved; `None` when the edit changed nothing and nothing was written.
+    pub saved: Option<Policy>,
+    /// Reads it took (more than one when someone else saved in between).
+    pub attempts: u32,
+}
+
 /// Policy file operations; from [`TailscaleClient::policy`].
 #[derive(Debug, Clone, Copy)]
 pub struct PolicyFile<'c> {
@@ -226,6 +237,77 @@ impl PolicyFile<'_> {
             Some(etag) => saved.with_etag(etag),
             None => saved,
         })
+    }
+
+    /// Read-modify-write without losing anyone's edit: reads the policy file (HuJSON, with
+    /// its ETag), lets `edit` change it (`Ok(false)`: nothing to change, nothing is written),
+    /// validates the result, and saves it with `If-Match`. When someone else saved in between
+    /// (412), it reads the file again and repeats the edit, up to `attempts` times.
+    ///
+    /// # Errors
+    /// `edit`'s error (nothing saved); [`Error::InvalidInput`] when the edited policy does
+    /// not validate (nothing saved); [`Error::PolicyConflict`] when the file kept changing
+    /// for every attempt (nothing overwritten); API errors.
+    ///
+    /// # Usage
+    /// ```no_run
+    /// # async fn demo(client: tailscale_client::TailscaleClient) -> Result<(), tailscale_client::Error> {
+    /// let modified = client
+    ///     .policy()
+    ///     .modify(3, |policy| policy.ensure_tag_owner("tag:k8s", "autogroup:admin"))
+    ///     .await?;
+    /// println!("saved: {}", modified.saved.is_some());
+    /// # Ok(()) }
+    /// ```
+    pub async fn modify(
+        &self,
+        attempts: u32,
+        mut edit: impl FnMut(&mut Policy) -> Result<bool>,
+    ) -> Result<Modified> {
+        let mut last_conflict = None;
+        for attempt in 1..=attempts.max(1) {
+            let mut policy = self.get(PolicyFormat::HuJson).await?;
+            let before = policy.clone();
+            if !edit(&mut policy)? {
+                return Ok(Modified {
+                    before,
+                    saved: None,
+                    attempts: attempt,
+                });
+            }
+            let validation = self.validate(&policy).await?;
+            if !validation.passed() {
+                let message = validation
+                    .message
+                    .unwrap_or_else(|| "validation failed".to_owned());
+                return Err(Error::InvalidInput {
+                    field: "policy file",
+                    reason: format!(
+                        "the edited policy does not validate ({message}); nothing was saved, fix the policy file by hand"
+                    ),
+                });
+            }
+            match self.set(&policy).await {
+                Ok(saved) => {
+                    return Ok(Modified {
+                        before,
+                        saved: Some(saved),
+                        attempts: attempt,
+                    });
+                }
+                Err(error) if error.is_conflict() => {
+                    tracing::info!(
+                        attempt,
+                        "the policy file changed while it was edited; reading it again"
+                    );
+                    last_conflict = Some(error);
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Err(last_conflict.unwrap_or_else(|| Error::PolicyConflict {
+            message: "the policy file kept changing".to_owned(),
+        }))
     }
 
     /// Checks, against the current policy file, that auth keys with `tags` can be created

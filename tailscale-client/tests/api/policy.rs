@@ -213,3 +213,124 @@ async fn forbidden_policy_read_names_the_scope() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn modify_reads_again_and_reapplies_the_edit_after_a_concurrent_save() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(ACL))
+        .respond_with(hujson_policy())
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/tailnet/-/acl/validate"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(ACL))
+        .respond_with(ResponseTemplate::new(412).set_body_raw(
+            fixture("error_precondition_failed.json"),
+            "application/json",
+        ))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(ACL))
+        .and(header("if-match", ETAG))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw("{}", "application/json")
+                .insert_header("etag", "\"new-hash\""),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let mut edits = 0;
+    let modified = client_for(&server)
+        .policy()
+        .modify(3, |policy| {
+            edits += 1;
+            policy.ensure_tag_owner("tag:k8s", "autogroup:admin")
+        })
+        .await
+        .unwrap();
+    assert_eq!(edits, 2, "the edit is applied to the re-read policy");
+    assert_eq!(modified.attempts, 2);
+    assert!(modified.before.tag_owners("tag:k8s").is_none());
+    let saved = modified.saved.unwrap();
+    assert_eq!(saved.etag(), Some("\"new-hash\""));
+    assert_eq!(
+        saved.tag_owners("tag:k8s").unwrap(),
+        ["autogroup:admin"],
+        "{}",
+        saved.text()
+    );
+}
+
+#[tokio::test]
+async fn modify_writes_nothing_when_the_edit_changes_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(ACL))
+        .respond_with(hujson_policy())
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let modified = client_for(&server)
+        .policy()
+        .modify(3, |_| Ok(false))
+        .await
+        .unwrap();
+    assert!(modified.saved.is_none());
+    assert_eq!(modified.attempts, 1);
+    let posts = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|request| request.method.as_str() == "POST")
+        .count();
+    assert_eq!(posts, 0);
+}
+
+#[tokio::test]
+async fn modify_gives_up_on_a_file_that_keeps_changing_without_overwriting_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(ACL))
+        .respond_with(hujson_policy())
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/tailnet/-/acl/validate"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    answer_times(
+        &server,
+        "POST",
+        ACL,
+        ResponseTemplate::new(412).set_body_raw(
+            fixture("error_precondition_failed.json"),
+            "application/json",
+        ),
+        2,
+    )
+    .await;
+    catch_all(&server).await;
+    let err = client_for(&server)
+        .policy()
+        .modify(2, |policy| {
+            policy.ensure_tag_owner("tag:k8s", "autogroup:admin")
+        })
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "{err}");
+}
