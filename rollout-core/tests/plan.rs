@@ -26,7 +26,11 @@ fn check_golden(name: &str, actual: &str) {
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, actual).unwrap();
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "golden file {path} cannot be read ({e}); create it with UPDATE_GOLDEN=1 and review it"
+        )
+    });
     assert_eq!(
         actual, expected,
         "golden {name} differs; rerun with UPDATE_GOLDEN=1 and review the diff"
