@@ -178,7 +178,7 @@ impl World {
     /// of every Talos before the 1.13 lifecycle API does.
     pub fn installs_reboot(&self, node: &str) -> bool {
         let version = &self.plan.node(node).unwrap().from.version;
-        !talos_client::upgrade::supports_lifecycle_api(version)
+        !talos_client::version::supports_lifecycle_api(version)
     }
 
     /// Performs an action and returns what the driver would observe.
