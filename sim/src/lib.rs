@@ -36,6 +36,7 @@ mod error;
 pub mod factory;
 mod faults;
 mod http_server;
+pub mod kube;
 pub mod mtls;
 pub mod pki;
 mod sim;

@@ -452,7 +452,8 @@ impl MachineService for Apid {
                 "kubeconfig is only available on control-plane nodes",
             ));
         }
-        let archive = kubeconfig::archive(&self.cluster);
+        let archive =
+            kubeconfig::archive(&self.cluster).map_err(|e| Status::internal(e.to_string()))?;
         Ok(Response::new(streams::finite(streams::chunks(&archive))))
     }
 }
