@@ -11,7 +11,7 @@ pub(crate) struct ApiError {
     code: StatusCode,
     reason: Option<&'static str>,
     message: String,
-    details: Option<StatusDetails>,
+    details: Option<Box<StatusDetails>>,
 }
 
 impl ApiError {
@@ -111,7 +111,7 @@ impl ApiError {
             Some("TooManyRequests"),
             "Cannot evict pod as it would violate the pod's disruption budget.",
         );
-        error.details = Some(StatusDetails {
+        error.details = Some(Box::new(StatusDetails {
             causes: Some(vec![StatusCause {
                 reason: Some("DisruptionBudget".to_owned()),
                 message: Some(format!(
@@ -120,7 +120,7 @@ impl ApiError {
                 field: None,
             }]),
             ..StatusDetails::default()
-        });
+        }));
         error
     }
 
@@ -134,12 +134,12 @@ impl ApiError {
     }
 
     fn with_details(mut self, group: &str, kind: &str, name: &str) -> Self {
-        self.details = Some(StatusDetails {
+        self.details = Some(Box::new(StatusDetails {
             name: Some(name.to_owned()),
             group: (!group.is_empty()).then(|| group.to_owned()),
             kind: Some(kind.to_owned()),
             ..StatusDetails::default()
-        });
+        }));
         self
     }
 }
@@ -169,7 +169,7 @@ impl IntoResponse for ApiError {
             code: Some(i32::from(self.code.as_u16())),
             reason: self.reason.map(str::to_owned),
             message: Some(self.message),
-            details: self.details,
+            details: self.details.map(|d| *d),
             metadata: Default::default(),
         };
         (self.code, Json(body)).into_response()

@@ -41,7 +41,7 @@ impl KubeconfigSource {
     }
 
     fn read(&self) -> Result<Kubeconfig, PortError> {
-        let parsed = match self {
+        match self {
             Self::Path(path) => Kubeconfig::read_from(path).map_err(|e| {
                 config_error(format!(
                     "could not read the kubeconfig {}: {e}; pass a readable kubeconfig",
@@ -50,8 +50,7 @@ impl KubeconfigSource {
             }),
             Self::Yaml(yaml) => Kubeconfig::from_yaml(yaml.expose_secret())
                 .map_err(|e| config_error(format!("the kubeconfig could not be parsed: {e}"))),
-        };
-        parsed
+        }
     }
 }
 

@@ -3,7 +3,6 @@
 //! read (so two writers never both win), renewed while the rollout runs, released at the
 //! end; a stale lease is taken over only when asked.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
@@ -271,7 +270,7 @@ fn record(settings: &LeaseSettings, existing: Option<&Lease>) -> Lease {
         previous.lease_transitions.unwrap_or(0) + i32::from(existing.is_some() && !same_holder);
     let mut annotations = existing
         .and_then(|l| l.metadata.annotations.clone())
-        .unwrap_or_else(BTreeMap::new);
+        .unwrap_or_default();
     annotations.insert(
         ROLLOUT_ID_ANNOTATION.to_owned(),
         settings.rollout_id.clone(),
