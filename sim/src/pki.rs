@@ -59,7 +59,9 @@ impl std::fmt::Debug for Pki {
 pub struct IssuedClient {
     /// The client certificate (`CERTIFICATE` PEM block).
     pub cert_pem: String,
-    /// The client key: a PKCS#8 body under the `ED25519 PRIVATE KEY` label, exactly as Talos writes it.
+    /// The client key, a PKCS#8 body: under the `ED25519 PRIVATE KEY` label exactly as Talos
+    /// writes it ([`Pki::issue_client`]), or the plain `PRIVATE KEY` label of a kubeconfig
+    /// ([`Pki::issue_kube_client`]).
     pub key_pem: SecretString,
 }
 

@@ -395,3 +395,44 @@ async fn the_kubeconfig_can_come_from_the_talos_api() {
 
     assert!(kube.readiness("k8s-2").await.unwrap().ready);
 }
+
+#[tokio::test]
+async fn a_worker_cannot_hand_out_a_kubeconfig() {
+    let sim = Sim::builder().workers(1).start().await.unwrap();
+    let context = sim.talosconfig().unwrap();
+    let talos = talos_client::TalosClient::connect(context.context(None).unwrap()).unwrap();
+
+    let error = kubeconfig_via_talos(&talos, "k8s-4").await.unwrap_err();
+
+    assert_eq!(error.kind, PortErrorKind::Unsupported);
+    assert!(
+        error.message.contains("control-plane node"),
+        "{}",
+        error.message
+    );
+}
+
+#[tokio::test]
+async fn a_kubeconfig_path_given_by_the_user_comes_first() {
+    use secrecy::ExposeSecret;
+    let sim = sim_with(KubeTimings::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kubeconfig");
+    std::fs::write(&path, sim.kubeconfig().unwrap().expose_secret()).unwrap();
+
+    let source = KubeconfigSource::from_user(Some(&path)).unwrap();
+    let kube = KubeAdapter::new(connect(&source).await.unwrap(), "r", fast_drain());
+
+    assert!(matches!(&source, KubeconfigSource::Path(p) if *p == path));
+    assert!(kube.readiness("k8s-1").await.unwrap().ready);
+    let missing = KubeconfigSource::Path(dir.path().join("absent"));
+    let Err(error) = connect(&missing).await else {
+        panic!("a missing kubeconfig file must be refused");
+    };
+    assert_eq!(error.kind, PortErrorKind::Rejected);
+    assert!(
+        error.message.contains("could not read the kubeconfig"),
+        "{}",
+        error.message
+    );
+}

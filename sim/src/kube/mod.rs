@@ -6,6 +6,13 @@
 //!
 //! Bodies are k8s-openapi types and errors are `meta/v1` Status bodies with the apiserver's
 //! codes and reasons (see `status`); the rules live in `state`, the routes in `api`.
+//!
+//! # Caveats
+//!
+//! A node's `Ready` turns `False` as soon as its Talos node is down, whereas a real control
+//! plane keeps the old `True` until the kubelet reports or the grace period ends: check the
+//! boot ID, not `Ready` alone. Budgets select by `matchLabels` only, and their status is
+//! computed on every read (no controller lag, no `disruptedPods`). No watches.
 
 mod api;
 mod pods;

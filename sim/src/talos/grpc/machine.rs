@@ -448,7 +448,7 @@ impl MachineService for Apid {
     ) -> Result<Response<Self::KubeconfigStream>, Status> {
         let call = self.accept(&request, methods::KUBECONFIG, Access::Admin)?;
         if !call.node.spec.is_control_plane() {
-            return Err(Status::failed_precondition(
+            return Err(Status::unimplemented(
                 "kubeconfig is only available on control-plane nodes",
             ));
         }

@@ -105,6 +105,8 @@ pub async fn kubeconfig_via_talos(
     let archive = talos.node(control_plane).kubeconfig().await.map_err(|e| {
         let kind = if e.is_permission_denied() {
             PortErrorKind::PermissionDenied
+        } else if e.is_unimplemented() {
+            PortErrorKind::Unsupported
         } else {
             PortErrorKind::Unavailable
         };

@@ -1,7 +1,7 @@
 //! Drain as kubectl does it, on the client side: list the node's pods, sort them through
 //! the filters (DaemonSet and mirror pods skipped, `emptyDir` only when allowed, unmanaged
 //! pods only with force, the orchestrator's own pod never), evict the rest through the
-//! Eviction API with 429 retried on sdk-support's backoff until the drain timeout, and wait
+//! Eviction API with 429 (and 503/504) retried on sdk-support's backoff until the drain timeout, and wait
 //! until each evicted pod is gone (404, or a new UID under the same name).
 
 use std::time::{Duration, Instant};
@@ -292,12 +292,13 @@ async fn evict_and_wait(
     let evicting = retry(
         &policy,
         || api.create_subresource::<_, serde_json::Value>("eviction", &name, &post, &eviction),
-        |error| match status(error).filter(|s| s.code == 429) {
-            Some(refusal) => {
-                last_refusal = Some(refusal.clone());
+        |error| match status(error).map(|s| s.code) {
+            Some(429) => {
+                last_refusal = status(error).cloned();
                 true
             }
-            None => false,
+            Some(503 | 504) => true,
+            _ => false,
         },
         |error| {
             status(error)
