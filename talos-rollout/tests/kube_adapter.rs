@@ -436,3 +436,24 @@ async fn a_kubeconfig_path_given_by_the_user_comes_first() {
         error.message
     );
 }
+
+#[tokio::test]
+async fn a_single_node_cluster_keeps_its_pods_and_says_why() {
+    let sim = Sim::builder().control_planes(1).start().await.unwrap();
+    let kube = adapter(&sim, "r", fast_drain()).await;
+
+    let report = kube.drain("k8s-1").await.unwrap();
+
+    assert!(report.evicted.is_empty());
+    let coredns = report
+        .skipped
+        .iter()
+        .find(|s| s.pod == "kube-system/coredns-7d8f9c-0")
+        .unwrap();
+    assert!(
+        coredns.reason.starts_with("single-node cluster"),
+        "{}",
+        coredns.reason
+    );
+    assert_eq!(evictions_of(&sim, "coredns-7d8f9c-0"), 0);
+}

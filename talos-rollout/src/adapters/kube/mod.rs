@@ -35,7 +35,9 @@ pub const CORDONED_BY_ANNOTATION: &str = "talos-rollout/cordoned-by";
 /// ```no_run
 /// use talos_rollout::adapters::kube::{DrainOptions, KubeAdapter, KubeconfigSource, connect};
 /// # async fn run() -> Result<(), rollout_core::PortError> {
-/// let source = KubeconfigSource::from_user(None).expect("a kubeconfig");
+/// let Some(source) = KubeconfigSource::from_user(None) else {
+///     return Ok(()); // no kubeconfig here: fetch one with `kubeconfig_via_talos`
+/// };
 /// let client = connect(&source).await?;
 /// let kube = KubeAdapter::new(client, "rollout-42", DrainOptions::default());
 /// # drop(kube);
