@@ -1,7 +1,9 @@
-//! Runs the simulated Talos cluster, Image Factory and tailnet as their own process.
+//! Runs the simulated Talos cluster, Image Factory, tailnet and Kubernetes API as their own
+//! process.
 //!
-//! Writes `DIR/talosconfig` (0600) and `DIR/sim.json` (0600: the apid endpoint, the factory
-//! URL, the tailnet URL and the fake Tailscale API key), then serves on loopback until
+//! Writes `DIR/talosconfig` (0600), `DIR/kubeconfig` (0600) and `DIR/sim.json` (0600: the
+//! apid endpoint, the factory URL, the tailnet URL, the Kubernetes API URL and the fake
+//! Tailscale API key), then serves on loopback until
 //! stopped with Ctrl-C. Every tool can then point at the sim exactly as at a real cluster.
 //! Fault flags make chosen nodes or services misbehave.
 //!
@@ -10,6 +12,7 @@
 //! cargo run --example sim-cluster -- --nodes 6 --control-planes 1 --out /tmp/sim \
 //!     --fault-never-returns k8s-4 --fault-tailnet-429 3:2
 //! TALOSCONFIG=/tmp/sim/talosconfig talosctl -n 10.5.0.2 version
+//! KUBECONFIG=/tmp/sim/kubeconfig kubectl get nodes
 //! cargo run --example sim-cluster -- --help
 //! ```
 
@@ -152,6 +155,8 @@ impl FaultArgs {
 struct Endpoints {
     endpoint: String,
     talosconfig: PathBuf,
+    kubeconfig: PathBuf,
+    kube_url: String,
     factory_url: String,
     tailnet_url: String,
     tailnet: &'static str,
@@ -250,10 +255,15 @@ fn write_files(sim: &Sim, out: &Path) -> anyhow::Result<Endpoints> {
     sim.talosconfig()?
         .write_to(&talosconfig)
         .with_context(|| format!("cannot write {}", talosconfig.display()))?;
+    let kubeconfig = out.join("kubeconfig");
+    sdk_support::private_file::write(&kubeconfig, sim.kubeconfig()?.expose_secret().as_bytes())
+        .with_context(|| format!("cannot write {}", kubeconfig.display()))?;
     let (oauth_client_id, oauth_client_secret) = sim.tailnet().oauth_client();
     let endpoints = Endpoints {
         endpoint: sim.endpoint(),
         talosconfig: talosconfig.clone(),
+        kubeconfig,
+        kube_url: sim.kube_url(),
         factory_url: sim.factory_url(),
         tailnet_url: sim.tailnet_url(),
         tailnet: "-",
@@ -283,9 +293,11 @@ fn write_files(sim: &Sim, out: &Path) -> anyhow::Result<Endpoints> {
 
 fn human_summary(endpoints: &Endpoints) -> String {
     let mut text = format!(
-        "simulated cluster up\n  apid endpoint  {}\n  talosconfig    {}\n  factory        {}\n  tailnet API    {}/api/v2 (tailnet \"-\"; API key in sim.json)\n  nodes\n",
+        "simulated cluster up\n  apid endpoint  {}\n  talosconfig    {}\n  kubernetes API {} (kubeconfig {})\n  factory        {}\n  tailnet API    {}/api/v2 (tailnet \"-\"; API key in sim.json)\n  nodes\n",
         endpoints.endpoint,
         endpoints.talosconfig.display(),
+        endpoints.kube_url,
+        endpoints.kubeconfig.display(),
         endpoints.factory_url,
         endpoints.tailnet_url,
     );

@@ -172,3 +172,21 @@ fn status_watch_prints_one_json_line_per_round() {
     assert_eq!(rounds.len(), 2);
     assert!(rounds.iter().all(|round| round["health"] == "unhealthy"));
 }
+
+#[test]
+fn sim_cluster_writes_a_private_kubeconfig_for_its_kubernetes_api() {
+    use std::os::unix::fs::PermissionsExt;
+    let sim = SimCluster::start(&[]);
+    let path = sim.info["kubeconfig"].as_str().unwrap();
+
+    let text = std::fs::read_to_string(path).unwrap();
+
+    assert_eq!(
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let server = format!("server: {}", sim.info["kube_url"].as_str().unwrap());
+    assert!(text.contains(&server), "{text}");
+    assert!(text.contains("current-context: admin@sim"), "{text}");
+    assert!(text.contains("client-key-data: "), "{text}");
+}

@@ -1,26 +1,57 @@
-//! Serving an axum router over plain HTTP on a loopback port (the factory and tailnet fakes).
+//! Serving an axum router on a loopback port: plain HTTP (the factory and tailnet fakes) or
+//! HTTPS with client certificates (the Kubernetes API fake).
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::Error;
+
+/// How long a client may take to finish its TLS handshake before it is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A running loopback HTTP server. Dropping it stops the server.
 #[derive(Debug)]
 pub struct HttpServer {
     addr: SocketAddr,
+    scheme: &'static str,
     shutdown: CancellationToken,
     task: Option<JoinHandle<()>>,
 }
 
 impl HttpServer {
-    /// Serves `router` on `127.0.0.1:<free port>`.
+    /// Serves `router` over plain HTTP on `127.0.0.1:<free port>`.
     pub(crate) async fn start(router: axum::Router) -> Result<Self, Error> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
+        Ok(Self::serve(listener, addr, "http", router))
+    }
+
+    /// Serves `router` over TLS with `tls` (which decides whether client certificates are
+    /// required) on `127.0.0.1:<free port>`.
+    pub(crate) async fn start_tls(
+        router: axum::Router,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> Result<Self, Error> {
+        let tcp = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = tcp.local_addr()?;
+        let listener = TlsListener {
+            tcp,
+            acceptor: TlsAcceptor::from(tls),
+        };
+        Ok(Self::serve(listener, addr, "https", router))
+    }
+
+    fn serve<L>(listener: L, addr: SocketAddr, scheme: &'static str, router: axum::Router) -> Self
+    where
+        L: axum::serve::Listener<Addr = SocketAddr>,
+    {
         let shutdown = CancellationToken::new();
         let stop = shutdown.clone().cancelled_owned();
         let task = tokio::spawn(async move {
@@ -31,11 +62,12 @@ impl HttpServer {
                 tracing::warn!(%error, "sim HTTP server stopped with an error");
             }
         });
-        Ok(Self {
+        Self {
             addr,
+            scheme,
             shutdown,
             task: Some(task),
-        })
+        }
     }
 
     /// The bound address.
@@ -43,9 +75,9 @@ impl HttpServer {
         self.addr
     }
 
-    /// The base URL, `http://127.0.0.1:<port>`.
+    /// The base URL, `http://127.0.0.1:<port>` (or `https://…` when served over TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// Stops the server and waits for it to finish.
@@ -63,5 +95,39 @@ impl HttpServer {
 impl Drop for HttpServer {
     fn drop(&mut self) {
         self.shutdown.cancel();
+    }
+}
+
+/// Accepts TCP connections and completes their TLS handshakes; failed handshakes (a client
+/// without a certificate, a wrong CA) are logged and dropped.
+struct TlsListener {
+    tcp: TcpListener,
+    acceptor: TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let (stream, peer) = match self.tcp.accept().await {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::debug!(%error, "sim HTTPS accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => return (tls, peer),
+                Ok(Err(error)) => tracing::debug!(%error, %peer, "sim TLS handshake failed"),
+                Err(_) => tracing::debug!(%peer, "sim TLS handshake timed out"),
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
     }
 }

@@ -1,9 +1,10 @@
-//! A simulated Talos cluster, Image Factory and tailnet served on loopback for tests, benchmarks and demos.
+//! A simulated Talos cluster, Image Factory, tailnet and Kubernetes API served on loopback for tests, benchmarks and demos.
 //!
-//! [`Sim`] starts all three: Talos nodes behind one apid-like gRPC endpoint with real
-//! mutual TLS ([`talos`], [`mtls`], [`pki`]), an Image Factory ([`factory`]) and a
-//! Tailscale admin API ([`tailnet`]). Clients reach them exactly as they reach the real
-//! systems (a talosconfig, a factory URL, a tailnet URL and an API key), and [`Faults`]
+//! [`Sim`] starts all four: Talos nodes behind one apid-like gRPC endpoint with real
+//! mutual TLS ([`talos`], [`mtls`], [`pki`]), an Image Factory ([`factory`]), a
+//! Tailscale admin API ([`tailnet`]) and a Kubernetes API over HTTPS ([`kube`]). Clients
+//! reach them exactly as they reach the real systems (a talosconfig, a kubeconfig, a
+//! factory URL, a tailnet URL and an API key), and [`Faults`]
 //! make chosen parts misbehave. Behaviour follows the facts the clients rely on: `node`
 //! metadata routing, RBAC from the certificate's roles, strict configuration, reboots that
 //! drop streams and come back with a new boot ID and the installed schematic's extensions,
@@ -36,6 +37,7 @@ mod error;
 pub mod factory;
 mod faults;
 mod http_server;
+pub mod kube;
 pub mod mtls;
 pub mod pki;
 mod sim;

@@ -59,7 +59,9 @@ impl std::fmt::Debug for Pki {
 pub struct IssuedClient {
     /// The client certificate (`CERTIFICATE` PEM block).
     pub cert_pem: String,
-    /// The client key: a PKCS#8 body under the `ED25519 PRIVATE KEY` label, exactly as Talos writes it.
+    /// The client key, a PKCS#8 body: under the `ED25519 PRIVATE KEY` label exactly as Talos
+    /// writes it ([`Pki::issue_client`]), or the plain `PRIVATE KEY` label of a kubeconfig
+    /// ([`Pki::issue_kube_client`]).
     pub key_pem: SecretString,
 }
 
@@ -118,6 +120,27 @@ impl Pki {
         })
     }
 
+    /// Issues a Kubernetes client certificate: `groups` in the Subject Organization (for
+    /// example `system:masters`), the key as a plain PKCS#8 `PRIVATE KEY` PEM block, as a
+    /// kubeconfig carries it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pki::issue_client`].
+    pub fn issue_kube_client(&self, groups: &[&str]) -> Result<IssuedClient, Error> {
+        use secrecy::ExposeSecret;
+        let issued = self.issue_client(groups)?;
+        let key =
+            pem::parse(issued.key_pem.expose_secret()).map_err(|e| Error::Pki(e.to_string()))?;
+        Ok(IssuedClient {
+            cert_pem: issued.cert_pem,
+            key_pem: SecretString::from(pem::encode(&pem::Pem::new(
+                "PRIVATE KEY",
+                key.into_contents(),
+            ))),
+        })
+    }
+
     /// Builds the client identity talos-client uses, from a freshly issued certificate with `roles`.
     ///
     /// # Errors
@@ -148,6 +171,24 @@ impl Pki {
     /// [`Error::Pki`] for an invalid SAN or a signing failure, [`Error::Tls`] when rustls
     /// rejects the configuration.
     pub fn server_config(&self, sans: &[&str]) -> Result<Arc<rustls::ServerConfig>, Error> {
+        self.server_config_with_alpn(sans, b"h2")
+    }
+
+    /// As [`Pki::server_config`], offering HTTP/1.1 (`http/1.1`) instead of `h2`: the
+    /// Kubernetes API fake, whose clients speak HTTP/1.1.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pki::server_config`].
+    pub fn http1_server_config(&self, sans: &[&str]) -> Result<Arc<rustls::ServerConfig>, Error> {
+        self.server_config_with_alpn(sans, b"http/1.1")
+    }
+
+    fn server_config_with_alpn(
+        &self,
+        sans: &[&str],
+        alpn: &[u8],
+    ) -> Result<Arc<rustls::ServerConfig>, Error> {
         let (chain, key) = self.issue_server(sans)?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut roots = rustls::RootCertStore::empty();
@@ -162,7 +203,7 @@ impl Pki {
             .with_client_cert_verifier(verifier)
             .with_single_cert(chain, key)
             .map_err(tls_error)?;
-        config.alpn_protocols = vec![b"h2".to_vec()];
+        config.alpn_protocols = vec![alpn.to_vec()];
         Ok(Arc::new(config))
     }
 

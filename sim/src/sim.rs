@@ -1,5 +1,6 @@
 //! The whole simulation in one value: a Talos cluster behind an mTLS apid endpoint, an Image
-//! Factory and a tailnet, all on loopback, plus the talosconfig that reaches them.
+//! Factory, a tailnet and a Kubernetes API, all on loopback, plus the talosconfig and
+//! kubeconfig that reach them.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, OnceLock};
@@ -10,11 +11,12 @@ use talos_client::config::{Context, TalosConfig};
 use crate::clock::SimClock;
 use crate::factory::{FactoryOptions, ImageFactory};
 use crate::http_server::HttpServer;
+use crate::kube::{KubeApi, KubeTimings};
 use crate::mtls::{self, ServerHandle};
 use crate::pki::{LOOPBACK_SANS, Pki};
 use crate::tailnet::{Tailnet, TailnetOptions};
 use crate::talos::{
-    self, ClusterContext, ClusterSettings, NodeRole, NodeSpec, TalosCluster, Timings,
+    self, ClusterContext, ClusterSettings, KubeAccess, NodeRole, NodeSpec, TalosCluster, Timings,
 };
 use crate::{Error, Faults};
 
@@ -40,6 +42,7 @@ pub struct SimBuilder {
     cluster_name: String,
     apid_endpoints: usize,
     timings: Timings,
+    kube_timings: KubeTimings,
     tailnet: TailnetOptions,
     factory: FactoryOptions,
     faults: Faults,
@@ -57,6 +60,7 @@ impl Default for SimBuilder {
             cluster_name: "sim".to_owned(),
             apid_endpoints: 1,
             timings: Timings::default(),
+            kube_timings: KubeTimings::default(),
             tailnet: TailnetOptions::default(),
             factory: FactoryOptions::default(),
             faults: Faults::default(),
@@ -109,6 +113,12 @@ impl SimBuilder {
     /// several control-plane nodes; every endpoint reaches every node.
     pub fn apid_endpoints(mut self, count: usize) -> Self {
         self.apid_endpoints = count.max(1);
+        self
+    }
+
+    /// Sets how fast pods of the Kubernetes API go away and come back.
+    pub fn kube_timings(mut self, timings: KubeTimings) -> Self {
+        self.kube_timings = timings;
         self
     }
 
@@ -196,12 +206,23 @@ impl SimBuilder {
             clock,
             timings: self.timings,
             connections: OnceLock::new(),
+            kube_access: OnceLock::new(),
             calls: Default::default(),
         };
         let installer_host = factory_server.addr().to_string();
+        let cluster_name = settings.cluster_name.clone();
         let cluster = TalosCluster::new(specs, ctx, &settings, &installer_host)?;
-        let pki = Pki::generate()?;
+        let pki = Arc::new(Pki::generate()?);
         let tls = pki.server_config(LOOPBACK_SANS)?;
+        let kube = KubeApi::new(cluster.clone(), self.faults.clone(), self.kube_timings);
+        let kube_server = kube.serve(&pki).await?;
+        let kube_access = KubeAccess {
+            pki: Arc::clone(&pki),
+            server: kube_server.url(),
+            cluster_name,
+        };
+        // Set once, right after serving; nothing else sets it.
+        let _ = cluster.ctx.kube_access.set(kube_access);
         let mut apid = Vec::new();
         for endpoint in 0..self.apid_endpoints {
             apid.push(mtls::serve(talos::routes(&cluster, endpoint), Arc::clone(&tls)).await?);
@@ -210,7 +231,9 @@ impl SimBuilder {
         // Set once, right after serving; nothing else sets it.
         let _ = cluster.ctx.connections.set(controls);
         Ok(Sim {
-            pki: Arc::new(pki),
+            pki,
+            kube,
+            kube_server,
             apid_addrs: apid.iter().map(ServerHandle::addr).collect(),
             apid: apid.into_iter().map(Some).collect(),
             factory_server,
@@ -239,6 +262,8 @@ impl SimBuilder {
 #[derive(Debug)]
 pub struct Sim {
     pki: Arc<Pki>,
+    kube: KubeApi,
+    kube_server: HttpServer,
     /// The apid endpoints' addresses, by index (kept after an endpoint is stopped).
     apid_addrs: Vec<SocketAddr>,
     /// The apid servers, by index; `None` once stopped.
@@ -296,6 +321,34 @@ impl Sim {
         let context = Context::new(CONTEXT_NAME, self.endpoints(), nodes, identity)
             .map_err(|e| Error::InvalidSetup(e.to_string()))?;
         Ok(TalosConfig::new(context))
+    }
+
+    /// A kubeconfig (context `admin@<cluster>`) for the Kubernetes API, with a newly
+    /// issued `system:masters` client certificate; what `MachineService.Kubeconfig` returns.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Pki`] on certificate failures.
+    pub fn kubeconfig(&self) -> Result<SecretString, Error> {
+        self.kube_access()?.kubeconfig()
+    }
+
+    fn kube_access(&self) -> Result<&KubeAccess, Error> {
+        self.cluster
+            .ctx
+            .kube_access
+            .get()
+            .ok_or_else(|| Error::InvalidSetup("the Kubernetes API is not running".to_owned()))
+    }
+
+    /// The Kubernetes API base URL, `https://127.0.0.1:<port>`.
+    pub fn kube_url(&self) -> String {
+        self.kube_server.url()
+    }
+
+    /// The simulated Kubernetes API (pods, budgets, leases, recorded requests).
+    pub fn kube(&self) -> &KubeApi {
+        &self.kube
     }
 
     /// The Image Factory base URL.
@@ -361,5 +414,6 @@ impl Sim {
         }
         self.factory_server.shutdown().await;
         self.tailnet_server.shutdown().await;
+        self.kube_server.shutdown().await;
     }
 }

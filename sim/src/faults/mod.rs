@@ -4,9 +4,10 @@
 //! clones see the same switches), so a test or the `sim-cluster` CLI can flip a fault at any
 //! time. Node faults are keyed by the node's hostname. The switches of the Talos API and
 //! its nodes' boot behaviour live in `talos_node`, those of what runs inside extension
-//! services in `extension_service`.
+//! services in `extension_service`, those of the Kubernetes API in `kube_api`.
 
 mod extension_service;
+mod kube_api;
 mod talos_node;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -49,6 +50,7 @@ struct FaultSet {
     apid_calls: u32,
     talos: talos_node::TalosFaults,
     extension_services: extension_service::ExtensionServiceFaults,
+    kube_api: kube_api::KubeApiFaults,
 }
 
 impl Faults {

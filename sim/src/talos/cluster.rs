@@ -58,6 +58,8 @@ pub(crate) struct ClusterContext {
     pub(crate) timings: Timings,
     /// Every apid endpoint's connections, by endpoint index (set once when serving).
     pub(crate) connections: OnceLock<Vec<ConnectionControl>>,
+    /// The Kubernetes API fake's URL and CA (set once when serving).
+    pub(crate) kube_access: OnceLock<super::kubeconfig::KubeAccess>,
     pub(crate) calls: CallLog,
 }
 

@@ -1,28 +1,48 @@
-//! `MachineService.Kubeconfig`: a gzip-compressed tar archive holding one file, `kubeconfig`.
+//! Kubeconfigs for the simulated Kubernetes API, and `MachineService.Kubeconfig`: a
+//! gzip-compressed tar archive holding one file, `kubeconfig`, with a newly minted admin
+//! client certificate on every call (as Talos does).
 
 use std::io::Write;
+use std::sync::Arc;
 
 use base64::Engine;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::cluster::TalosCluster;
+use crate::Error;
+use crate::pki::Pki;
 
-/// The admin kubeconfig archive for the simulated cluster (the credentials are fake).
-pub(crate) fn archive(cluster: &TalosCluster) -> Vec<u8> {
-    let server = cluster
-        .control_planes()
-        .next()
-        .map(|node| format!("https://{}:6443", node.spec.address))
-        .unwrap_or_default();
-    let fake = |what: &str| {
-        base64::engine::general_purpose::STANDARD
-            .encode(format!("sim {what}, not a real credential"))
-    };
-    let kubeconfig = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n    - name: sim\n      cluster:\n        server: {server}\n        certificate-authority-data: {ca}\nusers:\n    - name: admin@sim\n      user:\n        client-certificate-data: {crt}\n        client-key-data: {key}\ncontexts:\n    - context:\n        cluster: sim\n        namespace: default\n        user: admin@sim\n      name: admin@sim\ncurrent-context: admin@sim\n",
-        ca = fake("kubernetes CA"),
-        crt = fake("admin certificate"),
-        key = fake("admin key"),
-    );
+/// What a kubeconfig for the simulated Kubernetes API needs: its CA, URL and cluster name.
+#[derive(Debug, Clone)]
+pub(crate) struct KubeAccess {
+    pub(crate) pki: Arc<Pki>,
+    pub(crate) server: String,
+    pub(crate) cluster_name: String,
+}
+
+impl KubeAccess {
+    /// A kubeconfig (context `admin@<cluster>`) with a new `system:masters` client certificate.
+    pub(crate) fn kubeconfig(&self) -> Result<SecretString, Error> {
+        let client = self.pki.issue_kube_client(&["system:masters"])?;
+        let encode = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
+        let name = &self.cluster_name;
+        Ok(SecretString::from(format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n    - name: {name}\n      cluster:\n        server: {server}\n        certificate-authority-data: {ca}\nusers:\n    - name: admin@{name}\n      user:\n        client-certificate-data: {crt}\n        client-key-data: {key}\ncontexts:\n    - context:\n        cluster: {name}\n        namespace: default\n        user: admin@{name}\n      name: admin@{name}\ncurrent-context: admin@{name}\n",
+            server = self.server,
+            ca = encode(&self.pki.ca_pem()),
+            crt = encode(&client.cert_pem),
+            key = encode(client.key_pem.expose_secret()),
+        )))
+    }
+}
+
+/// The admin kubeconfig archive for the simulated cluster.
+pub(crate) fn archive(cluster: &TalosCluster) -> Result<Vec<u8>, Error> {
+    let access = cluster.ctx.kube_access.get().ok_or_else(|| {
+        Error::InvalidSetup("the simulated Kubernetes API is not running".to_owned())
+    })?;
+    let kubeconfig = access.kubeconfig()?;
+    let kubeconfig = kubeconfig.expose_secret();
     let mut builder = tar::Builder::new(Vec::new());
     let mut header = tar::Header::new_gnu();
     header.set_size(kubeconfig.len() as u64);
@@ -30,14 +50,8 @@ pub(crate) fn archive(cluster: &TalosCluster) -> Vec<u8> {
     header.set_cksum();
     let tar = builder
         .append_data(&mut header, "kubeconfig", kubeconfig.as_bytes())
-        .and_then(|()| builder.into_inner());
+        .and_then(|()| builder.into_inner())?;
     let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    let written = tar.and_then(|tar| gzip.write_all(&tar));
-    match written.and_then(|()| gzip.finish()) {
-        Ok(bytes) => bytes,
-        Err(error) => {
-            tracing::warn!(%error, "could not build the simulated kubeconfig archive");
-            Vec::new()
-        }
-    }
+    gzip.write_all(&tar)?;
+    Ok(gzip.finish()?)
 }

@@ -36,3 +36,4 @@ pub use spec::{NodeRole, NodeSpec};
 pub(crate) use cluster::ClusterContext;
 pub(crate) use config::ClusterSettings;
 pub(crate) use grpc::routes;
+pub(crate) use kubeconfig::KubeAccess;

@@ -1,8 +1,9 @@
 //! Port adapters over the workspace's clients: [`TalosAdapter`] (talos-client),
-//! [`FactoryAdapter`] and [`FactoryResolver`] (factory-client). The tailnet adapter lives
-//! with the Tailscale profile.
+//! [`FactoryAdapter`] and [`FactoryResolver`] (factory-client), [`kube::KubeAdapter`]
+//! (kube-rs). The tailnet adapter lives with the Tailscale profile.
 
 mod factory;
+pub mod kube;
 mod talos;
 
 pub use factory::{FactoryAdapter, FactoryResolver};

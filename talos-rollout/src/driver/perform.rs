@@ -119,9 +119,15 @@ impl Inner {
                 })?;
                 let nodename = self.nodename(node);
                 match request {
-                    NodeRequest::Cordon => kube.cordon(&nodename).await?,
-                    NodeRequest::Drain => kube.drain(&nodename).await?,
-                    _ => kube.uncordon(&nodename).await?,
+                    NodeRequest::Cordon => {
+                        kube.cordon(&nodename).await?;
+                    }
+                    NodeRequest::Drain => {
+                        kube.drain(&nodename).await?;
+                    }
+                    _ => {
+                        kube.uncordon(&nodename).await?;
+                    }
                 }
                 Ok(done())
             }

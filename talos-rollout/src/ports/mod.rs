@@ -11,6 +11,6 @@ mod talos;
 
 pub use clock::{Clock, TokioClock};
 pub use factory::FactoryPort;
-pub use kube::KubePort;
+pub use kube::{BlockingPod, Cordon, DrainReport, KubePort, NodeReadiness, SkippedPod, Uncordon};
 pub(crate) use read_retry::read_retrying;
 pub use talos::{ConfigChange, InstallOutcome, TalosPort};

@@ -448,11 +448,12 @@ impl MachineService for Apid {
     ) -> Result<Response<Self::KubeconfigStream>, Status> {
         let call = self.accept(&request, methods::KUBECONFIG, Access::Admin)?;
         if !call.node.spec.is_control_plane() {
-            return Err(Status::failed_precondition(
+            return Err(Status::unimplemented(
                 "kubeconfig is only available on control-plane nodes",
             ));
         }
-        let archive = kubeconfig::archive(&self.cluster);
+        let archive =
+            kubeconfig::archive(&self.cluster).map_err(|e| Status::internal(e.to_string()))?;
         Ok(Response::new(streams::finite(streams::chunks(&archive))))
     }
 }

@@ -173,6 +173,7 @@ mod tests {
             clock,
             timings: Timings::default(),
             connections: OnceLock::new(),
+            kube_access: OnceLock::new(),
             calls: Default::default(),
         };
         let settings = ClusterSettings {
