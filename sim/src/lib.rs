@@ -38,6 +38,7 @@ mod faults;
 mod http_server;
 pub mod mtls;
 pub mod pki;
+pub mod samples;
 mod sim;
 pub mod tailnet;
 pub mod talos;

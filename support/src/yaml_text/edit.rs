@@ -74,6 +74,14 @@ pub fn insert_after_line(body: &str, line: usize, text: String, eol: &str) -> Ed
     Edit::insert(offset, text)
 }
 
+/// Byte offset where 1-based `line` starts (the text's length past the last line).
+pub fn line_start(body: &str, line: usize) -> usize {
+    body.split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum()
+}
+
 /// The last 1-based line of the block that starts on `line`: the following lines belong
 /// to it while they are blank or indented deeper than `column`; with `items_at_column`,
 /// lines at `column` that start a sequence item (`- `) belong too (an indentless sequence
@@ -176,6 +184,14 @@ mod tests {
         let indentless = "a:\n- x\n- y\n# c\nb: 1\n";
         assert_eq!(block_end_line(indentless, 1, 0, true), 3);
         assert_eq!(block_end_line(indentless, 1, 0, false), 1);
+    }
+
+    #[test]
+    fn line_starts_are_byte_offsets() {
+        let text = "a\nbb\nc";
+        assert_eq!(line_start(text, 1), 0);
+        assert_eq!(line_start(text, 3), 5);
+        assert_eq!(line_start(text, 4), text.len());
     }
 
     #[test]
