@@ -135,8 +135,8 @@ fn node_section(text: &mut String, artifacts: &str, node: &NodePlan, record: &In
     let _ = writeln!(text, "talosctl -n {address} get extensions");
     if let Some(service) = &service {
         let _ = writeln!(text, "talosctl -n {address} get extensionserviceconfigs");
-        let _ = writeln!(text, "talosctl -n {address} service ext-{service}");
-        let _ = writeln!(text, "talosctl -n {address} logs ext-{service}");
+        let _ = writeln!(text, "talosctl -n {address} service {service}");
+        let _ = writeln!(text, "talosctl -n {address} logs {service}");
     }
     let _ = writeln!(
         text,
