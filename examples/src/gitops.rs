@@ -19,6 +19,16 @@ pub struct GitopsArgs {
     /// `${TS_AUTHKEY}`-style references to talhelper's env files.
     #[arg(long, requires = "gitops", help_heading = "GitOps")]
     pub inline_secret: bool,
+    /// Directory of the per-node patch files, relative to talconfig.yaml
+    /// (`<dir>/<node>/<extension>-extension.yaml`).
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "patches",
+        requires = "gitops",
+        help_heading = "GitOps"
+    )]
+    pub gitops_patch_dir: String,
 }
 
 impl GitopsArgs {
@@ -30,7 +40,7 @@ impl GitopsArgs {
             } else {
                 Secrets::EnvReferences
             },
-            ..SyncOptions::default()
+            patch_dir: self.gitops_patch_dir.clone(),
         }
     }
 }

@@ -332,6 +332,10 @@ fn a_node_declaring_the_config_both_ways_is_refused_and_nothing_is_written() {
     );
     assert!(error.is_invalid_input());
     assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    assert!(
+        !dir.path().join("patches/cp-1").exists(),
+        "nothing is written when refused"
+    );
 }
 
 #[test]
@@ -363,4 +367,81 @@ fn unusable_repositories_say_what_to_fix() {
         error.to_string().contains("nodes[0] has no ipAddress"),
         "{error}"
     );
+}
+
+const VANILLA: &str = "clusterName: x # plain installers so far\nnodes:\n  - hostname: a\n    ipAddress: 10.9.0.1\n    controlPlane: true\n\n# workers come later\n";
+
+#[test]
+fn a_node_without_an_image_setting_gets_talos_image_url_after_its_last_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("talconfig.yaml"), VANILLA).unwrap();
+    let repo = Repository::open(dir.path()).unwrap();
+    let targets = [target("a", &["siderolabs/tailscale"], "v1.10.4")];
+    let options = SyncOptions {
+        patch_dir: "nodes".into(),
+        ..SyncOptions::default()
+    };
+
+    let report = sync(&repo, &targets, &options).unwrap();
+
+    let expected = VANILLA.replace(
+        "    controlPlane: true\n",
+        &format!(
+            "    controlPlane: true\n    talosImageURL: factory.talos.dev/metal-installer/{}\n    patches:\n      - \"@./nodes/a/tailscale-extension.yaml\"\n",
+            id(&["siderolabs/tailscale"])
+        ),
+    );
+    assert_eq!(read(dir.path(), "talconfig.yaml"), expected);
+    assert!(
+        dir.path()
+            .join("nodes/a/tailscale-extension.yaml")
+            .is_file()
+    );
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|note| note.contains("sets no talosVersion")),
+        "{report:?}"
+    );
+}
+
+#[test]
+fn a_vanilla_node_in_a_schematic_style_file_gets_a_schematic_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{VANILLA}worker:\n  schematic:\n    customization:\n      systemExtensions:\n        officialExtensions: [siderolabs/iscsi-tools]\n"
+    );
+    std::fs::write(dir.path().join("talconfig.yaml"), &text).unwrap();
+    let repo = Repository::open(dir.path()).unwrap();
+    let targets = [target("a", &["siderolabs/tailscale"], "v1.10.4")];
+
+    sync(&repo, &targets, &SyncOptions::default()).unwrap();
+
+    let expected = text.replace(
+        "    controlPlane: true\n",
+        "    controlPlane: true\n    schematic:\n      customization:\n        systemExtensions:\n          officialExtensions:\n            - siderolabs/tailscale\n    patches:\n      - \"@./patches/a/tailscale-extension.yaml\"\n",
+    );
+    assert_eq!(read(dir.path(), "talconfig.yaml"), expected);
+}
+
+#[test]
+fn flow_style_lists_are_refused_rather_than_reformatted() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = VANILLA.replace(
+        "    controlPlane: true\n",
+        "    controlPlane: true\n    patches: [\"@./other.yaml\"]\n",
+    );
+    std::fs::write(dir.path().join("talconfig.yaml"), &text).unwrap();
+    std::fs::write(dir.path().join("other.yaml"), "machine: {}\n").unwrap();
+    let repo = Repository::open(dir.path()).unwrap();
+    let targets = [target("a", &["siderolabs/tailscale"], "v1.10.4")];
+
+    let error = sync(&repo, &targets, &SyncOptions::default()).unwrap_err();
+
+    assert!(
+        error.to_string().contains("must be a block list"),
+        "{error}"
+    );
+    assert_eq!(read(dir.path(), "talconfig.yaml"), text);
 }

@@ -52,8 +52,8 @@ pub struct SyncReport {
 ///
 /// # Errors
 /// [`Error::Repository`] when the repository cannot be read or a change cannot be made
-/// safely (nothing is half-edited: each file is written whole, after its edit was verified);
-/// [`Error::Io`] when a patch file cannot be written.
+/// safely — then nothing is written: every edit is made and verified before the first
+/// file is written; [`Error::Io`] when a file cannot be written.
 pub fn sync(
     repo: &Repository,
     targets: &[NodeTarget],
@@ -64,6 +64,7 @@ pub fn sync(
     let config_path = repo.talconfig_path();
     let mut report = SyncReport::default();
     let mut changes = Vec::new();
+    let mut patch_files = Vec::new();
     for target in targets {
         let Some(index) = declared
             .iter()
@@ -95,9 +96,8 @@ pub fn sync(
                     Some(EscEntry::Service(esc))
                 } else {
                     let path = repo.resolve(&reference);
-                    if patch_file::write(&path, &esc)? {
-                        report.changed.push(path);
-                    }
+                    patch_file::render(&path, &esc)?;
+                    patch_files.push((path, esc));
                     Some(EscEntry::Patch(reference))
                 }
             }
@@ -106,10 +106,11 @@ pub fn sync(
     }
     let version = single_version(targets);
     let mut talconfig_version = None;
+    let mut talenv_text = None;
     if let Some(version) = &version {
         match version_home(&snapshot.config) {
             VersionHome::Talenv(name) => {
-                talenv_version(repo, &snapshot, &name, version, &mut report)?;
+                talenv_text = talenv_version(repo, &snapshot, &name, version, &mut report)?;
             }
             VersionHome::Talconfig => talconfig_version = Some(version.as_str()),
             VersionHome::Unset => report.notes.push(format!(
@@ -125,6 +126,16 @@ pub fn sync(
         talconfig_version,
     )?;
     report.notes.extend(updated.notes);
+    for (path, esc) in patch_files {
+        if patch_file::write(&path, &esc)? {
+            report.changed.push(path);
+        }
+    }
+    if let Some(text) = talenv_text {
+        let path = repo.talenv_path();
+        write_in_place(&path, &text)?;
+        report.changed.push(path);
+    }
     if updated.text != snapshot.talconfig {
         write_in_place(&config_path, &updated.text)?;
         report.changed.push(config_path);
@@ -156,33 +167,30 @@ pub fn sync_after_rollout(
     sync(repo, &targets, options)
 }
 
-/// Sets talenv's `name` (the variable talconfig's `talosVersion` refers to) to `version`.
+/// talenv.yaml with `name` (the variable talconfig's `talosVersion` refers to) set to
+/// `version`; `None` when nothing is to be written.
 fn talenv_version(
     repo: &Repository,
     snapshot: &Snapshot,
     name: &str,
     version: &str,
     report: &mut SyncReport,
-) -> crate::Result<()> {
+) -> crate::Result<Option<String>> {
     let current = snapshot.env.get(name).map(|value| with_v(value));
     if current.as_deref() == Some(version) {
-        return Ok(()); // talhelper adds a missing `v`
+        return Ok(None); // talhelper adds a missing `v`
     }
     let path = repo.talenv_path();
     let edited = match &snapshot.talenv {
         Some(text) => talenv::set_value(&path, text, name, version)?,
         None => None,
     };
-    match edited {
-        Some(edited) => {
-            write_in_place(&path, &edited)?;
-            report.changed.push(path);
-        }
-        None => report.notes.push(format!(
+    if edited.is_none() {
+        report.notes.push(format!(
             "talosVersion refers to ${{{name}}}, which talenv.yaml does not set; set {name}: {version} where it is defined"
-        )),
+        ));
     }
-    Ok(())
+    Ok(edited)
 }
 
 /// The one version all targets share (none when they differ or there are none).
