@@ -68,16 +68,20 @@ pub async fn check(
         let facts = talos.node_facts(node).await?;
         let config = talos.read_machine_config(node).await?;
         let live_escs = ConfigDocuments::parse(config.expose_secret())
-            .map(|documents| documents.extension_service_configs())
-            .unwrap_or_default();
+            .map(|documents| documents.extension_service_configs());
         let expectation = declared.iter().find(|e| e.describes(node, &facts.nodename));
-        let differences = match expectation {
-            None => vec![Difference {
+        let differences = match (expectation, live_escs) {
+            (None, _) => vec![Difference {
                 field: "node".to_owned(),
                 repository: "not listed in talconfig.yaml".to_owned(),
                 live: facts.nodename.clone(),
             }],
-            Some(expectation) => compare(expectation, &facts, &live_escs),
+            (Some(_), Err(error)) => vec![Difference {
+                field: "machine config".to_owned(),
+                repository: "-".to_owned(),
+                live: format!("cannot be read: {error}"),
+            }],
+            (Some(expectation), Ok(live_escs)) => compare(expectation, &facts, &live_escs),
         };
         report.nodes.push(NodeDrift {
             node: node.clone(),
