@@ -22,15 +22,21 @@
 //! config backups, patches, schematics, report. `--plan` prints the dry run and changes
 //! nothing; `--json` prints the event stream as JSON lines; `--resume` continues a rollout
 //! that was interrupted (the journal says what was done; no node is upgraded twice).
+//! `--gitops DIR` then brings a talhelper repository in step (per-node patch files with
+//! `${TS_AUTHKEY}` references, `talosImageURL` or `schematic:`, `talosVersion`) and checks it
+//! against the cluster; with the embedded sim an empty DIR first gets the sim's sample
+//! repository. Every run also leaves `recovery/` (schematic ID, installers, RUNBOOK.md).
 //! With `--talosconfig/--context/--nodes`, `--factory-url`, `--tailnet` and `TS_API_KEY`
 //! (or `TS_OAUTH_CLIENT_ID`/`TS_OAUTH_CLIENT_SECRET`) the same code runs against a real
-//! cluster. Exits 0 when every node converged and verified, 1 otherwise, 2 for bad input.
+//! cluster. Exits 0 when every node converged and verified (and, with `--gitops`, the
+//! repository is in step), 1 otherwise, 2 for bad input (an unusable repository included).
 //!
 //! ```text
 //! cargo run --example full-rollout
 //! cargo run --example full-rollout -- --plan
 //! cargo run --example full-rollout -- --sim-control-planes 1 --sim-workers 5 --max-unavailable 2
 //! cargo run --example full-rollout -- --extension iscsi-tools
+//! cargo run --example full-rollout -- --gitops ./home-ops
 //! cargo run --example full-rollout -- --talosconfig ./talosconfig --tailnet example.com --route 10.43.0.0/16
 //! cargo run --example full-rollout -- --talosconfig ./talosconfig --tailnet example.com --resume
 //! ```
@@ -40,6 +46,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Parser;
 use examples::exit::{self, finish, invalid_input};
+use examples::gitops::{GitopsArgs, render_drift, render_sync};
 use examples::output::{Output, OutputArgs, short_id, table};
 use examples::profile_args::ProfileArgs;
 use examples::progress::render_events;
@@ -49,6 +56,7 @@ use examples::target::{Target, TargetArgs, TargetKind};
 use serde_json::json;
 use talos_rollout::Error;
 use talos_rollout::core::ClusterFacts;
+use talos_rollout::gitops::{self, Repository};
 use talos_rollout::journal::RolloutDir;
 
 /// Roll a system extension (Tailscale by default) onto every node, one at a time, with verification.
@@ -65,6 +73,8 @@ struct Args {
     profile: ProfileArgs,
     #[command(flatten)]
     rollout: RolloutArgs,
+    #[command(flatten)]
+    gitops: GitopsArgs,
     #[command(flatten)]
     target: TargetArgs,
     #[command(flatten)]
@@ -88,6 +98,7 @@ async fn run(args: Args) -> anyhow::Result<u8> {
             target.nodes.len()
         ));
     }
+    let repository = open_repository(&args.gitops, embedded, output)?;
     let profile = args.profile.profile(&target)?;
     let dir = RolloutDir::new(&args.rollout.artifacts, &target.cluster);
     let (rollout, events) = args
@@ -159,11 +170,49 @@ async fn run(args: Args) -> anyhow::Result<u8> {
         &json!({"event": "report", "path": path, "report": report}),
         |_| format!("\n{}report: {}\n", report::render(&report), path.display()),
     );
-    Ok(if report.succeeded {
+    let mut in_step = true;
+    if let Some(repository) = &repository {
+        let options = args.gitops.options();
+        let synced = gitops::sync_after_rollout(repository, &store, &plan, &summary, &options)
+            .map_err(as_input_error)?;
+        output.item(&json!({"event": "gitops_sync", "report": synced}), |_| {
+            format!("\n{}", render_sync(&synced))
+        });
+        let drift = gitops::check(repository, ports.talos.as_ref(), &target.nodes).await?;
+        in_step = drift.in_step();
+        output.item(&json!({"event": "gitops_check", "report": drift}), |_| {
+            render_drift(&drift)
+        });
+    }
+    Ok(if report.succeeded && in_step {
         exit::SUCCESS
     } else {
         exit::FAILURE
     })
+}
+
+/// The `--gitops` repository, checked before anything is changed; with the embedded sim an
+/// empty DIR first gets the sim's sample repository.
+fn open_repository(
+    args: &GitopsArgs,
+    embedded: bool,
+    output: Output,
+) -> anyhow::Result<Option<Repository>> {
+    let Some(dir) = &args.gitops else {
+        return Ok(None);
+    };
+    let empty =
+        !dir.exists() || std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_none());
+    if embedded && empty {
+        sim::samples::write_talhelper_repository(dir).with_context(|| {
+            format!("cannot write the sample repository into {}", dir.display())
+        })?;
+        output.note(format!(
+            "wrote the sim's sample talhelper repository into {}",
+            dir.display()
+        ));
+    }
+    Repository::open(dir).map(Some).map_err(as_input_error)
 }
 
 /// Invalid input from the library becomes the tools' invalid-input error (exit 2).

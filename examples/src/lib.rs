@@ -1,9 +1,10 @@
 //! Shared plumbing for the runnable examples: choosing between the embedded simulator and a
 //! real cluster ([`target`]), rendering text or JSON ([`output`], [`progress`]), exit
-//! statuses ([`exit`]), and what `full-rollout` and `rollback` share ([`rollout_args`], [`profile_args`],
+//! statuses ([`exit`]), the GitOps flags and reports ([`gitops`]), and what `full-rollout` and `rollback` share ([`rollout_args`], [`profile_args`],
 //! [`report`]).
 
 pub mod exit;
+pub mod gitops;
 pub mod output;
 pub mod profile_args;
 pub mod progress;

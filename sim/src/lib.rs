@@ -40,6 +40,7 @@ mod http_server;
 pub mod kube;
 pub mod mtls;
 pub mod pki;
+pub mod samples;
 mod sim;
 pub mod tailnet;
 pub mod talos;

@@ -83,6 +83,14 @@ pub enum Error {
     /// The rollout was cancelled between two steps; the journal is consistent.
     #[error("rollout cancelled between steps; resume it to continue from the journal")]
     Cancelled,
+    /// A talhelper repository cannot be read or edited safely; nothing in it was changed.
+    #[error("the talhelper repository file {path} cannot be used: {reason}")]
+    Repository {
+        /// The file (or directory) concerned.
+        path: PathBuf,
+        /// Why, and what to do.
+        reason: String,
+    },
     /// The driver has nothing to do, nothing to wait for, and the rollout is not finished.
     #[error(
         "the rollout stalled in an unexpected state; the journal is consistent, resume it and report this"
@@ -105,7 +113,9 @@ impl Error {
     pub fn is_invalid_input(&self) -> bool {
         match self {
             Error::Core(core) => core.is_invalid_input(),
-            Error::UnfinishedRollout { .. } | Error::NothingToResume { .. } => true,
+            Error::UnfinishedRollout { .. }
+            | Error::NothingToResume { .. }
+            | Error::Repository { .. } => true,
             _ => false,
         }
     }
@@ -124,6 +134,13 @@ impl Error {
             action,
             path: path.into(),
             source,
+        }
+    }
+
+    pub(crate) fn repository(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        Error::Repository {
+            path: path.into(),
+            reason: reason.into(),
         }
     }
 

@@ -30,13 +30,15 @@
 //! Where to start reading: [`rollout`] (the front door), [`profile`] and [`profiles`],
 //! [`driver`] (the async executor), [`ports`] and [`adapters`], [`journal`] and
 //! [`patch_store`] (what lands in the artifacts directory), [`report`] (the final
-//! validation and `report.json`).
+//! validation and `report.json`), [`gitops`] (keeping a talhelper repository in step, the
+//! recovery bundle).
 
 pub mod adapters;
 pub mod diagnosis;
 pub mod driver;
 mod error;
 pub mod event;
+pub mod gitops;
 pub mod journal;
 pub mod patch_store;
 pub mod ports;

@@ -1,8 +1,8 @@
 //! [`ExtensionRollout`]: the front door. One builder holds everything a rollout needs — the
 //! Talos and Image Factory clients, the extension profile, the spec, the artifacts directory
 //! — and one call runs the whole procedure in the safe order: validate every input, take the
-//! cluster lock, discover, create the profile's credential, plan, write the 0600 patches,
-//! then roll node by node. [`resume`](ExtensionRollout::resume) and
+//! cluster lock, discover, create the profile's credential, plan, write the 0600 patches
+//! and the recovery bundle, then roll node by node. [`resume`](ExtensionRollout::resume) and
 //! [`roll_back`](ExtensionRollout::roll_back) continue or undo a journaled rollout.
 
 use std::path::PathBuf;
@@ -389,7 +389,8 @@ impl ExtensionRollout {
         Ok(rollout_core::plan(&self.spec, facts, resolver, &request)?)
     }
 
-    /// Writes the credential ID, the 0600 patches and the target schematics.
+    /// Writes the credential ID, the 0600 patches, the target schematics and the recovery
+    /// bundle (`recovery/`: schematic ID, installers, RUNBOOK.md).
     fn record(&self, planned: &Planned, credential: Option<&Credential>) -> crate::Result<()> {
         let store = self.store();
         if let Some(Credential {
@@ -423,6 +424,13 @@ impl ExtensionRollout {
                 path,
             });
         }
+        let recovery = crate::gitops::recovery::write_bundle(&store, &planned.plan)?;
+        self.driver.emit(RunEvent::Note {
+            message: format!(
+                "recovery bundle (runbook, original installers): {}",
+                recovery.display()
+            ),
+        });
         Ok(())
     }
 

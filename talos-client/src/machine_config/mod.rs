@@ -13,7 +13,6 @@ mod error;
 mod extension_service_config;
 mod install_image;
 mod split;
-mod yaml_tree;
 
 use std::collections::HashSet;
 

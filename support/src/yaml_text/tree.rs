@@ -1,46 +1,61 @@
 //! A YAML document as a tree of nodes that remember where they start in the source text.
 
-use sdk_support::limits::MAX_NESTING;
+use crate::limits::MAX_NESTING;
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
 
 /// A scalar and its position in the source.
 #[derive(Debug, Clone)]
-pub(super) struct Scalar {
-    pub(super) value: String,
-    pub(super) style: TScalarStyle,
+pub struct Scalar {
+    /// The scalar's value, after unquoting.
+    pub value: String,
+    /// How it is written (plain, quoted, block).
+    pub style: TScalarStyle,
     /// Byte offset of the scalar's first character (its quote, when quoted).
-    pub(super) start: usize,
+    pub start: usize,
     /// 1-based line of the first character.
-    pub(super) line: usize,
+    pub line: usize,
     /// 0-based column (in characters) of the first character.
-    pub(super) column: usize,
+    pub column: usize,
 }
 
 impl Scalar {
     /// True for a value written as nothing at all (`key:` followed by a line end).
-    pub(super) fn is_absent(&self) -> bool {
+    pub fn is_absent(&self) -> bool {
         self.value.is_empty() && matches!(self.style, TScalarStyle::Plain)
     }
 }
 
 /// A node of the tree; only what editing needs is kept.
 #[derive(Debug, Clone)]
-pub(super) enum Node {
+pub enum Node {
     /// A scalar value.
     Scalar(Scalar),
     /// A mapping; `flow` is true for `{...}` style.
     Mapping {
+        /// True for `{...}` style.
         flow: bool,
+        /// Keys (`None` for a key that is not a scalar) and values, in source order.
         entries: Vec<(Option<Scalar>, Node)>,
     },
-    /// A sequence or an alias (never edited).
+    /// A sequence; `flow` is true for `[...]` style, `line` and `column` locate its start.
+    Sequence {
+        /// True for `[...]` style.
+        flow: bool,
+        /// The items, in source order.
+        items: Vec<Node>,
+        /// 1-based line of the sequence's start (its first `-` or `[`).
+        line: usize,
+        /// 0-based column of the sequence's start.
+        column: usize,
+    },
+    /// An alias (never edited).
     Other,
 }
 
 impl Node {
     /// The entry of a mapping whose key is the plain string `key`.
-    pub(super) fn entry(&self, key: &str) -> Option<(&Scalar, &Node)> {
+    pub fn entry(&self, key: &str) -> Option<(&Scalar, &Node)> {
         let Node::Mapping { entries, .. } = self else {
             return None;
         };
@@ -52,8 +67,30 @@ impl Node {
             })
     }
 
+    /// The scalar's text, for a scalar node.
+    pub fn as_scalar(&self) -> Option<&Scalar> {
+        match self {
+            Node::Scalar(scalar) => Some(scalar),
+            _ => None,
+        }
+    }
+
+    /// The 1-based line of the node's first scalar (its first key or item), if any.
+    pub fn first_line(&self) -> Option<usize> {
+        match self {
+            Node::Scalar(scalar) => Some(scalar.line),
+            Node::Mapping { entries, .. } => entries.first().and_then(|(key, value)| {
+                key.as_ref()
+                    .map(|key| key.line)
+                    .or_else(|| value.first_line())
+            }),
+            Node::Sequence { line, .. } => Some(*line),
+            Node::Other => None,
+        }
+    }
+
     /// The first key of a mapping (its column gives the mapping's indentation).
-    pub(super) fn first_key(&self) -> Option<&Scalar> {
+    pub fn first_key(&self) -> Option<&Scalar> {
         match self {
             Node::Mapping { entries, .. } => entries.first().and_then(|(key, _)| key.as_ref()),
             _ => None,
@@ -62,7 +99,7 @@ impl Node {
 }
 
 /// Parses the first document of `text` into a tree; `None` for an empty document.
-pub(super) fn parse(text: &str) -> Result<Option<Node>, ScanError> {
+pub fn parse(text: &str) -> Result<Option<Node>, ScanError> {
     let offsets: Vec<usize> = text
         .char_indices()
         .map(|(offset, _)| offset)
@@ -137,13 +174,26 @@ impl Builder<'_> {
                     entries.push((key, self.node(event, marker)?));
                 }
             }
-            Event::SequenceStart(..) => loop {
-                let (event, marker) = self.parser.next_token()?;
-                if matches!(event, Event::SequenceEnd | Event::StreamEnd) {
-                    return Ok(Node::Other);
+            Event::SequenceStart(..) => {
+                let start = marker;
+                let flow = self
+                    .text
+                    .get(self.byte(start)..)
+                    .is_some_and(|rest| rest.starts_with('['));
+                let mut items = Vec::new();
+                loop {
+                    let (event, marker) = self.parser.next_token()?;
+                    if matches!(event, Event::SequenceEnd | Event::StreamEnd) {
+                        return Ok(Node::Sequence {
+                            flow,
+                            items,
+                            line: start.line(),
+                            column: start.col(),
+                        });
+                    }
+                    items.push(self.node(event, marker)?);
                 }
-                self.node(event, marker)?;
-            },
+            }
             _ => Ok(Node::Other),
         }
     }
