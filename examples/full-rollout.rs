@@ -21,7 +21,10 @@
 //! Everything lands in `--artifacts DIR` (default `./rollout-artifacts`): journal, lock,
 //! config backups, patches, schematics, report. `--plan` prints the dry run and changes
 //! nothing; `--json` prints the event stream as JSON lines; `--resume` continues a rollout
-//! that was interrupted (the journal says what was done; no node is upgraded twice).
+//! that was interrupted (the journal says what was done; no node is upgraded twice);
+//! `--abandon` ends an unfinished or halted rollout instead (revokes the key it minted). A
+//! re-run on a converged cluster prints "nothing to do", mints no key and writes nothing;
+//! the first run that changes a node records what it ran originally under `originals/`.
 //! With `--talosconfig/--context/--nodes`, `--factory-url`, `--tailnet` and `TS_API_KEY`
 //! (or `TS_OAUTH_CLIENT_ID`/`TS_OAUTH_CLIENT_SECRET`) the same code runs against a real
 //! cluster. Exits 0 when every node converged and verified, 1 otherwise, 2 for bad input.
@@ -47,9 +50,9 @@ use examples::report;
 use examples::rollout_args::RolloutArgs;
 use examples::target::{Target, TargetArgs, TargetKind};
 use serde_json::json;
-use talos_rollout::Error;
 use talos_rollout::core::ClusterFacts;
 use talos_rollout::journal::RolloutDir;
+use talos_rollout::{Error, ExtensionRollout};
 
 /// Roll a system extension (Tailscale by default) onto every node, one at a time, with verification.
 #[derive(Parser)]
@@ -59,8 +62,16 @@ struct Args {
     #[arg(long, conflicts_with = "resume")]
     plan: bool,
     /// Continue the unfinished rollout journaled in --artifacts.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "abandon")]
     resume: bool,
+    /// End the unfinished or halted rollout journaled in --artifacts without resuming it:
+    /// revoke the auth key it minted and move its files to history/ (nodes stay as they are;
+    /// use the rollback example first to return them to their originals).
+    #[arg(long, conflicts_with = "plan")]
+    abandon: bool,
+    /// Take over a cluster lock whose holder process is gone (never one that is alive).
+    #[arg(long)]
+    take_over_stale_lock: bool,
     #[command(flatten)]
     profile: ProfileArgs,
     #[command(flatten)]
@@ -93,7 +104,7 @@ async fn run(args: Args) -> anyhow::Result<u8> {
     let (rollout, events) = args
         .rollout
         .rollout(&target, profile.clone())
-        .take_over_stale_lock(args.resume || embedded)
+        .take_over_stale_lock(args.take_over_stale_lock || args.resume || embedded)
         .build()
         .map_err(as_input_error)?;
     if args.plan {
@@ -108,6 +119,9 @@ async fn run(args: Args) -> anyhow::Result<u8> {
             format!("{plan}dry run: nothing was changed\n")
         });
         return Ok(exit::SUCCESS);
+    }
+    if args.abandon {
+        return abandon(&rollout, output).await;
     }
     if embedded && !args.resume && rollout.unfinished()?.is_some() {
         let moved = dir.archive_journal(unix_ms())?;
@@ -140,6 +154,9 @@ async fn run(args: Args) -> anyhow::Result<u8> {
         ),
         Err(error) => return Err(as_input_error(error)),
     };
+    if log.nothing_to_do {
+        return Ok(exit::SUCCESS);
+    }
     let plan = log.plan.clone().context("the driver reported no plan")?;
     output.note("final validation of every node");
     let report = talos_rollout::report::build(
@@ -160,6 +177,43 @@ async fn run(args: Args) -> anyhow::Result<u8> {
         |_| format!("\n{}report: {}\n", report::render(&report), path.display()),
     );
     Ok(if report.succeeded {
+        exit::SUCCESS
+    } else {
+        exit::FAILURE
+    })
+}
+
+/// `--abandon`: revokes what the journaled rollout minted and moves its files aside.
+async fn abandon(rollout: &ExtensionRollout, output: Output) -> anyhow::Result<u8> {
+    let abandoned = rollout.abandon().await.map_err(as_input_error)?;
+    let mut text = format!(
+        "abandoned the rollout; its files are in {}\n",
+        abandoned.moved_to.display()
+    );
+    for id in &abandoned.withdrawn {
+        text.push_str(&format!("revoked key {id}\n"));
+    }
+    for (id, why) in &abandoned.not_withdrawn {
+        text.push_str(&format!(
+            "could not revoke key {id} ({why}): revoke it by hand\n"
+        ));
+    }
+    if let Some(intent) = &abandoned.unrecorded_intent {
+        text.push_str(&format!(
+            "a run was about to mint a key at {} ms (rollout {}) and never recorded it: revoke any key created then by hand\n",
+            intent.at_unix_ms, intent.rollout
+        ));
+    }
+    output.item(
+        &json!({
+            "event": "abandoned",
+            "moved_to": abandoned.moved_to,
+            "withdrawn": abandoned.withdrawn,
+            "not_withdrawn": abandoned.not_withdrawn,
+        }),
+        |_| text,
+    );
+    Ok(if abandoned.not_withdrawn.is_empty() {
         exit::SUCCESS
     } else {
         exit::FAILURE

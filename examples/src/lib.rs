@@ -4,6 +4,7 @@
 //! [`report`]).
 
 pub mod exit;
+pub mod lock_args;
 pub mod output;
 pub mod profile_args;
 pub mod progress;

@@ -38,6 +38,7 @@ pub mod driver;
 mod error;
 pub mod event;
 pub mod journal;
+pub mod originals;
 pub mod patch_store;
 pub mod ports;
 pub mod profile;
@@ -47,5 +48,5 @@ pub mod rollout;
 
 pub use error::{Error, Result};
 pub use event::{Event, RunEvent};
-pub use rollout::{ExtensionRollout, ExtensionRolloutBuilder};
+pub use rollout::{Abandoned, ExtensionRollout, ExtensionRolloutBuilder};
 pub use rollout_core as core;

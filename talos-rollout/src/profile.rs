@@ -11,7 +11,7 @@ use std::fmt;
 use async_trait::async_trait;
 use rollout_core::gate::{CheckResult, GateVerdict};
 use rollout_core::plan::NodePlan;
-use rollout_core::{NodeExtension, NodeFacts, PortError};
+use rollout_core::{ExtensionServiceConfig, NodeExtension, NodeFacts, PortError};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
@@ -66,7 +66,7 @@ impl fmt::Display for RecognisedCause {
 /// use async_trait::async_trait;
 /// use rollout_core::gate::CheckResult;
 /// use rollout_core::plan::NodePlan;
-/// use rollout_core::{NodeExtension, NodeFacts, PortError};
+/// use rollout_core::{ExtensionServiceConfig, NodeExtension, NodeFacts, PortError};
 /// use talos_rollout::profile::{Credential, ExtensionProfile};
 ///
 /// struct Gvisor;
@@ -125,6 +125,19 @@ pub trait ExtensionProfile: Send + Sync {
     async fn withdraw(&self, credential: &Credential) -> crate::Result<()> {
         let _ = credential;
         Ok(())
+    }
+
+    /// The credential a node's current configs already carry, when the node may keep it
+    /// instead of getting this run's (for Tailscale: its config holds an auth key and its
+    /// device is online). A re-run then leaves a working node alone and creates a credential
+    /// only for nodes that need one. `None` (the default): the node gets this run's.
+    async fn reusable_credential(
+        &self,
+        facts: &NodeFacts,
+        current: &[ExtensionServiceConfig],
+    ) -> Option<Credential> {
+        let _ = (facts, current);
+        None
     }
 
     /// What the profile asks for on one node: its config, node checks, post-verify steps.

@@ -9,7 +9,7 @@ use ipnet::IpNet;
 use rollout_core::extension::{NodeCheck, PostVerifyStep};
 use rollout_core::gate::{CheckResult, GateVerdict};
 use rollout_core::plan::NodePlan;
-use rollout_core::{NodeExtension, NodeFacts, PortError, PortErrorKind};
+use rollout_core::{ExtensionServiceConfig, NodeExtension, NodeFacts, PortError, PortErrorKind};
 use secrecy::SecretString;
 use tailscale_client::TailscaleClient;
 
@@ -285,6 +285,29 @@ impl ExtensionProfile for TailscaleProfile {
                 .with_source(error)
         })?;
         Ok(())
+    }
+
+    /// A node keeps the auth key its `tailscale` config carries while its device is online,
+    /// unless the profile was given a key of its own (a deliberate change of key).
+    async fn reusable_credential(
+        &self,
+        facts: &NodeFacts,
+        current: &[ExtensionServiceConfig],
+    ) -> Option<Credential> {
+        if self.auth_key.is_some() {
+            return None;
+        }
+        let key = current
+            .iter()
+            .find(|esc| esc.name == SERVICE_NAME)?
+            .env_value("TS_AUTHKEY")?
+            .to_owned();
+        let device = self.tailnet.device(&facts.nodename).await.ok()??;
+        device.online.then(|| Credential {
+            id: None,
+            secret: SecretString::from(key),
+            minted: false,
+        })
     }
 
     fn node_extension(
