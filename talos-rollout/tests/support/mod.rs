@@ -172,6 +172,14 @@ impl ExtensionProfile for CountingProfile {
         self.inner.withdraw(credential).await
     }
 
+    async fn reusable_credential(
+        &self,
+        facts: &NodeFacts,
+        current: &[rollout_core::ExtensionServiceConfig],
+    ) -> Option<Credential> {
+        self.inner.reusable_credential(facts, current).await
+    }
+
     fn node_extension(
         &self,
         facts: &NodeFacts,
