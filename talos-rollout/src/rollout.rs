@@ -330,7 +330,8 @@ impl ExtensionRollout {
         let mut lock = self.driver.lock(&self.cluster)?;
         self.refuse_unfinished()?;
         let facts = self.discover().await?;
-        let configs = self.machine_configs(&facts).await?;
+        let nodes: Vec<String> = facts.nodes.iter().map(|node| node.node.clone()).collect();
+        let configs = self.driver.ports().machine_configs(&nodes).await?;
         let kept = self.reusable_credentials(&facts, &configs).await;
         let placeholder = self.profile.provision(true).await?;
         let dry = self.planned(&facts, &kept, placeholder.as_ref())?;
@@ -487,20 +488,6 @@ impl ExtensionRollout {
         }
         let resolver: &dyn SchematicResolver = &self.resolver;
         Ok(rollout_core::plan(&self.spec, facts, resolver, &request)?)
-    }
-
-    /// Every node's machine config as it is now.
-    async fn machine_configs(
-        &self,
-        facts: &ClusterFacts,
-    ) -> crate::Result<BTreeMap<String, SecretSlice<u8>>> {
-        let talos = &self.driver.ports().talos;
-        let mut configs = BTreeMap::new();
-        for node in &facts.nodes {
-            let config = talos.read_machine_config(&node.node).await?;
-            configs.insert(node.node.clone(), config);
-        }
-        Ok(configs)
     }
 
     /// The credentials nodes may keep (see [`ExtensionProfile::reusable_credential`]).
