@@ -1232,3 +1232,38 @@ async fn a_rollback_that_does_not_reach_the_originals_is_an_error() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn a_node_added_later_is_rolled_alone_with_the_only_new_key() {
+    let specs = (1..=3u8).map(|index| {
+        let role = if index == 1 {
+            NodeRole::ControlPlane
+        } else {
+            NodeRole::Worker
+        };
+        NodeSpec::new(
+            format!("k8s-{index}"),
+            IpAddr::V4(Ipv4Addr::new(10, 5, 0, index + 1)),
+            role,
+        )
+        .with_version(sim::DEFAULT_TALOS_VERSION)
+        .with_extensions(sim::DEFAULT_EXTENSIONS.iter().map(|e| (*e).to_owned()))
+    });
+    let setup = setup_on(Sim::builder().nodes(specs.collect()), |_| {}).await;
+    let (first, _events) = setup.rollout_with(setup.minting_profile(), |builder| {
+        builder.nodes(["k8s-1", "k8s-2"])
+    });
+    assert!(first.run().await.unwrap().succeeded());
+    drop(first);
+    let keys = keys_created(&setup).await;
+
+    let profile = setup.minting_profile();
+    let (result, events) = run(&setup, profile.clone()).await;
+    assert!(result.unwrap().succeeded());
+    assert_eq!(starts(&events), ["k8s-3"], "only the new node is rolled");
+    assert_eq!(profile.provisioned(), 1);
+    assert_eq!(keys_created(&setup).await, keys + 1);
+    for node in NODES {
+        assert_eq!(setup.installs(node), 1, "{node}");
+    }
+}
