@@ -198,12 +198,6 @@ async fn abandon(rollout: &ExtensionRollout, output: Output) -> anyhow::Result<u
             "could not revoke key {id} ({why}): revoke it by hand\n"
         ));
     }
-    if let Some(intent) = &abandoned.unrecorded_intent {
-        text.push_str(&format!(
-            "a run was about to mint a key at {} ms (rollout {}) and never recorded it: revoke any key created then by hand\n",
-            intent.at_unix_ms, intent.rollout
-        ));
-    }
     output.item(
         &json!({
             "event": "abandoned",

@@ -37,6 +37,27 @@ impl fmt::Debug for Credential {
     }
 }
 
+/// What [`ExtensionProfile::provision`] is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provision<'a> {
+    /// A placeholder for the dry run: no side effect at all.
+    DryRun,
+    /// The credential of the rollout `rollout` names (its ID, recorded in the credential
+    /// intent before this call): the profile labels what it creates with it, so that
+    /// [`ExtensionProfile::withdraw_unrecorded`] can find it if the run crashes before the
+    /// credential's own ID is recorded.
+    For {
+        /// The rollout's ID.
+        rollout: &'a str,
+    },
+}
+
+/// The label a profile gives a credential it creates for `rollout` (e.g. a Tailscale auth
+/// key's description): `talos-rollout <rollout>`.
+pub fn credential_label(rollout: &str) -> String {
+    format!("talos-rollout {rollout}")
+}
+
 /// A cause recognised from the extension's log or the last gate verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecognisedCause {
@@ -107,14 +128,27 @@ pub trait ExtensionProfile: Send + Sync {
         Ok(Vec::new())
     }
 
-    /// Creates the credential the node configs carry (after the cluster lock is held), or
-    /// with `dry_run` a placeholder without any side effect. `None`: the profile needs none.
+    /// Creates the credential the node configs carry (after the cluster lock is held and
+    /// the intent is recorded), labelled with [`credential_label`], or for
+    /// [`Provision::DryRun`] a placeholder without any side effect. `None`: the profile
+    /// needs none.
     ///
     /// # Errors
     /// When the credential cannot be created; nothing was changed on the cluster.
-    async fn provision(&self, dry_run: bool) -> crate::Result<Option<Credential>> {
-        let _ = dry_run;
+    async fn provision(&self, request: Provision<'_>) -> crate::Result<Option<Credential>> {
+        let _ = request;
         Ok(None)
+    }
+
+    /// Withdraws every credential created for `rollout` (found by its
+    /// [`credential_label`]) that is still valid: the trace of a run that crashed between
+    /// creating a credential and recording its ID. Returns the IDs withdrawn.
+    ///
+    /// # Errors
+    /// When the credentials cannot be listed or withdrawn.
+    async fn withdraw_unrecorded(&self, rollout: &str) -> crate::Result<Vec<String>> {
+        let _ = rollout;
+        Ok(Vec::new())
     }
 
     /// Withdraws a credential this run created and never handed over (the run did not

@@ -25,7 +25,7 @@ use crate::event::RunEvent;
 use crate::originals::Originals;
 use crate::patch_store::{CredentialIntent, PatchStore};
 use crate::ports::{Clock, FactoryPort, KubePort, TalosPort, TokioClock};
-use crate::profile::{Credential, ExtensionProfile, NamedCheck};
+use crate::profile::{Credential, ExtensionProfile, NamedCheck, Provision};
 
 /// Builds an [`ExtensionRollout`]; nothing is contacted until a rollout method is called.
 #[must_use]
@@ -301,7 +301,7 @@ impl ExtensionRollout {
     pub async fn plan(&self) -> crate::Result<Plan> {
         check_writable(&self.spec.artifacts_dir)?;
         let facts = self.discover().await?;
-        let credential = self.profile.provision(true).await?;
+        let credential = self.profile.provision(Provision::DryRun).await?;
         Ok(self
             .planned(&facts, &BTreeMap::new(), credential.as_ref())?
             .plan)
@@ -314,8 +314,9 @@ impl ExtensionRollout {
     ///
     /// A converged cluster is "nothing to do": [`RunEvent::NothingToDo`], every node `Done`,
     /// nothing created or written. A credential this run created is withdrawn if the rollout
-    /// never starts; an intent is recorded before it is created, so even a crash in between
-    /// leaves a trace for [`abandon`](Self::abandon).
+    /// never starts; an intent is recorded before it is created (and the credential is
+    /// labelled with the rollout's ID), so even a crash in between leaves a trace: the next
+    /// run, or [`abandon`](Self::abandon), withdraws it.
     ///
     /// # Errors
     /// [`Error::Io`] when the artifacts directory is not writable; [`Error::LockHeld`];
@@ -329,11 +330,23 @@ impl ExtensionRollout {
         check_writable(&self.spec.artifacts_dir)?;
         let mut lock = self.driver.lock(&self.cluster)?;
         self.refuse_unfinished()?;
+        if !self.driver.rollout_dir(&self.cluster).journal().exists()
+            && self.store().credential_intent().is_some()
+        {
+            let reclaimed = self.withdraw_recorded().await?;
+            self.driver.emit(RunEvent::Note {
+                message: format!(
+                    "an earlier run stopped before its journal: withdrew {:?}, moved its records to {}",
+                    reclaimed.withdrawn,
+                    reclaimed.moved_to.display()
+                ),
+            });
+        }
         let facts = self.discover().await?;
         let nodes: Vec<String> = facts.nodes.iter().map(|node| node.node.clone()).collect();
         let configs = self.driver.ports().machine_configs(&nodes).await?;
         let kept = self.reusable_credentials(&facts, &configs).await;
-        let placeholder = self.profile.provision(true).await?;
+        let placeholder = self.profile.provision(Provision::DryRun).await?;
         let dry = self.planned(&facts, &kept, placeholder.as_ref())?;
         if dry.plan.nodes.iter().all(NodePlan::is_skipped) {
             return Ok(self.nothing_to_do(dry.plan));
@@ -363,8 +376,10 @@ impl ExtensionRollout {
         }
     }
 
-    /// Ends the unfinished or halted rollout journaled for this cluster without resuming it:
-    /// withdraws the credential it created (for Tailscale: revokes the auth key), then moves
+    /// Ends the unfinished or halted rollout journaled for this cluster without resuming it
+    /// (or the records of a run that crashed before its journal): withdraws the credential
+    /// it created (for Tailscale: revokes the auth key), also one created under its intent
+    /// whose ID was never recorded, then moves
     /// its journal, backups, patches and records to `history/<unix ms>-abandoned/`. Nodes are
     /// left as they are (roll them back first if they should return to their originals);
     /// the originals stay.
@@ -377,9 +392,11 @@ impl ExtensionRollout {
         let _lock = self.driver.lock(&self.cluster)?;
         let dir = self.driver.rollout_dir(&self.cluster);
         let path = dir.journal();
-        let open = path.exists() && {
+        let open = if path.exists() {
             let contents = crate::journal::Journal::read(&path)?;
             !contents.finished || halted(&contents.entries)
+        } else {
+            self.store().credential_intent().is_some()
         };
         if !open {
             return Err(Error::NothingToAbandon {
@@ -387,29 +404,7 @@ impl ExtensionRollout {
                 path,
             });
         }
-        let store = self.store();
-        let mut abandoned = Abandoned::default();
-        match store.credential_id() {
-            Some(id) => {
-                let credential = Credential {
-                    id: Some(id.clone()),
-                    secret: secrecy::SecretString::from(String::new()),
-                    minted: true,
-                };
-                match self.profile.withdraw(&credential).await {
-                    Ok(()) => {
-                        self.driver
-                            .emit(RunEvent::CredentialWithdrawn { id: id.clone() });
-                        abandoned.withdrawn.push(id);
-                    }
-                    Err(error) => abandoned.not_withdrawn.push((id, error.to_string())),
-                }
-            }
-            None => abandoned.unrecorded_intent = store.credential_intent(),
-        }
-        let stamp = format!("{}-abandoned", crate::journal::unix_ms());
-        abandoned.moved_to = dir.archive_rollout(&stamp)?;
-        Ok(abandoned)
+        self.withdraw_recorded().await
     }
 
     /// Continues the unfinished rollout journaled for this cluster.
@@ -456,6 +451,43 @@ impl ExtensionRollout {
             }
         }
         Ok(summary)
+    }
+
+    /// Withdraws the credentials the current rollout created — the recorded one, and any
+    /// created under its intent whose ID was never recorded — then moves its files to
+    /// `history/<unix ms>-abandoned/`.
+    async fn withdraw_recorded(&self) -> crate::Result<Abandoned> {
+        let store = self.store();
+        let mut abandoned = Abandoned::default();
+        if let Some(id) = store.credential_id() {
+            let credential = Credential {
+                id: Some(id.clone()),
+                secret: secrecy::SecretString::from(String::new()),
+                minted: true,
+            };
+            match self.profile.withdraw(&credential).await {
+                Ok(()) => abandoned.withdrawn.push(id),
+                Err(error) => abandoned.not_withdrawn.push((id, error.to_string())),
+            }
+        }
+        if let Some(intent) = store.credential_intent() {
+            match self.profile.withdraw_unrecorded(&intent.rollout).await {
+                Ok(ids) => abandoned.withdrawn.extend(ids),
+                Err(error) => abandoned.not_withdrawn.push((
+                    crate::profile::credential_label(&intent.rollout),
+                    error.to_string(),
+                )),
+            }
+        }
+        abandoned.withdrawn.dedup();
+        for id in &abandoned.withdrawn {
+            self.driver
+                .emit(RunEvent::CredentialWithdrawn { id: id.clone() });
+        }
+        let dir = self.driver.rollout_dir(&self.cluster);
+        abandoned.moved_to =
+            dir.archive_rollout(&format!("{}-abandoned", crate::journal::unix_ms()))?;
+        Ok(abandoned)
     }
 
     fn refuse_unfinished(&self) -> crate::Result<()> {
@@ -557,12 +589,17 @@ impl ExtensionRollout {
     /// Records the intent, creates the profile's credential and records its ID at once.
     async fn mint(&self) -> crate::Result<Option<Credential>> {
         let store = self.store();
+        let at_unix_ms = crate::journal::unix_ms();
+        let rollout = at_unix_ms.to_string();
         store.write_credential_intent(&CredentialIntent {
-            rollout: crate::journal::unix_ms().to_string(),
+            rollout: rollout.clone(),
             profile: self.profile.name().to_owned(),
-            at_unix_ms: crate::journal::unix_ms(),
+            at_unix_ms,
         })?;
-        let credential = self.profile.provision(false).await?;
+        let credential = self
+            .profile
+            .provision(Provision::For { rollout: &rollout })
+            .await?;
         let Some(Credential {
             id: Some(id),
             minted: true,
@@ -636,11 +673,9 @@ impl ExtensionRollout {
 pub struct Abandoned {
     /// IDs of the credentials withdrawn (revoked).
     pub withdrawn: Vec<String>,
-    /// Credentials that could not be withdrawn, with why: revoke them by hand.
+    /// Credentials (IDs, or the label of unrecorded ones) that could not be withdrawn,
+    /// with why: revoke them by hand.
     pub not_withdrawn: Vec<(String, String)>,
-    /// A run recorded that it was about to create a credential but never recorded its ID
-    /// (it crashed in between): look for a credential created then and revoke it by hand.
-    pub unrecorded_intent: Option<CredentialIntent>,
     /// Where the rollout's journal, backups, patches and records were moved.
     pub moved_to: PathBuf,
 }

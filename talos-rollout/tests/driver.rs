@@ -31,7 +31,7 @@ use talos_rollout::driver::{Driver, EventStream, Ports};
 use talos_rollout::journal::{ClusterLock, Journal, RolloutDir};
 use talos_rollout::patch_store::PatchStore;
 use talos_rollout::ports::{Clock, TokioClock};
-use talos_rollout::profile::{Credential, ExtensionProfile, NamedCheck};
+use talos_rollout::profile::{Credential, ExtensionProfile, NamedCheck, Provision};
 use talos_rollout::profiles::TailscaleProfile;
 use talos_rollout::{Error, Event, ExtensionRollout, RunEvent};
 
@@ -1266,4 +1266,52 @@ async fn a_node_added_later_is_rolled_alone_with_the_only_new_key() {
     for node in NODES {
         assert_eq!(setup.installs(node), 1, "{node}");
     }
+}
+
+/// What a run that crashed right after minting leaves: its intent and a labelled key, but
+/// neither the key's ID nor a journal. Returns the key's ID.
+async fn crash_after_minting(setup: &Setup, profile: &dyn ExtensionProfile) -> String {
+    let store = PatchStore::new(setup.rollout_dir());
+    store
+        .write_credential_intent(&talos_rollout::patch_store::CredentialIntent {
+            rollout: "1234".into(),
+            profile: "tailscale".into(),
+            at_unix_ms: 1234,
+        })
+        .unwrap();
+    let minted = profile
+        .provision(Provision::For { rollout: "1234" })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(store.credential_id().is_none());
+    minted.id.unwrap()
+}
+
+#[tokio::test]
+async fn abandon_revokes_a_key_minted_by_a_run_that_crashed_before_recording_it() {
+    let setup = setup(|_| {}).await;
+    let id = crash_after_minting(&setup, setup.minting_profile().as_ref()).await;
+    assert!(setup.key_is_usable(&id).await);
+    let (rollout, _events) = setup.rollout(setup.minting_profile());
+    let abandoned = rollout.abandon().await.unwrap();
+    assert_eq!(abandoned.withdrawn, vec![id.clone()]);
+    assert!(!setup.key_is_usable(&id).await);
+}
+
+#[tokio::test]
+async fn the_next_run_revokes_a_key_minted_by_a_run_that_crashed_before_recording_it() {
+    let setup = setup(|_| {}).await;
+    let id = crash_after_minting(&setup, setup.minting_profile().as_ref()).await;
+    let (result, _) = run(&setup, setup.minting_profile()).await;
+    assert!(result.unwrap().succeeded());
+    assert!(
+        !setup.key_is_usable(&id).await,
+        "the orphaned key is revoked"
+    );
+    let recorded = PatchStore::new(setup.rollout_dir())
+        .credential_id()
+        .unwrap();
+    assert_ne!(recorded, id);
+    assert!(setup.key_is_usable(&recorded).await);
 }
