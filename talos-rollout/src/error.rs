@@ -36,6 +36,18 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The artifacts directory cannot take files (checked before the lock and before any
+    /// side effect); nothing was changed.
+    #[error(
+        "the artifacts directory cannot be written: cannot create files in {path}: {source}; choose a writable --artifacts directory"
+    )]
+    ArtifactsNotWritable {
+        /// The directory (or its nearest existing parent) that refused.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The journal is unreadable or does not belong to this rollout.
     #[error("journal {path} cannot be used: {reason}")]
     Journal {
@@ -130,7 +142,8 @@ impl Error {
             Error::Core(core) => core.is_invalid_input(),
             Error::UnfinishedRollout { .. }
             | Error::NothingToResume { .. }
-            | Error::NothingToAbandon { .. } => true,
+            | Error::NothingToAbandon { .. }
+            | Error::ArtifactsNotWritable { .. } => true,
             _ => false,
         }
     }

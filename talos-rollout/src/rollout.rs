@@ -319,7 +319,7 @@ impl ExtensionRollout {
     /// run, or [`abandon`](Self::abandon), withdraws it.
     ///
     /// # Errors
-    /// [`Error::Io`] when the artifacts directory is not writable; [`Error::LockHeld`];
+    /// [`Error::ArtifactsNotWritable`]; [`Error::LockHeld`];
     /// [`Error::UnfinishedRollout`] when an unfinished rollout is journaled (resume, roll
     /// back or abandon it); discovery, credential and plan errors (nothing was changed);
     /// otherwise as [`Driver::start`].
@@ -691,7 +691,7 @@ fn halted(entries: &[rollout_core::JournalEntry]) -> bool {
 /// nearest existing parent) without leaving anything behind.
 ///
 /// # Errors
-/// [`Error::Io`] naming the directory that refused.
+/// [`Error::ArtifactsNotWritable`] naming the directory that refused.
 fn check_writable(dir: &Path) -> crate::Result<()> {
     let existing = dir
         .ancestors()
@@ -707,6 +707,9 @@ fn check_writable(dir: &Path) -> crate::Result<()> {
         .write(true)
         .create_new(true)
         .open(&probe)
-        .map_err(|e| Error::io("create files in", existing, e))?;
+        .map_err(|source| Error::ArtifactsNotWritable {
+            path: existing.to_owned(),
+            source,
+        })?;
     std::fs::remove_file(&probe).map_err(|e| Error::io("remove", &probe, e))
 }

@@ -1141,10 +1141,13 @@ async fn an_unwritable_artifacts_directory_is_refused_before_the_lock_and_any_ke
         builder.artifacts(blocker.join("artifacts"))
     });
     let error = rollout.run().await.unwrap_err();
-    assert!(matches!(error, Error::Io { .. }), "{error}");
+    assert!(
+        matches!(error, Error::ArtifactsNotWritable { .. }) && error.is_invalid_input(),
+        "{error}"
+    );
     assert!(matches!(
         rollout.plan().await.unwrap_err(),
-        Error::Io { .. }
+        Error::ArtifactsNotWritable { .. }
     ));
     assert_eq!(profile.provisioned(), 0);
     assert_eq!(keys_created(&setup).await, keys);
