@@ -11,12 +11,15 @@
 //! cargo run -q --example approve-routes -- --hostname k8s-1 --route 10.43.0.0/16 --json
 //! TS_API_KEY=tskey-api-... cargo run -q --example approve-routes -- --talosconfig ./talosconfig --tailnet example.com
 //! ```
+//!
+//! It holds the cluster lock in `--artifacts` (the one `full-rollout` takes) while it approves.
 
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
 use examples::exit::{self, finish, invalid_input};
+use examples::lock_args::LockArgs;
 use examples::output::{Output, OutputArgs, table};
 use examples::target::{Target, TargetArgs};
 use serde::Serialize;
@@ -35,6 +38,8 @@ struct Args {
     /// Only consider devices carrying this tag.
     #[arg(long)]
     tag: Option<String>,
+    #[command(flatten)]
+    lock: LockArgs,
     #[command(flatten)]
     target: TargetArgs,
     #[command(flatten)]
@@ -71,6 +76,7 @@ async fn run(args: Args) -> anyhow::Result<u8> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let target = Target::connect(&args.target).await?;
+    let _lock = args.lock.lock(&target)?;
     let hostnames = if args.hostnames.is_empty() {
         let mut names = Vec::new();
         for node in &target.nodes {

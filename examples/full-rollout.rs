@@ -21,7 +21,10 @@
 //! Everything lands in `--artifacts DIR` (default `./rollout-artifacts`): journal, lock,
 //! config backups, patches, schematics, report. `--plan` prints the dry run and changes
 //! nothing; `--json` prints the event stream as JSON lines; `--resume` continues a rollout
-//! that was interrupted (the journal says what was done; no node is upgraded twice).
+//! that was interrupted (the journal says what was done; no node is upgraded twice);
+//! `--abandon` ends an unfinished or halted rollout instead (revokes the key it minted). A
+//! re-run on a converged cluster prints "nothing to do", mints no key and writes nothing;
+//! the first run that changes a node records what it ran originally under `originals/`.
 //! `--gitops DIR` then brings a talhelper repository in step (per-node patch files with
 //! `${TS_AUTHKEY}` references, `talosImageURL` or `schematic:`, `talosVersion`) and checks it
 //! against the cluster; with the embedded sim an empty DIR first gets the sim's sample
@@ -54,10 +57,10 @@ use examples::report;
 use examples::rollout_args::RolloutArgs;
 use examples::target::{Target, TargetArgs, TargetKind};
 use serde_json::json;
-use talos_rollout::Error;
 use talos_rollout::core::ClusterFacts;
 use talos_rollout::gitops::{self, Repository};
 use talos_rollout::journal::RolloutDir;
+use talos_rollout::{Error, ExtensionRollout};
 
 /// Roll a system extension (Tailscale by default) onto every node, one at a time, with verification.
 #[derive(Parser)]
@@ -67,8 +70,16 @@ struct Args {
     #[arg(long, conflicts_with = "resume")]
     plan: bool,
     /// Continue the unfinished rollout journaled in --artifacts.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "abandon")]
     resume: bool,
+    /// End the unfinished or halted rollout journaled in --artifacts without resuming it:
+    /// revoke the auth key it minted and move its files to history/ (nodes stay as they are;
+    /// use the rollback example first to return them to their originals).
+    #[arg(long, conflicts_with = "plan")]
+    abandon: bool,
+    /// Take over a cluster lock whose holder process is gone (never one that is alive).
+    #[arg(long)]
+    take_over_stale_lock: bool,
     #[command(flatten)]
     profile: ProfileArgs,
     #[command(flatten)]
@@ -104,7 +115,7 @@ async fn run(args: Args) -> anyhow::Result<u8> {
     let (rollout, events) = args
         .rollout
         .rollout(&target, profile.clone())
-        .take_over_stale_lock(args.resume || embedded)
+        .take_over_stale_lock(args.take_over_stale_lock || args.resume || embedded)
         .build()
         .map_err(as_input_error)?;
     if args.plan {
@@ -119,6 +130,9 @@ async fn run(args: Args) -> anyhow::Result<u8> {
             format!("{plan}dry run: nothing was changed\n")
         });
         return Ok(exit::SUCCESS);
+    }
+    if args.abandon {
+        return abandon(&rollout, output).await;
     }
     if embedded && !args.resume && rollout.unfinished()?.is_some() {
         let moved = dir.archive_journal(unix_ms())?;
@@ -151,6 +165,9 @@ async fn run(args: Args) -> anyhow::Result<u8> {
         ),
         Err(error) => return Err(as_input_error(error)),
     };
+    if log.nothing_to_do {
+        return Ok(exit::SUCCESS);
+    }
     let plan = log.plan.clone().context("the driver reported no plan")?;
     output.note("final validation of every node");
     let report = talos_rollout::report::build(
@@ -213,6 +230,37 @@ fn open_repository(
         ));
     }
     Repository::open(dir).map(Some).map_err(as_input_error)
+}
+
+/// `--abandon`: revokes what the journaled rollout minted and moves its files aside.
+async fn abandon(rollout: &ExtensionRollout, output: Output) -> anyhow::Result<u8> {
+    let abandoned = rollout.abandon().await.map_err(as_input_error)?;
+    let mut text = format!(
+        "abandoned the rollout; its files are in {}\n",
+        abandoned.moved_to.display()
+    );
+    for id in &abandoned.withdrawn {
+        text.push_str(&format!("revoked key {id}\n"));
+    }
+    for (id, why) in &abandoned.not_withdrawn {
+        text.push_str(&format!(
+            "could not revoke key {id} ({why}): revoke it by hand\n"
+        ));
+    }
+    output.item(
+        &json!({
+            "event": "abandoned",
+            "moved_to": abandoned.moved_to,
+            "withdrawn": abandoned.withdrawn,
+            "not_withdrawn": abandoned.not_withdrawn,
+        }),
+        |_| text,
+    );
+    Ok(if abandoned.not_withdrawn.is_empty() {
+        exit::SUCCESS
+    } else {
+        exit::FAILURE
+    })
 }
 
 /// Invalid input from the library becomes the tools' invalid-input error (exit 2).

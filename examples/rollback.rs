@@ -7,7 +7,10 @@
 //!
 //! It reads the journal and backups `full-rollout` left in `--artifacts`, so point it at the
 //! same cluster: a real one, or a `sim-cluster` (a fresh embedded sim has no rollout to
-//! undo). Exits 0 when every requested node is rolled back, 1 otherwise, 2 for bad input.
+//! undo). Each rolled-back node is then compared with what it ran before the project first
+//! touched it (`originals/`); one that is not back there is a failure. It takes the cluster
+//! lock (`--take-over-stale-lock` for one left by a process that is gone). Exits 0 when
+//! every requested node is rolled back, 1 otherwise, 2 for bad input.
 //!
 //! ```text
 //! cargo run -q --example rollback -- --talosconfig ./talosconfig --tailnet example.com
@@ -24,7 +27,7 @@ use examples::profile_args::ProfileArgs;
 use examples::progress::render_events;
 use examples::report;
 use examples::rollout_args::RolloutArgs;
-use examples::target::{Target, TargetArgs};
+use examples::target::{Target, TargetArgs, TargetKind};
 use serde_json::json;
 use talos_rollout::core::machine::Phase;
 use talos_rollout::journal::{Journal, RolloutDir};
@@ -40,6 +43,9 @@ struct Args {
     profile: ProfileArgs,
     #[command(flatten)]
     rollout: RolloutArgs,
+    /// Take over a cluster lock whose holder process is gone (never one that is alive).
+    #[arg(long)]
+    take_over_stale_lock: bool,
     #[command(flatten)]
     target: TargetArgs,
     #[command(flatten)]
@@ -75,7 +81,7 @@ async fn run(args: Args) -> anyhow::Result<u8> {
     let (rollout, events) = args
         .rollout
         .rollout(&target, profile.clone())
-        .take_over_stale_lock(true)
+        .take_over_stale_lock(args.take_over_stale_lock || target.kind == TargetKind::EmbeddedSim)
         .build()?;
     let ports = rollout.ports().clone();
     let store = rollout.store();

@@ -3,7 +3,9 @@
 //! `TS_AUTHKEY` in the node's `tailscale` ExtensionServiceConfig (apply mode NO_REBOOT),
 //! checks that the boot ID did not change, `ext-tailscale` runs again and the node's
 //! device is still the same and online, and only then moves on. Finally the old key is
-//! revoked (unless `--keep-old-key`). The keys are never printed.
+//! revoked (unless `--keep-old-key`). The keys are never printed. It holds the cluster lock
+//! in `--artifacts` (the one `full-rollout` takes) for the whole rotation, so it never runs
+//! during a rollout.
 //!
 //! Without target flags it targets a fresh embedded sim, whose nodes have no tailscale
 //! config yet, and says so (exit 2); point it at a cluster, or at a `sim-cluster` after
@@ -20,6 +22,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use examples::exit::{self, finish, invalid_input};
+use examples::lock_args::LockArgs;
 use examples::output::{Output, OutputArgs, table};
 use examples::target::{Target, TargetArgs};
 use talos_rollout::profiles::tailscale::{KeyRotation, RotationReport};
@@ -44,6 +47,8 @@ struct Args {
     #[arg(long)]
     keep_old_key: bool,
     #[command(flatten)]
+    lock: LockArgs,
+    #[command(flatten)]
     target: TargetArgs,
     #[command(flatten)]
     output: OutputArgs,
@@ -59,6 +64,7 @@ async fn main() -> ExitCode {
 async fn run(args: Args) -> anyhow::Result<u8> {
     let output = Output::new(&args.output);
     let target = Target::connect(&args.target).await?;
+    let _lock = args.lock.lock(&target)?;
     output.note(format!(
         "rotating the auth key of {} node(s), one at a time, without reboots",
         target.nodes.len()

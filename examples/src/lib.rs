@@ -5,6 +5,7 @@
 
 pub mod exit;
 pub mod gitops;
+pub mod lock_args;
 pub mod output;
 pub mod profile_args;
 pub mod progress;

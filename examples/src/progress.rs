@@ -152,8 +152,16 @@ fn describe_run(event: &RunEvent) -> Option<String> {
             }
             Some(text)
         }
-        RunEvent::CredentialWithdrawn { id } => Some(format!(
-            "withdrew credential {id}: the rollout did not start"
+        RunEvent::CredentialWithdrawn { id } => Some(format!("withdrew credential {id}")),
+        RunEvent::NothingToDo { plan } => Some(format!(
+            "nothing to do: all {} node(s) of {} already run {} (no key minted, nothing written)",
+            plan.nodes.len(),
+            plan.cluster,
+            plan.profile
+        )),
+        RunEvent::OriginalRecorded { node, path } => Some(format!(
+            "recorded what {node} runs originally in {}",
+            path.display()
         )),
         RunEvent::Note { message } => Some(format!("note: {message}")),
         _ => None,

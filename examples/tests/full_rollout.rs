@@ -196,3 +196,43 @@ fn without_arguments_the_embedded_seed_cluster_converges() {
         "no summary table: {stdout}"
     );
 }
+
+#[test]
+fn a_second_run_on_a_converged_cluster_prints_nothing_to_do_and_mints_no_key() {
+    let sim = SimCluster::start(&["--nodes", "2", "--control-planes", "1"]);
+    let artifacts = tempfile::tempdir().unwrap();
+    let artifacts_flag = ["--artifacts", artifacts.path().to_str().unwrap()];
+    let first = run(sim.command("full-rollout").args(FAST).args(artifacts_flag));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let journal = std::fs::read(artifacts.path().join("sim/journal.jsonl")).unwrap();
+
+    let second = run(sim
+        .command("full-rollout")
+        .args(FAST)
+        .args(artifacts_flag)
+        .arg("--json"));
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let events = json_lines(&second);
+    assert!(
+        events.iter().any(|event| event["event"] == "nothing_to_do"),
+        "{events:?}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|event| event["event"] == "credential_provisioned"),
+        "no key may be minted: {events:?}"
+    );
+    assert_eq!(
+        std::fs::read(artifacts.path().join("sim/journal.jsonl")).unwrap(),
+        journal
+    );
+}

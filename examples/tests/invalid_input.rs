@@ -47,3 +47,26 @@ fn invalid_tailscale_settings_exit_2_before_any_key_is_minted() {
     }
     assert_eq!(key_count(&sim), keys_before, "a key was minted");
 }
+
+#[test]
+fn an_unwritable_artifacts_directory_exits_2_before_any_key_is_minted() {
+    let sim = SimCluster::start(&["--nodes", "1"]);
+    let keys_before = key_count(&sim);
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("a-file");
+    std::fs::write(&file, b"").unwrap();
+    let artifacts = file.join("artifacts");
+    for extra in [&[][..], &["--plan"][..]] {
+        let output = run(sim
+            .command("full-rollout")
+            .args(["--artifacts", artifacts.to_str().unwrap()])
+            .args(extra));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{extra:?}: {stderr}");
+        assert!(
+            stderr.contains("artifacts directory cannot be written"),
+            "{stderr}"
+        );
+    }
+    assert_eq!(key_count(&sim), keys_before, "a key was minted");
+}

@@ -61,7 +61,10 @@ fn status_rotation_and_rollback_after_a_rollout() {
     );
     let (code, after) = status(&sim);
     assert_eq!(code, Some(0), "{after}");
-    let approval = run(sim.command("approve-routes").arg("--json"));
+    let approval = run(sim
+        .command("approve-routes")
+        .args(artifacts_flag)
+        .arg("--json"));
     assert!(
         approval.status.success(),
         "{}",
@@ -81,7 +84,10 @@ fn status_rotation_and_rollback_after_a_rollout() {
         );
     }
 
-    let rotation = run(sim.command("rotate-auth-key").arg("--json"));
+    let rotation = run(sim
+        .command("rotate-auth-key")
+        .args(artifacts_flag)
+        .arg("--json"));
     assert!(
         rotation.status.success(),
         "{}",
@@ -126,6 +132,36 @@ fn status_rotation_and_rollback_after_a_rollout() {
         Some(1),
         "the rolled-back node has no tailscale any more"
     );
+}
+
+#[test]
+fn writing_tools_are_refused_while_the_cluster_lock_is_held() {
+    let sim = SimCluster::start(&["--nodes", "1"]);
+    let artifacts = tempfile::tempdir().unwrap();
+    let artifacts_flag = ["--artifacts", artifacts.path().to_str().unwrap()];
+    let held = talos_rollout::journal::lock_cluster(artifacts.path(), "sim", false).unwrap();
+    let pid = format!("pid {}", std::process::id());
+    for tool in ["rotate-auth-key", "approve-routes", "full-rollout"] {
+        let mut command = sim.command(tool);
+        command
+            .args(artifacts_flag)
+            .args(["--take-over-stale-lock"]);
+        if tool == "full-rollout" {
+            command.args(FAST);
+        }
+        let output = run(&mut command);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{tool}: {stderr}");
+        assert!(
+            stderr.contains("is locked by") && stderr.contains(&pid),
+            "{tool} must name the holder: {stderr}"
+        );
+        assert!(
+            stderr.contains("--take-over-stale-lock"),
+            "{tool}: {stderr}"
+        );
+    }
+    drop(held);
 }
 
 #[test]

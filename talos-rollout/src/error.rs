@@ -13,9 +13,9 @@ pub enum Error {
     /// Bad input or a refused plan (from the pure core); nothing was changed.
     #[error(transparent)]
     Core(#[from] rollout_core::Error),
-    /// Another rollout holds the cluster lock.
+    /// Another rollout (or writing tool) holds the cluster lock.
     #[error(
-        "cluster {cluster} is locked by {holder}; wait for that rollout to finish, or take the lock over explicitly if it is stale"
+        "cluster {cluster} is locked by {holder}; wait for it to finish, or, only if that process is gone, take the lock over explicitly (take_over_stale_lock; --take-over-stale-lock in the tools)"
     )]
     LockHeld {
         /// Cluster the lock protects.
@@ -31,6 +31,18 @@ pub enum Error {
         /// What was being done ("append to", "read", ...).
         action: &'static str,
         /// The file concerned.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The artifacts directory cannot take files (checked before the lock and before any
+    /// side effect); nothing was changed.
+    #[error(
+        "the artifacts directory cannot be written: cannot create files in {path}: {source}; choose a writable --artifacts directory"
+    )]
+    ArtifactsNotWritable {
+        /// The directory (or its nearest existing parent) that refused.
         path: PathBuf,
         /// The underlying error.
         #[source]
@@ -62,6 +74,29 @@ pub enum Error {
         /// Cluster.
         cluster: String,
         /// The journal file looked for.
+        path: PathBuf,
+    },
+    /// Abandon was asked for but no unfinished or halted rollout is journaled.
+    #[error(
+        "there is no unfinished or halted rollout of cluster {cluster} in {path} to abandon; check the artifacts directory"
+    )]
+    NothingToAbandon {
+        /// Cluster.
+        cluster: String,
+        /// The journal file looked for.
+        path: PathBuf,
+    },
+    /// A rollback ended, but the node does not run what it ran originally.
+    #[error(
+        "node {node} was rolled back but is not back at its original state: {}; inspect it with talosctl and restore it from the originals in {path}",
+        differences.join("; ")
+    )]
+    NotAtOriginal {
+        /// Node.
+        node: String,
+        /// What differs from the original record.
+        differences: Vec<String>,
+        /// The node's original record.
         path: PathBuf,
     },
     /// A port (Talos, factory, tailnet, Kubernetes) failed.
@@ -115,7 +150,9 @@ impl Error {
             Error::Core(core) => core.is_invalid_input(),
             Error::UnfinishedRollout { .. }
             | Error::NothingToResume { .. }
-            | Error::Repository { .. } => true,
+            | Error::Repository { .. }
+            | Error::NothingToAbandon { .. }
+            | Error::ArtifactsNotWritable { .. } => true,
             _ => false,
         }
     }

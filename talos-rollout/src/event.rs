@@ -60,6 +60,18 @@ pub enum RunEvent {
         /// File.
         path: PathBuf,
     },
+    /// Every node already runs what the plan asks for: nothing was created, written or changed.
+    NothingToDo {
+        /// The plan, every node skipped.
+        plan: Box<Plan>,
+    },
+    /// A node's original state was recorded (the first time the project saw it).
+    OriginalRecorded {
+        /// Node.
+        node: String,
+        /// The record's directory.
+        path: PathBuf,
+    },
     /// The plan about to be executed (or resumed).
     Plan(Box<Plan>),
     /// Why a node failed (after the machine's `node_failed`).

@@ -40,6 +40,7 @@ mod error;
 pub mod event;
 pub mod gitops;
 pub mod journal;
+pub mod originals;
 pub mod patch_store;
 pub mod ports;
 pub mod profile;
@@ -49,5 +50,5 @@ pub mod rollout;
 
 pub use error::{Error, Result};
 pub use event::{Event, RunEvent};
-pub use rollout::{ExtensionRollout, ExtensionRolloutBuilder};
+pub use rollout::{Abandoned, ExtensionRollout, ExtensionRolloutBuilder};
 pub use rollout_core as core;

@@ -7,12 +7,27 @@ use std::path::{Path, PathBuf};
 
 use rollout_core::plan::NodeConfigs;
 use rollout_core::{ExtensionServiceConfig, Plan};
+use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::journal::{RolloutDir, safe_file_name, write_private};
 
 /// File recording the ID of the credential (auth key) a run minted.
 const CREDENTIAL_ID_FILE: &str = "credential-id";
+/// File recording that a run is about to create a credential (written before it does).
+const CREDENTIAL_INTENT_FILE: &str = "credential-intent.json";
+
+/// What a run records before it creates a credential, so that a crash between creating it and
+/// recording its ID leaves a trace a person (or `abandon`) can follow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialIntent {
+    /// The run's rollout ID (milliseconds since the Unix epoch when it started).
+    pub rollout: String,
+    /// The profile creating it.
+    pub profile: String,
+    /// When the credential was about to be created, milliseconds since the Unix epoch.
+    pub at_unix_ms: u64,
+}
 
 /// The patches and records of one cluster's rollout, under its [`RolloutDir`].
 #[derive(Debug, Clone)]
@@ -95,6 +110,24 @@ impl PatchStore {
             .ok()
             .map(|id| id.trim().to_owned())
             .filter(|id| !id.is_empty())
+    }
+
+    /// Records that this run is about to create a credential (before it does).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be written (then nothing must be created).
+    pub fn write_credential_intent(&self, intent: &CredentialIntent) -> crate::Result<PathBuf> {
+        let json = serde_json::to_vec_pretty(intent).map_err(|e| Error::Journal {
+            path: self.dir.dir().join(CREDENTIAL_INTENT_FILE),
+            reason: format!("cannot encode the credential intent: {e}"),
+        })?;
+        self.write_public(CREDENTIAL_INTENT_FILE, &json)
+    }
+
+    /// The credential intent of the current rollout, if it recorded one.
+    pub fn credential_intent(&self) -> Option<CredentialIntent> {
+        let text = std::fs::read(self.dir.dir().join(CREDENTIAL_INTENT_FILE)).ok()?;
+        serde_json::from_slice(&text).ok()
     }
 
     /// Writes a file that holds no secret (report, schematic) in the cluster directory

@@ -11,7 +11,7 @@ use std::fmt;
 use async_trait::async_trait;
 use rollout_core::gate::{CheckResult, GateVerdict};
 use rollout_core::plan::NodePlan;
-use rollout_core::{NodeExtension, NodeFacts, PortError};
+use rollout_core::{ExtensionServiceConfig, NodeExtension, NodeFacts, PortError};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +35,27 @@ impl fmt::Debug for Credential {
             .field("minted", &self.minted)
             .finish()
     }
+}
+
+/// What [`ExtensionProfile::provision`] is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provision<'a> {
+    /// A placeholder for the dry run: no side effect at all.
+    DryRun,
+    /// The credential of the rollout `rollout` names (its ID, recorded in the credential
+    /// intent before this call): the profile labels what it creates with it, so that
+    /// [`ExtensionProfile::withdraw_unrecorded`] can find it if the run crashes before the
+    /// credential's own ID is recorded.
+    For {
+        /// The rollout's ID.
+        rollout: &'a str,
+    },
+}
+
+/// The label a profile gives a credential it creates for `rollout` (e.g. a Tailscale auth
+/// key's description): `talos-rollout <rollout>`.
+pub fn credential_label(rollout: &str) -> String {
+    format!("talos-rollout {rollout}")
 }
 
 /// A cause recognised from the extension's log or the last gate verdict.
@@ -66,7 +87,7 @@ impl fmt::Display for RecognisedCause {
 /// use async_trait::async_trait;
 /// use rollout_core::gate::CheckResult;
 /// use rollout_core::plan::NodePlan;
-/// use rollout_core::{NodeExtension, NodeFacts, PortError};
+/// use rollout_core::{ExtensionServiceConfig, NodeExtension, NodeFacts, PortError};
 /// use talos_rollout::profile::{Credential, ExtensionProfile};
 ///
 /// struct Gvisor;
@@ -107,14 +128,27 @@ pub trait ExtensionProfile: Send + Sync {
         Ok(Vec::new())
     }
 
-    /// Creates the credential the node configs carry (after the cluster lock is held), or
-    /// with `dry_run` a placeholder without any side effect. `None`: the profile needs none.
+    /// Creates the credential the node configs carry (after the cluster lock is held and
+    /// the intent is recorded), labelled with [`credential_label`], or for
+    /// [`Provision::DryRun`] a placeholder without any side effect. `None`: the profile
+    /// needs none.
     ///
     /// # Errors
     /// When the credential cannot be created; nothing was changed on the cluster.
-    async fn provision(&self, dry_run: bool) -> crate::Result<Option<Credential>> {
-        let _ = dry_run;
+    async fn provision(&self, request: Provision<'_>) -> crate::Result<Option<Credential>> {
+        let _ = request;
         Ok(None)
+    }
+
+    /// Withdraws every credential created for `rollout` (found by its
+    /// [`credential_label`]) that is still valid: the trace of a run that crashed between
+    /// creating a credential and recording its ID. Returns the IDs withdrawn.
+    ///
+    /// # Errors
+    /// When the credentials cannot be listed or withdrawn.
+    async fn withdraw_unrecorded(&self, rollout: &str) -> crate::Result<Vec<String>> {
+        let _ = rollout;
+        Ok(Vec::new())
     }
 
     /// Withdraws a credential this run created and never handed over (the run did not
@@ -125,6 +159,19 @@ pub trait ExtensionProfile: Send + Sync {
     async fn withdraw(&self, credential: &Credential) -> crate::Result<()> {
         let _ = credential;
         Ok(())
+    }
+
+    /// The credential a node's current configs already carry, when the node may keep it
+    /// instead of getting this run's (for Tailscale: its config holds an auth key and its
+    /// device is online). A re-run then leaves a working node alone and creates a credential
+    /// only for nodes that need one. `None` (the default): the node gets this run's.
+    async fn reusable_credential(
+        &self,
+        facts: &NodeFacts,
+        current: &[ExtensionServiceConfig],
+    ) -> Option<Credential> {
+        let _ = (facts, current);
+        None
     }
 
     /// What the profile asks for on one node: its config, node checks, post-verify steps.

@@ -5,23 +5,27 @@
 //! and the recovery bundle, then roll node by node. [`resume`](ExtensionRollout::resume) and
 //! [`roll_back`](ExtensionRollout::roll_back) continue or undo a journaled rollout.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use factory_client::FactoryClient;
-use rollout_core::machine::Summary;
-use rollout_core::plan::{Planned, SchematicResolver};
+use rollout_core::machine::{Phase, Summary};
+use rollout_core::plan::{NodePlan, Planned, SchematicResolver};
 use rollout_core::{ClusterFacts, ExtensionRequest, Plan, RolloutSpec};
+use secrecy::{ExposeSecret, SecretSlice};
 use talos_client::TalosClient;
+use talos_client::machine_config::ConfigDocuments;
 use tokio_util::sync::CancellationToken;
 
 use crate::Error;
 use crate::adapters::{FactoryAdapter, FactoryResolver, TalosAdapter};
 use crate::driver::{Driver, EventStream, Ports};
 use crate::event::RunEvent;
-use crate::patch_store::PatchStore;
+use crate::originals::Originals;
+use crate::patch_store::{CredentialIntent, PatchStore};
 use crate::ports::{Clock, FactoryPort, KubePort, TalosPort, TokioClock};
-use crate::profile::{Credential, ExtensionProfile, NamedCheck};
+use crate::profile::{Credential, ExtensionProfile, NamedCheck, Provision};
 
 /// Builds an [`ExtensionRollout`]; nothing is contacted until a rollout method is called.
 #[must_use]
@@ -295,51 +299,112 @@ impl ExtensionRollout {
     /// # Errors
     /// [`Error::Port`] from discovery; the core's errors for a refused plan.
     pub async fn plan(&self) -> crate::Result<Plan> {
+        check_writable(&self.spec.artifacts_dir)?;
         let facts = self.discover().await?;
-        let credential = self.profile.provision(true).await?;
-        Ok(self.planned(&facts, credential.as_ref())?.plan)
+        let credential = self.profile.provision(Provision::DryRun).await?;
+        Ok(self
+            .planned(&facts, &BTreeMap::new(), credential.as_ref())?
+            .plan)
     }
 
-    /// Runs a new rollout: takes the cluster lock, discovers, creates the profile's
-    /// credential, plans, writes the patches and records, then rolls node by node.
+    /// Runs a new rollout: checks the artifacts directory, takes the cluster lock, discovers,
+    /// plans, and — only when some node needs anything — records what each node ran
+    /// originally (once, see [`crate::originals`]), creates the profile's credential for the
+    /// nodes that cannot keep theirs, writes the patches and records, then rolls node by node.
     ///
-    /// A credential this run created is withdrawn if the rollout never starts.
+    /// A converged cluster is "nothing to do": [`RunEvent::NothingToDo`], every node `Done`,
+    /// nothing created or written. A credential this run created is withdrawn if the rollout
+    /// never starts; an intent is recorded before it is created (and the credential is
+    /// labelled with the rollout's ID), so even a crash in between leaves a trace: the next
+    /// run, or [`abandon`](Self::abandon), withdraws it.
     ///
     /// # Errors
-    /// [`Error::LockHeld`]; [`Error::UnfinishedRollout`] when an unfinished rollout is
-    /// journaled (resume or roll it back); discovery, credential and plan errors (nothing
-    /// was changed); otherwise as [`Driver::start`].
+    /// [`Error::ArtifactsNotWritable`]; [`Error::LockHeld`];
+    /// [`Error::UnfinishedRollout`] when an unfinished rollout is journaled (resume, roll
+    /// back or abandon it); discovery, credential and plan errors (nothing was changed);
+    /// otherwise as [`Driver::start`].
     pub async fn run(&self) -> crate::Result<Summary> {
         // Checked before the lock too (reading changes nothing), so a crashed run's stale
         // lock does not hide the fact that it must be resumed rather than run again.
         self.refuse_unfinished()?;
+        check_writable(&self.spec.artifacts_dir)?;
         let mut lock = self.driver.lock(&self.cluster)?;
         self.refuse_unfinished()?;
-        let facts = self.discover().await?;
-        let credential = self.profile.provision(false).await?;
-        if let Some(Credential {
-            id: Some(id),
-            minted: true,
-            ..
-        }) = &credential
+        if !self.driver.rollout_dir(&self.cluster).journal().exists()
+            && self.store().credential_intent().is_some()
         {
-            self.driver.emit(RunEvent::CredentialProvisioned {
-                profile: self.profile.name().to_owned(),
-                id: id.clone(),
+            let reclaimed = self.withdraw_recorded().await?;
+            self.driver.emit(RunEvent::Note {
+                message: format!(
+                    "an earlier run stopped before its journal: withdrew {:?}, moved its records to {}",
+                    reclaimed.withdrawn,
+                    reclaimed.moved_to.display()
+                ),
             });
         }
+        let facts = self.discover().await?;
+        let nodes: Vec<String> = facts.nodes.iter().map(|node| node.node.clone()).collect();
+        let configs = self.driver.ports().machine_configs(&nodes).await?;
+        let kept = self.reusable_credentials(&facts, &configs).await;
+        let placeholder = self.profile.provision(Provision::DryRun).await?;
+        let dry = self.planned(&facts, &kept, placeholder.as_ref())?;
+        if dry.plan.nodes.iter().all(NodePlan::is_skipped) {
+            return Ok(self.nothing_to_do(dry.plan));
+        }
+        self.begin_record(&facts, &configs)?;
+        let needs_credential = dry
+            .plan
+            .nodes
+            .iter()
+            .any(|node| !node.is_skipped() && !kept.contains_key(&node.node));
+        let credential = if needs_credential {
+            self.mint().await?
+        } else {
+            None
+        };
         let prepared = self
-            .planned(&facts, credential.as_ref())
-            .and_then(|planned| self.record(&planned, credential.as_ref()).map(|()| planned));
+            .planned(&facts, &kept, credential.as_ref().or(placeholder.as_ref()))
+            .and_then(|planned| self.record(&planned).map(|()| planned));
         let planned = match prepared {
             Ok(planned) => planned,
-            Err(error) => return Err(self.abandon(credential, error).await),
+            Err(error) => return Err(self.withdraw(credential, error).await),
         };
         let journal = self.driver.rollout_dir(&self.cluster).journal();
         match self.driver.start(&mut lock, planned).await {
-            Err(error) if !journal.exists() => Err(self.abandon(credential, error).await),
+            Err(error) if !journal.exists() => Err(self.withdraw(credential, error).await),
             other => other,
         }
+    }
+
+    /// Ends the unfinished or halted rollout journaled for this cluster without resuming it
+    /// (or the records of a run that crashed before its journal): withdraws the credential
+    /// it created (for Tailscale: revokes the auth key), also one created under its intent
+    /// whose ID was never recorded, then moves
+    /// its journal, backups, patches and records to `history/<unix ms>-abandoned/`. Nodes are
+    /// left as they are (roll them back first if they should return to their originals);
+    /// the originals stay.
+    ///
+    /// # Errors
+    /// [`Error::LockHeld`]; [`Error::NothingToAbandon`] when no unfinished or halted rollout
+    /// is journaled; [`Error::Io`] when its files cannot be moved. A credential that cannot
+    /// be withdrawn is reported in the result, not as an error.
+    pub async fn abandon(&self) -> crate::Result<Abandoned> {
+        let _lock = self.driver.lock(&self.cluster)?;
+        let dir = self.driver.rollout_dir(&self.cluster);
+        let path = dir.journal();
+        let open = if path.exists() {
+            let contents = crate::journal::Journal::read(&path)?;
+            !contents.finished || halted(&contents.entries)
+        } else {
+            self.store().credential_intent().is_some()
+        };
+        if !open {
+            return Err(Error::NothingToAbandon {
+                cluster: self.cluster.clone(),
+                path,
+            });
+        }
+        self.withdraw_recorded().await
     }
 
     /// Continues the unfinished rollout journaled for this cluster.
@@ -355,9 +420,74 @@ impl ExtensionRollout {
     ///
     /// # Errors
     /// As [`Driver::rollback`].
+    /// A node the rollback reports `RolledBack` is then compared with its recorded original
+    /// state (version, schematic, install image, extensions, extension service configs); one
+    /// that is not home is an error, never a success.
+    ///
+    /// # Errors
+    /// [`Error::NotAtOriginal`] naming what differs; otherwise as [`Driver::rollback`].
     pub async fn roll_back(&self, nodes: &[String]) -> crate::Result<Summary> {
         let mut lock = self.driver.lock(&self.cluster)?;
-        self.driver.rollback(&mut lock, &self.cluster, nodes).await
+        let summary = self
+            .driver
+            .rollback(&mut lock, &self.cluster, nodes)
+            .await?;
+        let originals = Originals::new(&self.driver.rollout_dir(&self.cluster));
+        let talos = &self.driver.ports().talos;
+        for (node, _) in summary.nodes.iter().filter(|(node, phase)| {
+            *phase == Phase::RolledBack && (nodes.is_empty() || nodes.contains(node))
+        }) {
+            let now = talos.node_facts(node).await?;
+            let Some(original) = originals.get(&now.nodename)? else {
+                continue;
+            };
+            let differences = original.differences(&now);
+            if !differences.is_empty() {
+                return Err(Error::NotAtOriginal {
+                    node: node.clone(),
+                    differences,
+                    path: originals.path(&now.nodename),
+                });
+            }
+        }
+        Ok(summary)
+    }
+
+    /// Withdraws the credentials the current rollout created — the recorded one, and any
+    /// created under its intent whose ID was never recorded — then moves its files to
+    /// `history/<unix ms>-abandoned/`.
+    async fn withdraw_recorded(&self) -> crate::Result<Abandoned> {
+        let store = self.store();
+        let mut abandoned = Abandoned::default();
+        if let Some(id) = store.credential_id() {
+            let credential = Credential {
+                id: Some(id.clone()),
+                secret: secrecy::SecretString::from(String::new()),
+                minted: true,
+            };
+            match self.profile.withdraw(&credential).await {
+                Ok(()) => abandoned.withdrawn.push(id),
+                Err(error) => abandoned.not_withdrawn.push((id, error.to_string())),
+            }
+        }
+        if let Some(intent) = store.credential_intent() {
+            match self.profile.withdraw_unrecorded(&intent.rollout).await {
+                Ok(ids) => abandoned.withdrawn.extend(ids),
+                Err(error) => abandoned.not_withdrawn.push((
+                    crate::profile::credential_label(&intent.rollout),
+                    error.to_string(),
+                )),
+            }
+        }
+        abandoned.withdrawn.dedup();
+        for id in &abandoned.withdrawn {
+            self.driver
+                .emit(RunEvent::CredentialWithdrawn { id: id.clone() });
+        }
+        let dir = self.driver.rollout_dir(&self.cluster);
+        abandoned.moved_to =
+            dir.archive_rollout(&format!("{}-abandoned", crate::journal::unix_ms()))?;
+        Ok(abandoned)
     }
 
     fn refuse_unfinished(&self) -> crate::Result<()> {
@@ -370,9 +500,11 @@ impl ExtensionRollout {
         Ok(())
     }
 
+    /// The plan with each node's credential: the one it keeps, else `credential`.
     fn planned(
         &self,
         facts: &ClusterFacts,
+        kept: &BTreeMap<String, Credential>,
         credential: Option<&Credential>,
     ) -> crate::Result<Planned> {
         let mut request = ExtensionRequest {
@@ -382,6 +514,7 @@ impl ExtensionRollout {
             nodes: Default::default(),
         };
         for node in &facts.nodes {
+            let credential = kept.get(&node.node).or(credential);
             let extension = self.profile.node_extension(node, credential)?;
             request.nodes.insert(node.node.clone(), extension);
         }
@@ -389,18 +522,106 @@ impl ExtensionRollout {
         Ok(rollout_core::plan(&self.spec, facts, resolver, &request)?)
     }
 
-    /// Writes the credential ID, the 0600 patches, the target schematics and the recovery
-    /// bundle (`recovery/`: schematic ID, installers, RUNBOOK.md).
-    fn record(&self, planned: &Planned, credential: Option<&Credential>) -> crate::Result<()> {
+    /// The credentials nodes may keep (see [`ExtensionProfile::reusable_credential`]).
+    async fn reusable_credentials(
+        &self,
+        facts: &ClusterFacts,
+        configs: &BTreeMap<String, SecretSlice<u8>>,
+    ) -> BTreeMap<String, Credential> {
+        let mut kept = BTreeMap::new();
+        for node in &facts.nodes {
+            let current = configs
+                .get(&node.node)
+                .and_then(|config| ConfigDocuments::parse(config.expose_secret()).ok())
+                .map(|documents| documents.extension_service_configs())
+                .unwrap_or_default();
+            if let Some(credential) = self.profile.reusable_credential(node, &current).await {
+                kept.insert(node.node.clone(), credential);
+            }
+        }
+        kept
+    }
+
+    fn nothing_to_do(&self, plan: Plan) -> Summary {
+        let nodes = plan
+            .nodes
+            .iter()
+            .map(|node| (node.node.clone(), Phase::Done))
+            .collect();
+        self.driver.emit(RunEvent::NothingToDo {
+            plan: Box::new(plan),
+        });
+        Summary {
+            nodes,
+            halted_by: None,
+        }
+    }
+
+    /// Starts this rollout's own records: moves an earlier, finished rollout's files to
+    /// `history/`, and records the original state of every node seen for the first time.
+    fn begin_record(
+        &self,
+        facts: &ClusterFacts,
+        configs: &BTreeMap<String, SecretSlice<u8>>,
+    ) -> crate::Result<()> {
+        let dir = self.driver.rollout_dir(&self.cluster);
+        if dir.journal().exists() {
+            let moved = dir.archive_rollout(&crate::journal::unix_ms().to_string())?;
+            self.driver.emit(RunEvent::Note {
+                message: format!("moved the previous rollout's files to {}", moved.display()),
+            });
+        }
+        let originals = Originals::new(&dir);
+        for node in &facts.nodes {
+            let Some(config) = configs.get(&node.node) else {
+                continue;
+            };
+            if originals.record_once(node, config)? {
+                self.driver.emit(RunEvent::OriginalRecorded {
+                    node: node.node.clone(),
+                    path: originals.path(&node.nodename),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Records the intent, creates the profile's credential and records its ID at once.
+    async fn mint(&self) -> crate::Result<Option<Credential>> {
         let store = self.store();
-        if let Some(Credential {
+        let at_unix_ms = crate::journal::unix_ms();
+        let rollout = at_unix_ms.to_string();
+        store.write_credential_intent(&CredentialIntent {
+            rollout: rollout.clone(),
+            profile: self.profile.name().to_owned(),
+            at_unix_ms,
+        })?;
+        let credential = self
+            .profile
+            .provision(Provision::For { rollout: &rollout })
+            .await?;
+        let Some(Credential {
             id: Some(id),
             minted: true,
             ..
-        }) = credential
-        {
-            store.write_credential_id(id)?;
+        }) = &credential
+        else {
+            return Ok(credential);
+        };
+        self.driver.emit(RunEvent::CredentialProvisioned {
+            profile: self.profile.name().to_owned(),
+            id: id.clone(),
+        });
+        if let Err(error) = store.write_credential_id(id) {
+            return Err(self.withdraw(credential, error).await);
         }
+        Ok(credential)
+    }
+
+    /// Writes the 0600 patches, the target schematics and the recovery bundle (`recovery/`:
+    /// schematic ID, installers, RUNBOOK.md).
+    fn record(&self, planned: &Planned) -> crate::Result<()> {
+        let store = self.store();
         for (node, path) in store.write_patches(planned.configs())? {
             let environment = planned
                 .configs()
@@ -435,7 +656,7 @@ impl ExtensionRollout {
     }
 
     /// Withdraws a credential this run minted before returning the error that stopped it.
-    async fn abandon(&self, credential: Option<Credential>, error: Error) -> Error {
+    async fn withdraw(&self, credential: Option<Credential>, error: Error) -> Error {
         let Some(credential) = credential.filter(|credential| credential.minted) else {
             return error;
         };
@@ -453,4 +674,50 @@ impl ExtensionRollout {
         }
         error
     }
+}
+
+/// What [`ExtensionRollout::abandon`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Abandoned {
+    /// IDs of the credentials withdrawn (revoked).
+    pub withdrawn: Vec<String>,
+    /// Credentials (IDs, or the label of unrecorded ones) that could not be withdrawn,
+    /// with why: revoke them by hand.
+    pub not_withdrawn: Vec<(String, String)>,
+    /// Where the rollout's journal, backups, patches and records were moved.
+    pub moved_to: PathBuf,
+}
+
+/// True when the journal's `Finished` entry names a node that halted the rollout.
+fn halted(entries: &[rollout_core::JournalEntry]) -> bool {
+    entries.iter().any(|entry| {
+        matches!(entry, rollout_core::JournalEntry::Finished { summary } if summary.halted_by.is_some())
+    })
+}
+
+/// Checks that files can be created under `dir` (or, when it does not exist yet, under its
+/// nearest existing parent) without leaving anything behind.
+///
+/// # Errors
+/// [`Error::ArtifactsNotWritable`] naming the directory that refused.
+fn check_writable(dir: &Path) -> crate::Result<()> {
+    let existing = dir
+        .ancestors()
+        .find(|candidate| candidate.as_os_str().is_empty() || candidate.exists())
+        .unwrap_or(dir);
+    let existing = if existing.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        existing
+    };
+    let probe = existing.join(format!(".talos-rollout-probe-{}", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .map_err(|source| Error::ArtifactsNotWritable {
+            path: existing.to_owned(),
+            source,
+        })?;
+    std::fs::remove_file(&probe).map_err(|e| Error::io("remove", &probe, e))
 }

@@ -31,7 +31,7 @@ use talos_rollout::driver::{Driver, EventStream, Ports};
 use talos_rollout::journal::{ClusterLock, Journal, RolloutDir};
 use talos_rollout::patch_store::PatchStore;
 use talos_rollout::ports::{Clock, TokioClock};
-use talos_rollout::profile::{Credential, ExtensionProfile, NamedCheck};
+use talos_rollout::profile::{Credential, ExtensionProfile, NamedCheck, Provision};
 use talos_rollout::profiles::TailscaleProfile;
 use talos_rollout::{Error, Event, ExtensionRollout, RunEvent};
 
@@ -613,15 +613,34 @@ async fn setup_with_a_refused_plan() -> Setup {
 }
 
 #[tokio::test]
-async fn a_refused_plan_withdraws_the_credential_the_run_minted() {
+async fn a_refused_plan_is_refused_before_any_key_is_minted() {
     let setup = setup_with_a_refused_plan().await;
     let profile = setup.minting_profile();
-    let (result, events) = run(&setup, profile.clone()).await;
+    let keys = keys_created(&setup).await;
+    let (result, _) = run(&setup, profile.clone()).await;
     let error = result.unwrap_err();
     assert!(
         matches!(&error, Error::Core(rollout_core::Error::PlanRefused { node, .. }) if node == "k8s-2"),
         "{error}"
     );
+    assert_eq!(profile.provisioned(), 0);
+    assert_eq!(keys_created(&setup).await, keys);
+    assert!(!setup.rollout_dir().journal().exists());
+    for node in NODES {
+        assert_eq!(setup.installs(node), 0);
+    }
+}
+
+#[tokio::test]
+async fn a_key_minted_by_a_run_that_cannot_record_its_patches_is_revoked() {
+    let setup = setup(|_| {}).await;
+    // A directory where k8s-2's patch goes: writing the patches fails after the key was minted.
+    let store = PatchStore::new(setup.rollout_dir());
+    std::fs::create_dir_all(store.patch_path("k8s-2", "tailscale")).unwrap();
+    let profile = setup.minting_profile();
+    let (result, events) = run(&setup, profile.clone()).await;
+    let error = result.unwrap_err();
+    assert!(matches!(error, Error::Io { .. }), "{error}");
     assert_eq!(profile.provisioned(), 1);
     let minted = provisioned_id(&events);
     assert_eq!(profile.withdrawn(), std::slice::from_ref(&minted));
@@ -642,7 +661,9 @@ async fn a_refused_plan_withdraws_the_credential_the_run_minted() {
 
 #[tokio::test]
 async fn a_credential_the_run_did_not_mint_is_never_withdrawn() {
-    let setup = setup_with_a_refused_plan().await;
+    let setup = setup(|_| {}).await;
+    let store = PatchStore::new(setup.rollout_dir());
+    std::fs::create_dir_all(store.patch_path("k8s-2", "tailscale")).unwrap();
     let profile = setup.profile();
     let (result, _) = run(&setup, profile.clone()).await;
     assert!(result.is_err());
@@ -1022,4 +1043,278 @@ async fn discovery_waits_out_a_briefly_unreachable_node_and_gives_up_on_one_that
     assert!(!error.is_retryable(), "{error}");
     assert_eq!(version_calls(&setup, "k8s-1") - before, 1, "tried once");
     assert!(clock.now() - started < Duration::from_millis(250));
+}
+
+/// The number of auth keys the sim's tailnet ever created.
+async fn keys_created(setup: &Setup) -> usize {
+    setup.tailscale.keys().list().await.unwrap().len()
+}
+
+#[tokio::test]
+async fn a_second_run_on_a_converged_cluster_has_nothing_to_do_and_mints_no_key() {
+    let setup = setup(|_| {}).await;
+    let (result, _) = run(&setup, setup.minting_profile()).await;
+    assert!(result.unwrap().succeeded());
+    let dir = setup.rollout_dir();
+    let journal = std::fs::read(dir.journal()).unwrap();
+    let backup = dir.dir().join("backups").join("k8s-1.machineconfig.yaml");
+    let backup_bytes = std::fs::read(&backup).unwrap();
+    let configs: Vec<Vec<u8>> = NODES
+        .iter()
+        .map(|node| setup.sim.cluster().snapshot(node).unwrap().config)
+        .collect();
+    let keys = keys_created(&setup).await;
+
+    let profile = setup.minting_profile();
+    let (result, events) = run(&setup, profile.clone()).await;
+    let summary = result.unwrap();
+    assert!(summary.succeeded(), "{summary:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Run(RunEvent::NothingToDo { .. }))),
+        "{events:?}"
+    );
+    assert_eq!(
+        profile.provisioned(),
+        0,
+        "no key is minted for a converged cluster"
+    );
+    assert_eq!(keys_created(&setup).await, keys);
+    assert_eq!(std::fs::read(dir.journal()).unwrap(), journal);
+    assert_eq!(std::fs::read(&backup).unwrap(), backup_bytes);
+    for (node, config) in NODES.iter().zip(configs) {
+        assert_eq!(
+            setup.sim.cluster().snapshot(node).unwrap().config,
+            config,
+            "{node}"
+        );
+        assert_eq!(setup.installs(node), 1, "{node}");
+    }
+}
+
+#[tokio::test]
+async fn two_runs_started_together_mint_one_key_and_the_loser_changes_nothing() {
+    let setup = setup(|_| {}).await;
+    let (first_profile, second_profile) = (setup.minting_profile(), setup.minting_profile());
+    let (first, first_events) = setup.rollout(first_profile.clone());
+    let (second, second_events) = setup.rollout(second_profile.clone());
+    let (first_result, second_result) = tokio::join!(first.run(), second.run());
+    drop((first, second));
+    let _ = (
+        first_events.collect::<Vec<_>>().await,
+        second_events.collect::<Vec<_>>().await,
+    );
+    let (won, lost) = match (&first_result, &second_result) {
+        (Ok(summary), Err(error)) | (Err(error), Ok(summary)) => (summary, error),
+        other => panic!("exactly one run must win: {other:?}"),
+    };
+    assert!(won.succeeded(), "{won:?}");
+    assert!(lost.is_lock_held(), "{lost}");
+    assert!(
+        lost.to_string().contains("--take-over-stale-lock"),
+        "{lost}"
+    );
+    assert_eq!(
+        first_profile.provisioned() + second_profile.provisioned(),
+        1
+    );
+    assert!(first_profile.withdrawn().is_empty() && second_profile.withdrawn().is_empty());
+    // The winner's records are intact: its patches carry the key it minted and still match
+    // its journaled plan.
+    let store = PatchStore::new(setup.rollout_dir());
+    let plan = Journal::read(&setup.rollout_dir().journal()).unwrap().plan;
+    store.read_configs(&plan).unwrap();
+    for node in NODES {
+        assert_eq!(setup.installs(node), 1, "{node}");
+    }
+}
+
+#[tokio::test]
+async fn an_unwritable_artifacts_directory_is_refused_before_the_lock_and_any_key() {
+    let setup = setup(|_| {}).await;
+    let blocker = setup.dir.path().join("not-a-directory");
+    std::fs::write(&blocker, b"").unwrap();
+    let profile = setup.minting_profile();
+    let keys = keys_created(&setup).await;
+    let (rollout, _events) = setup.rollout_with(profile.clone(), |builder| {
+        builder.artifacts(blocker.join("artifacts"))
+    });
+    let error = rollout.run().await.unwrap_err();
+    assert!(
+        matches!(error, Error::ArtifactsNotWritable { .. }) && error.is_invalid_input(),
+        "{error}"
+    );
+    assert!(matches!(
+        rollout.plan().await.unwrap_err(),
+        Error::ArtifactsNotWritable { .. }
+    ));
+    assert_eq!(profile.provisioned(), 0);
+    assert_eq!(keys_created(&setup).await, keys);
+    for node in NODES {
+        assert_eq!(setup.installs(node), 0, "{node}");
+    }
+}
+
+#[tokio::test]
+async fn abandon_revokes_the_key_the_rollout_minted_and_frees_the_cluster_for_a_new_run() {
+    let setup = setup(|_| {}).await;
+    let profile = setup.minting_profile();
+    let error = run_until_cancelled_at(&setup, profile.clone(), "k8s-1").await;
+    assert!(matches!(error, Error::Cancelled), "{error}");
+    let store = PatchStore::new(setup.rollout_dir());
+    let id = store.credential_id().unwrap();
+    assert!(
+        store.credential_intent().is_some(),
+        "the intent is recorded before minting"
+    );
+    assert!(setup.key_is_usable(&id).await);
+
+    let (rollout, _events) = setup.rollout(setup.minting_profile());
+    let abandoned = rollout.abandon().await.unwrap();
+    assert_eq!(abandoned.withdrawn, vec![id.clone()]);
+    assert!(
+        !setup.key_is_usable(&id).await,
+        "the abandoned rollout's key is revoked"
+    );
+    assert!(!setup.rollout_dir().journal().exists());
+    assert!(abandoned.moved_to.join("journal.jsonl").exists());
+    assert!(rollout.unfinished().unwrap().is_none());
+    let again = rollout.abandon().await.unwrap_err();
+    assert!(matches!(again, Error::NothingToAbandon { .. }), "{again}");
+}
+
+#[tokio::test]
+async fn originals_are_recorded_once_and_a_later_run_keeps_its_own_backups() {
+    let setup = setup(|_| {}).await;
+    let original_schematic = setup.running_schematic("k8s-1");
+    let original_config = setup.sim.cluster().snapshot("k8s-1").unwrap().config;
+    let error = run_until_cancelled_at(&setup, setup.minting_profile(), "k8s-1").await;
+    assert!(matches!(error, Error::Cancelled), "{error}");
+    let (rollout, _events) = setup.rollout(setup.minting_profile());
+    let first_backups = rollout.abandon().await.unwrap().moved_to.join("backups");
+    let first_backup = std::fs::read(first_backups.join("k8s-1.machineconfig.yaml")).unwrap();
+    assert_eq!(first_backup, original_config);
+
+    // The plain re-run sees k8s-1 already changed; its originals stay those of the first run.
+    let (result, _) = run(&setup, setup.minting_profile()).await;
+    assert!(result.unwrap().succeeded());
+    let originals = talos_rollout::originals::Originals::new(&setup.rollout_dir());
+    let original = originals.get("k8s-1").unwrap().unwrap();
+    assert_eq!(original.schematic_id, original_schematic);
+    assert_eq!(
+        secrecy::ExposeSecret::expose_secret(&originals.machine_config("k8s-1").unwrap()),
+        original_config.as_slice()
+    );
+    // The first run's backups were moved with it, not overwritten.
+    assert_eq!(
+        std::fs::read(first_backups.join("k8s-1.machineconfig.yaml")).unwrap(),
+        first_backup
+    );
+}
+
+#[tokio::test]
+async fn a_rollback_that_does_not_reach_the_originals_is_an_error() {
+    let setup = setup(|_| {}).await;
+    let (result, _) = run(&setup, setup.profile()).await;
+    assert!(result.unwrap().succeeded());
+    // Pretend the node ran another schematic before the project first saw it.
+    let record = talos_rollout::originals::Originals::new(&setup.rollout_dir())
+        .path("k8s-1")
+        .join("node.json");
+    let mut original: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    original["schematic_id"] = "0000-not-what-it-runs".into();
+    std::fs::write(&record, serde_json::to_vec(&original).unwrap()).unwrap();
+
+    let (rollout, _events) = setup.rollout(setup.profile());
+    let error = rollout.roll_back(&["k8s-1".to_owned()]).await.unwrap_err();
+    assert!(
+        matches!(&error, Error::NotAtOriginal { node, differences, .. }
+            if node == "k8s-1" && differences.iter().any(|d| d.starts_with("schematic"))),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_node_added_later_is_rolled_alone_with_the_only_new_key() {
+    let specs = (1..=3u8).map(|index| {
+        let role = if index == 1 {
+            NodeRole::ControlPlane
+        } else {
+            NodeRole::Worker
+        };
+        NodeSpec::new(
+            format!("k8s-{index}"),
+            IpAddr::V4(Ipv4Addr::new(10, 5, 0, index + 1)),
+            role,
+        )
+        .with_version(sim::DEFAULT_TALOS_VERSION)
+        .with_extensions(sim::DEFAULT_EXTENSIONS.iter().map(|e| (*e).to_owned()))
+    });
+    let setup = setup_on(Sim::builder().nodes(specs.collect()), |_| {}).await;
+    let (first, _events) = setup.rollout_with(setup.minting_profile(), |builder| {
+        builder.nodes(["k8s-1", "k8s-2"])
+    });
+    assert!(first.run().await.unwrap().succeeded());
+    drop(first);
+    let keys = keys_created(&setup).await;
+
+    let profile = setup.minting_profile();
+    let (result, events) = run(&setup, profile.clone()).await;
+    assert!(result.unwrap().succeeded());
+    assert_eq!(starts(&events), ["k8s-3"], "only the new node is rolled");
+    assert_eq!(profile.provisioned(), 1);
+    assert_eq!(keys_created(&setup).await, keys + 1);
+    for node in NODES {
+        assert_eq!(setup.installs(node), 1, "{node}");
+    }
+}
+
+/// What a run that crashed right after minting leaves: its intent and a labelled key, but
+/// neither the key's ID nor a journal. Returns the key's ID.
+async fn crash_after_minting(setup: &Setup, profile: &dyn ExtensionProfile) -> String {
+    let store = PatchStore::new(setup.rollout_dir());
+    store
+        .write_credential_intent(&talos_rollout::patch_store::CredentialIntent {
+            rollout: "1234".into(),
+            profile: "tailscale".into(),
+            at_unix_ms: 1234,
+        })
+        .unwrap();
+    let minted = profile
+        .provision(Provision::For { rollout: "1234" })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(store.credential_id().is_none());
+    minted.id.unwrap()
+}
+
+#[tokio::test]
+async fn abandon_revokes_a_key_minted_by_a_run_that_crashed_before_recording_it() {
+    let setup = setup(|_| {}).await;
+    let id = crash_after_minting(&setup, setup.minting_profile().as_ref()).await;
+    assert!(setup.key_is_usable(&id).await);
+    let (rollout, _events) = setup.rollout(setup.minting_profile());
+    let abandoned = rollout.abandon().await.unwrap();
+    assert_eq!(abandoned.withdrawn, vec![id.clone()]);
+    assert!(!setup.key_is_usable(&id).await);
+}
+
+#[tokio::test]
+async fn the_next_run_revokes_a_key_minted_by_a_run_that_crashed_before_recording_it() {
+    let setup = setup(|_| {}).await;
+    let id = crash_after_minting(&setup, setup.minting_profile().as_ref()).await;
+    let (result, _) = run(&setup, setup.minting_profile()).await;
+    assert!(result.unwrap().succeeded());
+    assert!(
+        !setup.key_is_usable(&id).await,
+        "the orphaned key is revoked"
+    );
+    let recorded = PatchStore::new(setup.rollout_dir())
+        .credential_id()
+        .unwrap();
+    assert_ne!(recorded, id);
+    assert!(setup.key_is_usable(&recorded).await);
 }

@@ -143,3 +143,19 @@ fn backups_keep_exact_bytes_and_are_owner_only() {
         0o600
     );
 }
+
+#[test]
+fn a_backup_is_never_overwritten_with_other_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = SecretSlice::from(b"machine: original\n".to_vec());
+    write_backup(dir.path(), "k8s-1", &original).unwrap();
+    // The same step repeated after a crash writes the same bytes: accepted.
+    write_backup(dir.path(), "k8s-1", &original).unwrap();
+    let changed = SecretSlice::from(b"machine: changed\n".to_vec());
+    let error = write_backup(dir.path(), "k8s-1", &changed).unwrap_err();
+    assert!(error.to_string().contains("never overwritten"), "{error}");
+    assert_eq!(
+        read_backup(dir.path(), "k8s-1").unwrap().expose_secret(),
+        b"machine: original\n"
+    );
+}

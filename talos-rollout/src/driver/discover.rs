@@ -1,11 +1,13 @@
 //! Discovery: each node's facts, retried when a node is briefly unreachable (mid-reboot, a
 //! dropped apid connection) with capped exponential backoff and jitter, on the ports' clock.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rollout_core::PortError;
 use rollout_core::facts::{ClusterFacts, NodeFacts};
 use sdk_support::backoff::Backoff;
+use secrecy::SecretSlice;
 
 use super::Ports;
 use crate::ports::read_retrying;
@@ -32,6 +34,26 @@ impl Ports {
             cluster: cluster.to_owned(),
             nodes: facts,
         })
+    }
+
+    /// Every node's machine config as it is now (exact bytes), retried like discovery;
+    /// nothing is changed.
+    ///
+    /// # Errors
+    /// [`Error::Port`](crate::Error::Port) when a node's config cannot be read.
+    pub async fn machine_configs(
+        &self,
+        nodes: &[String],
+    ) -> crate::Result<BTreeMap<String, SecretSlice<u8>>> {
+        let mut configs = BTreeMap::new();
+        for node in nodes {
+            let config = read_retrying(&self.clock, &DISCOVERY_RETRY, || {
+                self.talos.read_machine_config(node)
+            })
+            .await?;
+            configs.insert(node.clone(), config);
+        }
+        Ok(configs)
     }
 
     /// The node's facts; retryable failures are tried again, anything else is returned at once.

@@ -90,7 +90,7 @@ impl Driver {
             profile,
             checks: BTreeMap::new(),
             artifacts: artifacts.into(),
-            owner: std::env::var("USER").unwrap_or_else(|_| "rollout".to_owned()),
+            owner: crate::journal::default_owner(),
             take_over_stale_lock: false,
             cancel: CancellationToken::new(),
             events,

@@ -14,13 +14,16 @@ pub fn backup_path(dir: &Path, node: &str) -> PathBuf {
         .join(format!("{safe}.machineconfig.yaml"))
 }
 
-/// Writes a node's machine config backup (0600; written to a temporary file, synced, then renamed).
+/// Writes a node's machine config backup (0600; written to a temporary file, synced, then
+/// renamed). A backup is never overwritten: writing the same bytes again (a step repeated
+/// after a crash) is accepted, other bytes are refused.
 ///
 /// # Errors
-/// [`Error::Io`] when the directory or file cannot be written.
+/// [`Error::Io`] when the directory or file cannot be written; [`Error::Journal`] when this
+/// rollout already backed the node up with other bytes.
 pub fn write_backup(dir: &Path, node: &str, config: &SecretSlice<u8>) -> crate::Result<PathBuf> {
     let path = backup_path(dir, node);
-    super::write_private(&path, config.expose_secret())?;
+    crate::originals::write_once(&path, config.expose_secret())?;
     Ok(path)
 }
 

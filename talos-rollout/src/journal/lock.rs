@@ -139,6 +139,11 @@ impl Drop for ClusterLock {
     }
 }
 
+/// The lock owner when none is named: `$USER`, else `rollout`.
+pub(crate) fn default_owner() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "rollout".to_owned())
+}
+
 fn read_holder(file: &mut File) -> Option<LockHolder> {
     let mut text = String::new();
     file.seek(SeekFrom::Start(0)).ok()?;

@@ -52,6 +52,8 @@ pub struct EventLog {
     /// What discovery saw.
     #[serde(skip)]
     pub facts: Option<ClusterFacts>,
+    /// True when the run found every node converged and did nothing.
+    pub nothing_to_do: bool,
 }
 
 impl EventLog {
@@ -61,6 +63,11 @@ impl EventLog {
             Event::Rollout(event) => event,
             Event::Run(RunEvent::Plan(plan)) => {
                 self.plan = Some((**plan).clone());
+                return;
+            }
+            Event::Run(RunEvent::NothingToDo { plan }) => {
+                self.plan = Some((**plan).clone());
+                self.nothing_to_do = true;
                 return;
             }
             Event::Run(RunEvent::Diagnosis(diagnosis)) => {

@@ -17,7 +17,7 @@ use rollout_core::{
 use secrecy::SecretString;
 use talos_rollout::adapters::FactoryResolver;
 use talos_rollout::diagnosis::Diagnosis;
-use talos_rollout::profile::{Credential, ExtensionProfile, RecognisedCause};
+use talos_rollout::profile::{Credential, ExtensionProfile, Provision, RecognisedCause};
 use talos_rollout::profiles::TailscaleProfile;
 use talos_rollout::{Event, RunEvent};
 
@@ -99,7 +99,10 @@ pub async fn planned(
     facts: &ClusterFacts,
     profile: &dyn ExtensionProfile,
 ) -> Planned {
-    let credential = profile.provision(false).await.unwrap();
+    let credential = profile
+        .provision(Provision::For { rollout: "test" })
+        .await
+        .unwrap();
     let request = request(profile, facts, credential.as_ref());
     rollout_core::plan(spec, facts, &FactoryResolver, &request).unwrap()
 }
@@ -157,19 +160,31 @@ impl ExtensionProfile for CountingProfile {
         self.inner.validate()
     }
 
-    async fn provision(&self, dry_run: bool) -> talos_rollout::Result<Option<Credential>> {
-        let credential = self.inner.provision(dry_run).await?;
-        if dry_run {
+    async fn provision(&self, request: Provision<'_>) -> talos_rollout::Result<Option<Credential>> {
+        let credential = self.inner.provision(request).await?;
+        if request == Provision::DryRun {
             return Ok(credential);
         }
         *self.provisioned.lock().unwrap() += 1;
         Ok(credential)
     }
 
+    async fn withdraw_unrecorded(&self, rollout: &str) -> talos_rollout::Result<Vec<String>> {
+        self.inner.withdraw_unrecorded(rollout).await
+    }
+
     async fn withdraw(&self, credential: &Credential) -> talos_rollout::Result<()> {
         let id = credential.id.clone().unwrap_or_default();
         self.withdrawn.lock().unwrap().push(id);
         self.inner.withdraw(credential).await
+    }
+
+    async fn reusable_credential(
+        &self,
+        facts: &NodeFacts,
+        current: &[rollout_core::ExtensionServiceConfig],
+    ) -> Option<Credential> {
+        self.inner.reusable_credential(facts, current).await
     }
 
     fn node_extension(

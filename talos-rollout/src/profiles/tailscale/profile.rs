@@ -9,7 +9,7 @@ use ipnet::IpNet;
 use rollout_core::extension::{NodeCheck, PostVerifyStep};
 use rollout_core::gate::{CheckResult, GateVerdict};
 use rollout_core::plan::NodePlan;
-use rollout_core::{NodeExtension, NodeFacts, PortError, PortErrorKind};
+use rollout_core::{ExtensionServiceConfig, NodeExtension, NodeFacts, PortError, PortErrorKind};
 use secrecy::SecretString;
 use tailscale_client::TailscaleClient;
 
@@ -18,7 +18,7 @@ use super::{
     EXTENSION, RouteApproval, SERVICE_NAME, TailnetAdapter, TailnetPort, TailscaleAuth,
     TailscaleEscBuilder, diagnosis, invalid,
 };
-use crate::profile::{Credential, ExtensionProfile, RecognisedCause};
+use crate::profile::{Credential, ExtensionProfile, Provision, RecognisedCause, credential_label};
 
 /// Plan details the profile's checks read back: the device hostname and its routes.
 const HOSTNAME: &str = "hostname";
@@ -230,7 +230,7 @@ impl ExtensionProfile for TailscaleProfile {
         Ok(sample.warnings.iter().map(ToString::to_string).collect())
     }
 
-    async fn provision(&self, dry_run: bool) -> crate::Result<Option<Credential>> {
+    async fn provision(&self, request: Provision<'_>) -> crate::Result<Option<Credential>> {
         if let Some(key) = &self.auth_key {
             return Ok(Some(Credential {
                 id: None,
@@ -238,13 +238,13 @@ impl ExtensionProfile for TailscaleProfile {
                 minted: false,
             }));
         }
-        if dry_run {
+        let Provision::For { rollout } = request else {
             return Ok(Some(Credential {
                 id: None,
                 secret: SecretString::from(DRY_RUN_KEY),
                 minted: false,
             }));
-        }
+        };
         let client = self.client.as_ref().ok_or_else(|| {
             invalid("this profile has no Tailscale client to mint a key with; give an auth key")
         })?;
@@ -256,7 +256,7 @@ impl ExtensionProfile for TailscaleProfile {
             .preauthorized(true)
             .tags(self.tags.iter().cloned())
             .expiry(self.key_expiry)
-            .description("talos-rollout")
+            .description(credential_label(rollout))
             .send()
             .await
             .map_err(|error| {
@@ -274,6 +274,37 @@ impl ExtensionProfile for TailscaleProfile {
         }))
     }
 
+    async fn withdraw_unrecorded(&self, rollout: &str) -> crate::Result<Vec<String>> {
+        let Some(client) = &self.client else {
+            return Ok(Vec::new());
+        };
+        let failed = |operation: &str, error: tailscale_client::Error| {
+            let message = format!(
+                "{error}; revoke keys described {:?} in the admin console",
+                credential_label(rollout)
+            );
+            PortError::new("tailnet", operation, PortErrorKind::Other, message).with_source(error)
+        };
+        let label = credential_label(rollout);
+        let mut withdrawn = Vec::new();
+        for key in client
+            .keys()
+            .list()
+            .await
+            .map_err(|e| failed("list auth keys", e))?
+        {
+            if key.description.as_deref() == Some(label.as_str()) && key.revoked.is_none() {
+                client
+                    .keys()
+                    .delete(&key.id)
+                    .await
+                    .map_err(|e| failed("revoke auth key", e))?;
+                withdrawn.push(key.id);
+            }
+        }
+        Ok(withdrawn)
+    }
+
     async fn withdraw(&self, credential: &Credential) -> crate::Result<()> {
         let (Some(client), Some(id), true) = (&self.client, &credential.id, credential.minted)
         else {
@@ -285,6 +316,29 @@ impl ExtensionProfile for TailscaleProfile {
                 .with_source(error)
         })?;
         Ok(())
+    }
+
+    /// A node keeps the auth key its `tailscale` config carries while its device is online,
+    /// unless the profile was given a key of its own (a deliberate change of key).
+    async fn reusable_credential(
+        &self,
+        facts: &NodeFacts,
+        current: &[ExtensionServiceConfig],
+    ) -> Option<Credential> {
+        if self.auth_key.is_some() {
+            return None;
+        }
+        let key = current
+            .iter()
+            .find(|esc| esc.name == SERVICE_NAME)?
+            .env_value("TS_AUTHKEY")?
+            .to_owned();
+        let device = self.tailnet.device(&facts.nodename).await.ok()??;
+        device.online.then(|| Credential {
+            id: None,
+            secret: SecretString::from(key),
+            minted: false,
+        })
     }
 
     fn node_extension(
