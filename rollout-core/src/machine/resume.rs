@@ -44,6 +44,7 @@ impl Rollout {
             }
             let resume_at = rollout.resume_phase(index, phase, live.get(&name));
             rollout.enter(index, resume_at, now);
+            rollout.mark_unconfirmed(index);
         }
         rollout
     }
@@ -122,6 +123,9 @@ impl Rollout {
             Phase::Verify
         } else if started(Step::Reboot) || journaled == Phase::AwaitReboot {
             Phase::AwaitReboot
+        } else if done(Step::Install) && self.install_may_reboot(index) {
+            // The legacy upgrade reboots the node by itself: wait for it, never reboot it.
+            Phase::AwaitReboot
         } else if done(Step::Install) {
             Phase::Reboot
         } else if started(Step::Install) || done(Step::Drain) {
@@ -134,6 +138,33 @@ impl Rollout {
             Phase::ApplyConfig
         } else {
             Phase::Precheck
+        }
+    }
+
+    /// After resuming into `Install`, `AwaitReboot` or a rollback's `BootPrevious`: a request
+    /// journaled as intended whose answer never arrived may or may not have been sent, so it
+    /// is resolved by probing the node (boot ID, running and ready) before anything is sent
+    /// again, and a reboot that never comes is reported as unconfirmed.
+    pub(crate) fn mark_unconfirmed(&mut self, index: usize) {
+        let node = &mut self.nodes[index];
+        let (started, completed) = if node.in_rollback() {
+            (&node.rollback_started, &node.rollback_completed)
+        } else {
+            (&node.started, &node.completed)
+        };
+        let unanswered = |step| started.contains(&step) && !completed.contains(&step);
+        match node.phase {
+            Phase::Install | Phase::Rollback(RollbackStep::BootPrevious)
+                if unanswered(Step::Install) || unanswered(Step::BootPrevious) =>
+            {
+                node.install_unconfirmed = true;
+                node.install_send_unknown = true;
+            }
+            Phase::AwaitReboot | Phase::Rollback(RollbackStep::AwaitReboot) => {
+                node.reboot_unconfirmed =
+                    unanswered(Step::Reboot) || unanswered(Step::BootPrevious);
+            }
+            _ => {}
         }
     }
 }
