@@ -486,6 +486,36 @@ fn a_resume_after_a_journaled_legacy_install_awaits_its_reboot_and_never_reboots
 }
 
 #[test]
+fn a_halted_rollout_resumed_after_the_cause_is_fixed_retries_the_failed_node_and_continues() {
+    let plan = legacy_seed_plan(FailurePolicy::Halt);
+    let mut h = harness(&plan);
+    h.world
+        .nodes
+        .get_mut("k8s-2")
+        .unwrap()
+        .never_returns_after_reboot = true;
+    h.run(&[]);
+    assert_eq!(h.phases()["k8s-2"], Phase::Halted);
+    assert!(h.rollout.is_finished());
+    // The operator powers the node back on, then resumes.
+    let node = h.world.nodes.get_mut("k8s-2").unwrap();
+    node.never_returns_after_reboot = false;
+    node.down_probes = 0;
+    h.resume_halted();
+    h.run(&[]);
+    assert!(
+        h.phases().values().all(|p| *p == Phase::Done),
+        "{:?}",
+        h.phases()
+    );
+    assert!(h.world.nodes.values().all(|node| node.boot_seq == 1));
+    assert_eq!(installs(&h, "k8s-2"), 1);
+    // A crash after the retry resumes the retried rollout, not the old halt.
+    h.crash_and_resume();
+    assert!(h.phases().values().all(|p| *p == Phase::Done));
+}
+
+#[test]
 fn a_factory_that_disagrees_on_the_schematic_id_halts_before_any_node_is_touched() {
     let plan = seed_plan(FailurePolicy::Rollback);
     let now = Instant::now();

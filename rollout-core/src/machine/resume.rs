@@ -38,7 +38,7 @@ impl Rollout {
             let Some(phase) = last_phase.get(&name).copied() else {
                 continue;
             };
-            if phase.is_terminal() {
+            if phase.is_terminal() || phase == Phase::Pending {
                 rollout.nodes[index].phase = phase;
                 continue;
             }
@@ -47,6 +47,51 @@ impl Rollout {
             rollout.mark_unconfirmed(index);
         }
         rollout
+    }
+
+    /// Continues a rollout that halted, once the operator fixed the cause: every failed node
+    /// that is not rolled back is retried from a safe point (what the journal says was done,
+    /// reconciled with the live boot ID exactly as [`Rollout::resume`] does: a completed
+    /// disruptive step is never issued again, an unanswered one is resolved by probing), a
+    /// node that never started is pending again, and rolled-back nodes stay rolled back
+    /// without holding up the others. Returns false when nothing had halted.
+    ///
+    /// Call it on a machine from [`Rollout::resume`]; `live` is what each node reports now.
+    pub fn retry_halted(&mut self, live: &BTreeMap<String, LiveNode>, now: Instant) -> bool {
+        let halted: Vec<usize> = (0..self.nodes.len())
+            .filter(|&index| self.nodes[index].phase == Phase::Halted)
+            .collect();
+        if halted.is_empty() && !self.is_halted() {
+            return false;
+        }
+        self.clear_halt();
+        self.finished = false;
+        for index in halted {
+            let node = &mut self.nodes[index];
+            let Some(failure) = node.failure.take() else {
+                node.phase = Phase::Pending;
+                let name = node.plan.node.clone();
+                self.record(JournalEntry::PhaseEntered {
+                    node: name,
+                    phase: Phase::Pending,
+                });
+                continue;
+            };
+            let name = node.plan.node.clone();
+            let resume_at = self.resume_phase(index, failure.phase, live.get(&name));
+            self.warn(
+                Some(index),
+                format!("retrying from {resume_at} after: {}", failure.reason),
+            );
+            self.enter(index, resume_at, now);
+            self.mark_unconfirmed(index);
+        }
+        for node in &mut self.nodes {
+            if node.phase == Phase::RolledBack {
+                node.failure = None;
+            }
+        }
+        true
     }
 
     fn drain_events(&mut self) {
@@ -60,6 +105,12 @@ impl Rollout {
                 last_phase.insert(node.clone(), *phase);
                 if let Some(state) = find_node(&mut self.nodes, node) {
                     state.phase = *phase;
+                    // A failed node only re-enters a forward phase when it is retried.
+                    if *phase == Phase::Pending
+                        || (phase.is_active() && !matches!(phase, Phase::Rollback(_)))
+                    {
+                        state.failure = None;
+                    }
                 }
             }
             JournalEntry::BootRecorded {

@@ -62,7 +62,7 @@ pub struct Rollout {
     halt_reason: Option<String>,
     events: VecDeque<RolloutEvent>,
     journal: VecDeque<JournalEntry>,
-    finished: bool,
+    pub(crate) finished: bool,
 }
 
 impl Rollout {
@@ -580,6 +580,11 @@ impl Rollout {
             _ => format!("{step:?} failed: {error}"),
         };
         self.fail(index, reason, Some(error), now);
+    }
+
+    pub(crate) fn clear_halt(&mut self) {
+        self.halted_by = None;
+        self.halt_reason = None;
     }
 
     pub(crate) fn halt_rollout(&mut self, index: usize) {

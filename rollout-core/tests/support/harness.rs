@@ -109,6 +109,14 @@ impl Harness {
         self.crash_and_resume();
     }
 
+    /// The operator resumes a halted rollout after fixing its cause.
+    pub fn resume_halted(&mut self) {
+        self.crash_and_resume();
+        let live = self.world.live();
+        assert!(self.rollout.retry_halted(&live, self.now), "nothing had halted");
+        self.drain();
+    }
+
     fn resume(&mut self) {
         let plan = self.world.plan.clone();
         self.rollout = Rollout::resume(
