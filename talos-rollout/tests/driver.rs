@@ -693,6 +693,46 @@ async fn resume_refuses_a_patch_edited_after_the_plan() {
 }
 
 #[tokio::test]
+async fn a_halted_rollout_resumes_once_the_fault_is_cleared_and_converges() {
+    let setup = setup(|spec| spec.timeouts.await_reboot = Duration::from_secs(3)).await;
+    // k8s-3's legacy upgrade sequence fails: it never reboots, so AwaitReboot times out.
+    setup
+        .sim
+        .faults()
+        .upgrade_sequence_fails("k8s-3", "etcd member is not healthy");
+    let (result, _events) = run(&setup, setup.profile()).await;
+    let halted = result.unwrap();
+    assert_eq!(halted.halted_by.as_deref(), Some("k8s-3"), "{halted:?}");
+    assert_eq!(setup.installs("k8s-1"), 0, "no node starts after a halt");
+
+    setup.sim.faults().clear();
+    let (rollout, events) = setup.rollout(setup.profile());
+    let summary = rollout.resume().await.unwrap();
+    drop(rollout);
+    let events: Vec<Event> = events.collect().await;
+    assert!(summary.succeeded(), "{summary:?}");
+    assert!(events.iter().any(
+        |e| matches!(e, Event::Run(RunEvent::Note { message }) if message.contains("retrying"))
+    ));
+    for node in NODES {
+        assert_eq!(setup.reboots(node), 1, "{node}");
+    }
+    assert_eq!(
+        setup.installs("k8s-3"),
+        2,
+        "the failed install is retried once"
+    );
+
+    // Resuming the finished rollout again changes nothing and hands back its summary.
+    let (rollout, _events) = setup.rollout(setup.profile());
+    let again = rollout.resume().await.unwrap();
+    assert!(again.succeeded());
+    for node in NODES {
+        assert_eq!(setup.reboots(node), 1, "{node}");
+    }
+}
+
+#[tokio::test]
 async fn resume_without_an_unfinished_rollout_is_refused() {
     let setup = setup(|_| {}).await;
     let (rollout, _events) = setup.rollout(setup.profile());

@@ -78,7 +78,7 @@ impl Rollout {
                 continue;
             };
             let name = node.plan.node.clone();
-            let resume_at = self.resume_phase(index, failure.phase, live.get(&name));
+            let resume_at = self.retry_phase(index, failure.phase, live.get(&name));
             self.warn(
                 Some(index),
                 format!("retrying from {resume_at} after: {}", failure.reason),
@@ -92,6 +92,26 @@ impl Rollout {
             }
         }
         true
+    }
+
+    /// Where a failed node is retried: as after a crash, except that a node still up on the
+    /// boot recorded before its reboot never went through with it (a failed legacy upgrade
+    /// sequence, a lost reboot request) and waiting again would only time out again, so the
+    /// step that should have rebooted it is taken again: the legacy install (probed first,
+    /// sent only to an idle node) or the reboot.
+    fn retry_phase(&self, index: usize, failed_in: Phase, live: Option<&LiveNode>) -> Phase {
+        let phase = self.resume_phase(index, failed_in, live);
+        let node = &self.nodes[index];
+        let same_boot = node.boot_before.is_some()
+            && live.and_then(|live| live.boot_id.as_ref()) == node.boot_before.as_ref();
+        if phase != Phase::AwaitReboot || !same_boot {
+            return phase;
+        }
+        if self.install_may_reboot(index) && !node.started.contains(&Step::Reboot) {
+            Phase::Install
+        } else {
+            Phase::Reboot
+        }
     }
 
     fn drain_events(&mut self) {
@@ -205,9 +225,12 @@ impl Rollout {
         };
         let unanswered = |step| started.contains(&step) && !completed.contains(&step);
         match node.phase {
-            Phase::Install | Phase::Rollback(RollbackStep::BootPrevious)
-                if unanswered(Step::Install) || unanswered(Step::BootPrevious) =>
-            {
+            Phase::Install if started.contains(&Step::Install) => {
+                // Resumed or retried: whether (and how far) the install ran is unknown.
+                node.install_unconfirmed = true;
+                node.install_send_unknown = true;
+            }
+            Phase::Rollback(RollbackStep::BootPrevious) if unanswered(Step::BootPrevious) => {
                 node.install_unconfirmed = true;
                 node.install_send_unknown = true;
             }

@@ -113,7 +113,10 @@ impl Harness {
     pub fn resume_halted(&mut self) {
         self.crash_and_resume();
         let live = self.world.live();
-        assert!(self.rollout.retry_halted(&live, self.now), "nothing had halted");
+        assert!(
+            self.rollout.retry_halted(&live, self.now),
+            "nothing had halted"
+        );
         self.drain();
     }
 

@@ -188,28 +188,49 @@ impl Driver {
         self.execute(&inner, &mut machine, &mut journal, lock).await
     }
 
-    /// Continues the unfinished rollout of `cluster` from its journal, reconciled with what
-    /// the nodes report now, with the configs read back from its patches.
+    /// Continues the journaled rollout of `cluster`, reconciled with what the nodes report
+    /// now, with the configs read back from its patches.
+    ///
+    /// An interrupted rollout continues where it stopped. A rollout that halted is retried
+    /// (the operator fixed the cause): each failed node from a safe point, never-started
+    /// nodes afterwards ([`Rollout::retry_halted`]). A rollout that finished without a halt
+    /// returns its journaled summary, so that the caller can still write its report.
     ///
     /// # Errors
-    /// [`Error::NothingToResume`] when no unfinished rollout is journaled;
+    /// [`Error::NothingToResume`] when no rollout is journaled;
     /// [`Error::Journal`] when its patches are missing or differ from its plan; otherwise
     /// as [`Driver::start`].
     pub async fn resume(&self, lock: &mut ClusterLock, cluster: &str) -> crate::Result<Summary> {
         let dir = self.rollout_dir(cluster);
-        let contents = self
-            .unfinished(cluster)?
-            .ok_or_else(|| Error::NothingToResume {
+        if !dir.journal().exists() {
+            return Err(Error::NothingToResume {
                 cluster: cluster.to_owned(),
                 path: dir.journal(),
-            })?;
+            });
+        }
+        let contents = Journal::read(&dir.journal())?;
         let configs = PatchStore::new(dir.clone()).read_configs(&contents.plan)?;
         self.check_wiring(&contents.plan)?;
-        let mut machine = self.rebuild(&contents).await;
-        self.emit(RunEvent::Note {
-            message: "resuming the unfinished rollout from its journal".to_owned(),
-        });
+        let live = self.live_state(&contents.plan).await;
+        let mut machine = self.rebuild_from(&contents, &live);
         self.emit(RunEvent::Plan(Box::new(contents.plan.clone())));
+        if contents.finished {
+            if let Some(summary) =
+                finished_cleanly(&contents, &mut machine, &live, &*self.ports.clock)
+            {
+                self.emit(RunEvent::Note {
+                    message: "the journaled rollout already finished; nothing to resume".to_owned(),
+                });
+                return Ok(summary);
+            }
+            self.emit(RunEvent::Note {
+                message: "retrying the halted rollout from its journal".to_owned(),
+            });
+        } else {
+            self.emit(RunEvent::Note {
+                message: "resuming the unfinished rollout from its journal".to_owned(),
+            });
+        }
         let mut journal = Journal::open(&dir.journal())?;
         let inner = Arc::new(self.inner(contents.plan, configs, dir));
         self.execute(&inner, &mut machine, &mut journal, lock).await
@@ -318,10 +339,18 @@ impl Driver {
     /// The machine of a journaled rollout, reconciled with what the nodes report now.
     async fn rebuild(&self, contents: &JournalContents) -> Rollout {
         let live = self.live_state(&contents.plan).await;
+        self.rebuild_from(contents, &live)
+    }
+
+    fn rebuild_from(
+        &self,
+        contents: &JournalContents,
+        live: &BTreeMap<String, LiveNode>,
+    ) -> Rollout {
         Rollout::resume(
             contents.plan.clone(),
             &contents.entries,
-            &live,
+            live,
             self.machine_options(),
             self.ports.clock.now(),
         )
@@ -341,4 +370,21 @@ impl Driver {
         }
         live
     }
+}
+
+/// The summary of a finished journal when nothing halted (nothing to retry); otherwise the
+/// machine is set to retry its halted nodes and `None` is returned.
+fn finished_cleanly(
+    contents: &JournalContents,
+    machine: &mut Rollout,
+    live: &BTreeMap<String, LiveNode>,
+    clock: &dyn Clock,
+) -> Option<Summary> {
+    if machine.retry_halted(live, clock.now()) {
+        return None;
+    }
+    contents.entries.iter().rev().find_map(|entry| match entry {
+        rollout_core::machine::JournalEntry::Finished { summary } => Some(summary.clone()),
+        _ => None,
+    })
 }
