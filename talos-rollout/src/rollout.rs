@@ -223,7 +223,10 @@ impl ExtensionRolloutBuilder {
         if let Some(owner) = self.owner {
             driver = driver.owner(owner);
         }
-        driver = driver.take_over_stale_lock(self.take_over_stale_lock);
+        // The spec's timeouts also apply to resuming and rolling back a journaled rollout.
+        driver = driver
+            .take_over_stale_lock(self.take_over_stale_lock)
+            .timeouts(self.spec.timeouts.clone());
         for message in warnings {
             driver.emit(RunEvent::Note {
                 message: format!("{}: {message}", profile.name()),

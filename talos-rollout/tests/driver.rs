@@ -733,6 +733,26 @@ async fn a_halted_rollout_resumes_once_the_fault_is_cleared_and_converges() {
 }
 
 #[tokio::test]
+async fn timeouts_given_on_resume_apply_to_the_journaled_rollout() {
+    let mut setup = setup(|spec| spec.timeouts.await_reboot = Duration::from_secs(1)).await;
+    setup
+        .sim
+        .faults()
+        .slow_reboot("k8s-3", Duration::from_secs(3));
+    let (result, _events) = run(&setup, setup.profile()).await;
+    assert_eq!(result.unwrap().halted_by.as_deref(), Some("k8s-3"));
+
+    // The operator allows the slow node more time when resuming.
+    setup.spec.timeouts.await_reboot = Duration::from_secs(30);
+    let (rollout, _events) = setup.rollout(setup.profile());
+    let summary = rollout.resume().await.unwrap();
+    assert!(summary.succeeded(), "{summary:?}");
+    for node in NODES {
+        assert_eq!(setup.reboots(node), 1, "{node}");
+    }
+}
+
+#[tokio::test]
 async fn resume_without_an_unfinished_rollout_is_refused() {
     let setup = setup(|_| {}).await;
     let (rollout, _events) = setup.rollout(setup.profile());

@@ -20,6 +20,7 @@ use futures::Stream;
 use rollout_core::Plan;
 use rollout_core::machine::{LiveNode, MachineOptions, Phase, Rollout, Summary};
 use rollout_core::plan::{NodeConfigs, NodePlan, Planned};
+use rollout_core::spec::PhaseTimeouts;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -70,6 +71,7 @@ pub struct Driver {
     artifacts: PathBuf,
     owner: String,
     take_over_stale_lock: bool,
+    timeouts: Option<PhaseTimeouts>,
     cancel: CancellationToken,
     events: mpsc::UnboundedSender<Event>,
 }
@@ -92,6 +94,7 @@ impl Driver {
             artifacts: artifacts.into(),
             owner: std::env::var("USER").unwrap_or_else(|_| "rollout".to_owned()),
             take_over_stale_lock: false,
+            timeouts: None,
             cancel: CancellationToken::new(),
             events,
         };
@@ -113,6 +116,14 @@ impl Driver {
     /// Takes over a lock left behind by a rollout whose process is gone.
     pub fn take_over_stale_lock(mut self, take_over: bool) -> Self {
         self.take_over_stale_lock = take_over;
+        self
+    }
+
+    /// Phase timeouts for resuming or rolling back a journaled rollout, instead of those it
+    /// was planned with: they are operating settings, not part of what the plan changes, so
+    /// an operator can allow a slow node more time when resuming (default: the journaled ones).
+    pub fn timeouts(mut self, timeouts: PhaseTimeouts) -> Self {
+        self.timeouts = Some(timeouts);
         self
     }
 
@@ -208,7 +219,7 @@ impl Driver {
                 path: dir.journal(),
             });
         }
-        let contents = Journal::read(&dir.journal())?;
+        let contents = self.with_timeouts(Journal::read(&dir.journal())?);
         let configs = PatchStore::new(dir.clone()).read_configs(&contents.plan)?;
         self.check_wiring(&contents.plan)?;
         let live = self.live_state(&contents.plan).await;
@@ -250,7 +261,7 @@ impl Driver {
         nodes: &[String],
     ) -> crate::Result<Summary> {
         let dir = self.rollout_dir(cluster);
-        let contents = Journal::read(&dir.journal())?;
+        let contents = self.with_timeouts(Journal::read(&dir.journal())?);
         let configs = PatchStore::new(dir.clone())
             .read_configs(&contents.plan)
             .unwrap_or_default();
@@ -300,6 +311,14 @@ impl Driver {
             dir,
             checks: self.checks.clone(),
         }
+    }
+
+    /// The journal with the driver's timeouts in its plan, when it has any.
+    fn with_timeouts(&self, mut contents: JournalContents) -> JournalContents {
+        if let Some(timeouts) = &self.timeouts {
+            contents.plan.settings.timeouts = timeouts.clone();
+        }
+        contents
     }
 
     fn machine_options(&self) -> MachineOptions {
