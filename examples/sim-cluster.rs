@@ -52,6 +52,11 @@ struct Args {
     /// Seconds a rebooting node stays down.
     #[arg(long, default_value_t = 5, value_name = "SECS")]
     reboot_seconds: u64,
+    /// Seconds a legacy upgrade (Talos before 1.13) keeps the node up and busy (installer
+    /// running, stage upgrading; a second upgrade or a reboot answered "already running")
+    /// before it reboots by itself.
+    #[arg(long, default_value_t = 0, value_name = "SECS")]
+    install_seconds: u64,
     /// Seconds until a freshly logged-in device appears in the tailnet API.
     #[arg(long, default_value_t = 5, value_name = "SECS")]
     device_delay_seconds: u64,
@@ -218,6 +223,7 @@ async fn run(args: Args) -> anyhow::Result<u8> {
         .service_cidr(args.service_cidr.clone())
         .timings(Timings {
             reboot: Duration::from_secs(args.reboot_seconds),
+            install: Duration::from_secs(args.install_seconds),
             ..Timings::default()
         })
         .tailnet(TailnetOptions {

@@ -40,6 +40,7 @@ const TIMINGS: Timings = Timings {
     shutdown: Duration::from_millis(50),
     reboot: Duration::from_millis(200),
     boot: Duration::from_millis(100),
+    install: Duration::ZERO,
     service_restart: Duration::from_millis(200),
 };
 /// How long after its login a node's device appears in the tailnet.
