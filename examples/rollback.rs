@@ -74,7 +74,7 @@ async fn run(args: Args) -> anyhow::Result<u8> {
     let profile = args.profile.profile(&target)?;
     let (rollout, events) = args
         .rollout
-        .rollout(&target, profile.clone())
+        .rollout(&target, profile.clone())?
         .take_over_stale_lock(true)
         .build()?;
     let ports = rollout.ports().clone();

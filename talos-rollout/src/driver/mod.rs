@@ -8,6 +8,7 @@
 
 mod discover;
 mod execute;
+mod kill_point;
 mod observe;
 mod perform;
 
@@ -17,6 +18,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures::Stream;
+
+pub use kill_point::{KILLED_EXIT_CODE, KillPoint};
 use rollout_core::Plan;
 use rollout_core::machine::{LiveNode, MachineOptions, Phase, Rollout, Summary};
 use rollout_core::plan::{NodeConfigs, NodePlan, Planned};
@@ -54,6 +57,7 @@ pub(crate) struct Inner {
     pub(crate) configs: NodeConfigs,
     pub(crate) dir: RolloutDir,
     pub(crate) checks: BTreeMap<String, Arc<dyn NamedCheck>>,
+    pub(crate) kill_at: Option<KillPoint>,
 }
 
 impl Inner {
@@ -72,6 +76,9 @@ pub struct Driver {
     owner: String,
     take_over_stale_lock: bool,
     timeouts: Option<PhaseTimeouts>,
+    kill_at: Option<KillPoint>,
+    /// Journal entries this process appended (for [`KillPoint::JournalEntry`]).
+    appended: std::sync::atomic::AtomicUsize,
     cancel: CancellationToken,
     events: mpsc::UnboundedSender<Event>,
 }
@@ -95,6 +102,8 @@ impl Driver {
             owner: std::env::var("USER").unwrap_or_else(|_| "rollout".to_owned()),
             take_over_stale_lock: false,
             timeouts: None,
+            kill_at: None,
+            appended: std::sync::atomic::AtomicUsize::new(0),
             cancel: CancellationToken::new(),
             events,
         };
@@ -124,6 +133,13 @@ impl Driver {
     /// an operator can allow a slow node more time when resuming (default: the journaled ones).
     pub fn timeouts(mut self, timeouts: PhaseTimeouts) -> Self {
         self.timeouts = Some(timeouts);
+        self
+    }
+
+    /// For crash tests only: ends the process (exit code [`KILLED_EXIT_CODE`]) at `point`,
+    /// leaving the journal, lock and node exactly as a crash there would.
+    pub fn kill_at(mut self, point: KillPoint) -> Self {
+        self.kill_at = Some(point);
         self
     }
 
@@ -310,6 +326,7 @@ impl Driver {
             configs,
             dir,
             checks: self.checks.clone(),
+            kill_at: self.kill_at.clone(),
         }
     }
 
