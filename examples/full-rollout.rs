@@ -114,7 +114,7 @@ async fn run(args: Args) -> anyhow::Result<u8> {
     let dir = RolloutDir::new(&args.rollout.artifacts, &target.cluster);
     let (rollout, events) = args
         .rollout
-        .rollout(&target, profile.clone())
+        .rollout(&target, profile.clone())?
         .take_over_stale_lock(args.take_over_stale_lock || args.resume || embedded)
         .build()
         .map_err(as_input_error)?;

@@ -80,7 +80,7 @@ async fn run(args: Args) -> anyhow::Result<u8> {
     let profile = args.profile.profile(&target)?;
     let (rollout, events) = args
         .rollout
-        .rollout(&target, profile.clone())
+        .rollout(&target, profile.clone())?
         .take_over_stale_lock(args.take_over_stale_lock || target.kind == TargetKind::EmbeddedSim)
         .build()?;
     let ports = rollout.ports().clone();
@@ -96,10 +96,6 @@ async fn run(args: Args) -> anyhow::Result<u8> {
         "rollback-report.json",
         serde_json::to_string_pretty(&report)?.as_bytes(),
     )?;
-    output.item(
-        &json!({"event": "report", "path": path, "report": report}),
-        |_| format!("\n{}report: {}\n", report::render(&report), path.display()),
-    );
     let failed_now = log
         .nodes
         .values()
@@ -114,5 +110,12 @@ async fn run(args: Args) -> anyhow::Result<u8> {
         requested && *phase != Phase::RolledBack
     });
     let failed = failed_now || not_rolled_back;
+    output.item(
+        &json!({"event": "report", "path": path, "report": report, "rolled_back": !failed}),
+        |_| {
+            let table = report::render_rollback(&report, !failed);
+            format!("\n{table}report: {}\n", path.display())
+        },
+    );
     Ok(if failed { exit::FAILURE } else { exit::SUCCESS })
 }

@@ -5,6 +5,8 @@
 //! apid endpoint, the factory URL, the tailnet URL, the Kubernetes API URL and the fake
 //! Tailscale API key), then serves on loopback until
 //! stopped with Ctrl-C. Every tool can then point at the sim exactly as at a real cluster.
+//! It also keeps a record for tests (`DIR/originals/`, `DIR/record.json`: boots per node and
+//! the most control-plane nodes down at once).
 //! Fault flags make chosen nodes or services misbehave.
 //!
 //! ```text
@@ -55,6 +57,11 @@ struct Args {
     /// Seconds a rebooting node stays down.
     #[arg(long, default_value_t = 5, value_name = "SECS")]
     reboot_seconds: u64,
+    /// Seconds a legacy upgrade (Talos before 1.13) keeps the node up and busy (installer
+    /// running, stage upgrading; a second upgrade or a reboot answered "already running")
+    /// before it reboots by itself.
+    #[arg(long, default_value_t = 0, value_name = "SECS")]
+    install_seconds: u64,
     /// Seconds until a freshly logged-in device appears in the tailnet API.
     #[arg(long, default_value_t = 5, value_name = "SECS")]
     device_delay_seconds: u64,
@@ -223,6 +230,7 @@ async fn run(args: Args) -> anyhow::Result<u8> {
         .service_cidr(args.service_cidr.clone())
         .timings(Timings {
             reboot: Duration::from_secs(args.reboot_seconds),
+            install: Duration::from_secs(args.install_seconds),
             ..Timings::default()
         })
         .tailnet(TailnetOptions {
@@ -242,12 +250,90 @@ async fn run(args: Args) -> anyhow::Result<u8> {
     let endpoints = write_files(&sim, &args.out)?;
     output.result(&endpoints.without_secrets(), human_summary);
     output.note("serving; press Ctrl-C to stop");
-    tokio::signal::ctrl_c()
-        .await
-        .context("cannot wait for Ctrl-C")?;
+    let mut record = Record::start(&sim, &args.out)?;
+    let stop = tokio::signal::ctrl_c();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            stopped = &mut stop => {
+                stopped.context("cannot wait for Ctrl-C")?;
+                break;
+            }
+            () = tokio::time::sleep(RECORD_EVERY) => record.sample(&sim)?,
+        }
+    }
     output.note("stopping");
     sim.shutdown().await;
     Ok(0)
+}
+
+/// How often the record samples the nodes.
+const RECORD_EVERY: Duration = Duration::from_millis(10);
+
+/// What the cluster went through, for tests that run the tools as processes:
+/// `DIR/originals/<hostname>.machineconfig.yaml` (each node's machine config at start,
+/// exact bytes, 0600) and `DIR/record.json` (per node its boots so far; the most
+/// control-plane nodes seen down at once), rewritten whenever it changes.
+struct Record {
+    path: PathBuf,
+    control_planes: Vec<String>,
+    hostnames: Vec<String>,
+    last: serde_json::Value,
+    max_control_planes_down: usize,
+}
+
+impl Record {
+    fn start(sim: &Sim, out: &Path) -> anyhow::Result<Self> {
+        let specs = sim.cluster().specs();
+        for spec in &specs {
+            let Some(snapshot) = sim.cluster().snapshot(&spec.hostname) else {
+                continue;
+            };
+            let path = out
+                .join("originals")
+                .join(format!("{}.machineconfig.yaml", spec.hostname));
+            sdk_support::private_file::write(&path, &snapshot.config)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        let mut record = Record {
+            path: out.join("record.json"),
+            control_planes: specs
+                .iter()
+                .filter(|spec| spec.role == NodeRole::ControlPlane)
+                .map(|spec| spec.hostname.clone())
+                .collect(),
+            hostnames: specs.into_iter().map(|spec| spec.hostname).collect(),
+            last: serde_json::Value::Null,
+            max_control_planes_down: 0,
+        };
+        record.sample(sim)?;
+        Ok(record)
+    }
+
+    fn sample(&mut self, sim: &Sim) -> anyhow::Result<()> {
+        let cluster = sim.cluster();
+        let down = self
+            .control_planes
+            .iter()
+            .filter(|host| cluster.snapshot(host).is_some_and(|node| !node.up))
+            .count();
+        self.max_control_planes_down = self.max_control_planes_down.max(down);
+        let boots: serde_json::Map<String, serde_json::Value> = self
+            .hostnames
+            .iter()
+            .filter_map(|host| Some((host.clone(), cluster.snapshot(host)?.boots.into())))
+            .collect();
+        let record = serde_json::json!({
+            "boots": boots,
+            "max_control_planes_down": self.max_control_planes_down,
+        });
+        if record != self.last {
+            sdk_support::private_file::write(&self.path, &serde_json::to_vec_pretty(&record)?)
+                .with_context(|| format!("cannot write {}", self.path.display()))?;
+            self.last = record;
+        }
+        Ok(())
+    }
 }
 
 fn write_files(sim: &Sim, out: &Path) -> anyhow::Result<Endpoints> {

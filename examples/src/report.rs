@@ -4,8 +4,36 @@ use talos_rollout::report::Report;
 
 use crate::output::{short_id, table};
 
-/// The summary table.
+/// The summary table of a rollout and its result; a halt names the commands that go on
+/// from there.
 pub fn render(report: &Report) -> String {
+    let mut text = node_table(report);
+    match (&report.halted_by, report.succeeded) {
+        (_, true) => text.push_str("result: every node converged and verified\n"),
+        (Some(by), false) => text.push_str(&format!(
+            "result: halted by {by}; fix the cause, then `full-rollout --resume` retries it; \
+             or `rollback` undoes the changed nodes; or `full-rollout --abandon` gives the \
+             rollout up\n"
+        )),
+        (None, false) => text.push_str("result: not every node converged\n"),
+    }
+    text
+}
+
+/// The summary table of a rollback and its result, which agrees with the tool's exit code:
+/// `rolled_back` is true when every requested node is back on its original image.
+pub fn render_rollback(report: &Report, rolled_back: bool) -> String {
+    let mut text = node_table(report);
+    text.push_str(if rolled_back {
+        "result: every requested node is rolled back\n"
+    } else {
+        "result: not every requested node is rolled back; see the STATUS and NOTE columns\n"
+    });
+    text
+}
+
+/// One row per node.
+fn node_table(report: &Report) -> String {
     let rows: Vec<Vec<String>> = report
         .nodes
         .iter()
@@ -35,7 +63,7 @@ pub fn render(report: &Report) -> String {
             ]
         })
         .collect();
-    let mut text = table(
+    table(
         &[
             "NODE",
             "HOSTNAME",
@@ -48,13 +76,7 @@ pub fn render(report: &Report) -> String {
             "NOTE",
         ],
         &rows,
-    );
-    match (&report.halted_by, report.succeeded) {
-        (_, true) => text.push_str("result: every node converged and verified\n"),
-        (Some(by), false) => text.push_str(&format!("result: halted by {by}\n")),
-        (None, false) => text.push_str("result: not every node converged\n"),
-    }
-    text
+    )
 }
 
 /// The DEVICE and APPROVED ROUTES columns from a Tailscale profile's live status (`-` for

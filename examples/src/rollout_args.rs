@@ -8,6 +8,7 @@ use std::sync::Arc;
 use talos_rollout::ExtensionRolloutBuilder;
 use talos_rollout::core::RolloutSpec;
 use talos_rollout::core::spec::FailurePolicy;
+use talos_rollout::driver::KillPoint;
 use talos_rollout::profile::ExtensionProfile;
 
 use crate::target::{Target, TargetKind};
@@ -59,20 +60,36 @@ pub enum OnFailure {
     Rollback,
 }
 
+/// For crash tests only: the environment variable naming a kill point (`journal:N` or
+/// `after-call:STEP:NODE`) at which the rollout process ends itself.
+pub const KILL_AT_ENV: &str = "TALOS_ROLLOUT_KILL_AT";
+
 impl RolloutArgs {
-    /// The front door for `target`, rolling `profile` with these settings.
+    /// The front door for `target`, rolling `profile` with these settings, and the crash
+    /// test's kill point when `TALOS_ROLLOUT_KILL_AT` is set (see [`KILL_AT_ENV`]).
+    ///
+    /// # Errors
+    /// An invalid `TALOS_ROLLOUT_KILL_AT`.
     pub fn rollout(
         &self,
         target: &Target,
         profile: Arc<dyn ExtensionProfile>,
-    ) -> ExtensionRolloutBuilder {
-        talos_rollout::ExtensionRollout::builder()
+    ) -> anyhow::Result<ExtensionRolloutBuilder> {
+        let builder = talos_rollout::ExtensionRollout::builder()
             .talos(target.talos.clone())
             .factory(target.factory.clone())
             .shared_profile(profile)
             .spec(self.spec(target))
             .cluster(target.cluster.clone())
-            .nodes(target.nodes.clone())
+            .nodes(target.nodes.clone());
+        Ok(match std::env::var(KILL_AT_ENV) {
+            Ok(point) if !point.is_empty() => {
+                builder.kill_at(point.parse::<KillPoint>().map_err(|error| {
+                    crate::exit::invalid_input(format!("{KILL_AT_ENV}: {error}"))
+                })?)
+            }
+            _ => builder,
+        })
     }
 
     /// The spec for `target`; timings default shorter on the embedded sim, whose reboots

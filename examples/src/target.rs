@@ -15,6 +15,7 @@ const EMBEDDED_TIMINGS: sim::talos::Timings = sim::talos::Timings {
     shutdown: Duration::from_millis(300),
     reboot: Duration::from_secs(2),
     boot: Duration::from_millis(500),
+    install: Duration::ZERO,
     service_restart: Duration::from_secs(2),
 };
 

@@ -110,6 +110,11 @@ fn status_rotation_and_rollback_after_a_rollout() {
         "{}",
         String::from_utf8_lossy(&rollback.stderr)
     );
+    let said = String::from_utf8_lossy(&rollback.stdout);
+    assert!(
+        said.contains("result: every requested node is rolled back") && !said.contains("halted"),
+        "the result line must agree with exit 0: {said}"
+    );
     let extensions = run(sim.command("get-extensions").arg("--json"));
     let nodes: Value = serde_json::from_slice(&extensions.stdout).unwrap();
     for node in nodes.as_array().unwrap() {

@@ -22,6 +22,10 @@ pub enum PortErrorKind {
     Rejected,
     /// The operation is not supported by this peer (e.g. an old Talos).
     Unsupported,
+    /// The peer is already busy with an earlier request of the same kind (a Talos node
+    /// that runs an upgrade or reboot sequence): that request is in progress, so the caller
+    /// waits for its effect instead of counting this as a failure.
+    Busy,
     /// Anything else.
     Other,
 }
@@ -79,6 +83,11 @@ impl PortError {
     /// True when retrying later may succeed.
     pub fn is_retryable(&self) -> bool {
         self.kind == PortErrorKind::Unavailable
+    }
+
+    /// True when the peer is already carrying out an earlier request ([`PortErrorKind::Busy`]).
+    pub fn is_busy(&self) -> bool {
+        self.kind == PortErrorKind::Busy
     }
 
     /// True when the peer does not support the operation.

@@ -98,6 +98,43 @@ fn precheck_needs_full_etcd_membership() {
     );
 }
 
+#[test]
+fn rolling_back_a_control_plane_node_waits_for_cluster_and_etcd_health_like_the_rollout() {
+    let plan = seed_plan();
+    let control_plane = plan
+        .nodes
+        .iter()
+        .find(|n| n.role == rollout_core::NodeRole::ControlPlane)
+        .unwrap();
+    let gate = stage_gate(GateStage::RollbackVerify, control_plane, 3, &plan.settings);
+    assert!(gate.condition().needs().cluster);
+    let back = NodeObservation {
+        version: control_plane.from.version.clone(),
+        schematic_id: control_plane.from.schematic_id.clone(),
+        ..upgraded(control_plane)
+    };
+    let member = |name: &str, healthy| EtcdMemberObservation {
+        name: name.into(),
+        healthy,
+    };
+    let observed = |healthy| Observed {
+        node: Some(back.clone()),
+        cluster: Some(ClusterObservation {
+            health: Ok(()),
+            etcd_members: vec![
+                member("k8s-1", true),
+                member("k8s-2", true),
+                member("k8s-3", healthy),
+            ],
+        }),
+        ..Observed::default()
+    };
+    assert!(gate.evaluate(control_plane, &observed(true)).passed);
+    let verdict = gate.evaluate(control_plane, &observed(false));
+    assert!(!verdict.passed);
+    assert!(verdict.failing().contains("etcd"), "{}", verdict.failing());
+}
+
 fn named(results: &[(&str, bool)]) -> Observed {
     Observed {
         named: results

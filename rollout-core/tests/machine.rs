@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use rollout_core::ClusterFacts;
 use rollout_core::gate::GateStage;
 use rollout_core::machine::{
-    Action, NodeRequest, Observation, Phase, RollbackMethod, RolloutEvent,
+    Action, JournalEntry, NodeRequest, Observation, Phase, RollbackMethod, RolloutEvent, Step,
 };
 use rollout_core::plan::Plan;
 use rollout_core::spec::FailurePolicy;
@@ -426,6 +426,95 @@ fn a_node_that_never_returns_from_a_legacy_install_fails_in_await_reboot_with_wh
     );
 }
 
+/// Steps until `node` is in `phase`.
+fn run_until_phase(h: &mut Harness, node: &str, phase: Phase) {
+    while h.phases()[node] != phase {
+        assert!(h.step(0, 1), "finished before {node} reached {phase:?}");
+    }
+}
+
+#[test]
+fn a_resume_while_a_legacy_upgrade_still_runs_waits_for_it_instead_of_sending_it_again() {
+    let plan = legacy_seed_plan(FailurePolicy::Halt);
+    let mut h = harness(&plan);
+    busy_legacy_upgrades(&mut h.world);
+    run_until_phase(&mut h, "k8s-2", Phase::Install);
+    // The process dies after sending the upgrade, before its answer was journaled.
+    h.crash_mid_action_and_resume();
+    h.run(&[]);
+    assert!(
+        h.phases().values().all(|p| *p == Phase::Done),
+        "{:?}",
+        h.phases()
+    );
+    let accepted = h
+        .world
+        .effective
+        .iter()
+        .filter(|(n, r)| n == "k8s-2" && matches!(r, NodeRequest::Install { .. }))
+        .count();
+    assert_eq!(accepted, 1, "the upgrade ran twice");
+    assert_eq!(h.world.nodes["k8s-2"].boot_seq, 1);
+}
+
+#[test]
+fn a_resume_after_a_journaled_legacy_install_awaits_its_reboot_and_never_reboots() {
+    let plan = legacy_seed_plan(FailurePolicy::Halt);
+    let mut h = harness(&plan);
+    busy_legacy_upgrades(&mut h.world);
+    let install_done = JournalEntry::StepCompleted {
+        node: "k8s-2".into(),
+        step: Step::Install,
+    };
+    while !h.journal.contains(&install_done) {
+        assert!(h.step(0, 1), "finished before the install completed");
+    }
+    // The process dies after `step_completed install`, before `phase_entered await_reboot`.
+    h.crash_mid_journal_and_resume();
+    h.run(&[]);
+    assert!(
+        h.phases().values().all(|p| *p == Phase::Done),
+        "{:?}",
+        h.phases()
+    );
+    assert_eq!(
+        requests(&h, "k8s-2", |r| matches!(r, NodeRequest::Reboot)),
+        0,
+        "a node in the middle of its legacy upgrade was sent a reboot"
+    );
+    assert_eq!(h.world.nodes["k8s-2"].boot_seq, 1);
+}
+
+#[test]
+fn a_halted_rollout_resumed_after_the_cause_is_fixed_retries_the_failed_node_and_continues() {
+    let plan = legacy_seed_plan(FailurePolicy::Halt);
+    let mut h = harness(&plan);
+    h.world
+        .nodes
+        .get_mut("k8s-2")
+        .unwrap()
+        .never_returns_after_reboot = true;
+    h.run(&[]);
+    assert_eq!(h.phases()["k8s-2"], Phase::Halted);
+    assert!(h.rollout.is_finished());
+    // The operator powers the node back on, then resumes.
+    let node = h.world.nodes.get_mut("k8s-2").unwrap();
+    node.never_returns_after_reboot = false;
+    node.down_probes = 0;
+    h.resume_halted();
+    h.run(&[]);
+    assert!(
+        h.phases().values().all(|p| *p == Phase::Done),
+        "{:?}",
+        h.phases()
+    );
+    assert!(h.world.nodes.values().all(|node| node.boot_seq == 1));
+    assert_eq!(installs(&h, "k8s-2"), 1);
+    // A crash after the retry resumes the retried rollout, not the old halt.
+    h.crash_and_resume();
+    assert!(h.phases().values().all(|p| *p == Phase::Done));
+}
+
 #[test]
 fn a_factory_that_disagrees_on_the_schematic_id_halts_before_any_node_is_touched() {
     let plan = seed_plan(FailurePolicy::Rollback);
@@ -525,6 +614,7 @@ fn a_gate_that_never_passes_fails_the_node_after_its_timeout_with_the_failing_ch
 enum Crash {
     BetweenActions,
     MidAction,
+    MidJournal,
 }
 
 impl Crash {
@@ -532,6 +622,7 @@ impl Crash {
         match self {
             Crash::BetweenActions => h.crash_and_resume(),
             Crash::MidAction => h.crash_mid_action_and_resume(),
+            Crash::MidJournal => h.crash_mid_journal_and_resume(),
         }
     }
 }
@@ -572,7 +663,7 @@ fn crash_everywhere_in(plan: &Plan, setup: fn(&mut World)) {
     let mut h = Harness::new(plan.clone(), world, Instant::now());
     h.run(&[]);
     for crash_after in 0..=h.handled {
-        for how in [Crash::BetweenActions, Crash::MidAction] {
+        for how in [Crash::BetweenActions, Crash::MidAction, Crash::MidJournal] {
             let resumed = end_state(&plan, setup, Some((crash_after, how)));
             assert_eq!(
                 resumed, reference,
@@ -585,6 +676,27 @@ fn crash_everywhere_in(plan: &Plan, setup: fn(&mut World)) {
 #[test]
 fn crash_at_every_step_then_resume_reaches_the_same_end_state() {
     crash_everywhere(FailurePolicy::Halt, |_| {});
+}
+
+/// Legacy nodes stay up and busy for a few probes after accepting the upgrade (as real
+/// nodes do while the installer runs) and refuse a second upgrade or a reboot meanwhile.
+fn busy_legacy_upgrades(world: &mut World) {
+    for node in world.nodes.values_mut() {
+        node.legacy_upgrade_probes = 3;
+    }
+}
+
+#[test]
+fn crash_at_every_step_of_a_busy_legacy_upgrade_then_resume_reaches_the_same_end_state() {
+    crash_everywhere_in(&legacy_seed_plan(FailurePolicy::Halt), busy_legacy_upgrades);
+}
+
+#[test]
+fn crash_at_every_step_of_a_busy_legacy_rollback_then_resume_reaches_the_same_end_state() {
+    crash_everywhere_in(&legacy_seed_plan(FailurePolicy::Rollback), |world| {
+        busy_legacy_upgrades(world);
+        world.nodes.get_mut("k8s-3").unwrap().broken_upgrade = true;
+    });
 }
 
 #[test]
@@ -647,13 +759,17 @@ proptest! {
         converged_late in proptest::option::of(0usize..6),
         faults in proptest::collection::vec(arbitrary_fault(), 0..60),
         picks in proptest::collection::vec((0usize..4, 0u64..40), 1..50),
-        crash in proptest::option::of((0usize..80, any::<bool>())),
+        crash in proptest::option::of((0usize..80, 0u8..3)),
         lifecycle in proptest::collection::vec(any::<bool>(), 6),
+        legacy_upgrade_probes in 0u32..4,
     ) {
         let policy = if rollback { FailurePolicy::Rollback } else { FailurePolicy::Halt };
         let plan = shaped_plan(control, workers, max_unavailable, policy, skip, &lifecycle);
         let mut world = World::new(&plan);
         world.faults.extend(faults);
+        for node in world.nodes.values_mut() {
+            node.legacy_upgrade_probes = legacy_upgrade_probes;
+        }
         if let Some(index) = broken {
             let name = plan.nodes[index % plan.nodes.len()].node.clone();
             world.nodes.get_mut(&name).unwrap().broken_upgrade = true;
@@ -665,9 +781,13 @@ proptest! {
         let mut round = 0;
         let mut crashed = false;
         loop {
-            if let Some((_, mid_action)) = crash.filter(|(at, _)| !crashed && *at == h.handled) {
+            if let Some((_, kind)) = crash.filter(|(at, _)| !crashed && *at == h.handled) {
                 crashed = true;
-                let how = if mid_action { Crash::MidAction } else { Crash::BetweenActions };
+                let how = match kind {
+                    0 => Crash::BetweenActions,
+                    1 => Crash::MidAction,
+                    _ => Crash::MidJournal,
+                };
                 how.hit(&mut h);
             }
             let (pick, dt) = picks[round % picks.len()];

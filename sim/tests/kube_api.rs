@@ -205,6 +205,7 @@ async fn node_ready_follows_the_talos_reboot() {
             reboot: Duration::from_millis(300),
             boot: Duration::from_millis(20),
             service_restart: Duration::from_millis(100),
+            install: Duration::ZERO,
         })
         .start()
         .await

@@ -39,6 +39,7 @@ const FAST: Timings = Timings {
     shutdown: Duration::from_millis(20),
     reboot: Duration::from_millis(100),
     boot: Duration::from_millis(20),
+    install: Duration::ZERO,
     service_restart: Duration::from_millis(100),
 };
 
@@ -439,6 +440,43 @@ async fn a_node_returning_without_the_extension_lacks_it_after_the_upgrade() {
     assert_eq!(node.version().await.unwrap().tag, "v1.10.5");
     let extensions = node.list::<ExtensionStatus>().await.unwrap();
     assert!(!extensions.iter().any(|e| e.name() == "tailscale"));
+}
+
+#[tokio::test]
+async fn a_legacy_upgrade_keeps_the_node_busy_for_the_install_time_then_reboots_once() {
+    let sim = Sim::builder()
+        .timings(Timings {
+            install: Duration::from_millis(800),
+            ..FAST
+        })
+        .start()
+        .await
+        .unwrap();
+    let talos = client(&sim, &["os:admin"]);
+    let node = talos.node("k8s-2");
+    let before = boot_id(&node).await;
+    let (image, _) = factory_image(
+        &sim,
+        &["siderolabs/i915", "siderolabs/mei", "siderolabs/tailscale"],
+        "v1.10.5",
+    )
+    .await;
+    talos_client::upgrade::install(&node, &UpgradeOptions::new(image.clone()), |_| {})
+        .await
+        .unwrap();
+    // Still up on the same boot, busy: a second upgrade and a reboot are refused as busy.
+    assert_eq!(boot_id(&node).await, before);
+    let again = talos_client::upgrade::install(&node, &UpgradeOptions::new(image), |_| {})
+        .await
+        .unwrap_err();
+    assert!(again.is_busy(), "{again}");
+    let reboot = node.reboot(RebootMode::Default).await.unwrap_err();
+    assert!(reboot.is_busy(), "{reboot}");
+    eventually("the node reboots into the new version", || async {
+        node.version().await.is_ok_and(|v| v.tag == "v1.10.5")
+    })
+    .await;
+    assert_eq!(sim.cluster().snapshot("k8s-2").unwrap().boots, 2);
 }
 
 async fn factory_image(sim: &Sim, extensions: &[&str], version: &str) -> (String, String) {

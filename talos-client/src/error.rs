@@ -257,6 +257,21 @@ impl Error {
         self.code() == Some(Code::PermissionDenied)
     }
 
+    /// True when the node refused because it is already running a sequence or an
+    /// installation (`FailedPrecondition` "sequence ... is already running" or "another
+    /// installation/upgrade is already in progress"): the node is busy with an earlier
+    /// request, which is still in progress, so the caller waits for it instead of failing.
+    pub fn is_busy(&self) -> bool {
+        match self {
+            Self::Api {
+                code: Code::FailedPrecondition,
+                message,
+                ..
+            } => message.contains("is already running") || message.contains("already in progress"),
+            _ => false,
+        }
+    }
+
     /// True when the failure is transient: unreachable node, cancelled stream or timeout.
     pub fn is_retryable(&self) -> bool {
         matches!(
@@ -300,6 +315,27 @@ fn display_roles(roles: &[Role]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn api_error(code: Code, message: &str) -> Error {
+        Error::Api {
+            target: CallTarget {
+                method: crate::methods::VERSION,
+                node: Some("10.0.0.2".to_owned()),
+            },
+            code,
+            message: message.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_node_already_running_a_sequence_or_installation_is_busy() {
+        let sequence = "failed to acquire lock: sequence \"upgrade\" is already running";
+        let install = "another installation/upgrade is already in progress";
+        assert!(api_error(Code::FailedPrecondition, sequence).is_busy());
+        assert!(api_error(Code::FailedPrecondition, install).is_busy());
+        assert!(!api_error(Code::FailedPrecondition, "etcd is not healthy").is_busy());
+        assert!(!api_error(Code::Internal, sequence).is_busy());
+    }
 
     #[test]
     fn node_errors_say_what_to_do_next() {

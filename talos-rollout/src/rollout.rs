@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Error;
 use crate::adapters::{FactoryAdapter, FactoryResolver, TalosAdapter};
-use crate::driver::{Driver, EventStream, Ports};
+use crate::driver::{Driver, EventStream, KillPoint, Ports};
 use crate::event::RunEvent;
 use crate::originals::Originals;
 use crate::patch_store::{CredentialIntent, PatchStore};
@@ -42,6 +42,7 @@ pub struct ExtensionRolloutBuilder {
     checks: Vec<Arc<dyn NamedCheck>>,
     owner: Option<String>,
     take_over_stale_lock: bool,
+    kill_at: Option<KillPoint>,
 }
 
 /// A configured rollout of one extension profile onto one cluster.
@@ -95,6 +96,7 @@ impl ExtensionRollout {
             checks: Vec::new(),
             owner: None,
             take_over_stale_lock: false,
+            kill_at: None,
         }
     }
 }
@@ -177,6 +179,12 @@ impl ExtensionRolloutBuilder {
         self
     }
 
+    /// For crash tests only: the process ends at `point` ([`Driver::kill_at`]).
+    pub fn kill_at(mut self, point: KillPoint) -> Self {
+        self.kill_at = Some(point);
+        self
+    }
+
     /// Checks every input (nothing is contacted) and builds the rollout and its event stream.
     ///
     /// # Errors
@@ -227,7 +235,13 @@ impl ExtensionRolloutBuilder {
         if let Some(owner) = self.owner {
             driver = driver.owner(owner);
         }
-        driver = driver.take_over_stale_lock(self.take_over_stale_lock);
+        // The spec's timeouts also apply to resuming and rolling back a journaled rollout.
+        driver = driver
+            .take_over_stale_lock(self.take_over_stale_lock)
+            .timeouts(self.spec.timeouts.clone());
+        if let Some(point) = self.kill_at {
+            driver = driver.kill_at(point);
+        }
         for message in warnings {
             driver.emit(RunEvent::Note {
                 message: format!("{}: {message}", profile.name()),

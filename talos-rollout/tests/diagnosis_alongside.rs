@@ -91,6 +91,7 @@ async fn a_slow_diagnosis_does_not_hold_up_the_other_workers_steps() {
         shutdown: Duration::from_millis(50),
         reboot: Duration::from_millis(200),
         boot: Duration::from_millis(100),
+        install: Duration::ZERO,
         service_restart: Duration::from_millis(200),
     };
     let sim = Sim::builder()

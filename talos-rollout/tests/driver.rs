@@ -40,6 +40,7 @@ const TIMINGS: Timings = Timings {
     shutdown: Duration::from_millis(50),
     reboot: Duration::from_millis(200),
     boot: Duration::from_millis(100),
+    install: Duration::ZERO,
     service_restart: Duration::from_millis(200),
 };
 /// How long after its login a node's device appears in the tailnet.
@@ -711,6 +712,66 @@ async fn resume_refuses_a_patch_edited_after_the_plan() {
         matches!(error, Error::Journal { .. }) && error.to_string().contains("k8s-1"),
         "{error}"
     );
+}
+
+#[tokio::test]
+async fn a_halted_rollout_resumes_once_the_fault_is_cleared_and_converges() {
+    let setup = setup(|spec| spec.timeouts.await_reboot = Duration::from_secs(3)).await;
+    // k8s-3's legacy upgrade sequence fails: it never reboots, so AwaitReboot times out.
+    setup
+        .sim
+        .faults()
+        .upgrade_sequence_fails("k8s-3", "etcd member is not healthy");
+    let (result, _events) = run(&setup, setup.profile()).await;
+    let halted = result.unwrap();
+    assert_eq!(halted.halted_by.as_deref(), Some("k8s-3"), "{halted:?}");
+    assert_eq!(setup.installs("k8s-1"), 0, "no node starts after a halt");
+
+    setup.sim.faults().clear();
+    let (rollout, events) = setup.rollout(setup.profile());
+    let summary = rollout.resume().await.unwrap();
+    drop(rollout);
+    let events: Vec<Event> = events.collect().await;
+    assert!(summary.succeeded(), "{summary:?}");
+    assert!(events.iter().any(
+        |e| matches!(e, Event::Run(RunEvent::Note { message }) if message.contains("retrying"))
+    ));
+    for node in NODES {
+        assert_eq!(setup.reboots(node), 1, "{node}");
+    }
+    assert_eq!(
+        setup.installs("k8s-3"),
+        2,
+        "the failed install is retried once"
+    );
+
+    // Resuming the finished rollout again changes nothing and hands back its summary.
+    let (rollout, _events) = setup.rollout(setup.profile());
+    let again = rollout.resume().await.unwrap();
+    assert!(again.succeeded());
+    for node in NODES {
+        assert_eq!(setup.reboots(node), 1, "{node}");
+    }
+}
+
+#[tokio::test]
+async fn timeouts_given_on_resume_apply_to_the_journaled_rollout() {
+    let mut setup = setup(|spec| spec.timeouts.await_reboot = Duration::from_secs(1)).await;
+    setup
+        .sim
+        .faults()
+        .slow_reboot("k8s-3", Duration::from_secs(3));
+    let (result, _events) = run(&setup, setup.profile()).await;
+    assert_eq!(result.unwrap().halted_by.as_deref(), Some("k8s-3"));
+
+    // The operator allows the slow node more time when resuming.
+    setup.spec.timeouts.await_reboot = Duration::from_secs(30);
+    let (rollout, _events) = setup.rollout(setup.profile());
+    let summary = rollout.resume().await.unwrap();
+    assert!(summary.succeeded(), "{summary:?}");
+    for node in NODES {
+        assert_eq!(setup.reboots(node), 1, "{node}");
+    }
 }
 
 #[tokio::test]

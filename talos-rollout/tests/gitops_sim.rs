@@ -23,6 +23,7 @@ const FAST: Timings = Timings {
     reboot: Duration::from_millis(200),
     boot: Duration::from_millis(100),
     service_restart: Duration::from_millis(200),
+    install: Duration::ZERO,
 };
 
 fn fields(report: &DriftReport) -> Vec<String> {

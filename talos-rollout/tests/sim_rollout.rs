@@ -248,6 +248,7 @@ async fn a_legacy_install_is_sent_once_and_a_node_that_never_returns_fails_in_aw
         shutdown: Duration::from_millis(50),
         reboot: Duration::from_millis(200),
         boot: Duration::from_millis(100),
+        install: Duration::ZERO,
         service_restart: Duration::from_millis(200),
     };
     let await_reboot = Duration::from_secs(3);

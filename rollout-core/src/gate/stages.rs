@@ -14,7 +14,9 @@ use crate::plan::{NodePlan, PlanSettings};
 ///   node checks (e.g. `ip_forward`), Kubernetes node Ready, user verify gates.
 /// - PostVerify(i): the named checks of the profile's i-th post-verify step.
 /// - Soak: Verify again plus the profile's soak checks and user soak gates.
-/// - RollbackVerify: machine ready, original version and schematic.
+/// - RollbackVerify: machine ready, original version and schematic; on a control-plane
+///   node also the Precheck's cluster and etcd health, so that no further control-plane
+///   node is rolled back (or rebooted) before the cluster is whole again, as in the rollout.
 ///
 /// # Usage
 /// ```
@@ -38,10 +40,7 @@ pub fn stage_gate(
     };
     let conditions: Vec<Box<dyn Condition>> = match stage {
         GateStage::Precheck => {
-            let mut all = vec![
-                conditions::cluster_healthy().boxed(),
-                conditions::etcd_healthy(etcd_members).boxed(),
-            ];
+            let mut all = cluster_conditions(etcd_members);
             all.extend(named(&settings.gates.precheck));
             all
         }
@@ -60,12 +59,26 @@ pub fn stage_gate(
             all.extend(named(&settings.gates.soak));
             all
         }
-        GateStage::RollbackVerify => vec![
-            conditions::machine_ready().boxed(),
-            conditions::original_image().boxed(),
-        ],
+        GateStage::RollbackVerify => {
+            let mut all = vec![
+                conditions::machine_ready().boxed(),
+                conditions::original_image().boxed(),
+            ];
+            if plan.role == crate::NodeRole::ControlPlane {
+                all.extend(cluster_conditions(etcd_members));
+            }
+            all
+        }
     };
     Gate::new(format!("{stage:?}"), All(conditions))
+}
+
+/// The cluster is healthy and etcd has every member, healthy.
+fn cluster_conditions(etcd_members: usize) -> Vec<Box<dyn Condition>> {
+    vec![
+        conditions::cluster_healthy().boxed(),
+        conditions::etcd_healthy(etcd_members).boxed(),
+    ]
 }
 
 fn verify_conditions(plan: &NodePlan) -> Vec<Box<dyn Condition>> {

@@ -201,7 +201,7 @@ impl Rollout {
     /// Whether an install on this node may reboot it by itself: every version before the
     /// 1.13 lifecycle API takes the legacy path. (A newer node takes the lifecycle path,
     /// whose installer never reboots, unless its image service is missing.)
-    fn install_may_reboot(&self, index: usize) -> bool {
+    pub(crate) fn install_may_reboot(&self, index: usize) -> bool {
         !talos_client::version::supports_lifecycle_api(&self.nodes[index].plan.from.version)
     }
 
@@ -247,9 +247,16 @@ impl Rollout {
             self.record(JournalEntry::StepCompleted { node: name, step });
             return self.enter(index, next, now);
         }
-        if matches!(probe, BootProbe::Up { .. }) && !node.seen_down && !may_reboot {
-            // Same boot, reachable, and an installer that never reboots: safe to send again.
+        // Same boot, reachable, never seen down: safe to send again where the installer never
+        // reboots; on the legacy path only when the request may never have been sent and the
+        // node is running and ready (not upgrading): a node already running it answers busy.
+        let idle = matches!(probe, BootProbe::Up { ready: true, .. });
+        let resend = matches!(probe, BootProbe::Up { .. })
+            && !node.seen_down
+            && (!may_reboot || (node.install_send_unknown && idle));
+        if resend {
             node.install_unconfirmed = false;
+            node.install_send_unknown = false;
             return;
         }
         self.retry_later(index, now);

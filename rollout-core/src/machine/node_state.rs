@@ -34,6 +34,11 @@ pub(crate) struct NodeState {
     /// Install (or a rollback's re-install): the request got no answer, so the boot ID is
     /// probed before anything is sent again (a legacy install reboots the node by itself).
     pub(crate) install_unconfirmed: bool,
+    /// With `install_unconfirmed`: the install was journaled as intended by a process that
+    /// stopped before its answer, so it may never have been sent. A legacy install is then
+    /// sent again once the node answers running and ready on the same boot (a node already
+    /// running it answers busy, which is awaited); otherwise it is only awaited.
+    pub(crate) install_send_unknown: bool,
     /// Boot ID before the forward reboot.
     pub(crate) boot_before: Option<String>,
     /// Boot ID when the rollback began.
@@ -64,6 +69,7 @@ impl NodeState {
             seen_down: false,
             reboot_unconfirmed: false,
             install_unconfirmed: false,
+            install_send_unknown: false,
             boot_before: None,
             rollback_boot_before: None,
             started: BTreeSet::new(),

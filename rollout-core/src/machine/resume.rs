@@ -38,14 +38,80 @@ impl Rollout {
             let Some(phase) = last_phase.get(&name).copied() else {
                 continue;
             };
-            if phase.is_terminal() {
+            if phase.is_terminal() || phase == Phase::Pending {
                 rollout.nodes[index].phase = phase;
                 continue;
             }
             let resume_at = rollout.resume_phase(index, phase, live.get(&name));
             rollout.enter(index, resume_at, now);
+            rollout.mark_unconfirmed(index);
         }
         rollout
+    }
+
+    /// Continues a rollout that halted, once the operator fixed the cause: every failed node
+    /// that is not rolled back is retried from a safe point (what the journal says was done,
+    /// reconciled with the live boot ID exactly as [`Rollout::resume`] does: a completed
+    /// disruptive step is never issued again, an unanswered one is resolved by probing), a
+    /// node that never started is pending again, and rolled-back nodes stay rolled back
+    /// without holding up the others. Returns false when nothing had halted.
+    ///
+    /// Call it on a machine from [`Rollout::resume`]; `live` is what each node reports now.
+    pub fn retry_halted(&mut self, live: &BTreeMap<String, LiveNode>, now: Instant) -> bool {
+        let halted: Vec<usize> = (0..self.nodes.len())
+            .filter(|&index| self.nodes[index].phase == Phase::Halted)
+            .collect();
+        if halted.is_empty() && !self.is_halted() {
+            return false;
+        }
+        self.clear_halt();
+        self.finished = false;
+        for index in halted {
+            let node = &mut self.nodes[index];
+            let Some(failure) = node.failure.take() else {
+                node.phase = Phase::Pending;
+                let name = node.plan.node.clone();
+                self.record(JournalEntry::PhaseEntered {
+                    node: name,
+                    phase: Phase::Pending,
+                });
+                continue;
+            };
+            let name = node.plan.node.clone();
+            let resume_at = self.retry_phase(index, failure.phase, live.get(&name));
+            self.warn(
+                Some(index),
+                format!("retrying from {resume_at} after: {}", failure.reason),
+            );
+            self.enter(index, resume_at, now);
+            self.mark_unconfirmed(index);
+        }
+        for node in &mut self.nodes {
+            if node.phase == Phase::RolledBack {
+                node.failure = None;
+            }
+        }
+        true
+    }
+
+    /// Where a failed node is retried: as after a crash, except that a node still up on the
+    /// boot recorded before its reboot never went through with it (a failed legacy upgrade
+    /// sequence, a lost reboot request) and waiting again would only time out again, so the
+    /// step that should have rebooted it is taken again: the legacy install (probed first,
+    /// sent only to an idle node) or the reboot.
+    fn retry_phase(&self, index: usize, failed_in: Phase, live: Option<&LiveNode>) -> Phase {
+        let phase = self.resume_phase(index, failed_in, live);
+        let node = &self.nodes[index];
+        let same_boot = node.boot_before.is_some()
+            && live.and_then(|live| live.boot_id.as_ref()) == node.boot_before.as_ref();
+        if phase != Phase::AwaitReboot || !same_boot {
+            return phase;
+        }
+        if self.install_may_reboot(index) && !node.started.contains(&Step::Reboot) {
+            Phase::Install
+        } else {
+            Phase::Reboot
+        }
     }
 
     fn drain_events(&mut self) {
@@ -59,6 +125,12 @@ impl Rollout {
                 last_phase.insert(node.clone(), *phase);
                 if let Some(state) = find_node(&mut self.nodes, node) {
                     state.phase = *phase;
+                    // A failed node only re-enters a forward phase when it is retried.
+                    if *phase == Phase::Pending
+                        || (phase.is_active() && !matches!(phase, Phase::Rollback(_)))
+                    {
+                        state.failure = None;
+                    }
                 }
             }
             JournalEntry::BootRecorded {
@@ -122,6 +194,9 @@ impl Rollout {
             Phase::Verify
         } else if started(Step::Reboot) || journaled == Phase::AwaitReboot {
             Phase::AwaitReboot
+        } else if done(Step::Install) && self.install_may_reboot(index) {
+            // The legacy upgrade reboots the node by itself: wait for it, never reboot it.
+            Phase::AwaitReboot
         } else if done(Step::Install) {
             Phase::Reboot
         } else if started(Step::Install) || done(Step::Drain) {
@@ -134,6 +209,36 @@ impl Rollout {
             Phase::ApplyConfig
         } else {
             Phase::Precheck
+        }
+    }
+
+    /// After resuming into `Install`, `AwaitReboot` or a rollback's `BootPrevious`: a request
+    /// journaled as intended whose answer never arrived may or may not have been sent, so it
+    /// is resolved by probing the node (boot ID, running and ready) before anything is sent
+    /// again, and a reboot that never comes is reported as unconfirmed.
+    pub(crate) fn mark_unconfirmed(&mut self, index: usize) {
+        let node = &mut self.nodes[index];
+        let (started, completed) = if node.in_rollback() {
+            (&node.rollback_started, &node.rollback_completed)
+        } else {
+            (&node.started, &node.completed)
+        };
+        let unanswered = |step| started.contains(&step) && !completed.contains(&step);
+        match node.phase {
+            Phase::Install if started.contains(&Step::Install) => {
+                // Resumed or retried: whether (and how far) the install ran is unknown.
+                node.install_unconfirmed = true;
+                node.install_send_unknown = true;
+            }
+            Phase::Rollback(RollbackStep::BootPrevious) if unanswered(Step::BootPrevious) => {
+                node.install_unconfirmed = true;
+                node.install_send_unknown = true;
+            }
+            Phase::AwaitReboot | Phase::Rollback(RollbackStep::AwaitReboot) => {
+                node.reboot_unconfirmed =
+                    unanswered(Step::Reboot) || unanswered(Step::BootPrevious);
+            }
+            _ => {}
         }
     }
 }

@@ -60,7 +60,11 @@ impl Rollout {
                 );
             if rebooted {
                 Phase::Rollback(RollbackStep::Verify)
-            } else if reinstall_done && !node.rollback_started.contains(&Step::Reboot) {
+            } else if reinstall_done
+                && !node.rollback_started.contains(&Step::Reboot)
+                && !self.install_may_reboot(index)
+            {
+                // A legacy re-install reboots by itself: it is awaited below instead.
                 Phase::Rollback(RollbackStep::Reboot)
             } else if !node.rollback_completed.contains(&Step::BootPrevious)
                 && matches!(
@@ -84,6 +88,9 @@ impl Rollout {
             return self.fail(index, reason, None, now);
         }
         self.enter(index, next, now);
+        if boot_previous_issued {
+            self.mark_unconfirmed(index);
+        }
     }
 
     fn rollback_after(&self, index: usize, done: RollbackStep) -> Phase {

@@ -62,7 +62,7 @@ pub struct Rollout {
     halt_reason: Option<String>,
     events: VecDeque<RolloutEvent>,
     journal: VecDeque<JournalEntry>,
-    finished: bool,
+    pub(crate) finished: bool,
 }
 
 impl Rollout {
@@ -262,6 +262,7 @@ impl Rollout {
         node.seen_down = false;
         node.reboot_unconfirmed = false;
         node.install_unconfirmed = false;
+        node.install_send_unknown = false;
         node.last_verdict = None;
         node.wake_at = (phase == Phase::Soak).then(|| now + self.soak);
         node.deadline = (!phase.is_terminal() && phase != Phase::Pending).then(|| now + timeout);
@@ -525,13 +526,20 @@ impl Rollout {
     }
 
     fn on_error(&mut self, index: usize, step: Step, error: PortError, now: Instant) {
-        let await_phase = error
-            .is_retryable()
+        // A busy node is already carrying out an earlier request of ours (sent by a process
+        // that stopped before its answer): like a lost answer, it is awaited, never a failure.
+        let unanswered = error.is_retryable() || error.is_busy();
+        let what = if error.is_busy() {
+            "found the node busy with it already"
+        } else {
+            "got no answer"
+        };
+        let await_phase = unanswered
             .then(|| self.await_instead_of_retry(index, step))
             .flatten();
         if let Some(await_phase) = await_phase {
             let message = format!(
-                "{step:?} got no answer ({error}); it may have been carried out, so the node is \
+                "{step:?} {what} ({error}); it may have been carried out, so the node is \
                  watched for a new boot ID instead of being asked again"
             );
             self.warn(Some(index), message);
@@ -539,9 +547,9 @@ impl Rollout {
             self.nodes[index].reboot_unconfirmed = true;
             return;
         }
-        if error.is_retryable() && self.is_install_request(index, step) {
+        if unanswered && self.is_install_request(index, step) {
             let message = format!(
-                "{step:?} got no answer ({error}); it may have been carried out (the legacy \
+                "{step:?} {what} ({error}); it may have been carried out (the legacy \
                  upgrade reboots the node by itself), so the node's boot ID is checked before \
                  the image is installed again"
             );
@@ -572,6 +580,11 @@ impl Rollout {
             _ => format!("{step:?} failed: {error}"),
         };
         self.fail(index, reason, Some(error), now);
+    }
+
+    pub(crate) fn clear_halt(&mut self) {
+        self.halted_by = None;
+        self.halt_reason = None;
     }
 
     pub(crate) fn halt_rollout(&mut self, index: usize) {

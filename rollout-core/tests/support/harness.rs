@@ -36,6 +36,8 @@ pub struct Harness {
     pub reboots: BTreeMap<(String, bool), u32>,
     /// Post-verify steps passed since the node last entered PostVerify.
     pub post_verify_passed: BTreeMap<String, usize>,
+    /// Journal length before the last observation was handled.
+    pub journal_before_handle: usize,
 }
 
 impl Harness {
@@ -67,6 +69,7 @@ impl Harness {
             options,
             reboots: BTreeMap::new(),
             post_verify_passed: BTreeMap::new(),
+            journal_before_handle: 0,
         }
     }
 
@@ -96,6 +99,25 @@ impl Harness {
             let _lost = self.perform(&action);
         }
         self.crash_and_resume();
+    }
+
+    /// A crash while the entries of the last observation are written: only the first of
+    /// them (e.g. `step_completed`, not the `phase_entered` that follows) reached the disk.
+    pub fn crash_mid_journal_and_resume(&mut self) {
+        let keep = (self.journal_before_handle + 1).min(self.journal.len());
+        self.journal.truncate(keep);
+        self.crash_and_resume();
+    }
+
+    /// The operator resumes a halted rollout after fixing its cause.
+    pub fn resume_halted(&mut self) {
+        self.crash_and_resume();
+        let live = self.world.live();
+        assert!(
+            self.rollout.retry_halted(&live, self.now),
+            "nothing had halted"
+        );
+        self.drain();
     }
 
     fn resume(&mut self) {
@@ -393,6 +415,7 @@ impl Harness {
                 *self.post_verify_passed.entry(node.clone()).or_default() += 1;
             }
         }
+        self.journal_before_handle = self.journal.len();
         self.rollout.handle(observation, self.now);
         self.handled += 1;
         self.drain();

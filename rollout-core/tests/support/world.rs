@@ -67,6 +67,12 @@ pub struct SimNode {
     pub broken_upgrade: bool,
     /// Once rebooted, the node stays down for good.
     pub never_returns_after_reboot: bool,
+    /// How many boot probes a legacy upgrade keeps the node up and busy (stage upgrading,
+    /// not ready) before it reboots by itself, as real nodes do while the installer runs.
+    pub legacy_upgrade_probes: u32,
+    /// Probes left of a legacy upgrade in progress; while it runs, another install, reboot
+    /// or rollback is refused as busy ("sequence upgrade is already running").
+    pub upgrading: u32,
 }
 
 impl SimNode {
@@ -86,6 +92,17 @@ impl SimNode {
         if let Some(staged) = self.staged.take() {
             let old = std::mem::replace(&mut self.running, staged);
             self.previous = Some(old);
+        }
+    }
+}
+
+impl SimNode {
+    /// The legacy upgrade accepted: busy for a while, then the node reboots by itself.
+    fn start_legacy_upgrade(&mut self) {
+        if self.legacy_upgrade_probes == 0 {
+            self.reboot();
+        } else {
+            self.upgrading = self.legacy_upgrade_probes;
         }
     }
 }
@@ -135,6 +152,8 @@ impl World {
                     backup: None,
                     broken_upgrade: false,
                     never_returns_after_reboot: false,
+                    legacy_upgrade_probes: 0,
+                    upgrading: 0,
                 };
                 (node.node.clone(), sim)
             })
@@ -224,6 +243,17 @@ impl World {
         let sim_is_down = self.nodes[name].down_probes > 0;
         if request.step() == Step::ProbeBoot {
             let node = self.nodes.get_mut(name).unwrap();
+            if node.upgrading > 0 && fault != Fault::Transient {
+                node.upgrading -= 1;
+                if node.upgrading == 0 {
+                    node.reboot();
+                } else {
+                    return Ok(Outcome::BootProbed(BootProbe::Up {
+                        boot_id: node.boot_id(),
+                        ready: false,
+                    }));
+                }
+            }
             if node.down_probes > 0 || fault == Fault::Transient {
                 node.down_probes = node.down_probes.saturating_sub(1);
                 return Ok(Outcome::BootProbed(BootProbe::Down {
@@ -248,6 +278,13 @@ impl World {
                 PortErrorKind::Rejected,
                 "rejected by the node",
             ));
+        }
+        let reboots_node = matches!(
+            request,
+            NodeRequest::Install { .. } | NodeRequest::Reboot | NodeRequest::BootPrevious { .. }
+        );
+        if reboots_node && self.nodes[name].upgrading > 0 {
+            return Err(busy());
         }
         let image_for = |reference: &str| self.image_for(reference);
         let mut done = Outcome::Done {
@@ -284,7 +321,7 @@ impl World {
                 }
                 node.staged = Some(staged);
                 if reboots {
-                    node.reboot();
+                    node.start_legacy_upgrade();
                     done = Outcome::Done {
                         reboot_started: true,
                     };
@@ -321,7 +358,7 @@ impl World {
                     let node = self.nodes.get_mut(name).unwrap();
                     node.staged = Some(staged);
                     if reboots {
-                        node.reboot();
+                        node.start_legacy_upgrade();
                         done = Outcome::Done {
                             reboot_started: true,
                         };
@@ -450,5 +487,16 @@ pub fn unavailable(port: &str, operation: &str) -> PortError {
         operation,
         PortErrorKind::Unavailable,
         "connection refused; the node may be rebooting",
+    )
+}
+
+/// What a Talos node answers while it runs a sequence: `FailedPrecondition` "sequence ... is
+/// already running".
+pub fn busy() -> PortError {
+    PortError::new(
+        "talos",
+        "call",
+        PortErrorKind::Busy,
+        "failed to acquire lock: sequence \"upgrade\" is already running",
     )
 }

@@ -33,6 +33,11 @@ pub struct Timings {
     pub reboot: Duration,
     /// From coming back until the machine is running and ready.
     pub boot: Duration,
+    /// How long the legacy `Upgrade` keeps the node up and busy before it goes down: the
+    /// installer runs, the machine stage is `upgrading` (not ready), and a second upgrade
+    /// or a reboot is refused with "sequence ... is already running", as on real nodes
+    /// (where it takes minutes).
+    pub install: Duration,
     /// How long a failed extension service waits before it is restarted.
     pub service_restart: Duration,
 }
@@ -43,6 +48,7 @@ impl Default for Timings {
             shutdown: Duration::from_millis(500),
             reboot: Duration::from_secs(5),
             boot: Duration::from_secs(1),
+            install: Duration::ZERO,
             service_restart: Duration::from_secs(5),
         }
     }

@@ -75,6 +75,10 @@ async fn run(ctx: Arc<ClusterContext>, node: Arc<Node>, actor: String, sequence:
         node.update(|state| fail_upgrade(state, &actor, &error));
         return;
     }
+    if sequence == Sequence::Upgrade {
+        node.update(|state| begin_upgrade(state, &actor));
+        tokio::time::sleep(ctx.timings.install).await;
+    }
     let abrupt = ctx.faults.is_rebooting_abruptly(host);
     node.update(|state| {
         if ctx.faults.is_announcing_stale_ready(host) {
@@ -111,19 +115,31 @@ fn fail_upgrade(state: &mut NodeState, actor: &str, error: &str) {
     state.sequence = None;
 }
 
+/// The legacy upgrade's sequence starts: stage upgrading (not ready) while the installer
+/// runs ([`super::Timings::install`]); the node still answers and keeps its boot.
+fn begin_upgrade(state: &mut NodeState, actor: &str) {
+    use phase_event::Action as Phase;
+    use task_event::Action as Task;
+    state.emit(
+        actor,
+        events::sequence("upgrade", sequence_event::Action::Start),
+    );
+    state.set_stage(actor, MachineStage::Upgrading, false);
+    state.emit(actor, events::phase("upgrade", Phase::Start));
+    state.emit(actor, events::task("upgrade", Task::Start));
+}
+
 fn go_down(ctx: &ClusterContext, state: &mut NodeState, actor: &str, sequence: Sequence) {
     use phase_event::Action as Phase;
     use sequence_event::Action as Seq;
     use task_event::Action as Task;
-    state.emit(actor, events::sequence(sequence.name(), Seq::Start));
     if sequence == Sequence::Upgrade {
-        state.set_stage(actor, MachineStage::Upgrading, false);
-        state.emit(actor, events::phase("upgrade", Phase::Start));
-        state.emit(actor, events::task("upgrade", Task::Start));
         state.emit(actor, events::task("upgrade", Task::Stop));
         state.emit(actor, events::phase("upgrade", Phase::Stop));
         state.emit(actor, events::sequence("upgrade", Seq::Stop));
         state.emit(actor, events::sequence("reboot", Seq::Start));
+    } else {
+        state.emit(actor, events::sequence(sequence.name(), Seq::Start));
     }
     state.set_stage(actor, MachineStage::Rebooting, false);
     state.emit(actor, events::phase("stopEverything", Phase::Start));

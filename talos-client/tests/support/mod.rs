@@ -34,6 +34,7 @@ pub const FAST: Timings = Timings {
     shutdown: Duration::from_millis(20),
     reboot: Duration::from_millis(100),
     boot: Duration::from_millis(20),
+    install: Duration::ZERO,
     service_restart: Duration::from_millis(100),
 };
 

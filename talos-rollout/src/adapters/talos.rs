@@ -84,6 +84,8 @@ impl TalosAdapter {
 fn port_error(operation: &str, error: talos_client::Error) -> PortError {
     let kind = if error.is_unavailable() || error.is_retryable() {
         PortErrorKind::Unavailable
+    } else if error.is_busy() {
+        PortErrorKind::Busy
     } else if error.is_unimplemented() {
         PortErrorKind::Unsupported
     } else if error.is_not_found() {

@@ -3,6 +3,7 @@
 //! actions), and file writes (journal fsync, lock heartbeat) leave the async worker thread.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -101,8 +102,12 @@ impl Driver {
         diagnoses: &mut FuturesUnordered<futures::future::BoxFuture<'static, Diagnosis>>,
     ) -> crate::Result<Option<Summary>> {
         let entries: Vec<_> = std::iter::from_fn(|| machine.poll_journal()).collect();
-        if !entries.is_empty() {
-            blocking(|| entries.iter().try_for_each(|entry| journal.append(entry)))?;
+        for entry in &entries {
+            blocking(|| journal.append(entry))?;
+            let appended = self.appended.fetch_add(1, Ordering::Relaxed) + 1;
+            if let Some(kill_at) = &self.kill_at {
+                kill_at.hit(&super::KillPoint::JournalEntry(appended));
+            }
         }
         let mut finished = None;
         while let Some(event) = machine.poll_event() {

@@ -8,6 +8,7 @@
 
 mod discover;
 mod execute;
+mod kill_point;
 mod observe;
 mod perform;
 
@@ -17,9 +18,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures::Stream;
+
+pub use kill_point::{KILLED_EXIT_CODE, KillPoint};
 use rollout_core::Plan;
 use rollout_core::machine::{LiveNode, MachineOptions, Phase, Rollout, Summary};
 use rollout_core::plan::{NodeConfigs, NodePlan, Planned};
+use rollout_core::spec::PhaseTimeouts;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -53,6 +57,7 @@ pub(crate) struct Inner {
     pub(crate) configs: NodeConfigs,
     pub(crate) dir: RolloutDir,
     pub(crate) checks: BTreeMap<String, Arc<dyn NamedCheck>>,
+    pub(crate) kill_at: Option<KillPoint>,
 }
 
 impl Inner {
@@ -70,6 +75,10 @@ pub struct Driver {
     artifacts: PathBuf,
     owner: String,
     take_over_stale_lock: bool,
+    timeouts: Option<PhaseTimeouts>,
+    kill_at: Option<KillPoint>,
+    /// Journal entries this process appended (for [`KillPoint::JournalEntry`]).
+    appended: std::sync::atomic::AtomicUsize,
     cancel: CancellationToken,
     events: mpsc::UnboundedSender<Event>,
 }
@@ -92,6 +101,9 @@ impl Driver {
             artifacts: artifacts.into(),
             owner: crate::journal::default_owner(),
             take_over_stale_lock: false,
+            timeouts: None,
+            kill_at: None,
+            appended: std::sync::atomic::AtomicUsize::new(0),
             cancel: CancellationToken::new(),
             events,
         };
@@ -113,6 +125,21 @@ impl Driver {
     /// Takes over a lock left behind by a rollout whose process is gone.
     pub fn take_over_stale_lock(mut self, take_over: bool) -> Self {
         self.take_over_stale_lock = take_over;
+        self
+    }
+
+    /// Phase timeouts for resuming or rolling back a journaled rollout, instead of those it
+    /// was planned with: they are operating settings, not part of what the plan changes, so
+    /// an operator can allow a slow node more time when resuming (default: the journaled ones).
+    pub fn timeouts(mut self, timeouts: PhaseTimeouts) -> Self {
+        self.timeouts = Some(timeouts);
+        self
+    }
+
+    /// For crash tests only: ends the process (exit code [`KILLED_EXIT_CODE`]) at `point`,
+    /// leaving the journal, lock and node exactly as a crash there would.
+    pub fn kill_at(mut self, point: KillPoint) -> Self {
+        self.kill_at = Some(point);
         self
     }
 
@@ -188,28 +215,49 @@ impl Driver {
         self.execute(&inner, &mut machine, &mut journal, lock).await
     }
 
-    /// Continues the unfinished rollout of `cluster` from its journal, reconciled with what
-    /// the nodes report now, with the configs read back from its patches.
+    /// Continues the journaled rollout of `cluster`, reconciled with what the nodes report
+    /// now, with the configs read back from its patches.
+    ///
+    /// An interrupted rollout continues where it stopped. A rollout that halted is retried
+    /// (the operator fixed the cause): each failed node from a safe point, never-started
+    /// nodes afterwards ([`Rollout::retry_halted`]). A rollout that finished without a halt
+    /// returns its journaled summary, so that the caller can still write its report.
     ///
     /// # Errors
-    /// [`Error::NothingToResume`] when no unfinished rollout is journaled;
+    /// [`Error::NothingToResume`] when no rollout is journaled;
     /// [`Error::Journal`] when its patches are missing or differ from its plan; otherwise
     /// as [`Driver::start`].
     pub async fn resume(&self, lock: &mut ClusterLock, cluster: &str) -> crate::Result<Summary> {
         let dir = self.rollout_dir(cluster);
-        let contents = self
-            .unfinished(cluster)?
-            .ok_or_else(|| Error::NothingToResume {
+        if !dir.journal().exists() {
+            return Err(Error::NothingToResume {
                 cluster: cluster.to_owned(),
                 path: dir.journal(),
-            })?;
+            });
+        }
+        let contents = self.with_timeouts(Journal::read(&dir.journal())?);
         let configs = PatchStore::new(dir.clone()).read_configs(&contents.plan)?;
         self.check_wiring(&contents.plan)?;
-        let mut machine = self.rebuild(&contents).await;
-        self.emit(RunEvent::Note {
-            message: "resuming the unfinished rollout from its journal".to_owned(),
-        });
+        let live = self.live_state(&contents.plan).await;
+        let mut machine = self.rebuild_from(&contents, &live);
         self.emit(RunEvent::Plan(Box::new(contents.plan.clone())));
+        if contents.finished {
+            if let Some(summary) =
+                finished_cleanly(&contents, &mut machine, &live, &*self.ports.clock)
+            {
+                self.emit(RunEvent::Note {
+                    message: "the journaled rollout already finished; nothing to resume".to_owned(),
+                });
+                return Ok(summary);
+            }
+            self.emit(RunEvent::Note {
+                message: "retrying the halted rollout from its journal".to_owned(),
+            });
+        } else {
+            self.emit(RunEvent::Note {
+                message: "resuming the unfinished rollout from its journal".to_owned(),
+            });
+        }
         let mut journal = Journal::open(&dir.journal())?;
         let inner = Arc::new(self.inner(contents.plan, configs, dir));
         self.execute(&inner, &mut machine, &mut journal, lock).await
@@ -229,7 +277,7 @@ impl Driver {
         nodes: &[String],
     ) -> crate::Result<Summary> {
         let dir = self.rollout_dir(cluster);
-        let contents = Journal::read(&dir.journal())?;
+        let contents = self.with_timeouts(Journal::read(&dir.journal())?);
         let configs = PatchStore::new(dir.clone())
             .read_configs(&contents.plan)
             .unwrap_or_default();
@@ -278,7 +326,16 @@ impl Driver {
             configs,
             dir,
             checks: self.checks.clone(),
+            kill_at: self.kill_at.clone(),
         }
+    }
+
+    /// The journal with the driver's timeouts in its plan, when it has any.
+    fn with_timeouts(&self, mut contents: JournalContents) -> JournalContents {
+        if let Some(timeouts) = &self.timeouts {
+            contents.plan.settings.timeouts = timeouts.clone();
+        }
+        contents
     }
 
     fn machine_options(&self) -> MachineOptions {
@@ -318,10 +375,18 @@ impl Driver {
     /// The machine of a journaled rollout, reconciled with what the nodes report now.
     async fn rebuild(&self, contents: &JournalContents) -> Rollout {
         let live = self.live_state(&contents.plan).await;
+        self.rebuild_from(contents, &live)
+    }
+
+    fn rebuild_from(
+        &self,
+        contents: &JournalContents,
+        live: &BTreeMap<String, LiveNode>,
+    ) -> Rollout {
         Rollout::resume(
             contents.plan.clone(),
             &contents.entries,
-            &live,
+            live,
             self.machine_options(),
             self.ports.clock.now(),
         )
@@ -341,4 +406,21 @@ impl Driver {
         }
         live
     }
+}
+
+/// The summary of a finished journal when nothing halted (nothing to retry); otherwise the
+/// machine is set to retry its halted nodes and `None` is returned.
+fn finished_cleanly(
+    contents: &JournalContents,
+    machine: &mut Rollout,
+    live: &BTreeMap<String, LiveNode>,
+    clock: &dyn Clock,
+) -> Option<Summary> {
+    if machine.retry_halted(live, clock.now()) {
+        return None;
+    }
+    contents.entries.iter().rev().find_map(|entry| match entry {
+        rollout_core::machine::JournalEntry::Finished { summary } => Some(summary.clone()),
+        _ => None,
+    })
 }

@@ -43,6 +43,10 @@ impl Inner {
                 let result = self
                     .limit(timeout, "node", "step", self.perform_node(&node, request))
                     .await;
+                if let Some(kill_at) = &self.kill_at {
+                    let node = node.clone();
+                    kill_at.hit(&super::KillPoint::AfterCall { step, node });
+                }
                 Observation::Node { node, step, result }
             }
         }

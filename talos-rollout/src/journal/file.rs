@@ -27,7 +27,7 @@ pub struct JournalContents {
     pub plan: Plan,
     /// Every entry after `Started`.
     pub entries: Vec<JournalEntry>,
-    /// True when the rollout wrote `Finished`.
+    /// True when the last entry is `Finished` (a retried halt appends after it).
     pub finished: bool,
 }
 
@@ -137,9 +137,8 @@ impl Journal {
             ));
         };
         let entries: Vec<JournalEntry> = records.collect();
-        let finished = entries
-            .iter()
-            .any(|entry| matches!(entry, JournalEntry::Finished { .. }));
+        // A halted rollout that was retried appends after its first `finished`.
+        let finished = matches!(entries.last(), Some(JournalEntry::Finished { .. }));
         Ok(JournalContents {
             plan: *plan,
             entries,
