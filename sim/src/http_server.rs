@@ -1,7 +1,9 @@
-//! Serving an axum router over plain HTTP on a loopback port (the factory and tailnet fakes).
+//! Serving an axum router over plain HTTP on a loopback port (the factory and tailnet fakes),
+//! with `TCP_NODELAY` on every connection.
 
 use std::net::{Ipv4Addr, SocketAddr};
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -24,6 +26,11 @@ impl HttpServer {
         let shutdown = CancellationToken::new();
         let stop = shutdown.clone().cancelled_owned();
         let task = tokio::spawn(async move {
+            let listener = listener.tap_io(|tcp| {
+                if let Err(error) = tcp.set_nodelay(true) {
+                    tracing::debug!(%error, "sim HTTP server could not set TCP_NODELAY");
+                }
+            });
             if let Err(error) = axum::serve(listener, router)
                 .with_graceful_shutdown(stop)
                 .await
