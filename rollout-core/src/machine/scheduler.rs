@@ -31,3 +31,27 @@ pub(crate) fn next_to_start(
     };
     allowed.then_some(candidate)
 }
+
+/// The nodes whose health the precheck of node `index` leaves to the concurrency budget:
+/// the other workers this rollout has taken past their own precheck and not yet finished
+/// (they are down or may go down at any moment, and the scheduler already counts them
+/// against `max_unavailable`).
+///
+/// Empty for a control-plane node (it starts only when no other node is active), so a
+/// control-plane or any other node outside this rollout's active set always counts.
+pub(crate) fn accounted_for(nodes: &[NodeState], index: usize) -> Vec<String> {
+    if nodes[index].plan.role != NodeRole::Worker {
+        return Vec::new();
+    }
+    nodes
+        .iter()
+        .enumerate()
+        .filter(|(other, node)| {
+            *other != index
+                && node.plan.role == NodeRole::Worker
+                && node.phase.is_active()
+                && node.phase != super::Phase::Precheck
+        })
+        .map(|(_, node)| node.plan.node.clone())
+        .collect()
+}
