@@ -24,7 +24,7 @@ impl Rollout {
             Phase::Precheck if !node.inspected => Some(NodeRequest::Inspect),
             Phase::Precheck => Some(NodeRequest::CheckGate {
                 stage: GateStage::Precheck,
-                expected_down: super::scheduler::accounted_for(&self.nodes, index),
+                expected_down: super::scheduler::accounted_for(&self.nodes, &self.index, index),
             }),
             Phase::Backup => Some(NodeRequest::BackupConfig),
             Phase::ApplyConfig => Some(NodeRequest::ApplyConfig {

@@ -45,6 +45,8 @@ impl Rollout {
             let resume_at = rollout.resume_phase(index, phase, live.get(&name));
             rollout.enter(index, resume_at, now);
         }
+        // Replay set phases directly: derive the index again from what they are now.
+        rollout.index = super::node_index::NodeIndex::build(&rollout.nodes);
         rollout
     }
 
