@@ -3,8 +3,10 @@
 //!
 //! Writes `DIR/talosconfig` (0600), `DIR/kubeconfig` (0600) and `DIR/sim.json` (0600: the
 //! apid endpoint, the factory URL, the tailnet URL, the Kubernetes API URL and the fake
-//! Tailscale API key), then serves on loopback until
-//! stopped with Ctrl-C. Every tool can then point at the sim exactly as at a real cluster.
+//! Tailscale API key), then serves on loopback until stopped with Ctrl-C (SIGINT); on the way
+//! out it writes `DIR/advance.json`, the sim's own record of how long each rebooted node
+//! waited, once running and ready, for the next call (what `cargo xtask bench --macro`
+//! reads). Every tool can then point at the sim exactly as at a real cluster.
 //! It also keeps a record for tests (`DIR/originals/`, `DIR/record.json`: boots per node and
 //! the most control-plane nodes down at once).
 //! Fault flags make chosen nodes or services misbehave.
@@ -62,6 +64,9 @@ struct Args {
     /// before it reboots by itself.
     #[arg(long, default_value_t = 0, value_name = "SECS")]
     install_seconds: u64,
+    /// Up to this many extra milliseconds per reboot, spread reproducibly over the nodes.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    reboot_jitter_ms: u64,
     /// Seconds until a freshly logged-in device appears in the tailnet API.
     #[arg(long, default_value_t = 5, value_name = "SECS")]
     device_delay_seconds: u64,
@@ -233,6 +238,7 @@ async fn run(args: Args) -> anyhow::Result<u8> {
             install: Duration::from_secs(args.install_seconds),
             ..Timings::default()
         })
+        .reboot_jitter(Duration::from_millis(args.reboot_jitter_ms))
         .tailnet(TailnetOptions {
             appear_delay: Duration::from_secs(args.device_delay_seconds),
             ..TailnetOptions::default()
@@ -263,6 +269,7 @@ async fn run(args: Args) -> anyhow::Result<u8> {
         }
     }
     output.note("stopping");
+    write_advance_record(&sim, &args.out)?;
     sim.shutdown().await;
     Ok(0)
 }
@@ -375,6 +382,28 @@ fn write_files(sim: &Sim, out: &Path) -> anyhow::Result<Endpoints> {
     sdk_support::private_file::write(&json_path, &json)
         .with_context(|| format!("cannot write {}", json_path.display()))?;
     Ok(endpoints)
+}
+
+/// What `advance.json` holds.
+#[derive(Serialize)]
+struct AdvanceRecord {
+    /// Per reboot: running + ready → the next call for that node, in milliseconds.
+    advance_delays_ms: Vec<f64>,
+}
+
+fn write_advance_record(sim: &Sim, out: &Path) -> anyhow::Result<()> {
+    let record = AdvanceRecord {
+        advance_delays_ms: sim
+            .cluster()
+            .advance_delays()
+            .iter()
+            .map(|delay| delay.as_secs_f64() * 1000.0)
+            .collect(),
+    };
+    let path = out.join("advance.json");
+    let json = serde_json::to_vec_pretty(&record)?;
+    sdk_support::private_file::write(&path, &json)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn human_summary(endpoints: &Endpoints) -> String {

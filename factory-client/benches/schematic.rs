@@ -4,7 +4,7 @@
 //! Run with `cargo bench -p factory-client --bench schematic`.
 #![allow(missing_docs, clippy::unwrap_used)]
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use factory_client::Schematic;
 
 /// What a rollout builds: current extensions plus tailscale and one kernel argument.
@@ -43,6 +43,18 @@ fn bench(c: &mut Criterion) {
             b.iter(|| std::hint::black_box(&schematic).id());
         });
     }
+    // The figure `cargo xtask bench` reports: a typical rollout schematic, parsed once,
+    // canonicalised and hashed per iteration.
+    let typical = Schematic::from_yaml(TYPICAL).unwrap();
+    let mut group = c.benchmark_group("schematic");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("canonical_id", |b| {
+        b.iter(|| {
+            let schematic = std::hint::black_box(&typical);
+            (schematic.to_canonical_yaml(), schematic.id())
+        });
+    });
+    group.finish();
 }
 
 criterion_group!(benches, bench);

@@ -13,7 +13,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rollout_core::gate::GateVerdict;
 use rollout_core::machine::{
     Action, BootProbe, LiveNode, MachineOptions, NodeRequest, Observation, Outcome, Rollout,
@@ -139,6 +139,17 @@ fn benches(c: &mut Criterion) {
             |b, _| b.iter(|| roll_out(&planned)),
         );
     }
+    // The figure `cargo xtask bench` reports: observations handled per second while a
+    // 1000-node rollout runs to the end.
+    let facts = cluster(1000);
+    let request = tailscale_request(&facts);
+    let planned = plan(&spec(), &facts, &FakeResolver, &request).unwrap().plan;
+    let steps = roll_out(&planned);
+    group.throughput(Throughput::Elements(u64::try_from(steps).unwrap()));
+    group.sample_size(10);
+    group.bench_with_input(BenchmarkId::new("machine_steps", 1000), &1000, |b, _| {
+        b.iter(|| roll_out(&planned))
+    });
     group.finish();
 }
 

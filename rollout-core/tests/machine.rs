@@ -67,7 +67,8 @@ fn checks_after_verify(h: &Harness, node: &str) -> Vec<NodeRequest> {
             !matches!(
                 r,
                 NodeRequest::CheckGate {
-                    stage: GateStage::Verify
+                    stage: GateStage::Verify,
+                    ..
                 }
             )
         })
@@ -134,7 +135,10 @@ fn a_node_walks_its_post_verify_steps_in_order_before_soak() {
     let plan = seed_plan(FailurePolicy::Halt);
     let mut h = harness(&plan);
     h.run(&[]);
-    let gate = |stage| NodeRequest::CheckGate { stage };
+    let gate = |stage| NodeRequest::CheckGate {
+        stage,
+        expected_down: Vec::new(),
+    };
     assert_eq!(
         checks_after_verify(&h, "k8s-2"),
         [
@@ -183,10 +187,12 @@ fn a_node_without_post_verify_steps_goes_from_verify_to_soak() {
             checks_after_verify(&h, node),
             [
                 NodeRequest::CheckGate {
-                    stage: GateStage::Verify
+                    stage: GateStage::Verify,
+                    expected_down: Vec::new(),
                 },
                 NodeRequest::CheckGate {
-                    stage: GateStage::Soak
+                    stage: GateStage::Soak,
+                    expected_down: Vec::new(),
                 },
             ]
         );
@@ -567,6 +573,77 @@ fn workers_run_up_to_max_unavailable_at_once_after_the_control_plane() {
     }
     assert_eq!(peak, 2);
     assert!(h.phases().values().all(|p| *p == Phase::Done));
+}
+
+#[test]
+fn a_worker_precheck_leaves_the_rollouts_own_workers_in_flight_to_the_budget() {
+    let facts = cluster(1, 6);
+    let mut spec = spec_for();
+    spec.ordering.max_unavailable = 3;
+    let plan = tailscale_plan(&spec, &facts);
+    let mut h = harness(&plan);
+    h.run(&[]);
+    assert!(h.phases().values().all(|p| *p == Phase::Done));
+    let prechecks: Vec<(&String, &Vec<String>)> = h
+        .world
+        .performed
+        .iter()
+        .filter_map(|(node, request)| match request {
+            NodeRequest::CheckGate {
+                stage: GateStage::Precheck,
+                expected_down,
+            } => Some((node, expected_down)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        prechecks.iter().any(|(_, down)| !down.is_empty()),
+        "no precheck ran while another worker was in flight: {prechecks:?}"
+    );
+    for (node, down) in &prechecks {
+        assert!(!down.contains(node), "{node} excused itself");
+        assert!(!down.iter().any(|n| n.starts_with("cp-")), "{down:?}");
+    }
+    let failed_prechecks = h
+        .events
+        .iter()
+        .filter(|e| {
+            matches!(e, RolloutEvent::GateProgress { stage: GateStage::Precheck, verdict, .. }
+                if !verdict.passed)
+        })
+        .count();
+    assert_eq!(
+        failed_prechecks, 0,
+        "a free slot waited for the rollout's own rebooting workers"
+    );
+}
+
+#[test]
+fn a_node_down_outside_the_rollouts_budget_still_refuses_a_start() {
+    // w-2 is converged already (skipped by the plan), then goes down on its own.
+    let plan = shaped_plan(1, 2, 2, FailurePolicy::Halt, Some(2), &[]);
+    assert!(plan.node("w-2").unwrap().is_skipped());
+    let mut h = harness(&plan);
+    h.world.nodes.get_mut("w-2").unwrap().down_probes = u32::MAX;
+    h.run(&[]);
+    let changed: Vec<&(String, NodeRequest)> = h
+        .world
+        .performed
+        .iter()
+        .filter(|(_, request)| {
+            !matches!(
+                request,
+                NodeRequest::Inspect | NodeRequest::CheckGate { .. }
+            )
+        })
+        .collect();
+    assert!(changed.is_empty(), "{changed:?}");
+    assert!(
+        h.events.iter().any(|e| matches!(e,
+            RolloutEvent::GateProgress { stage: GateStage::Precheck, verdict, .. }
+            if !verdict.passed)),
+        "the precheck must refuse while a node outside the rollout is down"
+    );
 }
 
 #[test]

@@ -1,10 +1,12 @@
 //! Serving an axum router on a loopback port: plain HTTP (the factory and tailnet fakes) or
-//! HTTPS with client certificates (the Kubernetes API fake).
+//! HTTPS with client certificates (the Kubernetes API fake), with `TCP_NODELAY` on every
+//! connection.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
@@ -30,6 +32,7 @@ impl HttpServer {
     pub(crate) async fn start(router: axum::Router) -> Result<Self, Error> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
+        let listener = listener.tap_io(|tcp| set_nodelay(tcp));
         Ok(Self::serve(listener, addr, "http", router))
     }
 
@@ -119,6 +122,7 @@ impl axum::serve::Listener for TlsListener {
                     continue;
                 }
             };
+            set_nodelay(&stream);
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.acceptor.accept(stream)).await {
                 Ok(Ok(tls)) => return (tls, peer),
                 Ok(Err(error)) => tracing::debug!(%error, %peer, "sim TLS handshake failed"),
@@ -129,5 +133,12 @@ impl axum::serve::Listener for TlsListener {
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
         self.tcp.local_addr()
+    }
+}
+
+/// Small request/response exchanges must not wait for Nagle's algorithm (~40 ms each).
+fn set_nodelay(tcp: &TcpStream) {
+    if let Err(error) = tcp.set_nodelay(true) {
+        tracing::debug!(%error, "sim HTTP server could not set TCP_NODELAY");
     }
 }

@@ -1,6 +1,6 @@
 //! Serving a tonic router over mutual TLS on a loopback port, with the peer's roles visible to handlers.
 //!
-//! [`serve`] binds `127.0.0.1:0`, completes a rustls handshake per connection (the server
+//! [`serve`] binds `127.0.0.1:0`, sets `TCP_NODELAY` on every connection, completes a rustls handshake per connection (the server
 //! configuration decides whether a client certificate is required) and hands the TLS
 //! streams to tonic. Because the streams implement tonic's `Connected` with TLS
 //! information, handlers read the client certificate with `request.peer_certs()` and
@@ -209,6 +209,10 @@ async fn accept_loop(
                 continue;
             }
         };
+        // Without it small gRPC frames wait for the peer's delayed ACK (~40 ms per call).
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "sim mTLS could not set TCP_NODELAY");
+        }
         let acceptor = acceptor.clone();
         let token = generation.token();
         let incoming = incoming.clone();

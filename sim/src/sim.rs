@@ -4,6 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use secrecy::SecretString;
 use talos_client::config::{Context, TalosConfig};
@@ -26,8 +27,13 @@ pub const DEFAULT_TALOS_VERSION: &str = "v1.10.4";
 pub const DEFAULT_EXTENSIONS: &[&str] = &["siderolabs/i915", "siderolabs/mei"];
 /// The seed cluster's Kubernetes service CIDR (what `TS_ROUTES` advertises).
 pub const DEFAULT_SERVICE_CIDR: &str = "10.43.0.0/16";
+/// The most nodes one sim serves (addresses `10.5.0.2` onwards stay inside `10.5.0.0/16`).
+pub const MAX_NODES: usize = 5_000;
 /// The name of the talosconfig context the sim writes.
 pub const CONTEXT_NAME: &str = "sim";
+
+/// The first generated node's address; the others follow it in order.
+const FIRST_NODE_ADDRESS: Ipv4Addr = Ipv4Addr::new(10, 5, 0, 2);
 
 /// Builds a [`Sim`]; the default is the seed cluster: `k8s-1..3`, all control plane,
 /// Talos v1.10.4 with `siderolabs/i915` and `siderolabs/mei`, service CIDR 10.43.0.0/16.
@@ -43,6 +49,7 @@ pub struct SimBuilder {
     apid_endpoints: usize,
     timings: Timings,
     kube_timings: KubeTimings,
+    reboot_jitter: Duration,
     tailnet: TailnetOptions,
     factory: FactoryOptions,
     faults: Faults,
@@ -61,6 +68,7 @@ impl Default for SimBuilder {
             apid_endpoints: 1,
             timings: Timings::default(),
             kube_timings: KubeTimings::default(),
+            reboot_jitter: Duration::ZERO,
             tailnet: TailnetOptions::default(),
             factory: FactoryOptions::default(),
             faults: Faults::default(),
@@ -128,6 +136,14 @@ impl SimBuilder {
         self
     }
 
+    /// Lets every reboot take up to `jitter` longer than [`Timings::reboot`], spread evenly
+    /// over the nodes and reproducibly (the same node's same reboot always takes the same
+    /// time), so that nodes of a large rollout come back at realistic, different times.
+    pub fn reboot_jitter(mut self, jitter: Duration) -> Self {
+        self.reboot_jitter = jitter;
+        self
+    }
+
     /// Tailnet settings (policy, credentials, device delay, device approval).
     pub fn tailnet(mut self, options: TailnetOptions) -> Self {
         self.tailnet = options;
@@ -157,10 +173,11 @@ impl SimBuilder {
                 } else {
                     NodeRole::Worker
                 };
-                let last_octet = u8::try_from(index + 2).unwrap_or(u8::MAX);
+                let offset = u32::try_from(index).unwrap_or(u32::MAX);
+                let address = u32::from(FIRST_NODE_ADDRESS).saturating_add(offset);
                 NodeSpec::new(
                     format!("k8s-{}", index + 1),
-                    IpAddr::V4(Ipv4Addr::new(10, 5, 0, last_octet)),
+                    IpAddr::V4(Ipv4Addr::from(address)),
                     role,
                 )
                 .with_version(self.talos_version.clone())
@@ -178,10 +195,10 @@ impl SimBuilder {
     /// loopback port can be bound, [`Error::Pki`]/[`Error::Tls`] for certificate failures.
     pub async fn start(self) -> Result<Sim, Error> {
         let specs = self.node_specs();
-        if specs.len() > 250 {
-            return Err(Error::InvalidSetup(
-                "at most 250 nodes are supported".to_owned(),
-            ));
+        if specs.len() > MAX_NODES {
+            return Err(Error::InvalidSetup(format!(
+                "at most {MAX_NODES} nodes are supported; ask for fewer nodes"
+            )));
         }
         let clock = SimClock::start();
         let factory = ImageFactory::new(self.factory, self.faults.clone());
@@ -205,9 +222,11 @@ impl SimBuilder {
             faults: self.faults.clone(),
             clock,
             timings: self.timings,
+            reboot_jitter: self.reboot_jitter,
             connections: OnceLock::new(),
             kube_access: OnceLock::new(),
             calls: Default::default(),
+            advances: Default::default(),
         };
         let installer_host = factory_server.addr().to_string();
         let cluster_name = settings.cluster_name.clone();

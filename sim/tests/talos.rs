@@ -619,6 +619,52 @@ async fn health_check_succeeds_when_every_node_is_ready_and_times_out_otherwise(
 }
 
 #[tokio::test]
+async fn health_check_covers_only_the_nodes_it_names() {
+    let sim = fast_sim().workers(2).start().await.unwrap();
+    sim.faults().node_never_returns("k8s-4");
+    let talos = client(&sim, &["os:admin"]);
+    talos
+        .node("k8s-4")
+        .reboot(RebootMode::Default)
+        .await
+        .unwrap();
+    eventually("k8s-4 is down", || async {
+        !sim.cluster().snapshot("k8s-4").unwrap().up
+    })
+    .await;
+    let check = |control_plane: &[&str], workers: &[&str]| {
+        let nodes = talos_client::machine::ClusterNodes {
+            control_plane: control_plane.iter().map(|n| (*n).to_owned()).collect(),
+            workers: workers.iter().map(|n| (*n).to_owned()).collect(),
+        };
+        let talos = talos.clone();
+        async move {
+            let lines: Vec<_> = talos
+                .node("k8s-1")
+                .health_check(Duration::from_millis(300), &nodes)
+                .await
+                .unwrap()
+                .collect()
+                .await;
+            lines.iter().all(Result::is_ok)
+        }
+    };
+    let all_but_the_rebooting = check(&["10.5.0.2", "10.5.0.3", "10.5.0.4"], &["10.5.0.6"]).await;
+    assert!(
+        all_but_the_rebooting,
+        "k8s-4 is left out, everything else is ready"
+    );
+    assert!(
+        !check(&["10.5.0.2"], &["10.5.0.5"]).await,
+        "k8s-4 is named and down"
+    );
+    assert!(
+        !check(&["10.5.0.2"], &["10.5.9.9"]).await,
+        "an unknown node is not ready"
+    );
+}
+
+#[tokio::test]
 async fn a_watch_sees_the_extension_service_config_appear() {
     let sim = fast_sim().start().await.unwrap();
     let talos = client(&sim, &["os:admin"]);
@@ -751,9 +797,13 @@ async fn a_slow_reboot_keeps_the_node_down_longer() {
         .reboot(RebootMode::Default)
         .await
         .unwrap();
+    eventually("k8s-2 went down", || async {
+        !sim.cluster().snapshot("k8s-2").unwrap().up
+    })
+    .await;
     // Only the sim's own timers run from here on, so the paused clock is exact.
     tokio::time::pause();
-    tokio::time::advance(FAST.shutdown + FAST.reboot + FAST.boot + Duration::from_secs(60)).await;
+    tokio::time::advance(FAST.reboot + FAST.boot + Duration::from_secs(60)).await;
     assert!(!sim.cluster().snapshot("k8s-2").unwrap().up);
     tokio::time::advance(Duration::from_secs(600)).await;
     for _ in 0..100 {
@@ -1044,4 +1094,45 @@ async fn removing_the_nut_client_esc_sends_ext_nut_client_back_to_waiting() {
         service_state(&node, "ext-nut-client").await.as_deref(),
         Some("Waiting")
     );
+}
+
+#[tokio::test]
+async fn a_thousand_nodes_answer_through_one_endpoint_each_at_its_own_address() {
+    let sim = fast_sim().workers(997).start().await.unwrap();
+    let talos = client(&sim, &["os:reader"]);
+    let specs = sim.cluster().specs();
+    assert_eq!(specs.len(), 1000);
+    let last = specs.last().unwrap();
+    assert_eq!(last.hostname, "k8s-1000");
+    assert_eq!(last.address.to_string(), "10.5.3.233");
+    for target in ["k8s-1000", "10.5.3.233", "10.5.0.2"] {
+        assert_eq!(talos.node(target).version().await.unwrap().tag, "v1.10.4");
+    }
+}
+
+#[tokio::test]
+async fn more_nodes_than_the_sim_serves_are_refused() {
+    let error = fast_sim()
+        .workers(sim::MAX_NODES)
+        .start()
+        .await
+        .unwrap_err();
+    assert!(error.is_invalid_setup(), "{error}");
+}
+
+#[tokio::test]
+async fn the_sim_records_how_long_a_node_waited_after_its_reboot_for_the_next_call() {
+    let sim = fast_sim().start().await.unwrap();
+    let talos = client(&sim, &["os:admin"]);
+    let node = talos.node("k8s-2");
+    node.reboot(RebootMode::Default).await.unwrap();
+    assert!(sim.cluster().advance_delays().is_empty());
+    eventually("k8s-2 is back and ready", || async {
+        let snapshot = sim.cluster().snapshot("k8s-2").unwrap();
+        snapshot.boots == 2 && snapshot.ready
+    })
+    .await;
+    node.version().await.unwrap();
+    node.version().await.unwrap();
+    assert_eq!(sim.cluster().advance_delays().len(), 1);
 }

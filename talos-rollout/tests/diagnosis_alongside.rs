@@ -20,7 +20,7 @@ use sim::talos::Timings;
 use support::SimClients;
 use talos_rollout::adapters::{FactoryAdapter, TalosAdapter};
 use talos_rollout::driver::Ports;
-use talos_rollout::ports::{ConfigChange, InstallOutcome, TalosPort, TokioClock};
+use talos_rollout::ports::{ConfigChange, HealthScope, InstallOutcome, TalosPort, TokioClock};
 use talos_rollout::profiles::TailscaleProfile;
 use talos_rollout::{Event, ExtensionRollout, RunEvent};
 
@@ -42,8 +42,12 @@ impl TalosPort for SlowLogs {
     async fn observe(&self, node: &str) -> Result<NodeObservation, PortError> {
         self.0.observe(node).await
     }
-    async fn cluster_health(&self, via: &str) -> Result<ClusterObservation, PortError> {
-        self.0.cluster_health(via).await
+    async fn cluster_health(
+        &self,
+        via: &str,
+        scope: &HealthScope,
+    ) -> Result<ClusterObservation, PortError> {
+        self.0.cluster_health(via, scope).await
     }
     async fn read_machine_config(&self, node: &str) -> Result<SecretSlice<u8>, PortError> {
         self.0.read_machine_config(node).await

@@ -1,6 +1,7 @@
 //! Workspace automation: `cargo xtask codegen [--check]`, `cargo xtask contracts [--check]`,
-//! `cargo xtask bench`, `cargo xtask ci`.
+//! `cargo xtask bench [--macro]`, `cargo xtask ci`.
 
+mod bench;
 mod codegen;
 mod contracts;
 
@@ -16,7 +17,10 @@ commands:
   contracts         write tailscale-client/tests/contract/tailscale-openapi.subset.json
                     from ../shared/contracts/tailscale-openapi.json
   contracts --check fail if that subset is stale (skips when ../shared is absent)
-  bench             run `cargo bench --workspace` (no extra harness yet)
+  bench             run `cargo bench --workspace`, then the macro runs; print a table and
+                    write target/bench/report.json
+  bench --macro     only the macro runs (sim-cluster + full-rollout, release, own processes);
+                    micro figures come from the last criterion run, if any
   ci                run .ci/run (fmt, clippy, codegen and contracts --check, tests)";
 
 fn main() -> ExitCode {
@@ -28,9 +32,8 @@ fn main() -> ExitCode {
         ["codegen", "--check"] => codegen::check(&root),
         ["contracts"] => contracts::write(&root),
         ["contracts", "--check"] => contracts::check(&root),
-        ["bench"] => run(Command::new(cargo())
-            .args(["bench", "--workspace"])
-            .current_dir(&root)),
+        ["bench"] => bench::run(&root, false),
+        ["bench", "--macro"] => bench::run(&root, true),
         ["ci"] => run(Command::new("bash")
             .arg(root.join(".ci/run"))
             .current_dir(&root)),

@@ -31,6 +31,11 @@ pub enum NodeRequest {
     CheckGate {
         /// Which gate.
         stage: GateStage,
+        /// Other nodes of this rollout that are down or may go down at any moment within
+        /// its concurrency budget (prechecks of workers only; empty otherwise): the cluster
+        /// health check leaves them out, every other node must be healthy.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        expected_down: Vec<String>,
     },
     /// Read the machine config and store it (exact bytes, 0600).
     BackupConfig,
@@ -75,7 +80,7 @@ impl NodeRequest {
     pub fn step(&self) -> Step {
         match self {
             NodeRequest::Inspect => Step::Inspect,
-            NodeRequest::CheckGate { stage } => Step::CheckGate(*stage),
+            NodeRequest::CheckGate { stage, .. } => Step::CheckGate(*stage),
             NodeRequest::BackupConfig => Step::BackupConfig,
             NodeRequest::ApplyConfig { .. } => Step::ApplyConfig,
             NodeRequest::Cordon => Step::Cordon,

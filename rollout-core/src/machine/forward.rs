@@ -11,13 +11,21 @@ impl Rollout {
     pub(crate) fn request_for(&self, index: usize) -> Option<NodeRequest> {
         let node = &self.nodes[index];
         let plan = &node.plan;
-        let gate = |stage| Some(NodeRequest::CheckGate { stage });
+        let gate = |stage| {
+            Some(NodeRequest::CheckGate {
+                stage,
+                expected_down: Vec::new(),
+            })
+        };
         if node.install_unconfirmed {
             return Some(NodeRequest::ProbeBoot);
         }
         match node.phase {
             Phase::Precheck if !node.inspected => Some(NodeRequest::Inspect),
-            Phase::Precheck => gate(GateStage::Precheck),
+            Phase::Precheck => Some(NodeRequest::CheckGate {
+                stage: GateStage::Precheck,
+                expected_down: super::scheduler::accounted_for(&self.nodes, &self.index, index),
+            }),
             Phase::Backup => Some(NodeRequest::BackupConfig),
             Phase::ApplyConfig => Some(NodeRequest::ApplyConfig {
                 install_image: plan
@@ -58,6 +66,7 @@ impl Rollout {
         match node.plan.extension.post_verify.get(position)? {
             PostVerifyStep::Check { .. } => Some(NodeRequest::CheckGate {
                 stage: GateStage::PostVerify(u8::try_from(position).unwrap_or(u8::MAX)),
+                expected_down: Vec::new(),
             }),
             PostVerifyStep::Act { action } => Some(NodeRequest::ExtensionAction {
                 action: action.clone(),

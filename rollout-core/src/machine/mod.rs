@@ -15,6 +15,7 @@ mod action;
 mod event;
 mod forward;
 mod journal_entry;
+mod node_index;
 mod node_state;
 mod observation;
 mod phase;

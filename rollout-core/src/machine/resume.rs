@@ -46,6 +46,8 @@ impl Rollout {
             rollout.enter(index, resume_at, now);
             rollout.mark_unconfirmed(index);
         }
+        // Replay set phases directly: derive the index again from what they are now.
+        rollout.index = super::node_index::NodeIndex::build(&rollout.nodes);
         rollout
     }
 

@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use super::node_index::NodeIndex;
 use super::node_state::{NodeState, NodeStatus};
 use super::{
     Action, JournalEntry, NodeFailure, Observation, Outcome, Phase, RolloutEvent, Step, Summary,
@@ -52,6 +53,8 @@ struct SchematicState {
 #[derive(Debug)]
 pub struct Rollout {
     pub(crate) nodes: Vec<NodeState>,
+    /// Derived from the nodes' phases; rebuilt whenever phases are set directly.
+    pub(crate) index: NodeIndex,
     pub(crate) timeouts: PhaseTimeouts,
     pub(crate) soak: Duration,
     pub(crate) rollback_on_failure: bool,
@@ -89,12 +92,14 @@ impl Rollout {
                 })
                 .collect(),
             nodes: plan.nodes.iter().cloned().map(NodeState::new).collect(),
+            index: NodeIndex::default(),
             halted_by: None,
             halt_reason: None,
             events: VecDeque::new(),
             journal: VecDeque::new(),
             finished: false,
         };
+        rollout.index = NodeIndex::build(&rollout.nodes);
         for index in 0..rollout.nodes.len() {
             if let crate::plan::NodeAction::Skip { reason } = &rollout.nodes[index].plan.action {
                 let message = format!("skipped: {reason}");
@@ -116,10 +121,12 @@ impl Rollout {
         }
         let action = self.next_node_action(now).or_else(|| {
             let ready = self.schematics.iter().all(|schematic| schematic.ensured);
+            let halted = self.is_halted() || !ready;
             let index = super::scheduler::next_to_start(
                 &self.nodes,
+                &mut self.index,
                 self.max_unavailable,
-                self.is_halted() || !ready,
+                halted,
             )?;
             self.enter(index, Phase::Precheck, now);
             self.next_node_action(now)
@@ -136,7 +143,7 @@ impl Rollout {
                 result,
             } => self.on_schematic(&expected_id, result, now),
             Observation::Node { node, step, result } => {
-                let Some(index) = self.nodes.iter().position(|state| state.name() == node) else {
+                let Some(index) = self.index.position(&node) else {
                     self.warn(None, format!("observation for unknown node {node} ignored"));
                     return;
                 };
@@ -160,9 +167,10 @@ impl Rollout {
     /// When the machine next needs [`poll_action`](Self::poll_action) without a new observation.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let nodes = self
-            .nodes
-            .iter()
-            .filter(|node| node.phase.is_active() && node.in_flight.is_none())
+            .index
+            .active()
+            .map(|index| &self.nodes[index])
+            .filter(|node| node.in_flight.is_none())
             .flat_map(|node| [node.wake_at, node.deadline]);
         let schematics = self
             .schematics
@@ -212,9 +220,8 @@ impl Rollout {
     /// never changed, is already rolled back, or an action for it is still in flight.
     pub fn roll_back(&mut self, node: &str, now: Instant) -> crate::Result<()> {
         let index = self
-            .nodes
-            .iter()
-            .position(|state| state.name() == node)
+            .index
+            .position(node)
             .ok_or_else(|| crate::Error::UnknownNode {
                 node: node.to_owned(),
             })?;
@@ -256,6 +263,7 @@ impl Rollout {
         let node = &mut self.nodes[index];
         let from = node.phase;
         node.phase = phase;
+        self.index.phase_changed(index, node.plan.role, from, phase);
         node.attempts = 0;
         node.inspected = false;
         node.post_verify_step = 0;
@@ -347,7 +355,8 @@ impl Rollout {
     }
 
     fn expire_deadlines(&mut self, now: Instant) {
-        for index in 0..self.nodes.len() {
+        let active: Vec<usize> = self.index.active().collect();
+        for index in active {
             let node = &self.nodes[index];
             let expired = node.phase.is_active()
                 && node.in_flight.is_none()
@@ -435,7 +444,8 @@ impl Rollout {
     }
 
     fn next_node_action(&mut self, now: Instant) -> Option<Action> {
-        for index in 0..self.nodes.len() {
+        let active: Vec<usize> = self.index.active().collect();
+        for index in active {
             let node = &self.nodes[index];
             let due = node.phase.is_active()
                 && node.in_flight.is_none()
@@ -596,7 +606,7 @@ impl Rollout {
         if self.finished {
             return;
         }
-        let any_active = self.nodes.iter().any(|node| node.phase.is_active());
+        let any_active = self.index.active_count() > 0;
         if self.is_halted() && !any_active && !self.has_in_flight() {
             for index in 0..self.nodes.len() {
                 if self.nodes[index].phase == Phase::Pending {
@@ -604,7 +614,7 @@ impl Rollout {
                 }
             }
         }
-        if self.nodes.iter().all(|node| node.phase.is_terminal()) && !self.has_in_flight() {
+        if self.index.all_terminal(&self.nodes) && !self.has_in_flight() {
             self.finished = true;
             let summary = Summary {
                 nodes: self

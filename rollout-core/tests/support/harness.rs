@@ -236,6 +236,7 @@ impl Harness {
         match request {
             NodeRequest::CheckGate {
                 stage: GateStage::PostVerify(index),
+                ..
             } => {
                 assert_eq!(
                     usize::from(*index),
@@ -310,6 +311,33 @@ impl Harness {
         }
     }
 
+    /// When it is issued, a precheck may leave out only workers the rollout itself has in flight past their
+    /// own precheck: never a control-plane node, never the node itself, never a node that
+    /// is pending or finished.
+    fn check_expected_down(&self, action: &Action) {
+        let Action::Node {
+            node,
+            request: NodeRequest::CheckGate { expected_down, .. },
+            ..
+        } = action
+        else {
+            return;
+        };
+        let status = self.rollout.status();
+        for excused in expected_down {
+            let state = status.iter().find(|s| &s.node == excused).unwrap();
+            assert!(
+                excused != node
+                    && state.role == NodeRole::Worker
+                    && state.phase.is_active()
+                    && state.phase != Phase::Precheck,
+                "{node}'s precheck excused {excused} ({:?}, {:?})",
+                state.role,
+                state.phase
+            );
+        }
+    }
+
     fn check_state(&self) {
         let status = self.rollout.status();
         let active: Vec<_> = status.iter().filter(|s| s.phase.is_active()).collect();
@@ -376,6 +404,7 @@ impl Harness {
         while let Some(action) = self.rollout.poll_action(self.now) {
             self.drain();
             self.check_action(&action);
+            self.check_expected_down(&action);
             self.pending.push(action);
         }
         self.drain();

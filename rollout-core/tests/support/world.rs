@@ -292,8 +292,12 @@ impl World {
         };
         match request {
             NodeRequest::Inspect => return Ok(Outcome::Inspected(live_of(&self.nodes[name]))),
-            NodeRequest::CheckGate { stage } => {
-                return Ok(Outcome::GateChecked(self.gate(name, *stage, fault)));
+            NodeRequest::CheckGate {
+                stage,
+                expected_down,
+            } => {
+                let verdict = self.gate(name, *stage, expected_down, fault);
+                return Ok(Outcome::GateChecked(verdict));
             }
             NodeRequest::BackupConfig => {
                 let node = self.nodes.get_mut(name).unwrap();
@@ -373,7 +377,19 @@ impl World {
         Ok(done)
     }
 
-    fn gate(&mut self, name: &str, stage: GateStage, fault: Fault) -> GateVerdict {
+    fn gate(
+        &mut self,
+        name: &str,
+        stage: GateStage,
+        expected_down: &[String],
+        fault: Fault,
+    ) -> GateVerdict {
+        // The cluster health check sees every node it is asked about: all but the ones the
+        // rollout declared expected to be down.
+        let cluster_healthy = self
+            .nodes
+            .iter()
+            .all(|(node, state)| state.down_probes == 0 || expected_down.contains(node));
         let plan = self.plan.node(name).unwrap().clone();
         let node = self.nodes.get_mut(name).unwrap();
         let mut checks = Vec::new();
@@ -385,7 +401,7 @@ impl World {
             })
         };
         match stage {
-            GateStage::Precheck => check("cluster healthy", true),
+            GateStage::Precheck => check("cluster healthy", cluster_healthy),
             GateStage::Verify | GateStage::Soak => {
                 check("version", node.running.version == plan.to.version);
                 check(

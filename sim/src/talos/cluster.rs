@@ -1,7 +1,8 @@
 //! The simulated cluster: its nodes, what they share (factory, tailnet, faults, clock,
 //! timings), and the read-only views embedders and tests inspect.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use factory_client::{InstallerRef, Schematic};
 use talos_client::machine_config::ExtensionServiceConfig;
 use talos_client::proto::machine::machine_status_event::MachineStage;
 
+use super::advance_log::AdvanceLog;
 use super::boot::Boot;
 use super::call_log::{CallLog, ReceivedCall};
 use super::config::{ClusterSettings, initial_config, stored_escs};
@@ -62,14 +64,24 @@ pub(crate) struct ClusterContext {
     pub(crate) faults: Faults,
     pub(crate) clock: SimClock,
     pub(crate) timings: Timings,
+    /// The most a reboot may take longer than `timings.reboot` (per node and boot, spread
+    /// evenly and reproducibly: the same node's same reboot always gets the same extra).
+    pub(crate) reboot_jitter: Duration,
     /// Every apid endpoint's connections, by endpoint index (set once when serving).
     pub(crate) connections: OnceLock<Vec<ConnectionControl>>,
     /// The Kubernetes API fake's URL and CA (set once when serving).
     pub(crate) kube_access: OnceLock<super::kubeconfig::KubeAccess>,
     pub(crate) calls: CallLog,
+    pub(crate) advances: AdvanceLog,
 }
 
 impl ClusterContext {
+    /// How much longer than `timings.reboot` the reboot that ends boot number `boots` of
+    /// `host` takes: in `[0, reboot_jitter]`, a fixed function of both.
+    pub(crate) fn reboot_jitter_of(&self, host: &str, boots: u32) -> Duration {
+        spread(self.reboot_jitter, host, boots)
+    }
+
     /// The extensions a node runs after booting `entry` (a fault may drop one).
     pub(crate) fn extensions_of(&self, host: &str, entry: &BootEntry) -> Vec<InstalledExtension> {
         let Some(schematic) = entry.schematic else {
@@ -171,6 +183,8 @@ pub struct NodeSnapshot {
 pub struct TalosCluster {
     pub(crate) ctx: Arc<ClusterContext>,
     pub(crate) nodes: Arc<Vec<Arc<Node>>>,
+    /// Hostname and address text → index into `nodes` (routing is one lookup at any size).
+    by_name: Arc<HashMap<String, usize>>,
 }
 
 impl TalosCluster {
@@ -188,9 +202,20 @@ impl TalosCluster {
             let state = initial_state(&ctx, &spec, settings, installer_host)?;
             nodes.push(Arc::new(Node::new(spec, state)));
         }
+        let by_name = nodes
+            .iter()
+            .enumerate()
+            .flat_map(|(index, node)| {
+                [
+                    (node.spec.hostname.clone(), index),
+                    (node.spec.address.to_string(), index),
+                ]
+            })
+            .collect();
         let cluster = Self {
             ctx,
             nodes: Arc::new(nodes),
+            by_name: Arc::new(by_name),
         };
         for node in cluster.nodes.iter() {
             node.update(|state| lifecycle::boot_services(&cluster.ctx, &node.spec, state));
@@ -250,8 +275,16 @@ impl TalosCluster {
         self.ctx.calls.snapshot()
     }
 
+    /// For every reboot so far (the sim's start excluded): the time from the node reporting
+    /// running + ready to the next call apid routed to it, in the order the calls arrived
+    /// (at most the first 100 000). A node still waiting for its next call is not included.
+    pub fn advance_delays(&self) -> Vec<Duration> {
+        self.ctx.advances.delays()
+    }
+
     pub(crate) fn find(&self, target: &str) -> Option<Arc<Node>> {
-        self.nodes.iter().find(|n| n.answers_to(target)).cloned()
+        let index = *self.by_name.get(target)?;
+        self.nodes.get(index).cloned()
     }
 
     /// The node that answers calls without `node` metadata (the endpoint's own node).
@@ -268,16 +301,27 @@ impl TalosCluster {
     }
 }
 
+/// A duration in `[0, span]` (whole milliseconds) that depends only on `host` and `boots`.
+fn spread(span: Duration, host: &str, boots: u32) -> Duration {
+    let span = u64::try_from(span.as_millis()).unwrap_or(u64::MAX);
+    if span == 0 {
+        return Duration::ZERO;
+    }
+    let mut hasher = DefaultHasher::new();
+    (host, boots).hash(&mut hasher);
+    Duration::from_millis(hasher.finish() % span.saturating_add(1))
+}
+
 fn validate(specs: &[NodeSpec]) -> Result<(), Error> {
     if !specs.iter().any(NodeSpec::is_control_plane) {
         return Err(Error::InvalidSetup(
             "the cluster needs at least one control-plane node".to_owned(),
         ));
     }
-    for (index, spec) in specs.iter().enumerate() {
-        let clash = specs[..index]
-            .iter()
-            .any(|other| other.hostname == spec.hostname || other.address == spec.address);
+    let mut hostnames = HashSet::new();
+    let mut addresses = HashSet::new();
+    for spec in specs {
+        let clash = !hostnames.insert(&spec.hostname) | !addresses.insert(spec.address);
         if clash {
             return Err(Error::InvalidSetup(format!(
                 "node {} reuses a hostname or address; every node needs its own",
@@ -342,4 +386,33 @@ fn initial_state(
     };
     ctx.load_config(&mut state, initial_config(spec, &image, settings));
     Ok(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn reboot_jitter_stays_within_its_span_and_repeats_for_the_same_reboot() {
+        let span = Duration::from_secs(2);
+        let hosts: Vec<String> = (1..=100).map(|n| format!("k8s-{n}")).collect();
+        let extras: Vec<Duration> = hosts.iter().map(|h| spread(span, h, 1)).collect();
+        assert!(extras.iter().all(|extra| *extra <= span));
+        let repeated: Vec<Duration> = hosts.iter().map(|h| spread(span, h, 1)).collect();
+        assert_eq!(extras, repeated);
+        let distinct: BTreeSet<Duration> = extras.into_iter().collect();
+        assert!(
+            distinct.len() > 50,
+            "only {} distinct extras",
+            distinct.len()
+        );
+        assert_ne!(spread(span, "k8s-1", 1), spread(span, "k8s-1", 2));
+    }
+
+    #[test]
+    fn no_jitter_means_no_extra_time() {
+        assert_eq!(spread(Duration::ZERO, "k8s-1", 1), Duration::ZERO);
+    }
 }

@@ -92,8 +92,12 @@ async fn run(ctx: Arc<ClusterContext>, node: Arc<Node>, actor: String, sequence:
     if !abrupt {
         tokio::time::sleep(ctx.timings.shutdown).await;
     }
-    node.update(|state| power_off(&ctx, state, abrupt));
-    tokio::time::sleep(ctx.timings.reboot + ctx.faults.extra_reboot_time(host)).await;
+    let boots = node.update(|state| {
+        power_off(&ctx, state, abrupt);
+        state.boots
+    });
+    let jitter = ctx.reboot_jitter_of(host, boots);
+    tokio::time::sleep(ctx.timings.reboot + jitter + ctx.faults.extra_reboot_time(host)).await;
     if ctx.faults.is_node_never_returning(host) {
         tracing::debug!(node = %host, "sim node stays down until the fault is lifted");
         ctx.faults.until_node_may_return(host).await;
@@ -216,6 +220,10 @@ pub(crate) fn finish_boot(ctx: &Arc<ClusterContext>, node: &Arc<Node>) {
         let outcome = extension_services::start(ctx, &node.spec, state);
         state.set_stage("", MachineStage::Running, true);
         state.emit("", events::sequence("boot", sequence_event::Action::Stop));
+        if state.boots > 1 {
+            // Under the node's lock, so no call can see it ready before the record starts.
+            ctx.advances.node_ready(&node.spec.hostname);
+        }
         (outcome, state.boot.clone())
     });
     keep_restarting_if_failed(ctx, node, outcome, boot);

@@ -5,8 +5,10 @@
 //! (`extension_services`, running the programs in `containerboot` and `upsmon`); the gRPC services in `grpc` are thin glue that route by `node`
 //! metadata, check RBAC and read or change that state. COSI resources are rendered from the
 //! state on demand (`resources`). A boot ends in an orderly way or abruptly (`boot`), and
-//! apid records every call it receives (`call_log`). Start reading at [`TalosCluster`].
+//! apid records every call it receives (`call_log`) and how long each node waited, once back
+//! up, for the next call (`advance_log`). Start reading at [`TalosCluster`].
 
+mod advance_log;
 mod boot;
 mod call_log;
 mod cluster;

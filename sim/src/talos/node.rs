@@ -163,9 +163,4 @@ impl Node {
     pub(crate) fn changes(&self) -> watch::Receiver<u64> {
         self.changed.subscribe()
     }
-
-    /// Whether `target` (hostname or address) names this node.
-    pub(crate) fn answers_to(&self, target: &str) -> bool {
-        self.spec.hostname == target || self.spec.address.to_string() == target
-    }
 }

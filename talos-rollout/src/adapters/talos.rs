@@ -22,7 +22,7 @@ use rollout_core::gate::{
 use rollout_core::machine::{BootProbe, LiveNode};
 use rollout_core::{PortError, PortErrorKind};
 
-use crate::ports::{ConfigChange, InstallOutcome, TalosPort};
+use crate::ports::{ConfigChange, HealthScope, InstallOutcome, TalosPort};
 
 /// Kernel parameter status id of `net.ipv4.ip_forward`.
 const IP_FORWARD: &str = "proc.sys.net.ipv4.ip_forward";
@@ -253,10 +253,18 @@ impl TalosPort for TalosAdapter {
         })
     }
 
-    async fn cluster_health(&self, via: &str) -> Result<ClusterObservation, PortError> {
+    async fn cluster_health(
+        &self,
+        via: &str,
+        scope: &HealthScope,
+    ) -> Result<ClusterObservation, PortError> {
         let node = self.node(via);
+        let nodes = ClusterNodes {
+            control_plane: scope.control_plane.clone(),
+            workers: scope.workers.clone(),
+        };
         let mut stream = node
-            .health_check(self.health_wait, &ClusterNodes::default())
+            .health_check(self.health_wait, &nodes)
             .await
             .map_err(|e| port_error("health check", e))?;
         let mut health = Ok(());

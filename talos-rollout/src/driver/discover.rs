@@ -4,20 +4,23 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use futures::{StreamExt, TryStreamExt, stream};
+
 use rollout_core::PortError;
 use rollout_core::facts::{ClusterFacts, NodeFacts};
 use sdk_support::backoff::Backoff;
 use secrecy::SecretSlice;
 
 use super::Ports;
-use crate::ports::read_retrying;
+use crate::ports::{MAX_PARALLEL_NODE_READS, read_retrying};
 
 /// Five tries per node: 0.5 s doubling to 4 s between them, with jitter.
 const DISCOVERY_RETRY: Backoff =
     Backoff::new(Duration::from_millis(500), Duration::from_secs(4)).with_max_retries(4);
 
 impl Ports {
-    /// Reads the facts planning needs from each node, in order. A transient failure (a node
+    /// Reads the facts planning needs from each node, at most
+    /// [`MAX_PARALLEL_NODE_READS`] at once, and returns them in `nodes` order. A transient failure (a node
     /// mid-reboot, a dropped connection) is tried again a few times with a growing pause;
     /// nothing is changed on any node. [`Driver::discover`](super::Driver::discover) is the
     /// same call for a caller that already has a driver.
@@ -26,10 +29,16 @@ impl Ports {
     /// [`Error::Port`](crate::Error::Port) when a node cannot be read (after the retries for
     /// a transient failure).
     pub async fn discover(&self, cluster: &str, nodes: &[String]) -> crate::Result<ClusterFacts> {
-        let mut facts = Vec::new();
-        for node in nodes {
-            facts.push(self.node_facts_retrying(node).await?);
-        }
+        // The futures are made up front: a closure over borrowed nodes kept inside the run's
+        // future would make it not `Send` for every lifetime (tokio::spawn refuses it).
+        let reads: Vec<_> = nodes
+            .iter()
+            .map(|node| self.node_facts_retrying(node))
+            .collect();
+        let facts: Vec<NodeFacts> = stream::iter(reads)
+            .buffered(MAX_PARALLEL_NODE_READS)
+            .try_collect()
+            .await?;
         Ok(ClusterFacts {
             cluster: cluster.to_owned(),
             nodes: facts,

@@ -7,6 +7,7 @@ use rollout_core::gate::{CheckResult, GateStage, GateVerdict, Observed, stage_ga
 use rollout_core::plan::NodePlan;
 
 use super::Inner;
+use crate::ports::HealthScope;
 
 fn failed(name: &str, detail: String) -> CheckResult {
     CheckResult {
@@ -18,7 +19,12 @@ fn failed(name: &str, detail: String) -> CheckResult {
 
 impl Inner {
     /// Evaluates the gate for `stage` on `node`; failures to observe are failing checks.
-    pub(crate) async fn check_gate(&self, node: &str, stage: GateStage) -> GateVerdict {
+    pub(crate) async fn check_gate(
+        &self,
+        node: &str,
+        stage: GateStage,
+        expected_down: &[String],
+    ) -> GateVerdict {
         let Some(plan) = self.plan_node(node).cloned() else {
             return GateVerdict {
                 passed: false,
@@ -48,7 +54,8 @@ impl Inner {
                 .iter()
                 .find(|n| n.role == NodeRole::ControlPlane && n.node != node)
                 .map_or(node, |n| n.node.as_str());
-            match self.ports.talos.cluster_health(via).await {
+            let scope = self.health_scope(expected_down);
+            match self.ports.talos.cluster_health(via, &scope).await {
                 Ok(cluster) => observed.cluster = Some(cluster),
                 Err(error) => problems.push(failed("observe cluster", error.to_string())),
             }
@@ -60,6 +67,27 @@ impl Inner {
             verdict.checks.extend(problems);
         }
         verdict
+    }
+
+    /// The nodes a cluster health check covers: every node the checked node discovers, or,
+    /// when the rollout has workers in flight, every planned node but those.
+    fn health_scope(&self, expected_down: &[String]) -> HealthScope {
+        let mut scope = HealthScope::default();
+        if expected_down.is_empty() {
+            return scope;
+        }
+        for node in self
+            .plan
+            .nodes
+            .iter()
+            .filter(|n| !expected_down.contains(&n.node))
+        {
+            match node.role {
+                NodeRole::ControlPlane => scope.control_plane.push(node.node.clone()),
+                NodeRole::Worker => scope.workers.push(node.node.clone()),
+            }
+        }
+        scope
     }
 
     /// Runs named checks: the user's registered checks first, every other name is one of

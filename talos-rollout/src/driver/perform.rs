@@ -74,9 +74,12 @@ impl Inner {
         let talos = &self.ports.talos;
         match request {
             NodeRequest::Inspect => talos.inspect(node).await.map(Outcome::Inspected),
-            NodeRequest::CheckGate { stage } => {
-                Ok(Outcome::GateChecked(self.check_gate(node, stage).await))
-            }
+            NodeRequest::CheckGate {
+                stage,
+                expected_down,
+            } => Ok(Outcome::GateChecked(
+                self.check_gate(node, stage, &expected_down).await,
+            )),
             NodeRequest::BackupConfig => {
                 let config = talos.read_machine_config(node).await?;
                 crate::journal::write_backup(self.dir.dir(), node, &config)

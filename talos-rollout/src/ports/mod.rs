@@ -10,7 +10,13 @@ mod read_retry;
 mod talos;
 
 pub use clock::{Clock, TokioClock};
+
+/// How many nodes discovery, final validation and report building read at once.
+///
+/// Enough to hide each read's round trip at a thousand nodes, few enough that one apid
+/// endpoint (every read goes through it) and the Tailscale API's rate limit are not flooded.
+pub const MAX_PARALLEL_NODE_READS: usize = 16;
 pub use factory::FactoryPort;
 pub use kube::{BlockingPod, Cordon, DrainReport, KubePort, NodeReadiness, SkippedPod, Uncordon};
 pub(crate) use read_retry::read_retrying;
-pub use talos::{ConfigChange, InstallOutcome, TalosPort};
+pub use talos::{ConfigChange, HealthScope, InstallOutcome, TalosPort};

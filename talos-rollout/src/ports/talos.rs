@@ -18,6 +18,20 @@ pub struct ConfigChange {
     pub extension_service_config: Option<ExtensionServiceConfig>,
 }
 
+/// Which nodes a cluster health check covers.
+///
+/// Both lists empty: every node the checked control-plane node discovers. A worker's
+/// precheck names the planned nodes except the workers the rollout has in flight (the
+/// machine's `expected_down`), so a free slot is not held up by the rollout's own reboots
+/// while any other planned node still has to be healthy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HealthScope {
+    /// Control-plane nodes to check.
+    pub control_plane: Vec<String>,
+    /// Worker nodes to check.
+    pub workers: Vec<String>,
+}
+
 /// Result of an install.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InstallOutcome {
@@ -39,8 +53,13 @@ pub trait TalosPort: Send + Sync {
     /// What the verification checks look at.
     async fn observe(&self, node: &str) -> Result<NodeObservation, PortError>;
 
-    /// Cluster health and etcd members, read through `via` (a control-plane node).
-    async fn cluster_health(&self, via: &str) -> Result<ClusterObservation, PortError>;
+    /// Cluster health of the nodes in `scope` and etcd members, read through `via` (a
+    /// control-plane node).
+    async fn cluster_health(
+        &self,
+        via: &str,
+        scope: &HealthScope,
+    ) -> Result<ClusterObservation, PortError>;
 
     /// The machine config, exact bytes.
     async fn read_machine_config(&self, node: &str) -> Result<SecretSlice<u8>, PortError>;

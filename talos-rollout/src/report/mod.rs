@@ -7,10 +7,12 @@ mod event_log;
 
 use std::time::Duration;
 
+use futures::{StreamExt, stream};
+
 use rollout_core::Plan;
 use rollout_core::gate::{GateStage, Observed, stage_gate};
 use rollout_core::machine::Summary;
-use rollout_core::plan::NodeAction;
+use rollout_core::plan::{NodeAction, NodePlan};
 use sdk_support::backoff::Backoff;
 use serde::Serialize;
 
@@ -22,7 +24,7 @@ const REPORT_RETRY: Backoff = Backoff::new(Duration::from_millis(300), Duration:
     .without_jitter();
 
 use crate::driver::Ports;
-use crate::ports::read_retrying;
+use crate::ports::{MAX_PARALLEL_NODE_READS, read_retrying};
 use crate::profile::ExtensionProfile;
 
 /// The whole report.
@@ -97,7 +99,8 @@ pub struct Transition {
     pub live: Option<String>,
 }
 
-/// Reads every node's final state through the ports and assembles the report.
+/// Reads every node's final state through the ports (at most
+/// [`MAX_PARALLEL_NODE_READS`] nodes at once) and assembles the report in plan order.
 ///
 /// Reads are retried a few times when the failure is transient (a node mid-reboot).
 pub async fn build(
@@ -108,81 +111,16 @@ pub async fn build(
     profile: &dyn ExtensionProfile,
     credential_id: Option<String>,
 ) -> Report {
-    let mut nodes = Vec::new();
-    for node_plan in &plan.nodes {
-        let phase = summary
-            .nodes
-            .iter()
-            .find(|(name, _)| name == &node_plan.node)
-            .map(|(_, phase)| phase.to_string())
-            .unwrap_or_else(|| "unknown".to_owned());
-        let timeline = log.nodes.get(&node_plan.node).cloned().unwrap_or_default();
-        let live = read_retrying(&ports.clock, &REPORT_RETRY, || {
-            ports.talos.inspect(&node_plan.node)
-        })
-        .await
-        .ok();
-        let observation = read_retrying(&ports.clock, &REPORT_RETRY, || {
-            ports.talos.observe(&node_plan.node)
-        })
-        .await
-        .ok();
-        let extension_status = profile.live_status(node_plan).await;
-        let failing_checks = if phase == "Done" && !node_plan.is_skipped() {
-            let gate = stage_gate(GateStage::Soak, node_plan, 0, &plan.settings);
-            let mut observed = Observed {
-                node: observation,
-                ..Observed::default()
-            };
-            for name in gate.condition().needs().named {
-                if node_plan.extension.soak_checks.contains(&name) {
-                    let result = profile.check(&name, node_plan).await;
-                    observed.named.insert(name, result);
-                }
-            }
-            let verdict = gate.evaluate(node_plan, &observed);
-            verdict
-                .checks
-                .iter()
-                .filter(|check| !check.passed)
-                .map(|check| format!("{} ({})", check.name, check.detail))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        nodes.push(ReportNode {
-            node: node_plan.node.clone(),
-            hostname: node_plan.nodename.clone(),
-            action: match &node_plan.action {
-                NodeAction::Upgrade => "upgrade".to_owned(),
-                NodeAction::ConfigOnly => "config_only".to_owned(),
-                NodeAction::Skip { .. } => "skip".to_owned(),
-            },
-            status: phase,
-            version: live.as_ref().map(|live| live.version.clone()),
-            schematic: Transition {
-                from: node_plan.from.schematic_id.clone(),
-                to: node_plan.to.schematic_id.clone(),
-                live: live.as_ref().and_then(|live| live.schematic_id.clone()),
-            },
-            image: Transition {
-                from: node_plan.from.install_image.clone(),
-                to: node_plan.to.install_image.clone(),
-                live: live.as_ref().and_then(|live| live.install_image.clone()),
-            },
-            extension_status,
-            seconds: timeline.seconds,
-            phases: timeline.phases,
-            failure: timeline
-                .failure
-                .map(|failure| format!("{}: {}", failure.phase, failure.reason)),
-            causes: timeline
-                .diagnosis
-                .map(|diagnosis| diagnosis.causes.iter().map(ToString::to_string).collect())
-                .unwrap_or_default(),
-            failing_checks,
-        });
-    }
+    // Made up front, as in `Ports::discover` (keeps the caller's future `Send`).
+    let reads: Vec<_> = plan
+        .nodes
+        .iter()
+        .map(|node_plan| report_node(plan, node_plan, summary, log, ports, profile))
+        .collect();
+    let nodes: Vec<ReportNode> = stream::iter(reads)
+        .buffered(MAX_PARALLEL_NODE_READS)
+        .collect()
+        .await;
     let succeeded = summary.succeeded() && nodes.iter().all(|node| node.failing_checks.is_empty());
     Report {
         cluster: plan.cluster.clone(),
@@ -200,5 +138,89 @@ pub async fn build(
         credential_id,
         nodes,
         warnings: log.warnings.clone(),
+    }
+}
+
+/// One node's final state: live reads, the profile's status and, for a converged node, the
+/// final validation against the soak gate.
+async fn report_node(
+    plan: &Plan,
+    node_plan: &NodePlan,
+    summary: &Summary,
+    log: &EventLog,
+    ports: &Ports,
+    profile: &dyn ExtensionProfile,
+) -> ReportNode {
+    let phase = summary
+        .nodes
+        .iter()
+        .find(|(name, _)| name == &node_plan.node)
+        .map(|(_, phase)| phase.to_string())
+        .unwrap_or_else(|| "unknown".to_owned());
+    let timeline = log.nodes.get(&node_plan.node).cloned().unwrap_or_default();
+    let live = read_retrying(&ports.clock, &REPORT_RETRY, || {
+        ports.talos.inspect(&node_plan.node)
+    })
+    .await
+    .ok();
+    let observation = read_retrying(&ports.clock, &REPORT_RETRY, || {
+        ports.talos.observe(&node_plan.node)
+    })
+    .await
+    .ok();
+    let extension_status = profile.live_status(node_plan).await;
+    let failing_checks = if phase == "Done" && !node_plan.is_skipped() {
+        let gate = stage_gate(GateStage::Soak, node_plan, 0, &plan.settings);
+        let mut observed = Observed {
+            node: observation,
+            ..Observed::default()
+        };
+        for name in gate.condition().needs().named {
+            if node_plan.extension.soak_checks.contains(&name) {
+                let result = profile.check(&name, node_plan).await;
+                observed.named.insert(name, result);
+            }
+        }
+        let verdict = gate.evaluate(node_plan, &observed);
+        verdict
+            .checks
+            .iter()
+            .filter(|check| !check.passed)
+            .map(|check| format!("{} ({})", check.name, check.detail))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    ReportNode {
+        node: node_plan.node.clone(),
+        hostname: node_plan.nodename.clone(),
+        action: match &node_plan.action {
+            NodeAction::Upgrade => "upgrade".to_owned(),
+            NodeAction::ConfigOnly => "config_only".to_owned(),
+            NodeAction::Skip { .. } => "skip".to_owned(),
+        },
+        status: phase,
+        version: live.as_ref().map(|live| live.version.clone()),
+        schematic: Transition {
+            from: node_plan.from.schematic_id.clone(),
+            to: node_plan.to.schematic_id.clone(),
+            live: live.as_ref().and_then(|live| live.schematic_id.clone()),
+        },
+        image: Transition {
+            from: node_plan.from.install_image.clone(),
+            to: node_plan.to.install_image.clone(),
+            live: live.as_ref().and_then(|live| live.install_image.clone()),
+        },
+        extension_status,
+        seconds: timeline.seconds,
+        phases: timeline.phases,
+        failure: timeline
+            .failure
+            .map(|failure| format!("{}: {}", failure.phase, failure.reason)),
+        causes: timeline
+            .diagnosis
+            .map(|diagnosis| diagnosis.causes.iter().map(ToString::to_string).collect())
+            .unwrap_or_default(),
+        failing_checks,
     }
 }

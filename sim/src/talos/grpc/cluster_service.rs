@@ -1,16 +1,20 @@
 //! `cluster.ClusterService.HealthCheck`: served by control-plane nodes; succeeds (clean end
 //! of stream) once every node is up and ready, fails with `DeadlineExceeded` otherwise.
+//! Nodes named in the request's `cluster_info` are the ones checked; with both lists empty
+//! the node "discovers" every node of the cluster.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use talos_client::methods;
 use talos_client::proto::cluster::cluster_service_server::ClusterService;
-use talos_client::proto::cluster::{HealthCheckProgress, HealthCheckRequest};
+use talos_client::proto::cluster::{ClusterInfo, HealthCheckProgress, HealthCheckRequest};
 use talos_client::proto::machine::machine_status_event::MachineStage;
 use tonic::{Request, Response, Status};
 
 use super::Apid;
 use crate::talos::cluster::TalosCluster;
+use crate::talos::node::Node;
 use crate::talos::rbac::Access;
 use crate::talos::streams::{GrpcStream, produced};
 
@@ -25,13 +29,38 @@ fn progress(message: String) -> HealthCheckProgress {
     }
 }
 
-/// The first node that is not up and ready, if any.
-fn unready_node(cluster: &TalosCluster) -> Option<String> {
-    cluster
-        .nodes
-        .iter()
-        .find(|node| !node.read(|s| s.up && s.ready && s.stage == MachineStage::Running))
-        .map(|node| node.spec.hostname.clone())
+/// The nodes to check: those the request names (an unknown name is never ready), or all.
+fn checked_nodes(cluster: &TalosCluster, info: Option<ClusterInfo>) -> Vec<Checked> {
+    let named: Vec<String> = info
+        .map(|info| [info.control_plane_nodes, info.worker_nodes].concat())
+        .unwrap_or_default();
+    if named.is_empty() {
+        return cluster.nodes.iter().cloned().map(Checked::Known).collect();
+    }
+    named
+        .into_iter()
+        .map(|name| {
+            cluster
+                .find(&name)
+                .map_or(Checked::Unknown(name), Checked::Known)
+        })
+        .collect()
+}
+
+/// A node the health check looks at.
+enum Checked {
+    Known(Arc<Node>),
+    Unknown(String),
+}
+
+/// The first checked node that is not up and ready, if any.
+fn unready_node(nodes: &[Checked]) -> Option<String> {
+    nodes.iter().find_map(|checked| match checked {
+        Checked::Known(node) => (!node
+            .read(|s| s.up && s.ready && s.stage == MachineStage::Running))
+        .then(|| node.spec.hostname.clone()),
+        Checked::Unknown(name) => Some(name.clone()),
+    })
 }
 
 #[tonic::async_trait]
@@ -53,13 +82,15 @@ impl ClusterService for Apid {
             .wait_timeout
             .and_then(|d| Duration::try_from(d).ok())
             .unwrap_or(DEFAULT_WAIT);
-        let cluster = self.cluster.clone();
+        let nodes = checked_nodes(&self.cluster, message.cluster_info);
         let boot = call.node.read(|s| s.boot.clone());
         Ok(Response::new(produced(boot, move |tx| async move {
-            let addresses: Vec<String> = cluster
-                .nodes
+            let addresses: Vec<String> = nodes
                 .iter()
-                .map(|n| n.spec.address.to_string())
+                .map(|checked| match checked {
+                    Checked::Known(node) => node.spec.address.to_string(),
+                    Checked::Unknown(name) => name.clone(),
+                })
                 .collect();
             let _ = tx
                 .send(Ok(progress(format!(
@@ -70,7 +101,7 @@ impl ClusterService for Apid {
             let deadline = tokio::time::Instant::now() + wait;
             let check = "waiting for all nodes to finish boot sequence";
             loop {
-                match unready_node(&cluster) {
+                match unready_node(&nodes) {
                     None => {
                         let _ = tx.send(Ok(progress(format!("{check}: OK")))).await;
                         let _ = tx

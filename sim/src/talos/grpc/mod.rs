@@ -107,6 +107,7 @@ impl Apid {
                 node.spec.address
             )));
         }
+        ctx.advances.node_called(&node.spec.hostname);
         Ok(Call { node, roles })
     }
 
@@ -152,6 +153,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use std::sync::OnceLock;
+    use std::time::Duration;
 
     use tonic::metadata::{MetadataMap, MetadataValue};
 
@@ -172,9 +174,11 @@ mod tests {
             faults,
             clock,
             timings: Timings::default(),
+            reboot_jitter: Duration::ZERO,
             connections: OnceLock::new(),
             kube_access: OnceLock::new(),
             calls: Default::default(),
+            advances: Default::default(),
         };
         let settings = ClusterSettings {
             cluster_name: "test".to_owned(),
