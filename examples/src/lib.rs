@@ -1,10 +1,13 @@
 //! Shared plumbing for the runnable examples: choosing between the embedded simulator and a
 //! real cluster ([`target`]), rendering text or JSON ([`output`], [`progress`]), exit
-//! statuses ([`exit`]), and what `full-rollout` and `rollback` share ([`rollout_args`], [`profile_args`],
+//! statuses ([`exit`]), bounded inputs ([`input`]), tag and CIDR flags ([`parse`]), and
+//! what `full-rollout` and `rollback` share ([`rollout_args`], [`profile_args`],
 //! [`report`]).
 
 pub mod exit;
+pub mod input;
 pub mod output;
+pub mod parse;
 pub mod profile_args;
 pub mod progress;
 pub mod report;

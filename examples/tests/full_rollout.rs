@@ -163,8 +163,8 @@ fn plan_prints_the_dry_run_and_changes_nothing() {
     assert!(!artifacts_dir.exists(), "--plan wrote artifacts");
 
     let after = run(sim.command("get-extensions").arg("--json"));
-    let nodes: Value = serde_json::from_slice(&after.stdout).unwrap();
-    for node in nodes.as_array().unwrap() {
+    let listing: Value = serde_json::from_slice(&after.stdout).unwrap();
+    for node in listing["nodes"].as_array().unwrap() {
         let names: Vec<&str> = node["extensions"]
             .as_array()
             .unwrap()

@@ -27,7 +27,7 @@ fn every_tool_explains_itself_with_help() {
             String::from_utf8_lossy(&output.stderr)
         );
         let help = String::from_utf8_lossy(&output.stdout);
-        for flag in ["--talosconfig", "--json"] {
+        for flag in ["--sim", "--json"] {
             assert!(help.contains(flag), "{tool} --help lacks {flag}");
         }
     }
@@ -68,7 +68,8 @@ fn status_rotation_and_rollback_after_a_rollout() {
         String::from_utf8_lossy(&approval.stderr)
     );
     let approved: Value = serde_json::from_slice(&approval.stdout).unwrap();
-    for device in approved.as_array().unwrap() {
+    assert_eq!(approved["target"], "real", "{approved}");
+    for device in approved["devices"].as_array().unwrap() {
         assert_eq!(
             device["approved"],
             serde_json::json!(["10.43.0.0/16"]),
@@ -105,8 +106,8 @@ fn status_rotation_and_rollback_after_a_rollout() {
         String::from_utf8_lossy(&rollback.stderr)
     );
     let extensions = run(sim.command("get-extensions").arg("--json"));
-    let nodes: Value = serde_json::from_slice(&extensions.stdout).unwrap();
-    for node in nodes.as_array().unwrap() {
+    let listing: Value = serde_json::from_slice(&extensions.stdout).unwrap();
+    for node in listing["nodes"].as_array().unwrap() {
         let names: Vec<&str> = node["extensions"]
             .as_array()
             .unwrap()
@@ -171,4 +172,12 @@ fn status_watch_prints_one_json_line_per_round() {
     child.wait().unwrap();
     assert_eq!(rounds.len(), 2);
     assert!(rounds.iter().all(|round| round["health"] == "unhealthy"));
+    for round in &rounds {
+        let checked_at = round["checked_at"].as_str().unwrap();
+        assert!(
+            time::OffsetDateTime::parse(checked_at, &time::format_description::well_known::Rfc3339)
+                .is_ok(),
+            "{round}"
+        );
+    }
 }
