@@ -283,3 +283,15 @@ fn each_tool_names_itself_and_lists_only_its_own_flags() {
         );
     }
 }
+
+/// Logs written to a pipe or file carry no ANSI colour codes.
+#[test]
+fn logs_off_a_terminal_carry_no_ansi_codes() {
+    let output = run(tool("get-extensions")
+        .args(["--sim", "--sim-control-planes", "1"])
+        .env("RUST_LOG", "debug"));
+    assert_code(&output, 0, "get-extensions");
+    let stderr = stderr(&output);
+    assert!(stderr.contains("DEBUG"), "no log lines: {stderr}");
+    assert!(!stderr.contains('\u{1b}'), "ANSI codes: {stderr}");
+}

@@ -195,4 +195,13 @@ fn without_arguments_the_embedded_seed_cluster_converges() {
         stdout.contains("every node converged"),
         "no summary table: {stdout}"
     );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("embedded simulated cluster"),
+        "the sim is not announced: {stderr}"
+    );
+    assert!(
+        stderr.contains("1 of 3 nodes finished") && stderr.contains("3 of 3 nodes finished"),
+        "no overall progress: {stderr}"
+    );
 }

@@ -97,7 +97,7 @@ fn status_rotation_and_rollback_after_a_rollout() {
     let worker = sim.address("k8s-2");
     let rollback = run(sim
         .command("rollback")
-        .args(FAST)
+        .args(["--check-interval-seconds", "1"])
         .args(artifacts_flag)
         .args(["--node", &worker]));
     assert!(
