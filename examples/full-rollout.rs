@@ -54,8 +54,10 @@ use examples::output::{Output, OutputArgs, short_id, table};
 use examples::profile_args::ProfileArgs;
 use examples::progress::render_events;
 use examples::report;
-use examples::rollout_args::RolloutArgs;
-use examples::target::{Target, TargetArgs, TargetKind};
+use examples::rollout_args::{RolloutArgs, StepArgs};
+use examples::target::{
+    ClusterArgs, FactoryArgs, TailnetArgs, Target, TargetArgs, TargetKind, WithoutFlags,
+};
 use serde_json::json;
 use talos_rollout::core::ClusterFacts;
 use talos_rollout::gitops::{self, Repository};
@@ -64,7 +66,7 @@ use talos_rollout::{Error, ExtensionRollout};
 
 /// Roll a system extension (Tailscale by default) onto every node, one at a time, with verification.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(name = "full-rollout", version)]
 struct Args {
     /// Print the plan (the dry run) and change nothing.
     #[arg(long, conflicts_with = "resume")]
@@ -85,6 +87,14 @@ struct Args {
     #[command(flatten)]
     rollout: RolloutArgs,
     #[command(flatten)]
+    steps: StepArgs,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    #[command(flatten)]
+    factory: FactoryArgs,
+    #[command(flatten)]
+    tailnet: TailnetArgs,
+    #[command(flatten)]
     gitops: GitopsArgs,
     #[command(flatten)]
     target: TargetArgs,
@@ -100,21 +110,27 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<u8> {
-    let output = Output::new(&args.output);
-    let target = Target::connect(&args.target).await?;
+    let target = Target::choose(
+        &args.target,
+        &[&args.cluster, &args.factory, &args.tailnet],
+        WithoutFlags::StartSim,
+    )
+    .await?;
+    let output = Output::new(&args.output).on(target.kind);
     let embedded = target.kind == TargetKind::EmbeddedSim;
-    if embedded {
-        output.note(format!(
-            "started the embedded simulated cluster ({} nodes); pass --talosconfig to use a real one",
-            target.nodes.len()
-        ));
-    }
+    let cluster = target.cluster(&args.cluster)?;
     let repository = open_repository(&args.gitops, embedded, output)?;
-    let profile = args.profile.profile(&target)?;
-    let dir = RolloutDir::new(&args.rollout.artifacts, &target.cluster);
+    let profile = args.profile.profile(&target, &args.tailnet)?;
+    let dir = RolloutDir::new(&args.steps.artifacts, &cluster.name);
     let (rollout, events) = args
-        .rollout
-        .rollout(&target, profile.clone())?
+        .steps
+        .builder(
+            target.kind,
+            &cluster,
+            target.factory(&args.factory)?,
+            profile.clone(),
+            Some(&args.rollout),
+        )?
         .take_over_stale_lock(args.take_over_stale_lock || args.resume || embedded)
         .build()
         .map_err(as_input_error)?;
@@ -195,7 +211,7 @@ async fn run(args: Args) -> anyhow::Result<u8> {
         output.item(&json!({"event": "gitops_sync", "report": synced}), |_| {
             format!("\n{}", render_sync(&synced))
         });
-        let drift = gitops::check(repository, ports.talos.as_ref(), &target.nodes).await?;
+        let drift = gitops::check(repository, ports.talos.as_ref(), &cluster.nodes).await?;
         in_step = drift.in_step();
         output.item(&json!({"event": "gitops_check", "report": drift}), |_| {
             render_drift(&drift)
