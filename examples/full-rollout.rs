@@ -205,7 +205,7 @@ async fn run(args: Args) -> anyhow::Result<u8> {
     );
     let mut in_step = true;
     if let Some(repository) = &repository {
-        let options = args.gitops.options();
+        let options = args.gitops.options(profile.as_ref());
         let synced = gitops::sync_after_rollout(repository, &store, &plan, &summary, &options)
             .map_err(as_input_error)?;
         output.item(&json!({"event": "gitops_sync", "report": synced}), |_| {

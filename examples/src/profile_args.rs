@@ -108,7 +108,7 @@ impl ExtensionArgs {
                 let ups = self.nut_ups.clone().ok_or_else(|| {
                     crate::exit::invalid_input("--extension nut-client needs --nut-ups NAME@HOST")
                 })?;
-                let password = std::env::var("NUT_PASSWORD").map_err(|_| {
+                let password = std::env::var(talos_rollout::profiles::nut_client::PASSWORD_VARIABLE).map_err(|_| {
                     crate::exit::invalid_input(
                         "--extension nut-client needs the NUT password in NUT_PASSWORD",
                     )
