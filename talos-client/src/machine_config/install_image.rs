@@ -1,9 +1,9 @@
 //! Reading and setting `machine.install.image` in the v1alpha1 document, editing only that value.
 
 use serde_yaml_ng::{Mapping, Value};
-use yaml_rust2::scanner::TScalarStyle;
 
 use super::error::MachineConfigError;
+use super::text_edit::{Edit, insert_after_line, scalar_end};
 use super::yaml_tree::{self, Node, Scalar};
 
 const PATH: &str = "machine.install.image";
@@ -32,29 +32,6 @@ pub(super) fn set(body: &str, image: &str, eol: &str) -> Result<String, MachineC
     let edited = edit.apply(body);
     verify(body, &edited, image)?;
     Ok(edited)
-}
-
-/// One text change: replace `range` of the body with `text`.
-struct Edit {
-    range: std::ops::Range<usize>,
-    text: String,
-}
-
-impl Edit {
-    fn insert(at: usize, text: String) -> Self {
-        Self {
-            range: at..at,
-            text,
-        }
-    }
-
-    fn apply(&self, body: &str) -> String {
-        let mut edited = String::with_capacity(body.len() + self.text.len());
-        edited.push_str(&body[..self.range.start]);
-        edited.push_str(&self.text);
-        edited.push_str(&body[self.range.end..]);
-        edited
-    }
 }
 
 fn plan_edit(body: &str, root: &Node, scalar: &str, eol: &str) -> Result<Edit, MachineConfigError> {
@@ -98,7 +75,9 @@ fn plan_edit(body: &str, root: &Node, scalar: &str, eol: &str) -> Result<Edit, M
                 Ok(Edit::insert(at, format!(" {scalar}")))
             }
             Some((_, Node::Scalar(value))) => Ok(Edit {
-                range: value.start..scalar_end(body, value)?,
+                range: value.start
+                    ..scalar_end(body, value)
+                        .ok_or_else(|| unsupported("the current image spans several lines"))?,
                 text: scalar.to_owned(),
             }),
             Some(_) => Err(unsupported("machine.install.image is not a string")),
@@ -128,22 +107,6 @@ fn machine_entry<'a>(
     }
 }
 
-/// Inserts `text` at the start of the line after 1-based `line` (at the end of the body
-/// when `line` is the last one, first ending that line when it has no line ending).
-fn insert_after_line(body: &str, line: usize, text: String, eol: &str) -> Edit {
-    let mut offset = 0;
-    for (index, line_text) in body.split_inclusive('\n').enumerate() {
-        offset += line_text.len();
-        if index + 1 == line {
-            break;
-        }
-    }
-    if offset == body.len() && !body.ends_with('\n') {
-        return Edit::insert(offset, format!("{eol}{text}"));
-    }
-    Edit::insert(offset, text)
-}
-
 /// Byte offset just after the `:` that follows a plain key.
 fn after_colon(body: &str, key: &Scalar) -> Result<usize, MachineConfigError> {
     let key_end = key.start + key.value.len();
@@ -154,44 +117,6 @@ fn after_colon(body: &str, key: &Scalar) -> Result<usize, MachineConfigError> {
     } else {
         Err(unsupported("the image key is not written as a plain key"))
     }
-}
-
-/// Byte offset just past a single-line scalar's source text.
-fn scalar_end(body: &str, scalar: &Scalar) -> Result<usize, MachineConfigError> {
-    let rest = body.get(scalar.start..).unwrap_or_default();
-    let end = match scalar.style {
-        TScalarStyle::Plain => rest
-            .starts_with(scalar.value.as_str())
-            .then_some(scalar.value.len()),
-        TScalarStyle::SingleQuoted => closing_quote(rest, '\'', None),
-        TScalarStyle::DoubleQuoted => closing_quote(rest, '"', Some('\\')),
-        TScalarStyle::Literal | TScalarStyle::Folded => None,
-    };
-    end.map(|end| scalar.start + end)
-        .ok_or_else(|| unsupported("the current image spans several lines"))
-}
-
-/// Length of a quoted scalar on one line, including both quotes. In single quotes a
-/// doubled quote is an escaped quote; in double quotes `escape` escapes the next char.
-fn closing_quote(text: &str, quote: char, escape: Option<char>) -> Option<usize> {
-    let mut chars = text.char_indices().skip(1).peekable();
-    while let Some((offset, c)) = chars.next() {
-        match c {
-            '\n' | '\r' => return None,
-            c if Some(c) == escape => {
-                chars.next();
-            }
-            c if c == quote => {
-                if escape.is_none() && chars.peek().is_some_and(|(_, next)| *next == quote) {
-                    chars.next();
-                } else {
-                    return Some(offset + c.len_utf8());
-                }
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 /// The image as a YAML scalar (quoted only when YAML needs it).

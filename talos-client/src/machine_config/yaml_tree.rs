@@ -34,7 +34,14 @@ pub(super) enum Node {
         flow: bool,
         entries: Vec<(Option<Scalar>, Node)>,
     },
-    /// A sequence or an alias (never edited).
+    /// A sequence; `flow` is true for `[...]` style, `start` is the byte offset of its
+    /// first character (`[` or the first `-`).
+    Sequence {
+        flow: bool,
+        start: usize,
+        items: Vec<Node>,
+    },
+    /// An alias (never edited).
     Other,
 }
 
@@ -137,13 +144,21 @@ impl Builder<'_> {
                     entries.push((key, self.node(event, marker)?));
                 }
             }
-            Event::SequenceStart(..) => loop {
-                let (event, marker) = self.parser.next_token()?;
-                if matches!(event, Event::SequenceEnd | Event::StreamEnd) {
-                    return Ok(Node::Other);
+            Event::SequenceStart(..) => {
+                let start = self.byte(marker);
+                let flow = self
+                    .text
+                    .get(start..)
+                    .is_some_and(|rest| rest.starts_with('['));
+                let mut items = Vec::new();
+                loop {
+                    let (event, marker) = self.parser.next_token()?;
+                    if matches!(event, Event::SequenceEnd | Event::StreamEnd) {
+                        return Ok(Node::Sequence { flow, start, items });
+                    }
+                    items.push(self.node(event, marker)?);
                 }
-                self.node(event, marker)?;
-            },
+            }
             _ => Ok(Node::Other),
         }
     }
