@@ -148,7 +148,21 @@ impl Pki {
     /// [`Error::Pki`] for an invalid SAN or a signing failure, [`Error::Tls`] when rustls
     /// rejects the configuration.
     pub fn server_config(&self, sans: &[&str]) -> Result<Arc<rustls::ServerConfig>, Error> {
-        let (chain, key) = self.issue_server(sans)?;
+        let sans: Vec<String> = sans.iter().map(|s| (*s).to_owned()).collect();
+        let certificate = self.server_certificate(&sans)?;
+        self.server_config_with(Arc::new(rustls::sign::SingleCertAndKey::from(certificate)))
+    }
+
+    /// A server configuration like [`Pki::server_config`] whose certificate `resolver`
+    /// picks at each handshake (so that it can be re-issued while the server runs).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Tls`] when rustls rejects the configuration.
+    pub fn server_config_with(
+        &self,
+        resolver: Arc<dyn rustls::server::ResolvesServerCert>,
+    ) -> Result<Arc<rustls::ServerConfig>, Error> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut roots = rustls::RootCertStore::empty();
         roots.add(self.ca_der()).map_err(tls_error)?;
@@ -160,18 +174,36 @@ impl Pki {
             .with_safe_default_protocol_versions()
             .map_err(tls_error)?
             .with_client_cert_verifier(verifier)
-            .with_single_cert(chain, key)
-            .map_err(tls_error)?;
+            .with_cert_resolver(resolver);
         config.alpn_protocols = vec![b"h2".to_vec()];
         Ok(Arc::new(config))
     }
 
+    /// An apid server certificate for `sans` (IP addresses or DNS names) with its key,
+    /// ready for rustls.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Pki`] for an invalid SAN or a signing failure, [`Error::Tls`] when the key
+    /// cannot be loaded.
+    pub fn server_certificate(
+        &self,
+        sans: &[String],
+    ) -> Result<Arc<rustls::sign::CertifiedKey>, Error> {
+        let (chain, key) = self.issue_server(sans)?;
+        let provider = rustls::crypto::ring::default_provider();
+        let key = provider
+            .key_provider
+            .load_private_key(key)
+            .map_err(tls_error)?;
+        Ok(Arc::new(rustls::sign::CertifiedKey::new(chain, key)))
+    }
+
     fn issue_server(
         &self,
-        sans: &[&str],
+        sans: &[String],
     ) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), Error> {
-        let sans: Vec<String> = sans.iter().map(|s| (*s).to_owned()).collect();
-        let mut params = CertificateParams::new(sans).map_err(pki_error)?;
+        let mut params = CertificateParams::new(sans.to_vec()).map_err(pki_error)?;
         params.distinguished_name = distinguished_name("talos-sim-apid", &[]);
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];

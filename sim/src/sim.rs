@@ -1,6 +1,7 @@
 //! The whole simulation in one value: a Talos cluster behind an mTLS apid endpoint, an Image
 //! Factory and a tailnet, all on loopback, plus the talosconfig that reaches them.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 
@@ -12,7 +13,7 @@ use crate::factory::{FactoryOptions, ImageFactory};
 use crate::http_server::HttpServer;
 use crate::mtls::{self, ServerHandle};
 use crate::pki::{LOOPBACK_SANS, Pki};
-use crate::tailnet::{Tailnet, TailnetOptions};
+use crate::tailnet::{DeviceAddresses, Tailnet, TailnetOptions};
 use crate::talos::{
     self, ClusterContext, ClusterSettings, NodeRole, NodeSpec, TalosCluster, Timings,
 };
@@ -200,17 +201,27 @@ impl SimBuilder {
         };
         let installer_host = factory_server.addr().to_string();
         let cluster = TalosCluster::new(specs, ctx, &settings, &installer_host)?;
-        let pki = Pki::generate()?;
+        let pki = Arc::new(Pki::generate()?);
         let tls = pki.server_config(LOOPBACK_SANS)?;
         let mut apid = Vec::new();
         for endpoint in 0..self.apid_endpoints {
             apid.push(mtls::serve(talos::routes(&cluster, endpoint), Arc::clone(&tls)).await?);
         }
+        let mut node_apid = Vec::new();
+        for (index, node) in cluster.nodes.iter().enumerate() {
+            let certificate =
+                talos::NodeCertificate::new(Arc::clone(&pki), Arc::clone(node), tailnet.clone());
+            let routes =
+                talos::node_routes(&cluster, Arc::clone(node), self.apid_endpoints + index);
+            let tls = pki.server_config_with(Arc::new(certificate))?;
+            node_apid.push(mtls::serve(routes, tls).await?);
+        }
         let controls = apid.iter().map(ServerHandle::connection_control).collect();
         // Set once, right after serving; nothing else sets it.
         let _ = cluster.ctx.connections.set(controls);
         Ok(Sim {
-            pki: Arc::new(pki),
+            pki,
+            node_apid,
             apid_addrs: apid.iter().map(ServerHandle::addr).collect(),
             apid: apid.into_iter().map(Some).collect(),
             factory_server,
@@ -243,6 +254,8 @@ pub struct Sim {
     apid_addrs: Vec<SocketAddr>,
     /// The apid servers, by index; `None` once stopped.
     apid: Vec<Option<ServerHandle>>,
+    /// Each node's own apid (its certificate is the node's), in node order.
+    node_apid: Vec<ServerHandle>,
     factory_server: HttpServer,
     tailnet_server: HttpServer,
     cluster: TalosCluster,
@@ -296,6 +309,49 @@ impl Sim {
         let context = Context::new(CONTEXT_NAME, self.endpoints(), nodes, identity)
             .map_err(|e| Error::InvalidSetup(e.to_string()))?;
         Ok(TalosConfig::new(context))
+    }
+
+    /// Where each tailnet name and address of the nodes leads: every registered device's
+    /// MagicDNS name, IPv4 and IPv6 address, mapped to its node's own apid on loopback.
+    ///
+    /// This is the sim's dialer seam for "over the tailnet": give each pair to
+    /// [`talos_client::TalosClientBuilder::resolve`] and connect to the name (port 50000);
+    /// the TCP connection goes to loopback while TLS verifies the node's certificate
+    /// against the name, so a name missing from the node's `machine.certSANs` fails the
+    /// handshake exactly as on a real node. Devices appear once the nodes log in.
+    pub fn tailnet_hosts(&self) -> BTreeMap<String, SocketAddr> {
+        let mut hosts = BTreeMap::new();
+        for (node, server) in self.cluster.nodes.iter().zip(&self.node_apid) {
+            let device = node.read(|state| state.tailscale_device.clone());
+            let Some(addresses) = device.and_then(|id| self.tailnet.device_addresses(&id)) else {
+                continue;
+            };
+            for host in [
+                addresses.fqdn,
+                addresses.ipv4.to_string(),
+                addresses.ipv6.to_string(),
+            ] {
+                hosts.insert(host, server.addr());
+            }
+        }
+        hosts
+    }
+
+    /// The MagicDNS name and tailnet addresses of the node `host` (hostname or address),
+    /// once its device has registered.
+    pub fn tailnet_addresses(&self, host: &str) -> Option<DeviceAddresses> {
+        let device = self
+            .cluster
+            .find(host)?
+            .read(|state| state.tailscale_device.clone())?;
+        self.tailnet.device_addresses(&device)
+    }
+
+    /// The loopback address of the node `host`'s own apid, whose certificate carries the
+    /// node's addresses and `machine.certSANs` (re-issued when they change).
+    pub fn node_endpoint(&self, host: &str) -> Option<SocketAddr> {
+        let index = self.cluster.nodes.iter().position(|n| n.answers_to(host))?;
+        self.node_apid.get(index).map(ServerHandle::addr)
     }
 
     /// The Image Factory base URL.
@@ -356,7 +412,7 @@ impl Sim {
 
     /// Stops every server and waits for them.
     pub async fn shutdown(self) {
-        for server in self.apid.into_iter().flatten() {
+        for server in self.apid.into_iter().flatten().chain(self.node_apid) {
             server.shutdown().await;
         }
         self.factory_server.shutdown().await;

@@ -21,6 +21,7 @@ mod kubeconfig;
 mod lifecycle;
 mod logs;
 mod node;
+mod node_certificate;
 mod rbac;
 mod resources;
 mod services;
@@ -35,4 +36,5 @@ pub use spec::{NodeRole, NodeSpec};
 
 pub(crate) use cluster::ClusterContext;
 pub(crate) use config::ClusterSettings;
-pub(crate) use grpc::routes;
+pub(crate) use grpc::{node_routes, routes};
+pub(crate) use node_certificate::NodeCertificate;
