@@ -47,4 +47,5 @@ pub use faults::{Faults, TAILSCALE_EXTENSION};
 pub use http_server::HttpServer;
 pub use sim::{
     CONTEXT_NAME, DEFAULT_EXTENSIONS, DEFAULT_SERVICE_CIDR, DEFAULT_TALOS_VERSION, Sim, SimBuilder,
+    TailnetDns,
 };

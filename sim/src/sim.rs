@@ -234,6 +234,41 @@ impl SimBuilder {
     }
 }
 
+/// The sim's dialer seam for "over the tailnet": every registered device's MagicDNS name,
+/// IPv4 and IPv6 address, mapped to its node's own apid on loopback.
+///
+/// Give each pair to [`talos_client::TalosClientBuilder::resolve`] and connect to the name
+/// (port 50000): the TCP connection goes to loopback while TLS verifies the node's
+/// certificate against the name, so a name missing from the node's `machine.certSANs`
+/// fails the handshake exactly as on a real node. Devices appear once the nodes log in.
+#[derive(Debug, Clone)]
+pub struct TailnetDns {
+    cluster: TalosCluster,
+    tailnet: Tailnet,
+    endpoints: Vec<SocketAddr>,
+}
+
+impl TailnetDns {
+    /// Name or address → the node's loopback apid, for every device registered now.
+    pub fn hosts(&self) -> BTreeMap<String, SocketAddr> {
+        let mut hosts = BTreeMap::new();
+        for (node, endpoint) in self.cluster.nodes.iter().zip(&self.endpoints) {
+            let device = node.read(|state| state.tailscale_device.clone());
+            let Some(addresses) = device.and_then(|id| self.tailnet.device_addresses(&id)) else {
+                continue;
+            };
+            for host in [
+                addresses.fqdn,
+                addresses.ipv4.to_string(),
+                addresses.ipv6.to_string(),
+            ] {
+                hosts.insert(host, *endpoint);
+            }
+        }
+        hosts
+    }
+}
+
 /// A running simulation. Dropping it stops every server.
 ///
 /// # Usage
@@ -311,30 +346,18 @@ impl Sim {
         Ok(TalosConfig::new(context))
     }
 
-    /// Where each tailnet name and address of the nodes leads: every registered device's
-    /// MagicDNS name, IPv4 and IPv6 address, mapped to its node's own apid on loopback.
-    ///
-    /// This is the sim's dialer seam for "over the tailnet": give each pair to
-    /// [`talos_client::TalosClientBuilder::resolve`] and connect to the name (port 50000);
-    /// the TCP connection goes to loopback while TLS verifies the node's certificate
-    /// against the name, so a name missing from the node's `machine.certSANs` fails the
-    /// handshake exactly as on a real node. Devices appear once the nodes log in.
+    /// Where each tailnet name and address of the nodes leads now (see [`TailnetDns`]).
     pub fn tailnet_hosts(&self) -> BTreeMap<String, SocketAddr> {
-        let mut hosts = BTreeMap::new();
-        for (node, server) in self.cluster.nodes.iter().zip(&self.node_apid) {
-            let device = node.read(|state| state.tailscale_device.clone());
-            let Some(addresses) = device.and_then(|id| self.tailnet.device_addresses(&id)) else {
-                continue;
-            };
-            for host in [
-                addresses.fqdn,
-                addresses.ipv4.to_string(),
-                addresses.ipv6.to_string(),
-            ] {
-                hosts.insert(host, server.addr());
-            }
+        self.tailnet_dns().hosts()
+    }
+
+    /// A cloneable handle answering [`Sim::tailnet_hosts`] as devices come and go.
+    pub fn tailnet_dns(&self) -> TailnetDns {
+        TailnetDns {
+            cluster: self.cluster.clone(),
+            tailnet: self.tailnet.clone(),
+            endpoints: self.node_apid.iter().map(ServerHandle::addr).collect(),
         }
-        hosts
     }
 
     /// The MagicDNS name and tailnet addresses of the node `host` (hostname or address),

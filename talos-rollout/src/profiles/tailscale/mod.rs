@@ -11,7 +11,9 @@
 mod adapter;
 mod auth;
 mod builder;
+mod cert_sans;
 mod checks;
+mod connectivity;
 mod diagnosis;
 mod health;
 mod hostname;
@@ -23,6 +25,11 @@ mod warning;
 pub use adapter::TailnetAdapter;
 pub use auth::{AuthKeyKind, TailscaleAuth};
 pub use builder::{RouteApproval, TailscaleEsc, TailscaleEscBuilder};
+pub use cert_sans::{ADD_TAILNET_CERT_SANS, tailnet_cert_sans};
+pub use connectivity::{
+    ConnectivityProbe, Diagnosis, NOT_ON_TAILNET, ProbeOutcome, ProbeReport, SERVICE_OVER_TAILNET,
+    TALOS_API_OVER_TAILNET, TailnetPresence, TailnetResolver,
+};
 pub use health::{Health, HealthRound, NodeHealth, check_health};
 pub use hostname::validate_hostname;
 pub use port::{DeviceObservation, TailnetPort};
