@@ -17,11 +17,14 @@ use sim::Sim;
 use sim::tailnet::TailnetOptions;
 use sim::talos::Timings;
 use support::{ROUTE, SimClients};
+use talos_client::TalosClient;
+use talos_client::config::TalosConfig;
 use talos_client::machine_config::{CertSans, ConfigDocuments};
 use talos_rollout::adapters::TalosAdapter;
 use talos_rollout::profiles::TailscaleProfile;
 use talos_rollout::profiles::tailscale::{
-    ConnectivityProbe, NOT_ON_TAILNET, TALOS_API_OVER_TAILNET, TailnetPresence,
+    ConnectivityProbe, EmergencyNode, NOT_ON_TAILNET, TALOS_API_OVER_TAILNET, TailnetAdapter,
+    TailnetPresence, write_emergency_configs,
 };
 use talos_rollout::{Event, ExtensionRollout};
 
@@ -34,6 +37,7 @@ const FAST: Timings = Timings {
 
 struct Outcome {
     sim: Sim,
+    clients: SimClients,
     summary: Summary,
     events: Vec<Event>,
 }
@@ -43,6 +47,7 @@ struct Outcome {
 async fn roll(cert_sans: bool, on_tailnet: bool) -> Outcome {
     let sim = Sim::builder()
         .control_planes(1)
+        .workers(1)
         .timings(FAST)
         .tailnet(TailnetOptions {
             appear_delay: Duration::from_millis(100),
@@ -84,7 +89,7 @@ async fn roll(cert_sans: bool, on_tailnet: bool) -> Outcome {
         .factory(clients.factory.clone())
         .profile(profile)
         .cluster("sim")
-        .nodes(["k8s-1"])
+        .nodes(["k8s-1", "k8s-2"])
         .spec(spec)
         .artifacts(artifacts.path())
         .build()
@@ -96,6 +101,7 @@ async fn roll(cert_sans: bool, on_tailnet: bool) -> Outcome {
     }
     Outcome {
         sim,
+        clients,
         summary,
         events: seen,
     }
@@ -133,6 +139,66 @@ async fn the_magicdns_name_is_added_to_cert_sans_and_the_talos_api_proven_reacha
         2,
         "one reboot for the upgrade, none for the certSANs"
     );
+    let worker =
+        ConfigDocuments::parse(&outcome.sim.cluster().snapshot("k8s-2").unwrap().config).unwrap();
+    assert_eq!(worker.cert_sans(CertSans::Machine).len(), 3);
+    assert!(worker.cert_sans(CertSans::ApiServer).is_empty());
+}
+
+#[tokio::test]
+async fn the_emergency_talosconfig_reaches_every_node_by_its_magicdns_name() {
+    let outcome = roll(true, true).await;
+    assert!(
+        outcome.summary.succeeded(),
+        "{:?}",
+        failure(&outcome.events)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = outcome.sim.talosconfig().unwrap();
+    let identity = config.context(None).unwrap().identity().clone();
+    let nodes = [("k8s-1", true), ("k8s-2", false)].map(|(name, control_plane)| EmergencyNode {
+        node: name.to_owned(),
+        hostname: name.to_owned(),
+        control_plane,
+    });
+    let tailnet = TailnetAdapter::new(outcome.clients.tailscale.clone());
+    let written = write_emergency_configs(
+        dir.path(),
+        "sim",
+        &identity,
+        &outcome.clients.talos,
+        &tailnet,
+        &nodes,
+    )
+    .await
+    .unwrap();
+    assert!(written.notes.is_empty(), "{:?}", written.notes);
+
+    let emergency = TalosConfig::from_path(&written.talosconfig).unwrap();
+    let context = emergency.context(None).unwrap();
+    assert_eq!(context.nodes().len(), 2);
+    for name in context.nodes() {
+        assert!(name.ends_with(".ts.net"), "{name}");
+        let mut builder = TalosClient::builder()
+            .endpoint(name.clone())
+            .identity(context.identity().clone());
+        for (host, address) in outcome.sim.tailnet_hosts() {
+            builder = builder.resolve(host, address);
+        }
+        let version = builder.build().unwrap().endpoint_node().version().await;
+        assert!(version.is_ok(), "{name}: {version:?}");
+    }
+    let kubeconfig = std::fs::read_to_string(written.kubeconfig.as_ref().unwrap()).unwrap();
+    let k8s_1 = outcome.sim.tailnet_addresses("k8s-1").unwrap().fqdn;
+    assert!(
+        kubeconfig.contains(&format!("server: https://{k8s_1}:6443")),
+        "{kubeconfig}"
+    );
+    for path in [&written.talosconfig, written.kubeconfig.as_ref().unwrap()] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", path.display());
+    }
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ mod cert_sans;
 mod checks;
 mod connectivity;
 mod diagnosis;
+mod emergency;
 mod health;
 mod hostname;
 mod port;
@@ -29,6 +30,10 @@ pub use cert_sans::{ADD_TAILNET_CERT_SANS, tailnet_cert_sans};
 pub use connectivity::{
     ConnectivityProbe, Diagnosis, NOT_ON_TAILNET, ProbeOutcome, ProbeReport, SERVICE_OVER_TAILNET,
     TALOS_API_OVER_TAILNET, TailnetPresence, TailnetResolver,
+};
+pub use emergency::{
+    EMERGENCY_KUBECONFIG, EMERGENCY_TALOSCONFIG, EmergencyConfigs, EmergencyNode,
+    write_emergency_configs,
 };
 pub use health::{Health, HealthRound, NodeHealth, check_health};
 pub use hostname::validate_hostname;
