@@ -1,7 +1,9 @@
 //! Shows, per node, whether the tailscale rollout holds: the extension is installed, its
-//! `ext-tailscale` service runs, the node's tailnet device is online, and its subnet routes
-//! are advertised and approved. Built for cron and alerting: exit 0 when every node is
-//! healthy, 1 when one is unhealthy, 3 when one could not be checked. `--watch` repeats the
+//! `ext-tailscale` service runs, the node's tailnet device is online, its subnet routes
+//! are advertised and approved, and (when this machine is on the tailnet) its Talos API
+//! answers by its MagicDNS name with full TLS verification. Built for cron and alerting:
+//! exit 0 when every node is healthy, 1 when one is unhealthy, 3 when one could not be
+//! checked. `--watch` repeats the
 //! check every `--interval` seconds (one JSON line per round with `--json`).
 //!
 //! Without target flags it checks the embedded simulated cluster.
@@ -19,7 +21,9 @@ use clap::Parser;
 use examples::exit::{self, finish};
 use examples::output::{Output, OutputArgs, table};
 use examples::target::{Target, TargetArgs};
-use talos_rollout::profiles::tailscale::{Health, HealthRound, check_health};
+use talos_rollout::profiles::tailscale::{
+    Health, HealthRound, ProbeOutcome, TailnetAdapter, check_health, probe_connectivity,
+};
 
 /// Check extension, service, tailnet device and routes on every node.
 #[derive(Parser)]
@@ -50,14 +54,17 @@ async fn main() -> ExitCode {
 async fn run(args: Args) -> anyhow::Result<u8> {
     let output = Output::new(&args.output);
     let target = Target::connect(&args.target).await?;
+    let probe = target.connectivity_probe();
+    let tailnet = TailnetAdapter::new(target.tailnet.clone());
     loop {
-        let round = check_health(
+        let mut round = check_health(
             &target.talos,
             &target.tailnet,
             &target.nodes,
             &args.extension,
         )
         .await;
+        probe_connectivity(&mut round, &probe, &tailnet).await;
         let status = match round.health {
             Health::Healthy => exit::SUCCESS,
             Health::Unhealthy => exit::FAILURE,
@@ -73,6 +80,16 @@ async fn run(args: Args) -> anyhow::Result<u8> {
             () = tokio::time::sleep(Duration::from_secs(args.interval)) => {}
             _ = tokio::signal::ctrl_c() => return Ok(status),
         }
+    }
+}
+
+/// Whether the node's Talos API answered by its MagicDNS name.
+fn tailnet_api(node: &talos_rollout::profiles::tailscale::NodeHealth) -> String {
+    match node.connectivity.first().map(|report| &report.outcome) {
+        None => "-".to_owned(),
+        Some(ProbeOutcome::Reached { .. }) => "reached".to_owned(),
+        Some(ProbeOutcome::NotProven { .. }) => "not proven".to_owned(),
+        Some(ProbeOutcome::Failed { .. }) => "FAILED".to_owned(),
     }
 }
 
@@ -98,6 +115,7 @@ fn render(round: &HealthRound) -> String {
                 } else {
                     node.advertised_routes.join(",")
                 },
+                tailnet_api(node),
                 node.problems.join("; "),
             ]
         })
@@ -111,6 +129,7 @@ fn render(round: &HealthRound) -> String {
             "SERVICE",
             "ONLINE",
             "ROUTES",
+            "TAILNET API",
             "PROBLEMS",
         ],
         &rows,

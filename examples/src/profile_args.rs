@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use talos_rollout::adapters::TalosAdapter;
 use talos_rollout::profile::ExtensionProfile;
 use talos_rollout::profiles::tailscale::{RouteApproval, TailscaleProfile};
 use talos_rollout::profiles::{IscsiToolsProfile, NutClientProfile};
@@ -35,6 +36,15 @@ pub struct ProfileArgs {
     /// Tailscale: lifetime of the minted auth key in days.
     #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..=90), help_heading = "Extension")]
     pub key_expiry_days: u64,
+    /// Tailscale: do not add the nodes' MagicDNS names and tailnet addresses to
+    /// machine.certSANs (and cluster.apiServer.certSANs); `talosctl -e <name>.ts.net` then
+    /// fails TLS verification.
+    #[arg(long, help_heading = "Extension")]
+    pub no_tailnet_cert_sans: bool,
+    /// Tailscale: a service address to reach through the subnet route after each node, e.g.
+    /// the cluster DNS service 10.43.0.10:53 (only when this machine is on the tailnet).
+    #[arg(long, value_name = "IP:PORT", help_heading = "Extension")]
+    pub probe_service: Option<std::net::SocketAddr>,
     /// NUT client: the UPS to monitor (`name@host`); the password comes from NUT_PASSWORD.
     #[arg(long, value_name = "UPS", help_heading = "Extension")]
     pub nut_ups: Option<String>,
@@ -66,13 +76,23 @@ impl ProfileArgs {
     /// A missing NUT UPS or password (invalid input).
     pub fn profile(&self, target: &Target) -> anyhow::Result<Arc<dyn ExtensionProfile>> {
         Ok(match self.extension {
-            Extension::Tailscale => Arc::new(
-                TailscaleProfile::new(target.tailnet.clone())
+            Extension::Tailscale => {
+                let mut probe = target.connectivity_probe();
+                if let Some(service) = self.probe_service {
+                    probe = probe.service(service);
+                }
+                let mut profile = TailscaleProfile::new(target.tailnet.clone())
                     .tags(self.tags.iter().cloned())
                     .routes(self.routes.iter().cloned())
                     .route_approval(RouteApproval::Api)
-                    .key_expiry(Duration::from_secs(self.key_expiry_days * 24 * 3600)),
-            ),
+                    .key_expiry(Duration::from_secs(self.key_expiry_days * 24 * 3600))
+                    .connectivity(probe);
+                if !self.no_tailnet_cert_sans {
+                    profile = profile
+                        .tailnet_cert_sans(Arc::new(TalosAdapter::new(target.talos.clone())));
+                }
+                Arc::new(profile)
+            }
             Extension::NutClient => {
                 let ups = self.nut_ups.clone().ok_or_else(|| {
                     crate::exit::invalid_input("--extension nut-client needs --nut-ups NAME@HOST")

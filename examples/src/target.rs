@@ -2,6 +2,7 @@
 //! target flag is given, the embedded simulated cluster. Both go through the same clients.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -9,6 +10,8 @@ use factory_client::{DEFAULT_FACTORY_URL, FactoryClient};
 use tailscale_client::{Credentials, DEFAULT_BASE_URL, DEFAULT_TAILNET, TailscaleClient};
 use talos_client::TalosClient;
 use talos_client::config::TalosConfig;
+use talos_client::identity::ClientIdentity;
+use talos_rollout::profiles::tailscale::{ConnectivityProbe, TailnetPresence};
 
 /// Reboot timings of the embedded sim: short, so the demo takes seconds per node.
 const EMBEDDED_TIMINGS: sim::talos::Timings = sim::talos::Timings {
@@ -101,6 +104,8 @@ pub struct Target {
     pub tailnet: TailscaleClient,
     /// Real or simulated.
     pub kind: TargetKind,
+    /// The talosconfig identity (for connections made besides `talos`, e.g. over the tailnet).
+    pub identity: ClientIdentity,
     /// The embedded sim (kept serving while the target lives).
     pub sim: Option<sim::Sim>,
 }
@@ -151,6 +156,7 @@ impl Target {
             factory,
             tailnet,
             kind: TargetKind::EmbeddedSim,
+            identity: context.identity().clone(),
             sim: Some(sim),
         })
     }
@@ -192,7 +198,24 @@ impl Target {
             factory,
             tailnet,
             kind: TargetKind::Real,
+            identity: context.identity().clone(),
             sim: None,
         })
+    }
+
+    /// The connectivity probe for this target: on a real cluster it asks the local
+    /// tailscaled whether this machine is on the tailnet; the embedded sim counts as on the
+    /// tailnet and its names lead to the sim's nodes (TLS still verifies them).
+    pub fn connectivity_probe(&self) -> ConnectivityProbe {
+        let probe = ConnectivityProbe::new(self.identity.clone());
+        match &self.sim {
+            Some(sim) => {
+                let dns = sim.tailnet_dns();
+                probe
+                    .presence(TailnetPresence::Assume(true))
+                    .resolver(Arc::new(move || dns.hosts()))
+            }
+            None => probe.presence(TailnetPresence::Detect),
+        }
     }
 }

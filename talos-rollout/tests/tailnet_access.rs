@@ -23,8 +23,8 @@ use talos_client::machine_config::{CertSans, ConfigDocuments};
 use talos_rollout::adapters::TalosAdapter;
 use talos_rollout::profiles::TailscaleProfile;
 use talos_rollout::profiles::tailscale::{
-    ConnectivityProbe, EmergencyNode, NOT_ON_TAILNET, TALOS_API_OVER_TAILNET, TailnetAdapter,
-    TailnetPresence, write_emergency_configs,
+    ConnectivityProbe, EmergencyNode, Health, NOT_ON_TAILNET, ProbeOutcome, TALOS_API_OVER_TAILNET,
+    TailnetAdapter, TailnetPresence, check_health, probe_connectivity, write_emergency_configs,
 };
 use talos_rollout::{Event, ExtensionRollout};
 
@@ -58,18 +58,7 @@ async fn roll(cert_sans: bool, on_tailnet: bool) -> Outcome {
         .unwrap();
     let clients = SimClients::connect(&sim);
     let key = clients.mint_key(None).await;
-    let identity = sim
-        .talosconfig()
-        .unwrap()
-        .context(None)
-        .unwrap()
-        .identity()
-        .clone();
-    let dns = sim.tailnet_dns();
-    let probe = ConnectivityProbe::new(identity)
-        .presence(TailnetPresence::Assume(on_tailnet))
-        .resolver(Arc::new(move || dns.hosts()))
-        .timeout(Duration::from_secs(2));
+    let probe = probe(&sim, on_tailnet);
     let mut profile = TailscaleProfile::new(clients.tailscale.clone())
         .auth_key(key)
         .routes([ROUTE])
@@ -105,6 +94,22 @@ async fn roll(cert_sans: bool, on_tailnet: bool) -> Outcome {
         summary,
         events: seen,
     }
+}
+
+/// The probe a machine on (or off) the tailnet uses, dialling the sim's nodes.
+fn probe(sim: &Sim, on_tailnet: bool) -> ConnectivityProbe {
+    let identity = sim
+        .talosconfig()
+        .unwrap()
+        .context(None)
+        .unwrap()
+        .identity()
+        .clone();
+    let dns = sim.tailnet_dns();
+    ConnectivityProbe::new(identity)
+        .presence(TailnetPresence::Assume(on_tailnet))
+        .resolver(Arc::new(move || dns.hosts()))
+        .timeout(Duration::from_secs(2))
 }
 
 fn failure(events: &[Event]) -> Option<(Phase, String)> {
@@ -143,6 +148,22 @@ async fn the_magicdns_name_is_added_to_cert_sans_and_the_talos_api_proven_reacha
         ConfigDocuments::parse(&outcome.sim.cluster().snapshot("k8s-2").unwrap().config).unwrap();
     assert_eq!(worker.cert_sans(CertSans::Machine).len(), 3);
     assert!(worker.cert_sans(CertSans::ApiServer).is_empty());
+
+    // status: the same probes, per node.
+    let nodes = ["k8s-1".to_owned(), "k8s-2".to_owned()];
+    let clients = &outcome.clients;
+    let mut round = check_health(&clients.talos, &clients.tailscale, &nodes, "tailscale").await;
+    let tailnet = TailnetAdapter::new(clients.tailscale.clone());
+    probe_connectivity(&mut round, &probe(&outcome.sim, true), &tailnet).await;
+    assert_eq!(round.health, Health::Healthy, "{round:#?}");
+    for node in &round.nodes {
+        assert!(
+            matches!(node.connectivity[0].outcome, ProbeOutcome::Reached { .. }),
+            "{node:#?}"
+        );
+    }
+    let json = serde_json::to_value(&round).unwrap();
+    assert_eq!(json["nodes"][0]["connectivity"][0]["outcome"], "reached");
 }
 
 #[tokio::test]

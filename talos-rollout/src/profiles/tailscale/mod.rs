@@ -35,7 +35,7 @@ pub use emergency::{
     EMERGENCY_KUBECONFIG, EMERGENCY_TALOSCONFIG, EmergencyConfigs, EmergencyNode,
     write_emergency_configs,
 };
-pub use health::{Health, HealthRound, NodeHealth, check_health};
+pub use health::{Health, HealthRound, NodeHealth, check_health, probe_connectivity};
 pub use hostname::validate_hostname;
 pub use port::{DeviceObservation, TailnetPort};
 pub use profile::TailscaleProfile;

@@ -197,6 +197,16 @@ impl TailscaleProfile {
         Ok(builder)
     }
 
+    /// Checked again during soak and in the final validation: the device, and the Talos
+    /// API over the tailnet when connectivity is proven.
+    fn soak_checks(&self) -> Vec<String> {
+        let mut checks = vec![DEVICE_ONLINE.to_owned()];
+        if self.connectivity.is_some() {
+            checks.push(TALOS_API_OVER_TAILNET.to_owned());
+        }
+        checks
+    }
+
     fn post_verify(&self) -> Vec<PostVerifyStep> {
         let mut steps = vec![PostVerifyStep::Check {
             checks: vec![DEVICE_ONLINE.to_owned(), ROUTES_ADVERTISED.to_owned()],
@@ -377,7 +387,7 @@ impl ExtensionProfile for TailscaleProfile {
                 vec![NodeCheck::IpForward]
             },
             post_verify: self.post_verify(),
-            soak_checks: vec![DEVICE_ONLINE.to_owned()],
+            soak_checks: self.soak_checks(),
             details,
         })
     }
@@ -425,7 +435,15 @@ impl ExtensionProfile for TailscaleProfile {
     async fn live_status(&self, node: &NodePlan) -> Option<serde_json::Value> {
         let (hostname, _) = device_of(node);
         let device = self.tailnet.device(&hostname).await.ok().flatten()?;
-        serde_json::to_value(device).ok()
+        let mut status = serde_json::to_value(device).ok()?;
+        let probes = self.probe_node(&hostname).await;
+        if let (Some(map), false) = (status.as_object_mut(), probes.is_empty()) {
+            map.insert(
+                "connectivity".to_owned(),
+                serde_json::to_value(probes).ok()?,
+            );
+        }
+        Some(status)
     }
 
     fn recognise(&self, log: &[String], verdict: Option<&GateVerdict>) -> Vec<RecognisedCause> {
