@@ -408,7 +408,15 @@ impl ExtensionProfile for TailscaleProfile {
     }
 
     async fn act(&self, action: &str, node: &NodePlan) -> Result<(), PortError> {
-        if let (ADD_TAILNET_CERT_SANS, Some(talos)) = (action, &self.admin_access) {
+        if action == ADD_TAILNET_CERT_SANS {
+            let Some(talos) = &self.admin_access else {
+                return Err(PortError::new(
+                    "tailnet",
+                    action,
+                    PortErrorKind::Unsupported,
+                    "the plan asks for the certSANs edit but this profile was built without it; resume with the settings the rollout was planned with (tailnet_cert_sans)",
+                ));
+            };
             let (hostname, _) = device_of(node);
             let device = self.tailnet.device(&hostname).await?.ok_or_else(|| {
                 PortError::new(
