@@ -15,8 +15,12 @@
 //! 5. then, node by node (control plane first, etcd leader last): back up the machine
 //!    config, check cluster health, apply the config, install the new image, reboot, wait,
 //!    verify version, schematic, extension and `ext-tailscale`, wait for the tailnet device,
-//!    approve its routes, soak;
-//! 6. validate every node once more, print a summary table and write `report.json`.
+//!    approve its routes, add its MagicDNS name and tailnet addresses to its certSANs
+//!    (`--no-tailnet-cert-sans` opts out), prove its Talos API reachable by that name with
+//!    full TLS verification when this machine is on the tailnet, soak;
+//! 6. validate every node once more, print a summary table and write `report.json`;
+//! 7. write the emergency `talosconfig.tailnet` and `kubeconfig.tailnet` (0600, MagicDNS
+//!    endpoints) for when the LAN path is down.
 //!
 //! Everything lands in `--artifacts DIR` (default `./rollout-artifacts`): journal, lock,
 //! config backups, patches, schematics, report. `--plan` prints the dry run and changes
@@ -51,17 +55,20 @@ use clap::Parser;
 use examples::exit::{self, finish, invalid_input};
 use examples::gitops::{GitopsArgs, render_drift, render_sync};
 use examples::output::{Output, OutputArgs, short_id, table};
-use examples::profile_args::ProfileArgs;
+use examples::profile_args::{Extension, ProfileArgs};
 use examples::progress::render_events;
 use examples::report;
 use examples::rollout_args::{RolloutArgs, StepArgs};
 use examples::target::{
-    ClusterArgs, FactoryArgs, TailnetArgs, Target, TargetArgs, TargetKind, WithoutFlags,
+    Cluster, ClusterArgs, FactoryArgs, TailnetArgs, Target, TargetArgs, TargetKind, WithoutFlags,
 };
 use serde_json::json;
-use talos_rollout::core::ClusterFacts;
+use tailscale_client::TailscaleClient;
+use talos_rollout::core::plan::Plan;
+use talos_rollout::core::{ClusterFacts, NodeRole};
 use talos_rollout::gitops::{self, Repository};
 use talos_rollout::journal::RolloutDir;
+use talos_rollout::profiles::tailscale::{EmergencyNode, TailnetAdapter, write_emergency_configs};
 use talos_rollout::{Error, ExtensionRollout};
 
 /// Roll a system extension (Tailscale by default) onto every node, one at a time, with verification.
@@ -120,7 +127,7 @@ async fn run(args: Args) -> anyhow::Result<u8> {
     let embedded = target.kind == TargetKind::EmbeddedSim;
     let cluster = target.cluster(&args.cluster)?;
     let repository = open_repository(&args.gitops, embedded, output)?;
-    let profile = args.profile.profile(&target, &args.tailnet)?;
+    let profile = args.profile.profile(&target, &cluster, &args.tailnet)?;
     let dir = RolloutDir::new(&args.steps.artifacts, &cluster.name);
     let (rollout, events) = args
         .steps
@@ -203,6 +210,10 @@ async fn run(args: Args) -> anyhow::Result<u8> {
         &json!({"event": "report", "path": path, "report": report}),
         |_| format!("\n{}report: {}\n", report::render(&report), path.display()),
     );
+    if args.profile.extension.extension == Extension::Tailscale {
+        let tailnet = target.tailnet(&args.tailnet)?;
+        write_emergency_access(&cluster, tailnet, &args.profile, &plan, store.dir(), output).await;
+    }
     let mut in_step = true;
     if let Some(repository) = &repository {
         let options = args.gitops.options(profile.as_ref());
@@ -277,6 +288,50 @@ async fn abandon(rollout: &ExtensionRollout, output: Output) -> anyhow::Result<u
     } else {
         exit::FAILURE
     })
+}
+
+/// Writes the emergency talosconfig and kubeconfig (MagicDNS names) next to the report and
+/// says how to use them; a node without a device is noted, never fatal.
+async fn write_emergency_access(
+    cluster: &Cluster,
+    tailnet: TailscaleClient,
+    profile: &ProfileArgs,
+    plan: &Plan,
+    dir: &std::path::Path,
+    output: Output,
+) {
+    let nodes: Vec<EmergencyNode> = plan
+        .nodes
+        .iter()
+        .map(|node| EmergencyNode {
+            node: node.node.clone(),
+            hostname: node.nodename.clone(),
+            control_plane: node.role == NodeRole::ControlPlane,
+        })
+        .collect();
+    let tailnet = TailnetAdapter::new(tailnet).tags(profile.tailscale.tags.clone());
+    let written = write_emergency_configs(
+        dir,
+        &cluster.name,
+        &cluster.identity,
+        &cluster.talos,
+        &tailnet,
+        &nodes,
+    )
+    .await;
+    match written {
+        Ok(written) => output.item(
+            &json!({"event": "emergency_access", "configs": written, "usage": written.usage()}),
+            |_| {
+                let mut text = format!("{}\n", written.usage());
+                for note in &written.notes {
+                    text.push_str(&format!("  note: {note}\n"));
+                }
+                text
+            },
+        ),
+        Err(error) => output.note(format!("no emergency tailnet configs: {error}")),
+    }
 }
 
 /// Invalid input from the library becomes the tools' invalid-input error (exit 2).

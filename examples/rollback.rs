@@ -91,7 +91,9 @@ async fn run(args: Args) -> anyhow::Result<u8> {
             )));
         }
     }
-    let profile = args.extension.profile(&target, &args.tailnet, None)?;
+    let profile = args
+        .extension
+        .profile(&target, &cluster, &args.tailnet, None)?;
     let (rollout, events) = args
         .steps
         .builder(

@@ -1,7 +1,9 @@
 //! Shows, per node, whether the tailscale rollout holds: the extension is installed, its
-//! `ext-tailscale` service runs, the node's tailnet device is online, and its subnet routes
-//! are advertised and approved. Built for cron and alerting: exit 0 when every node is
-//! healthy, 1 when one is unhealthy, 3 when one could not be checked. `--watch` repeats the
+//! `ext-tailscale` service runs, the node's tailnet device is online, its subnet routes
+//! are advertised and approved, and (when this machine is on the tailnet) its Talos API
+//! answers by its MagicDNS name with full TLS verification. Built for cron and alerting:
+//! exit 0 when every node is healthy, 1 when one is unhealthy, 3 when one could not be
+//! checked. `--watch` repeats the
 //! check every `--interval` seconds (one JSON line per round with `--json`).
 //!
 //! Needs a target (`--talosconfig`, `--tailnet`) or `--sim` for the embedded simulated
@@ -20,7 +22,9 @@ use clap::Parser;
 use examples::exit::{self, finish};
 use examples::output::{Output, OutputArgs, table};
 use examples::target::{ClusterArgs, TailnetArgs, Target, TargetArgs, WithoutFlags};
-use talos_rollout::profiles::tailscale::{Health, HealthRound, check_health};
+use talos_rollout::profiles::tailscale::{
+    Health, HealthRound, ProbeOutcome, TailnetAdapter, check_health, probe_connectivity,
+};
 
 /// Check extension, service, tailnet device and routes on every node (exit 0 healthy, 1
 /// unhealthy, 2 invalid input, 3 unknown).
@@ -63,8 +67,12 @@ async fn run(args: Args) -> anyhow::Result<u8> {
     let output = Output::new(&args.output).on(target.kind);
     let cluster = target.cluster(&args.cluster)?;
     let tailnet = target.tailnet(&args.tailnet)?;
+    let probe = target.connectivity_probe(&cluster);
+    let adapter = TailnetAdapter::new(tailnet.clone());
     loop {
-        let round = check_health(&cluster.talos, &tailnet, &cluster.nodes, &args.extension).await;
+        let mut round =
+            check_health(&cluster.talos, &tailnet, &cluster.nodes, &args.extension).await;
+        probe_connectivity(&mut round, &probe, &adapter).await;
         let status = match round.health {
             Health::Healthy => exit::SUCCESS,
             Health::Unhealthy => exit::FAILURE,
@@ -104,6 +112,16 @@ fn now_rfc3339() -> String {
         .unwrap_or_default()
 }
 
+/// Whether the node's Talos API answered by its MagicDNS name.
+fn tailnet_api(node: &talos_rollout::profiles::tailscale::NodeHealth) -> String {
+    match node.connectivity.first().map(|report| &report.outcome) {
+        None => "-".to_owned(),
+        Some(ProbeOutcome::Reached { .. }) => "reached".to_owned(),
+        Some(ProbeOutcome::NotProven { .. }) => "not proven".to_owned(),
+        Some(ProbeOutcome::Failed { .. }) => "FAILED".to_owned(),
+    }
+}
+
 fn render(round: &HealthRound) -> String {
     let rows: Vec<Vec<String>> = round
         .nodes
@@ -126,6 +144,7 @@ fn render(round: &HealthRound) -> String {
                 } else {
                     node.advertised_routes.join(",")
                 },
+                tailnet_api(node),
                 node.problems.join("; "),
             ]
         })
@@ -139,6 +158,7 @@ fn render(round: &HealthRound) -> String {
             "SERVICE",
             "ONLINE",
             "ROUTES",
+            "TAILNET API",
             "PROBLEMS",
         ],
         &rows,

@@ -4,11 +4,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tailscale_client::IpNet;
+use talos_rollout::adapters::TalosAdapter;
 use talos_rollout::profile::ExtensionProfile;
 use talos_rollout::profiles::tailscale::{RouteApproval, TailscaleProfile};
 use talos_rollout::profiles::{IscsiToolsProfile, NutClientProfile};
 
-use crate::target::{TailnetArgs, Target};
+use crate::target::{Cluster, TailnetArgs, Target};
 
 /// Which extension a tool works on, and what its profile needs to be checked (`rollback`
 /// takes only these).
@@ -40,6 +41,15 @@ pub struct TailscaleArgs {
     /// Tailscale: lifetime of the minted auth key in days.
     #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..=90))]
     pub key_expiry_days: u64,
+    /// Tailscale: do not add the nodes' MagicDNS names and tailnet addresses to
+    /// machine.certSANs (and cluster.apiServer.certSANs); `talosctl -e <name>.ts.net` then
+    /// fails TLS verification.
+    #[arg(long)]
+    pub no_tailnet_cert_sans: bool,
+    /// Tailscale: a service address to reach through the subnet route after each node, e.g.
+    /// the cluster DNS service 10.43.0.10:53 (only when this machine is on the tailnet).
+    #[arg(long, value_name = "IP:PORT")]
+    pub probe_service: Option<std::net::SocketAddr>,
 }
 
 /// The extension and, for `full-rollout`, its Tailscale settings.
@@ -73,22 +83,26 @@ impl ProfileArgs {
     pub fn profile(
         &self,
         target: &Target,
+        cluster: &Cluster,
         tailnet: &TailnetArgs,
     ) -> anyhow::Result<Arc<dyn ExtensionProfile>> {
         self.extension
-            .profile(target, tailnet, Some(&self.tailscale))
+            .profile(target, cluster, tailnet, Some(&self.tailscale))
     }
 }
 
 impl ExtensionArgs {
     /// The profile for this extension; `tailscale` settings when rolling out (without
-    /// them, the library's defaults: enough to check and roll back).
+    /// them, the library's defaults: enough to check and roll back). With them the
+    /// Tailscale profile also adds the tailnet names to `cluster`'s certSANs (unless
+    /// opted out) and proves the Talos API reachable by MagicDNS name.
     ///
     /// # Errors
     /// A missing NUT UPS or password, or missing Tailscale credentials (invalid input).
     pub fn profile(
         &self,
         target: &Target,
+        cluster: &Cluster,
         tailnet: &TailnetArgs,
         tailscale: Option<&TailscaleArgs>,
     ) -> anyhow::Result<Arc<dyn ExtensionProfile>> {
@@ -97,10 +111,19 @@ impl ExtensionArgs {
                 let mut profile = TailscaleProfile::new(target.tailnet(tailnet)?)
                     .route_approval(RouteApproval::Api);
                 if let Some(settings) = tailscale {
+                    let mut probe = target.connectivity_probe(cluster);
+                    if let Some(service) = settings.probe_service {
+                        probe = probe.service(service);
+                    }
                     profile = profile
                         .tags(settings.tags.iter().cloned())
                         .routes(settings.routes.iter().map(ToString::to_string))
-                        .key_expiry(Duration::from_secs(settings.key_expiry_days * 24 * 3600));
+                        .key_expiry(Duration::from_secs(settings.key_expiry_days * 24 * 3600))
+                        .connectivity(probe);
+                    if !settings.no_tailnet_cert_sans {
+                        profile = profile
+                            .tailnet_cert_sans(Arc::new(TalosAdapter::new(cluster.talos.clone())));
+                    }
                 }
                 Arc::new(profile)
             }
@@ -108,7 +131,10 @@ impl ExtensionArgs {
                 let ups = self.nut_ups.clone().ok_or_else(|| {
                     crate::exit::invalid_input("--extension nut-client needs --nut-ups NAME@HOST")
                 })?;
-                let password = std::env::var(talos_rollout::profiles::nut_client::PASSWORD_VARIABLE).map_err(|_| {
+                let password = std::env::var(
+                    talos_rollout::profiles::nut_client::PASSWORD_VARIABLE,
+                )
+                .map_err(|_| {
                     crate::exit::invalid_input(
                         "--extension nut-client needs the NUT password in NUT_PASSWORD",
                     )

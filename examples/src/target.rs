@@ -10,6 +10,7 @@
 //! so on stderr.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -17,6 +18,8 @@ use factory_client::{DEFAULT_FACTORY_URL, FactoryClient};
 use tailscale_client::{Credentials, DEFAULT_BASE_URL, DEFAULT_TAILNET, TailscaleClient};
 use talos_client::TalosClient;
 use talos_client::config::TalosConfig;
+use talos_client::identity::ClientIdentity;
+use talos_rollout::profiles::tailscale::{ConnectivityProbe, TailnetPresence};
 
 use crate::exit::invalid_input;
 
@@ -138,6 +141,8 @@ pub struct Cluster {
     pub nodes: Vec<String>,
     /// Cluster name (for artifacts).
     pub name: String,
+    /// The talosconfig identity (for connections made besides `talos`, e.g. over the tailnet).
+    pub identity: ClientIdentity,
 }
 
 /// The chosen target: real, or the embedded sim (kept serving while this lives). Clients
@@ -231,7 +236,24 @@ impl Target {
             talos: TalosClient::connect(context).map_err(input)?,
             nodes,
             name: context.cluster().unwrap_or(context.name()).to_owned(),
+            identity: context.identity().clone(),
         })
+    }
+
+    /// The connectivity probe for `cluster`: on a real cluster it asks the local tailscaled
+    /// whether this machine is on the tailnet; the embedded sim counts as on the tailnet and
+    /// its names lead to the sim's nodes (TLS still verifies them).
+    pub fn connectivity_probe(&self, cluster: &Cluster) -> ConnectivityProbe {
+        let probe = ConnectivityProbe::new(cluster.identity.clone());
+        match &self.sim {
+            Some(sim) => {
+                let dns = sim.tailnet_dns();
+                probe
+                    .presence(TailnetPresence::Assume(true))
+                    .resolver(Arc::new(move || dns.hosts()))
+            }
+            None => probe.presence(TailnetPresence::Detect),
+        }
     }
 
     /// The Image Factory client: the sim's, or the URL the flags name (default: the public

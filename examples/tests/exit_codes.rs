@@ -198,7 +198,13 @@ fn each_tool_names_itself_and_lists_only_its_own_flags() {
         (
             "rollback",
             "Roll nodes back",
-            &["--node", "--extension", "--artifacts", "--talosconfig"],
+            &[
+                "--node",
+                "--extension",
+                "--artifacts",
+                "--talosconfig",
+                "--take-over-stale-lock",
+            ],
             &[
                 "--tag",
                 "--route",
@@ -230,14 +236,24 @@ fn each_tool_names_itself_and_lists_only_its_own_flags() {
         (
             "approve-routes",
             "Approve the subnet routes",
-            &["--hostname", "--tailnet"],
+            &[
+                "--hostname",
+                "--tailnet",
+                "--artifacts",
+                "--take-over-stale-lock",
+            ],
             &["--factory-url"],
         ),
         (
             "rotate-auth-key",
             "Rotate the nodes' Tailscale auth key",
-            &["--keep-old-key", "--tailnet"],
-            &["--factory-url", "--artifacts"],
+            &[
+                "--keep-old-key",
+                "--tailnet",
+                "--artifacts",
+                "--take-over-stale-lock",
+            ],
+            &["--factory-url"],
         ),
         (
             "schematic-id",

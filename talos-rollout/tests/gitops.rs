@@ -480,7 +480,10 @@ fn a_password_inside_a_config_file_is_written_as_a_reference() {
 
     let patch = read(dir.path(), "talos/patches/k8s-1/nut-client-extension.yaml");
     assert!(!patch.contains(PASSWORD), "{patch}");
-    assert!(patch.contains("upsmon ${NUT_PASSWORD} secondary"), "{patch}");
+    assert!(
+        patch.contains("upsmon ${NUT_PASSWORD} secondary"),
+        "{patch}"
+    );
     assert!(report.env_references.contains("NUT_PASSWORD"));
     let inline = SyncOptions {
         secrets: Secrets::Inline,

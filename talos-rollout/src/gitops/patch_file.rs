@@ -45,13 +45,7 @@ pub(crate) fn for_repository(
             _ => entry.clone(),
         })
         .collect();
-    (
-        ExtensionServiceConfig {
-            environment,
-            ..esc
-        },
-        referenced,
-    )
+    (ExtensionServiceConfig { environment, ..esc }, referenced)
 }
 
 /// The `@./` reference of a node's patch, relative to the talconfig directory.

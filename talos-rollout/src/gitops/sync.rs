@@ -83,7 +83,8 @@ pub fn sync(
         let esc = match &target.esc {
             None => None,
             Some(esc) => {
-                let (esc, referenced) = patch_file::for_repository(esc, options.secrets, &options.file_secrets);
+                let (esc, referenced) =
+                    patch_file::for_repository(esc, options.secrets, &options.file_secrets);
                 report.env_references.extend(referenced);
                 let reference = patch_file::reference(&options.patch_dir, hostname, &esc.name);
                 if talconfig::esc_uses_service(

@@ -18,10 +18,10 @@ use serde::Serialize;
 
 pub use event_log::{EventLog, NodeTimeline, PhaseTiming};
 
-/// Three tries per read, 0.3 s apart.
-const REPORT_RETRY: Backoff = Backoff::new(Duration::from_millis(300), Duration::from_millis(300))
-    .with_max_retries(2)
-    .without_jitter();
+/// Six tries per read, 0.3 s doubling to at most 2 s, jittered: a dropped connection fails
+/// every read in flight at once, and the final validation must outlast such a burst.
+const REPORT_RETRY: Backoff =
+    Backoff::new(Duration::from_millis(300), Duration::from_secs(2)).with_max_retries(5);
 
 use crate::driver::Ports;
 use crate::ports::{MAX_PARALLEL_NODE_READS, read_retrying};
