@@ -40,6 +40,7 @@ mod error;
 pub mod event;
 pub mod gitops;
 pub mod journal;
+mod lease_lock;
 pub mod originals;
 pub mod patch_store;
 pub mod ports;
