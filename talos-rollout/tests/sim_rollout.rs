@@ -162,8 +162,32 @@ async fn the_seed_cluster_gets_tailscale_through_the_real_clients() {
         round
             .nodes
             .iter()
-            .all(|node| node.unapproved_routes.is_empty())
+            .all(|node| node.unapproved_routes.is_empty() && node.not_checked.is_empty())
     );
+
+    // A least-privilege monitor (os:reader, which the sim's RBAC enforces) sees the same
+    // health from non-sensitive resources and the tailnet device, and says what it skipped.
+    let reader = TalosClient::connect(
+        world
+            .sim
+            .talosconfig_with_roles(&["os:reader"])
+            .unwrap()
+            .context(None)
+            .unwrap(),
+    )
+    .unwrap();
+    let as_reader = check_health(&reader, &world.tailscale, &nodes, "tailscale").await;
+    assert_eq!(as_reader.health, Health::Healthy, "{as_reader:#?}");
+    for (node, full) in as_reader.nodes.iter().zip(&round.nodes) {
+        assert_eq!(node.device, full.device);
+        assert_eq!(node.advertised_routes, [ROUTE]);
+        assert_eq!(node.schematic_id.as_deref(), Some(target.as_str()));
+        let skipped = node.not_checked.join("; ");
+        assert!(
+            skipped.contains("TS_ROUTES") && skipped.contains("os:admin"),
+            "{skipped}"
+        );
+    }
 }
 
 #[tokio::test]
