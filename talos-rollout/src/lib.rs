@@ -38,6 +38,7 @@ pub mod driver;
 mod error;
 pub mod event;
 pub mod journal;
+pub mod metrics;
 pub mod patch_store;
 pub mod ports;
 pub mod profile;
