@@ -21,7 +21,7 @@ mod rotation;
 mod warning;
 
 pub use adapter::TailnetAdapter;
-pub use auth::{AuthKeyKind, TailscaleAuth};
+pub use auth::{AuthKeyKind, IdentityToken, TailscaleAuth};
 pub use builder::{RouteApproval, TailscaleEsc, TailscaleEscBuilder};
 pub use health::{Health, HealthRound, NodeHealth, check_health};
 pub use hostname::validate_hostname;
@@ -39,4 +39,20 @@ pub const EXTENSION: &str = "siderolabs/tailscale";
 /// An invalid-configuration error of this profile.
 fn invalid(reason: impl Into<String>) -> rollout_core::Error {
     rollout_core::Error::extension_config(SERVICE_NAME, reason)
+}
+
+/// Checks that `tag` is a Tailscale tag: `tag:` followed by letters, digits, `-` or `_`.
+fn validate_tag(tag: &str) -> rollout_core::Result<()> {
+    let name = tag.strip_prefix("tag:").unwrap_or_default();
+    let valid = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "tag {tag:?} is not a Tailscale tag such as tag:k8s (tag: followed by letters, digits, - or _)"
+        )))
+    }
 }
