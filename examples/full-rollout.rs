@@ -21,7 +21,8 @@
 //! Everything lands in `--artifacts DIR` (default `./rollout-artifacts`): journal, lock,
 //! config backups, patches, schematics, report. `--plan` prints the dry run and changes
 //! nothing; `--json` prints the event stream as JSON lines; `--resume` continues a rollout
-//! that was interrupted (the journal says what was done; no node is upgraded twice).
+//! that was interrupted (the journal says what was done; no node is upgraded twice);
+//! `--serve-metrics ADDR` serves the progress as Prometheus metrics (see the README).
 //! With `--talosconfig/--context/--nodes`, `--factory-url`, `--tailnet` and `TS_API_KEY`
 //! (or `TS_OAUTH_CLIENT_ID`/`TS_OAUTH_CLIENT_SECRET`) the same code runs against a real
 //! cluster. Exits 0 when every node converged and verified, 1 otherwise, 2 for bad input.
@@ -36,6 +37,7 @@
 //! ```
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Parser;
@@ -50,6 +52,7 @@ use serde_json::json;
 use talos_rollout::Error;
 use talos_rollout::core::ClusterFacts;
 use talos_rollout::journal::RolloutDir;
+use talos_rollout::metrics::RolloutMetrics;
 
 /// Roll a system extension (Tailscale by default) onto every node, one at a time, with verification.
 #[derive(Parser)]
@@ -61,6 +64,9 @@ struct Args {
     /// Continue the unfinished rollout journaled in --artifacts.
     #[arg(long)]
     resume: bool,
+    /// Serve rollout progress as Prometheus metrics at http://ADDR/metrics while it runs.
+    #[arg(long, value_name = "ADDR")]
+    serve_metrics: Option<std::net::SocketAddr>,
     #[command(flatten)]
     profile: ProfileArgs,
     #[command(flatten)]
@@ -124,6 +130,15 @@ async fn run(args: Args) -> anyhow::Result<u8> {
     });
     let ports = rollout.ports().clone();
     let store = rollout.store();
+    let events = match args.serve_metrics {
+        Some(addr) => {
+            let metrics = Arc::new(RolloutMetrics::new());
+            let served = Arc::clone(&metrics);
+            examples::metrics_server::serve(addr, move || served.encode()).await?;
+            metrics.observing(events)
+        }
+        None => events,
+    };
     let renderer = tokio::spawn(render_events(events, output));
     let result = if args.resume {
         output.note("resuming the journaled rollout");

@@ -1,7 +1,8 @@
 //! Runs the simulated Talos cluster, Image Factory, tailnet and Kubernetes API as their own
 //! process.
 //!
-//! Writes `DIR/talosconfig` (0600), `DIR/kubeconfig` (0600) and `DIR/sim.json` (0600: the
+//! Writes `DIR/talosconfig` (0600), `DIR/talosconfig-reader` (0600, `os:reader` only, for
+//! least-privilege monitors such as `status`), `DIR/kubeconfig` (0600) and `DIR/sim.json` (0600: the
 //! apid endpoint, the factory URL, the tailnet URL, the Kubernetes API URL and the fake
 //! Tailscale API key), then serves on loopback until
 //! stopped with Ctrl-C. Every tool can then point at the sim exactly as at a real cluster.
@@ -155,6 +156,8 @@ impl FaultArgs {
 struct Endpoints {
     endpoint: String,
     talosconfig: PathBuf,
+    /// A talosconfig whose certificate holds only `os:reader` (for least-privilege monitors).
+    reader_talosconfig: PathBuf,
     kubeconfig: PathBuf,
     kube_url: String,
     factory_url: String,
@@ -255,6 +258,10 @@ fn write_files(sim: &Sim, out: &Path) -> anyhow::Result<Endpoints> {
     sim.talosconfig()?
         .write_to(&talosconfig)
         .with_context(|| format!("cannot write {}", talosconfig.display()))?;
+    let reader_talosconfig = out.join("talosconfig-reader");
+    sim.talosconfig_with_roles(&["os:reader"])?
+        .write_to(&reader_talosconfig)
+        .with_context(|| format!("cannot write {}", reader_talosconfig.display()))?;
     let kubeconfig = out.join("kubeconfig");
     sdk_support::private_file::write(&kubeconfig, sim.kubeconfig()?.expose_secret().as_bytes())
         .with_context(|| format!("cannot write {}", kubeconfig.display()))?;
@@ -262,6 +269,7 @@ fn write_files(sim: &Sim, out: &Path) -> anyhow::Result<Endpoints> {
     let endpoints = Endpoints {
         endpoint: sim.endpoint(),
         talosconfig: talosconfig.clone(),
+        reader_talosconfig,
         kubeconfig,
         kube_url: sim.kube_url(),
         factory_url: sim.factory_url(),

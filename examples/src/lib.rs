@@ -4,6 +4,7 @@
 //! [`report`]).
 
 pub mod exit;
+pub mod metrics_server;
 pub mod output;
 pub mod profile_args;
 pub mod progress;

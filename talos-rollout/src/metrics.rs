@@ -21,10 +21,11 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use futures::StreamExt as _;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -32,6 +33,7 @@ use prometheus_client::registry::Registry;
 use rollout_core::machine::Phase;
 use rollout_core::{Plan, RolloutEvent};
 
+use crate::driver::EventStream;
 use crate::event::{Event, RunEvent};
 use crate::profiles::tailscale::{Health, HealthRound, NodeHealth};
 
@@ -377,6 +379,12 @@ impl RolloutMetrics {
             done,
             failed,
         }
+    }
+
+    /// `events`, unchanged, updating these metrics with each event as it passes (so a
+    /// renderer and the metrics both see the whole stream).
+    pub fn observing(self: Arc<Self>, events: EventStream) -> EventStream {
+        Box::pin(events.inspect(move |event| self.observe(event)))
     }
 
     /// Updates the metrics with one event of the run.

@@ -73,9 +73,19 @@ impl SimCluster {
 
     /// A command running example `name` against this sim (target flags and API key set).
     pub fn command(&self, name: &str) -> Command {
+        self.command_with(name, "talosconfig")
+    }
+
+    /// As [`SimCluster::command`], with the `os:reader`-only talosconfig.
+    pub fn reader_command(&self, name: &str) -> Command {
+        self.command_with(name, "reader_talosconfig")
+    }
+
+    /// As [`SimCluster::command`], with the talosconfig named `talosconfig` in `sim.json`.
+    fn command_with(&self, name: &str, talosconfig: &str) -> Command {
         let mut command = Command::new(example(name));
         command
-            .args(["--talosconfig", self.info["talosconfig"].as_str().unwrap()])
+            .args(["--talosconfig", self.info[talosconfig].as_str().unwrap()])
             .args(["--factory-url", self.info["factory_url"].as_str().unwrap()])
             .args([
                 "--tailscale-url",
