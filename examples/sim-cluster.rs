@@ -81,6 +81,10 @@ struct FaultArgs {
     /// The node's ext-tailscale fails to log in and crash-loops with an auth error.
     #[arg(long, value_name = "NODE")]
     fault_tailscale_auth: Vec<String>,
+    /// The node's extension services log their environment and command lines, secrets
+    /// included (as a careless entrypoint does); the tools must redact them.
+    #[arg(long, value_name = "NODE")]
+    fault_verbose_service_logs: Vec<String>,
     /// The node's tailnet device registers but never connects.
     #[arg(long, value_name = "NODE")]
     fault_device_never_connects: Vec<String>,
@@ -129,6 +133,9 @@ impl FaultArgs {
         }
         for (node, seconds) in &self.fault_slow_reboot {
             faults.slow_reboot(node, Duration::from_secs(*seconds));
+        }
+        for node in &self.fault_verbose_service_logs {
+            faults.verbose_service_logs(node);
         }
         for node in &self.fault_tailscale_auth {
             faults.tailscale_auth_fails(node);
