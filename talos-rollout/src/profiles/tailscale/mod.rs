@@ -1,7 +1,8 @@
 //! The Tailscale profile: `siderolabs/tailscale` with a per-node `ExtensionServiceConfig`
-//! (`TS_AUTHKEY`, `TS_HOSTNAME`, `TS_ROUTES`), a minted, tagged, reusable auth key, and a
-//! post-verify phase that waits for the node's tailnet device, approves its routes and
-//! checks them.
+//! (`TS_AUTHKEY`, `TS_HOSTNAME`, `TS_ROUTES`), a minted, tagged, reusable auth key (or a
+//! key-free login: an OAuth client secret or workload identity federation, see
+//! [`TailscaleAuth`]), and a post-verify phase that waits for the node's tailnet device,
+//! approves its routes and checks them.
 //!
 //! Start with [`TailscaleProfile`]. [`TailscaleEscBuilder`] refuses configurations
 //! Tailscale's `containerboot` or Talos would reject, and returns [`TailscaleWarning`]s for
