@@ -10,6 +10,10 @@
 //! `full-rollout`, to rotate. Exits 1 on failure: nodes already rotated keep the new key,
 //! the rest the old one, and the old key stays valid.
 //!
+//! Nodes that log in with an OAuth client secret or workload identity federation have no
+//! key to rotate (containerboot mints a fresh one at every login, nothing on the node
+//! expires): the tool says so and changes nothing (exit 2).
+//!
 //! ```text
 //! cargo run -q --example rotate-auth-key -- --talosconfig DIR/talosconfig --factory-url URL --tailscale-url URL
 //! cargo run -q --example rotate-auth-key -- --help

@@ -173,6 +173,10 @@ struct Endpoints {
     api_key: String,
     oauth_client_id: String,
     oauth_client_secret: String,
+    /// The federated identity's client ID and the ID token it trusts (workload identity
+    /// federation: `TS_CLIENT_ID` + `TS_ID_TOKEN`).
+    federated_client_id: String,
+    federated_id_token: String,
     nodes: Vec<NodeInfo>,
 }
 
@@ -185,7 +189,8 @@ impl Endpoints {
         );
         Self {
             api_key: hidden.clone(),
-            oauth_client_secret: hidden,
+            oauth_client_secret: hidden.clone(),
+            federated_id_token: hidden,
             ..self
         }
     }
@@ -273,6 +278,7 @@ fn write_files(sim: &Sim, out: &Path) -> anyhow::Result<Endpoints> {
     sdk_support::private_file::write(&kubeconfig, sim.kubeconfig()?.expose_secret().as_bytes())
         .with_context(|| format!("cannot write {}", kubeconfig.display()))?;
     let (oauth_client_id, oauth_client_secret) = sim.tailnet().oauth_client();
+    let (federated_client_id, federated_id_token) = sim.tailnet().federated_identity();
     let endpoints = Endpoints {
         endpoint: sim.endpoint(),
         talosconfig: talosconfig.clone(),
@@ -285,6 +291,8 @@ fn write_files(sim: &Sim, out: &Path) -> anyhow::Result<Endpoints> {
         api_key: sim.tailnet_api_key().expose_secret().to_owned(),
         oauth_client_id: oauth_client_id.to_owned(),
         oauth_client_secret: oauth_client_secret.expose_secret().to_owned(),
+        federated_client_id: federated_client_id.to_owned(),
+        federated_id_token: federated_id_token.expose_secret().to_owned(),
         nodes: sim
             .cluster()
             .specs()

@@ -50,13 +50,15 @@ fn secret_values(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// The secrets this run could leak: the sim's API key and OAuth secret, the talosconfig's
+/// The secrets this run could leak: the sim's API key, OAuth secret and federated ID
+/// token, the talosconfig's
 /// private key (base64 and the PEM body), and what the patches (auth key) and machine-config
 /// backups (cluster secrets) hold.
 fn known_secrets(sim: &SimCluster, artifacts: &Path) -> Vec<String> {
     let mut secrets = vec![
         sim.info["api_key"].as_str().unwrap().to_owned(),
         sim.info["oauth_client_secret"].as_str().unwrap().to_owned(),
+        sim.info["federated_id_token"].as_str().unwrap().to_owned(),
     ];
     let talosconfig = std::fs::read_to_string(sim.info["talosconfig"].as_str().unwrap()).unwrap();
     for encoded in secret_values(&talosconfig) {
