@@ -88,7 +88,6 @@ async fn run(args: Args) -> anyhow::Result<u8> {
     let cluster = target.cluster(&args.cluster)?;
     let _lock = args.lock.lock(target.kind, &cluster.name)?;
     let hostnames = if args.hostnames.is_empty() {
-        let cluster = target.cluster(&args.cluster)?;
         let mut names = Vec::new();
         for node in &cluster.nodes {
             let name = cluster.talos.node(node).nodename().await?;
