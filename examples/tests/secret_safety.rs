@@ -86,13 +86,20 @@ fn known_secrets(sim: &SimCluster, artifacts: &Path) -> Vec<String> {
     secrets
 }
 
-/// Patches and machine-config backups hold secrets on purpose.
+/// Patches, machine-config backups and the emergency configs hold secrets on purpose.
 fn holds_secrets(file: &Path) -> bool {
     let parent = file.parent().and_then(Path::file_name);
-    matches!(
-        parent.and_then(|name| name.to_str()),
-        Some("patches" | "backups")
-    )
+    // The emergency configs are credentials by design: the talosconfig's client key, the
+    // kubeconfig's client certificate.
+    let emergency = matches!(
+        file.file_name().and_then(|name| name.to_str()),
+        Some("talosconfig.tailnet" | "kubeconfig.tailnet")
+    );
+    emergency
+        || matches!(
+            parent.and_then(|name| name.to_str()),
+            Some("patches" | "backups")
+        )
 }
 
 /// Runs `full-rollout` at trace level with `--json` and checks where every secret went.
