@@ -86,7 +86,8 @@ fn known_secrets(sim: &SimCluster, artifacts: &Path) -> Vec<String> {
     secrets
 }
 
-/// Patches, machine-config backups and the emergency configs hold secrets on purpose.
+/// Patches, machine-config backups, originals and the emergency configs hold secrets on
+/// purpose.
 fn holds_secrets(file: &Path) -> bool {
     let parent = file.parent().and_then(Path::file_name);
     // The emergency configs are credentials by design: the talosconfig's client key, the
@@ -95,7 +96,15 @@ fn holds_secrets(file: &Path) -> bool {
         file.file_name().and_then(|name| name.to_str()),
         Some("talosconfig.tailnet" | "kubeconfig.tailnet")
     );
+    // A node's original machine config, kept byte-exact for rollback.
+    let original = file.ends_with("machineconfig.yaml")
+        && file
+            .parent()
+            .and_then(Path::parent)
+            .and_then(Path::file_name)
+            .is_some_and(|name| name == "originals");
     emergency
+        || original
         || matches!(
             parent.and_then(|name| name.to_str()),
             Some("patches" | "backups")
