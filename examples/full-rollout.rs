@@ -34,6 +34,9 @@
 //! against the cluster; with the embedded sim an empty DIR first gets the sim's sample
 //! repository. Every run also leaves `recovery/` (schematic ID, installers, RUNBOOK.md).
 //! `--serve-metrics ADDR` serves the progress as Prometheus metrics (see the README).
+//! `--node-auth oauth` (secret in `TS_NODE_OAUTH_SECRET`) or `--node-auth wif`
+//! (`--wif-client-id`, token in `TS_ID_TOKEN` or `--wif-audience`) logs the nodes in without
+//! a minted key: nothing on the node expires and `rotate-auth-key` has nothing to rotate.
 //! With `--talosconfig/--context/--nodes`, `--factory-url`, `--tailnet` and `TS_API_KEY`
 //! (or `TS_OAUTH_CLIENT_ID`/`TS_OAUTH_CLIENT_SECRET`) the same code runs against a real
 //! cluster. Exits 0 when every node converged and verified (and, with `--gitops`, the
@@ -47,6 +50,7 @@
 //! cargo run --example full-rollout -- --gitops ./home-ops
 //! cargo run --example full-rollout -- --talosconfig ./talosconfig --tailnet example.com --route 10.43.0.0/16
 //! cargo run --example full-rollout -- --talosconfig ./talosconfig --tailnet example.com --resume
+//! TS_NODE_OAUTH_SECRET=tskey-client-... cargo run --example full-rollout -- --talosconfig ./talosconfig --tailnet example.com --node-auth oauth
 //! ```
 
 use std::process::ExitCode;

@@ -55,8 +55,8 @@ struct Args {
     #[arg(long, value_delimiter = ',', value_name = "EXT,...", default_values_t = sim::DEFAULT_EXTENSIONS.iter().map(|e| (*e).to_owned()))]
     extensions: Vec<String>,
     /// Kubernetes service CIDR in the nodes' configuration.
-    #[arg(long, default_value = sim::DEFAULT_SERVICE_CIDR, value_name = "CIDR")]
-    service_cidr: String,
+    #[arg(long, default_value = sim::DEFAULT_SERVICE_CIDR, value_name = "CIDR", value_parser = examples::parse::cidr)]
+    service_cidr: tailscale_client::IpNet,
     /// Seconds a rebooting node stays down.
     #[arg(long, default_value_t = 5, value_name = "SECS")]
     reboot_seconds: u64,
@@ -136,6 +136,29 @@ fn parse_rate_limit(text: &str) -> Result<(u32, u64), String> {
 }
 
 impl FaultArgs {
+    /// Every node a fault flag names.
+    fn nodes(&self) -> impl Iterator<Item = &String> {
+        self.fault_never_returns
+            .iter()
+            .chain(&self.fault_missing_extension)
+            .chain(self.fault_slow_reboot.iter().map(|(node, _)| node))
+            .chain(&self.fault_tailscale_auth)
+            .chain(&self.fault_verbose_service_logs)
+            .chain(&self.fault_device_never_connects)
+            .chain(&self.fault_routes_never_advertised)
+    }
+
+    /// Refuses a fault for a node the sim does not have (it would silently never fire).
+    fn check_nodes(&self, hostnames: &[String]) -> anyhow::Result<()> {
+        match self.nodes().find(|node| !hostnames.contains(node)) {
+            Some(node) => Err(exit::invalid_input(format!(
+                "a fault names node {node:?}, which this sim does not have; its nodes are {}",
+                hostnames.join(", ")
+            ))),
+            None => Ok(()),
+        }
+    }
+
     fn apply(&self, faults: &Faults) {
         for node in &self.fault_never_returns {
             faults.node_never_returns(node);
@@ -239,6 +262,12 @@ async fn run(args: Args) -> anyhow::Result<u8> {
             args.nodes
         )));
     }
+    sdk_support::private_file::create_dirs(&args.out).map_err(|error| {
+        exit::invalid_input(format!(
+            "cannot create --out {}: {error}; choose a writable directory",
+            args.out.display()
+        ))
+    })?;
     let output = Output::new(&args.output);
     let faults = Faults::default();
     args.faults.apply(&faults);
@@ -247,7 +276,7 @@ async fn run(args: Args) -> anyhow::Result<u8> {
         .workers(args.nodes - control_planes)
         .talos_version(args.talos_version.clone())
         .extensions(args.extensions.clone())
-        .service_cidr(args.service_cidr.clone())
+        .service_cidr(args.service_cidr.to_string())
         .timings(Timings {
             reboot: Duration::from_secs(args.reboot_seconds),
             install: Duration::from_secs(args.install_seconds),
@@ -268,12 +297,29 @@ async fn run(args: Args) -> anyhow::Result<u8> {
                 anyhow::Error::new(error).context("cannot start the simulated cluster")
             }
         })?;
+    let hostnames: Vec<String> = sim
+        .cluster()
+        .specs()
+        .into_iter()
+        .map(|spec| spec.hostname)
+        .collect();
+    args.faults.check_nodes(&hostnames)?;
+    // Ctrl-C is handled from the moment sim.json announces the sim: the handler is
+    // registered at the future's first poll, so poll it once before writing the files.
+    let stop = tokio::signal::ctrl_c();
+    tokio::pin!(stop);
+    tokio::select! {
+        biased;
+        stopped = &mut stop => {
+            stopped.context("cannot wait for Ctrl-C")?;
+            return Ok(exit::SUCCESS);
+        }
+        () = std::future::ready(()) => {}
+    }
     let endpoints = write_files(&sim, &args.out)?;
     output.result(&endpoints.without_secrets(), human_summary);
     output.note("serving; press Ctrl-C to stop");
     let mut record = Record::start(&sim, &args.out)?;
-    let stop = tokio::signal::ctrl_c();
-    tokio::pin!(stop);
     loop {
         tokio::select! {
             stopped = &mut stop => {
@@ -286,7 +332,7 @@ async fn run(args: Args) -> anyhow::Result<u8> {
     output.note("stopping");
     write_advance_record(&sim, &args.out)?;
     sim.shutdown().await;
-    Ok(0)
+    Ok(exit::SUCCESS)
 }
 
 /// How often the record samples the nodes.
@@ -360,13 +406,10 @@ impl Record {
 
 fn write_files(sim: &Sim, out: &Path) -> anyhow::Result<Endpoints> {
     let talosconfig = out.join("talosconfig");
-    sim.talosconfig()?
-        .write_to(&talosconfig)
-        .with_context(|| format!("cannot write {}", talosconfig.display()))?;
+    sim.talosconfig()?.write_to(&talosconfig)?;
     let reader_talosconfig = out.join("talosconfig-reader");
     sim.talosconfig_with_roles(&["os:reader"])?
-        .write_to(&reader_talosconfig)
-        .with_context(|| format!("cannot write {}", reader_talosconfig.display()))?;
+        .write_to(&reader_talosconfig)?;
     let kubeconfig = out.join("kubeconfig");
     sdk_support::private_file::write(&kubeconfig, sim.kubeconfig()?.expose_secret().as_bytes())
         .with_context(|| format!("cannot write {}", kubeconfig.display()))?;

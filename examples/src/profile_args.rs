@@ -3,12 +3,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use secrecy::SecretString;
 use tailscale_client::IpNet;
 use talos_rollout::adapters::TalosAdapter;
 use talos_rollout::profile::ExtensionProfile;
-use talos_rollout::profiles::tailscale::{RouteApproval, TailscaleProfile};
+use talos_rollout::profiles::tailscale::{IdentityToken, RouteApproval, TailscaleProfile};
 use talos_rollout::profiles::{IscsiToolsProfile, NutClientProfile};
 
+use crate::exit::invalid_input;
 use crate::target::{Cluster, TailnetArgs, Target};
 
 /// Which extension a tool works on, and what its profile needs to be checked (`rollback`
@@ -50,7 +52,38 @@ pub struct TailscaleArgs {
     /// the cluster DNS service 10.43.0.10:53 (only when this machine is on the tailnet).
     #[arg(long, value_name = "IP:PORT")]
     pub probe_service: Option<std::net::SocketAddr>,
+    /// Tailscale: how the nodes log in to the tailnet.
+    #[arg(long, value_enum, default_value_t = NodeAuth::Minted)]
+    pub node_auth: NodeAuth,
+    /// Tailscale, `--node-auth wif`: the federated identity's client ID (TS_CLIENT_ID; not
+    /// a secret). The embedded sim supplies its own.
+    #[arg(long, value_name = "ID")]
+    pub wif_client_id: Option<String>,
+    /// Tailscale, `--node-auth wif`: let containerboot fetch the identity token for this
+    /// audience from the cloud the node runs on (TS_AUDIENCE; GitHub Actions, AWS, GCP),
+    /// instead of the token in TS_ID_TOKEN.
+    #[arg(long, value_name = "AUDIENCE")]
+    pub wif_audience: Option<String>,
 }
+
+/// How the nodes log in to the tailnet (`--node-auth`). The secrets come from the
+/// environment, never from flags (flags end up in shell history and `ps`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NodeAuth {
+    /// A tagged auth key minted for the rollout; it expires (`rotate-auth-key` renews it).
+    Minted,
+    /// An OAuth client secret from TS_NODE_OAUTH_SECRET as the nodes' TS_AUTHKEY (with
+    /// `?ephemeral=false&preauthorized=true` and the tags): nothing on the node expires.
+    Oauth,
+    /// Workload identity federation: `--wif-client-id` with the token in TS_ID_TOKEN (or
+    /// `--wif-audience`): nothing on the node expires.
+    Wif,
+}
+
+/// The variable holding the OAuth client secret for `--node-auth oauth`.
+pub const NODE_OAUTH_SECRET_VARIABLE: &str = "TS_NODE_OAUTH_SECRET";
+/// The variable holding the identity token for `--node-auth wif`.
+pub const ID_TOKEN_VARIABLE: &str = "TS_ID_TOKEN";
 
 /// The extension and, for `full-rollout`, its Tailscale settings.
 #[derive(Debug, Clone, clap::Args)]
@@ -91,6 +124,82 @@ impl ProfileArgs {
     }
 }
 
+impl TailscaleArgs {
+    /// `profile` with the node login `--node-auth` chooses; on the embedded sim the sim's
+    /// own OAuth client and federated identity stand in for the environment's.
+    ///
+    /// # Errors
+    /// Invalid input when the mode's secret variable or client ID is missing, or the
+    /// flags of another mode are given.
+    fn node_login(
+        &self,
+        profile: TailscaleProfile,
+        target: &Target,
+    ) -> anyhow::Result<TailscaleProfile> {
+        let tailnet = target.embedded_tailnet();
+        if self.node_auth != NodeAuth::Wif
+            && (self.wif_client_id.is_some() || self.wif_audience.is_some())
+        {
+            return Err(invalid_input(
+                "--wif-client-id and --wif-audience belong to --node-auth wif; add it or drop them",
+            ));
+        }
+        Ok(match self.node_auth {
+            NodeAuth::Minted => profile,
+            NodeAuth::Oauth => {
+                let secret = match (secret_variable(NODE_OAUTH_SECRET_VARIABLE), tailnet) {
+                    (Some(secret), _) => secret,
+                    (None, Some(tailnet)) => tailnet.oauth_client().1.clone(),
+                    (None, None) => {
+                        return Err(invalid_input(format!(
+                            "--node-auth oauth needs the OAuth client secret (tskey-client-…, scope auth_keys, owner of the --tag tags) in {NODE_OAUTH_SECRET_VARIABLE}"
+                        )));
+                    }
+                };
+                profile.oauth_secret(secret)
+            }
+            NodeAuth::Wif => {
+                let sim_identity = tailnet.map(sim::tailnet::Tailnet::federated_identity);
+                let client_id = match (&self.wif_client_id, sim_identity) {
+                    (Some(id), _) => id.clone(),
+                    (None, Some((id, _))) => id.to_owned(),
+                    (None, None) => {
+                        return Err(invalid_input(
+                            "--node-auth wif needs the federated identity's client ID: pass --wif-client-id ID",
+                        ));
+                    }
+                };
+                let token = match (&self.wif_audience, secret_variable(ID_TOKEN_VARIABLE)) {
+                    (Some(_), Some(_)) => {
+                        return Err(invalid_input(format!(
+                            "--wif-audience and {ID_TOKEN_VARIABLE} exclude each other (containerboot refuses both); unset one"
+                        )));
+                    }
+                    (Some(audience), None) => IdentityToken::Audience(audience.clone()),
+                    (None, Some(token)) => IdentityToken::IdToken(token),
+                    (None, None) => match sim_identity {
+                        Some((_, token)) => IdentityToken::IdToken(token.clone()),
+                        None => {
+                            return Err(invalid_input(format!(
+                                "--node-auth wif needs the identity token in {ID_TOKEN_VARIABLE}, or --wif-audience AUDIENCE where the nodes run in a cloud that issues one"
+                            )));
+                        }
+                    },
+                };
+                profile.workload_identity(client_id, token)
+            }
+        })
+    }
+}
+
+/// A secret from the environment; unset and empty are the same.
+fn secret_variable(name: &str) -> Option<SecretString> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.is_empty())
+        .map(SecretString::from)
+}
+
 impl ExtensionArgs {
     /// The profile for this extension; `tailscale` settings when rolling out (without
     /// them, the library's defaults: enough to check and roll back). With them the
@@ -115,11 +224,14 @@ impl ExtensionArgs {
                     if let Some(service) = settings.probe_service {
                         probe = probe.service(service);
                     }
-                    profile = profile
-                        .tags(settings.tags.iter().cloned())
-                        .routes(settings.routes.iter().map(ToString::to_string))
-                        .key_expiry(Duration::from_secs(settings.key_expiry_days * 24 * 3600))
-                        .connectivity(probe);
+                    profile = settings.node_login(
+                        profile
+                            .tags(settings.tags.iter().cloned())
+                            .routes(settings.routes.iter().map(ToString::to_string))
+                            .key_expiry(Duration::from_secs(settings.key_expiry_days * 24 * 3600))
+                            .connectivity(probe),
+                        target,
+                    )?;
                     if !settings.no_tailnet_cert_sans {
                         profile = profile
                             .tailnet_cert_sans(Arc::new(TalosAdapter::new(cluster.talos.clone())));

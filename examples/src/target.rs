@@ -240,6 +240,12 @@ impl Target {
         })
     }
 
+    /// The embedded sim's tailnet (its OAuth client and federated identity stand in for the
+    /// environment's), or `None` on a real target.
+    pub fn embedded_tailnet(&self) -> Option<&sim::tailnet::Tailnet> {
+        self.sim.as_ref().map(sim::Sim::tailnet)
+    }
+
     /// The connectivity probe for `cluster`: on a real cluster it asks the local tailscaled
     /// whether this machine is on the tailnet; the embedded sim counts as on the tailnet and
     /// its names lead to the sim's nodes (TLS still verifies them).

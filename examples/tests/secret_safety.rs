@@ -54,7 +54,7 @@ fn secret_values(text: &str) -> Vec<String> {
 /// token, the talosconfig's
 /// private key (base64 and the PEM body), and what the patches (auth key) and machine-config
 /// backups (cluster secrets) hold.
-fn known_secrets(sim: &SimCluster, artifacts: &Path) -> Vec<String> {
+fn known_secrets(sim: &SimCluster, artifacts: &Path, login: Login) -> Vec<String> {
     let mut secrets = vec![
         sim.info["api_key"].as_str().unwrap().to_owned(),
         sim.info["oauth_client_secret"].as_str().unwrap().to_owned(),
@@ -77,58 +77,66 @@ fn known_secrets(sim: &SimCluster, artifacts: &Path) -> Vec<String> {
     for file in files.iter().filter(|file| holds_secrets(file)) {
         secrets.extend(secret_values(&std::fs::read_to_string(file).unwrap()));
     }
+    let prefix = match login {
+        Login::Minted => "tskey-auth-",
+        Login::OAuth => "tskey-client-",
+    };
     assert!(
-        secrets
-            .iter()
-            .any(|secret| secret.starts_with("tskey-auth-")),
-        "the minted auth key was not found in the patches: {files:?}"
+        secrets.iter().any(|secret| secret.starts_with(prefix)),
+        "the node credential ({prefix}…) was not found in the patches: {files:?}"
     );
     secrets
 }
 
-/// Patches, machine-config backups, originals and the emergency configs hold secrets on
+/// How the nodes log in during the run.
+#[derive(Debug, Clone, Copy)]
+enum Login {
+    /// A minted auth key.
+    Minted,
+    /// The sim's OAuth client secret (`--node-auth oauth`).
+    OAuth,
+}
+
+/// Patches, machine-config backups, the originals' machine configs and the emergency access
+/// configs (the talosconfig's client key, the kubeconfig's credentials) hold secrets on
 /// purpose.
 fn holds_secrets(file: &Path) -> bool {
     let parent = file.parent().and_then(Path::file_name);
-    // The emergency configs are credentials by design: the talosconfig's client key, the
-    // kubeconfig's client certificate.
-    let emergency = matches!(
-        file.file_name().and_then(|name| name.to_str()),
-        Some("talosconfig.tailnet" | "kubeconfig.tailnet")
-    );
-    // A node's original machine config, kept byte-exact for rollback.
-    let original = file.ends_with("machineconfig.yaml")
-        && file
-            .parent()
-            .and_then(Path::parent)
-            .and_then(Path::file_name)
-            .is_some_and(|name| name == "originals");
-    emergency
-        || original
-        || matches!(
-            parent.and_then(|name| name.to_str()),
-            Some("patches" | "backups")
-        )
+    let name = file.file_name().and_then(|name| name.to_str());
+    matches!(
+        parent.and_then(|name| name.to_str()),
+        Some("patches" | "backups")
+    ) || matches!(
+        name,
+        Some("machineconfig.yaml" | "talosconfig.tailnet" | "kubeconfig.tailnet")
+    )
 }
 
 /// Runs `full-rollout` at trace level with `--json` and checks where every secret went.
-fn assert_no_leak(sim_flags: &[&str], rollout_flags: &[&str], expect_success: bool) {
+fn assert_no_leak(sim_flags: &[&str], rollout_flags: &[&str], login: Login, expect_success: bool) {
     let mut flags = vec!["--nodes", "2", "--control-planes", "1"];
     flags.extend_from_slice(sim_flags);
     let sim = SimCluster::start(&flags);
     let artifacts = tempfile::tempdir().unwrap();
-    let output = run(sim
-        .command("full-rollout")
+    let mut command = sim.command("full-rollout");
+    command
         .env("RUST_LOG", "trace")
         .args(FAST)
         .args(rollout_flags)
-        .args(["--json", "--artifacts", artifacts.path().to_str().unwrap()]));
+        .args(["--json", "--artifacts", artifacts.path().to_str().unwrap()]);
+    if let Login::OAuth = login {
+        command.args(["--node-auth", "oauth"]).env(
+            "TS_NODE_OAUTH_SECRET",
+            sim.info["oauth_client_secret"].as_str().unwrap(),
+        );
+    }
+    let output = run(&mut command);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.success(), expect_success, "{stderr}");
     assert!(stderr.contains("TRACE"), "not a trace-level run");
 
-    let secrets = known_secrets(&sim, artifacts.path());
+    let secrets = known_secrets(&sim, artifacts.path(), login);
     let (files, dirs) = walk(artifacts.path());
     let mut places = vec![("stdout".to_owned(), stdout.into_owned())];
     places.push(("stderr".to_owned(), stderr.into_owned()));
@@ -163,7 +171,7 @@ fn assert_no_leak(sim_flags: &[&str], rollout_flags: &[&str], expect_success: bo
 
 #[test]
 fn a_whole_rollout_at_trace_level_leaks_no_secret() {
-    assert_no_leak(&[], &[], true);
+    assert_no_leak(&[], &[], Login::Minted, true);
 }
 
 #[test]
@@ -176,6 +184,24 @@ fn a_failing_rollout_with_a_diagnosis_leaks_no_secret() {
             "k8s-2",
         ],
         &["--verify-seconds", "8"],
+        Login::Minted,
+        false,
+    );
+}
+
+/// The OAuth client secret the nodes log in with stays in the patches, also when a failing
+/// node's entrypoint prints its environment into the diagnosis.
+#[test]
+fn a_failing_oauth_login_rollout_leaks_no_secret() {
+    assert_no_leak(
+        &[
+            "--fault-tailscale-auth",
+            "k8s-2",
+            "--fault-verbose-service-logs",
+            "k8s-2",
+        ],
+        &["--verify-seconds", "8"],
+        Login::OAuth,
         false,
     );
 }

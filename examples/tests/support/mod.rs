@@ -127,6 +127,18 @@ impl SimCluster {
     }
 }
 
+impl SimCluster {
+    /// Stops the sim as Ctrl-C does (SIGINT) and waits for its exit status.
+    pub fn interrupt(&mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -INT failed");
+        self.child.wait().unwrap()
+    }
+}
+
 impl Drop for SimCluster {
     fn drop(&mut self) {
         let _ = self.child.kill();
