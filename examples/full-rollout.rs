@@ -70,9 +70,9 @@ use talos_rollout::core::plan::Plan;
 use talos_rollout::core::{ClusterFacts, NodeRole};
 use talos_rollout::gitops::{self, Repository};
 use talos_rollout::journal::RolloutDir;
+use talos_rollout::metrics::RolloutMetrics;
 use talos_rollout::profiles::tailscale::{EmergencyNode, TailnetAdapter, write_emergency_configs};
 use talos_rollout::{Error, ExtensionRollout};
-use talos_rollout::metrics::RolloutMetrics;
 
 /// Roll a system extension (Tailscale by default) onto every node, one at a time, with verification.
 #[derive(Parser)]
