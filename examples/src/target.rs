@@ -247,16 +247,24 @@ impl Target {
     }
 
     /// The connectivity probe for `cluster`: on a real cluster it asks the local tailscaled
-    /// whether this machine is on the tailnet; the embedded sim counts as on the tailnet and
-    /// its names lead to the sim's nodes (TLS still verifies them).
+    /// whether this machine is on the tailnet; the embedded sim counts as on the tailnet, its
+    /// names lead to the sim's nodes (TLS still verifies them) and its kubeconfig turns on
+    /// the Kubernetes API probe of control-plane nodes.
     pub fn connectivity_probe(&self, cluster: &Cluster) -> ConnectivityProbe {
         let probe = ConnectivityProbe::new(cluster.identity.clone());
         match &self.sim {
             Some(sim) => {
                 let dns = sim.tailnet_dns();
-                probe
+                let probe = probe
                     .presence(TailnetPresence::Assume(true))
-                    .resolver(Arc::new(move || dns.hosts()))
+                    .resolver(Arc::new(move || dns.endpoints()));
+                match sim.kubeconfig() {
+                    Ok(kubeconfig) => probe.kubeconfig(kubeconfig),
+                    Err(error) => {
+                        tracing::warn!(%error, "the sim has no kubeconfig; the Kubernetes API is not probed");
+                        probe
+                    }
+                }
             }
             None => probe.presence(TailnetPresence::Detect),
         }

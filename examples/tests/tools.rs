@@ -332,6 +332,35 @@ fn status_serves_per_node_metrics_with_a_reader_talosconfig() {
                 "{metric} {node}"
             );
         }
+        // Each connectivity probe of the round is a series: 1 reached, 0 failed, none when
+        // not proven (this machine is not on the tailnet).
+        let reports = round["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["node"] == node)
+            .unwrap()["connectivity"]
+            .as_array()
+            .unwrap();
+        assert!(!reports.is_empty(), "{round}");
+        for report in reports {
+            let expected = match report["outcome"].as_str().unwrap() {
+                "reached" => Some(1.0),
+                "failed" => Some(0.0),
+                _ => None,
+            };
+            let probe = report["name"].as_str().unwrap();
+            let series = samples.iter().find(|s| {
+                s.metric == "talos_rollout_tailnet_probe_reached"
+                    && s.labels.get("node") == Some(node)
+                    && s.labels.get("probe") == Some(probe)
+            });
+            let value = series.map(|s| match s.value {
+                prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
+                _ => f64::NAN,
+            });
+            assert_eq!(value, expected, "{probe} {node}: {report}");
+        }
         let healthy = samples.iter().find(|s| {
             s.metric == "talos_rollout_node_health"
                 && s.labels.get("node") == Some(node)

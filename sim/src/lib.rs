@@ -49,6 +49,6 @@ pub use error::Error;
 pub use faults::{Faults, TAILSCALE_EXTENSION};
 pub use http_server::HttpServer;
 pub use sim::{
-    CONTEXT_NAME, DEFAULT_EXTENSIONS, DEFAULT_SERVICE_CIDR, DEFAULT_TALOS_VERSION, MAX_NODES, Sim,
-    SimBuilder, TailnetDns,
+    CONTEXT_NAME, DEFAULT_EXTENSIONS, DEFAULT_SERVICE_CIDR, DEFAULT_TALOS_VERSION, KUBE_API_PORT,
+    MAX_NODES, Sim, SimBuilder, TALOS_API_PORT, TailnetDns,
 };

@@ -210,6 +210,19 @@ impl Pki {
         self.resolver_config(resolver, b"h2")
     }
 
+    /// As [`Pki::server_config_with`], offering HTTP/1.1 (`http/1.1`): a node's own
+    /// Kubernetes API endpoint.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Tls`] when rustls rejects the configuration.
+    pub fn http1_server_config_with(
+        &self,
+        resolver: Arc<dyn rustls::server::ResolvesServerCert>,
+    ) -> Result<Arc<rustls::ServerConfig>, Error> {
+        self.resolver_config(resolver, b"http/1.1")
+    }
+
     fn resolver_config(
         &self,
         resolver: Arc<dyn rustls::server::ResolvesServerCert>,

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use talos_client::config::{Context, TalosConfig};
+use talos_client::machine_config::CertSans;
 
 use crate::clock::SimClock;
 use crate::factory::{FactoryOptions, ImageFactory};
@@ -28,6 +29,12 @@ pub const DEFAULT_TALOS_VERSION: &str = "v1.10.4";
 pub const DEFAULT_EXTENSIONS: &[&str] = &["siderolabs/i915", "siderolabs/mei"];
 /// The seed cluster's Kubernetes service CIDR (what `TS_ROUTES` advertises).
 pub const DEFAULT_SERVICE_CIDR: &str = "10.43.0.0/16";
+/// The port every node's apid listens on.
+pub const TALOS_API_PORT: u16 = 50000;
+/// The port a control-plane node's Kubernetes API server listens on.
+pub const KUBE_API_PORT: u16 = 6443;
+/// The cluster DNS service's port.
+const CLUSTER_DNS_PORT: u16 = 53;
 /// The most nodes one sim serves (addresses `10.5.0.2` onwards stay inside `10.5.0.0/16`).
 pub const MAX_NODES: usize = 5_000;
 /// The name of the talosconfig context the sim writes.
@@ -213,7 +220,7 @@ impl SimBuilder {
             .unwrap_or_default();
         let settings = ClusterSettings {
             cluster_name: self.cluster_name,
-            service_cidr: self.service_cidr,
+            service_cidr: self.service_cidr.clone(),
             pod_cidr: "10.42.0.0/16".to_owned(),
             control_plane_endpoint: format!("https://{first_control_plane}:6443"),
         };
@@ -231,6 +238,7 @@ impl SimBuilder {
         };
         let installer_host = factory_server.addr().to_string();
         let cluster_name = settings.cluster_name.clone();
+        let service_cidr = self.service_cidr;
         let cluster = TalosCluster::new(specs, ctx, &settings, &installer_host)?;
         let pki = Arc::new(Pki::generate()?);
         let tls = pki.server_config(LOOPBACK_SANS)?;
@@ -249,13 +257,36 @@ impl SimBuilder {
         }
         let mut node_apid = Vec::new();
         for (index, node) in cluster.nodes.iter().enumerate() {
-            let certificate =
-                talos::NodeCertificate::new(Arc::clone(&pki), Arc::clone(node), tailnet.clone());
+            let certificate = talos::NodeCertificate::new(
+                Arc::clone(&pki),
+                Arc::clone(node),
+                tailnet.clone(),
+                CertSans::Machine,
+            );
             let routes =
                 talos::node_routes(&cluster, Arc::clone(node), self.apid_endpoints + index);
             let tls = pki.server_config_with(Arc::new(certificate))?;
             node_apid.push(mtls::serve(routes, tls).await?);
         }
+        let mut node_kube = Vec::new();
+        for node in cluster.nodes.iter() {
+            if !node.spec.is_control_plane() {
+                node_kube.push(None);
+                continue;
+            }
+            let certificate = talos::NodeCertificate::new(
+                Arc::clone(&pki),
+                Arc::clone(node),
+                tailnet.clone(),
+                CertSans::ApiServer,
+            );
+            let tls = pki.http1_server_config_with(Arc::new(certificate))?;
+            node_kube.push(Some(kube.serve_with(tls).await?));
+        }
+        let cluster_dns = ClusterDns {
+            service: SocketAddr::new(cluster_dns_ip(&service_cidr)?, CLUSTER_DNS_PORT),
+            listener: HttpServer::start(axum::Router::new()).await?,
+        };
         let controls = apid.iter().map(ServerHandle::connection_control).collect();
         // Set once, right after serving; nothing else sets it.
         let _ = cluster.ctx.connections.set(controls);
@@ -264,6 +295,8 @@ impl SimBuilder {
             kube,
             kube_server,
             node_apid,
+            node_kube,
+            cluster_dns,
             apid_addrs: apid.iter().map(ServerHandle::addr).collect(),
             apid: apid.into_iter().map(Some).collect(),
             factory_server,
@@ -276,27 +309,49 @@ impl SimBuilder {
     }
 }
 
-/// The sim's dialer seam for "over the tailnet": every registered device's MagicDNS name,
-/// IPv4 and IPv6 address, mapped to its node's own apid on loopback.
+/// The sim's dialer seam for "over the tailnet": where a connection to a tailnet name,
+/// address or routed service address goes on this (simulated) client.
 ///
-/// Give each pair to [`talos_client::TalosClientBuilder::resolve`] and connect to the name
-/// (port 50000): the TCP connection goes to loopback while TLS verifies the node's
-/// certificate against the name, so a name missing from the node's `machine.certSANs`
-/// fails the handshake exactly as on a real node. Devices appear once the nodes log in.
+/// Every registered device's MagicDNS name, IPv4 and IPv6 address lead, on port 50000, to
+/// its node's own apid and, on a control-plane node's port 6443, to the node's own
+/// Kubernetes API endpoint; the cluster DNS service (`.10` of the service CIDR, port 53)
+/// leads to a loopback listener once a device's approved routes cover it and this client
+/// accepts routes. Give each pair to a dialer that redirects TCP only (e.g.
+/// [`talos_client::TalosClientBuilder::resolve`] for port 50000): TLS still verifies the
+/// name, so a name missing from the node's `machine.certSANs` (or, for Kubernetes,
+/// `cluster.apiServer.certSANs`) fails the handshake exactly as on a real node. Devices
+/// appear once the nodes log in.
 #[derive(Debug, Clone)]
 pub struct TailnetDns {
     cluster: TalosCluster,
     tailnet: Tailnet,
-    endpoints: Vec<SocketAddr>,
+    apid: Vec<SocketAddr>,
+    kube: Vec<Option<SocketAddr>>,
+    /// The cluster DNS service address and the loopback listener standing in for it.
+    dns_service: (SocketAddr, SocketAddr),
+    accept_routes: bool,
 }
 
 impl TailnetDns {
-    /// Name or address → the node's loopback apid, for every device registered now.
-    pub fn hosts(&self) -> BTreeMap<String, SocketAddr> {
-        let mut hosts = BTreeMap::new();
-        for (node, endpoint) in self.cluster.nodes.iter().zip(&self.endpoints) {
-            let device = node.read(|state| state.tailscale_device.clone());
-            let Some(addresses) = device.and_then(|id| self.tailnet.device_addresses(&id)) else {
+    /// This client as one that never ran `tailscale set --accept-routes`: subnet routes
+    /// lead nowhere, approved or not.
+    #[must_use]
+    pub fn without_accepted_routes(mut self) -> Self {
+        self.accept_routes = false;
+        self
+    }
+
+    /// (Name or address, port) → the loopback endpoint standing in for it, for every
+    /// device registered and every route approved now.
+    pub fn endpoints(&self) -> BTreeMap<(String, u16), SocketAddr> {
+        let mut endpoints = BTreeMap::new();
+        let (service, listener) = self.dns_service;
+        let nodes = self.cluster.nodes.iter().zip(&self.apid).zip(&self.kube);
+        for ((node, apid), kube) in nodes {
+            let Some(device) = node.read(|state| state.tailscale_device.clone()) else {
+                continue;
+            };
+            let Some(addresses) = self.tailnet.device_addresses(&device) else {
                 continue;
             };
             for host in [
@@ -304,11 +359,55 @@ impl TailnetDns {
                 addresses.ipv4.to_string(),
                 addresses.ipv6.to_string(),
             ] {
-                hosts.insert(host, *endpoint);
+                if let Some(kube) = kube {
+                    endpoints.insert((host.clone(), KUBE_API_PORT), *kube);
+                }
+                endpoints.insert((host, TALOS_API_PORT), *apid);
+            }
+            let routed = self
+                .tailnet
+                .approved_routes(&device)
+                .iter()
+                .filter_map(|route| route.parse::<ipnet::IpNet>().ok())
+                .any(|route| route.contains(&service.ip()));
+            if routed && self.accept_routes {
+                endpoints.insert((service.ip().to_string(), service.port()), listener);
             }
         }
-        hosts
+        endpoints
     }
+
+    /// Name or address → the node's loopback apid (port 50000), for every device
+    /// registered now.
+    pub fn hosts(&self) -> BTreeMap<String, SocketAddr> {
+        self.endpoints()
+            .into_iter()
+            .filter(|((_, port), _)| *port == TALOS_API_PORT)
+            .map(|((host, _), endpoint)| (host, endpoint))
+            .collect()
+    }
+}
+
+/// The cluster DNS service: its address inside the cluster and the loopback listener that
+/// accepts TCP for it.
+#[derive(Debug)]
+struct ClusterDns {
+    service: SocketAddr,
+    listener: HttpServer,
+}
+
+/// The cluster DNS service address: the tenth address of the service CIDR, as Talos sets it.
+fn cluster_dns_ip(service_cidr: &str) -> Result<IpAddr, Error> {
+    let cidr: ipnet::IpNet = service_cidr.parse().map_err(|e| {
+        Error::InvalidSetup(format!(
+            "service CIDR {service_cidr} is not a CIDR ({e}); pass one such as 10.43.0.0/16"
+        ))
+    })?;
+    cidr.hosts().nth(9).ok_or_else(|| {
+        Error::InvalidSetup(format!(
+            "service CIDR {service_cidr} is too small for a cluster DNS address; pass a /28 or larger"
+        ))
+    })
 }
 
 /// A running simulation. Dropping it stops every server.
@@ -335,6 +434,10 @@ pub struct Sim {
     apid: Vec<Option<ServerHandle>>,
     /// Each node's own apid (its certificate is the node's), in node order.
     node_apid: Vec<ServerHandle>,
+    /// Each control-plane node's own Kubernetes API endpoint (certificate with the node's
+    /// `cluster.apiServer.certSANs`), in node order; `None` for workers.
+    node_kube: Vec<Option<HttpServer>>,
+    cluster_dns: ClusterDns,
     factory_server: HttpServer,
     tailnet_server: HttpServer,
     cluster: TalosCluster,
@@ -423,13 +526,35 @@ impl Sim {
         self.tailnet_dns().hosts()
     }
 
-    /// A cloneable handle answering [`Sim::tailnet_hosts`] as devices come and go.
+    /// A cloneable handle answering [`Sim::tailnet_hosts`] (and the other ports, see
+    /// [`TailnetDns::endpoints`]) as devices come and go and routes are approved.
     pub fn tailnet_dns(&self) -> TailnetDns {
         TailnetDns {
             cluster: self.cluster.clone(),
             tailnet: self.tailnet.clone(),
-            endpoints: self.node_apid.iter().map(ServerHandle::addr).collect(),
+            apid: self.node_apid.iter().map(ServerHandle::addr).collect(),
+            kube: self
+                .node_kube
+                .iter()
+                .map(|server| server.as_ref().map(HttpServer::addr))
+                .collect(),
+            dns_service: (self.cluster_dns.service, self.cluster_dns.listener.addr()),
+            accept_routes: true,
         }
+    }
+
+    /// The cluster DNS service address (`10.43.0.10:53` for the default service CIDR),
+    /// reachable over the tailnet once a node's route covering it is approved.
+    pub fn cluster_dns_service(&self) -> SocketAddr {
+        self.cluster_dns.service
+    }
+
+    /// The loopback address of the control-plane node `host`'s own Kubernetes API, whose
+    /// certificate carries the node's addresses and `cluster.apiServer.certSANs`
+    /// (re-issued when they change); `None` for a worker.
+    pub fn node_kube_endpoint(&self, host: &str) -> Option<SocketAddr> {
+        let index = self.cluster.index_of(host)?;
+        self.node_kube.get(index)?.as_ref().map(HttpServer::addr)
     }
 
     /// The MagicDNS name and tailnet addresses of the node `host` (hostname or address),
@@ -510,6 +635,10 @@ impl Sim {
         for server in self.apid.into_iter().flatten().chain(self.node_apid) {
             server.shutdown().await;
         }
+        for server in self.node_kube.into_iter().flatten() {
+            server.shutdown().await;
+        }
+        self.cluster_dns.listener.shutdown().await;
         self.factory_server.shutdown().await;
         self.tailnet_server.shutdown().await;
         self.kube_server.shutdown().await;

@@ -170,3 +170,24 @@ async fn the_tailnet_addresses_are_node_addresses_in_the_certificate() {
         assert!(version.is_ok(), "{host}: {version:?}");
     }
 }
+
+#[tokio::test]
+async fn a_control_plane_name_leads_to_its_kubernetes_api_and_unrouted_services_nowhere() {
+    let sim = sim_with_tailscale().await;
+    join_tailnet(&sim).await;
+    let fqdn = sim.tailnet_addresses("k8s-1").unwrap().fqdn;
+    let endpoints = sim.tailnet_dns().endpoints();
+    assert_eq!(
+        endpoints.get(&(fqdn.clone(), sim::KUBE_API_PORT)),
+        sim.node_kube_endpoint("k8s-1").as_ref()
+    );
+    assert_eq!(
+        endpoints.get(&(fqdn, sim::TALOS_API_PORT)),
+        sim.node_endpoint("k8s-1").as_ref()
+    );
+    let service = sim.cluster_dns_service();
+    assert!(
+        !endpoints.contains_key(&(service.ip().to_string(), service.port())),
+        "no approved route covers {service}"
+    );
+}

@@ -35,7 +35,7 @@ use rollout_core::{Plan, RolloutEvent};
 
 use crate::driver::EventStream;
 use crate::event::{Event, RunEvent};
-use crate::profiles::tailscale::{Health, HealthRound, NodeHealth};
+use crate::profiles::tailscale::{Health, HealthRound, NodeHealth, ProbeOutcome};
 
 /// The prefix of every metric name.
 const PREFIX: &str = "talos_rollout";
@@ -87,6 +87,12 @@ struct HealthLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProbeLabels {
+    node: String,
+    probe: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PhaseLabels {
     node: String,
     phase: String,
@@ -124,6 +130,7 @@ fn unix_seconds(at: SystemTime) -> f64 {
 /// | `talos_rollout_tailscale_key_expiry_seconds` | node, device | seconds until the node key expires (negative once expired; absent when expiry is disabled) |
 /// | `talos_rollout_tailscale_routes_advertised` | node | number of routes the device advertises |
 /// | `talos_rollout_tailscale_route_approved` | node, route | 1 / 0 per advertised route |
+/// | `talos_rollout_tailnet_probe_reached` | node, probe | 1 reached / 0 failed per connectivity probe (`talos api over tailnet`, …); absent when not proven (this machine is not on the tailnet) |
 /// | `talos_rollout_health_check_timestamp_seconds` | | Unix time of the round |
 #[derive(Debug)]
 pub struct HealthMetrics {
@@ -140,6 +147,7 @@ pub struct HealthMetrics {
     key_expiry: GaugeFamily<DeviceLabels>,
     advertised: GaugeFamily<NodeLabel>,
     approved: GaugeFamily<RouteLabels>,
+    probes: GaugeFamily<ProbeLabels>,
     checked_at: FloatGauge,
 }
 
@@ -206,6 +214,11 @@ impl HealthMetrics {
                 "tailscale_route_approved",
                 "An advertised subnet route is approved",
             ),
+            probes: family(
+                r,
+                "tailnet_probe_reached",
+                "A connectivity probe over the tailnet reached its target (0: tried and failed)",
+            ),
             checked_at,
             lock: Mutex::new(()),
             registry,
@@ -227,6 +240,7 @@ impl HealthMetrics {
         self.key_expiry.clear();
         self.advertised.clear();
         self.approved.clear();
+        self.probes.clear();
         let now_seconds = unix_seconds(now);
         for node in &round.nodes {
             self.observe_node(node, &round.extension, now_seconds);
@@ -264,6 +278,18 @@ impl HealthMetrics {
                 service: format!("ext-{extension}"),
             };
             self.running.get_or_create(&labels).set(i64::from(running));
+        }
+        for report in &node.connectivity {
+            let reached = match report.outcome {
+                ProbeOutcome::Reached { .. } => 1,
+                ProbeOutcome::Failed { .. } => 0,
+                ProbeOutcome::NotProven { .. } => continue,
+            };
+            let labels = ProbeLabels {
+                node: name(),
+                probe: report.name.clone(),
+            };
+            self.probes.get_or_create(&labels).set(reached);
         }
         if let Some(schematic) = &node.schematic_id {
             let labels = SchematicLabels {
@@ -497,6 +523,7 @@ mod tests {
             extension_installed: Some(true),
             service_state: Some("Running".to_owned()),
             service_running: Some(true),
+            control_plane: Some(true),
             device: Some(format!("{name}.tail.ts.net")),
             device_online: Some(false),
             advertised_routes: vec!["10.43.0.0/16".to_owned(), "10.44.0.0/16".to_owned()],
@@ -626,6 +653,57 @@ mod tests {
             value(&samples, "talos_rollout_extension_installed", &[]),
             Some(1.0)
         );
+    }
+
+    #[test]
+    fn connectivity_probes_become_a_gauge_per_node_and_probe() {
+        use crate::profiles::tailscale::{Diagnosis, ProbeReport};
+        let report = |name: &str, outcome| ProbeReport {
+            name: name.to_owned(),
+            target: "k8s-1.tail.ts.net:50000".to_owned(),
+            outcome,
+        };
+        let mut reached = node("k8s-1");
+        reached.connectivity = vec![
+            report(
+                "talos api over tailnet",
+                ProbeOutcome::Reached {
+                    detail: "Talos v1.11.0".to_owned(),
+                },
+            ),
+            report(
+                "service over tailnet",
+                ProbeOutcome::Failed {
+                    diagnosis: Diagnosis::RouteNotAccepted,
+                    detail: "connection refused".to_owned(),
+                },
+            ),
+        ];
+        let mut off_tailnet = node("k8s-2");
+        off_tailnet.connectivity = vec![report(
+            "talos api over tailnet",
+            ProbeOutcome::NotProven {
+                reason: "not on the tailnet".to_owned(),
+            },
+        )];
+        let metrics = HealthMetrics::new();
+        let round = HealthRound {
+            extension: "tailscale".to_owned(),
+            health: Health::Unhealthy,
+            nodes: vec![reached, off_tailnet],
+        };
+        metrics.observe(&round, UNIX_EPOCH);
+        let samples = parse(&metrics.encode());
+        let probe = |node: &str, probe: &str| {
+            value(
+                &samples,
+                "talos_rollout_tailnet_probe_reached",
+                &[("node", node), ("probe", probe)],
+            )
+        };
+        assert_eq!(probe("k8s-1", "talos api over tailnet"), Some(1.0));
+        assert_eq!(probe("k8s-1", "service over tailnet"), Some(0.0));
+        assert_eq!(probe("k8s-2", "talos api over tailnet"), None);
     }
 
     #[test]

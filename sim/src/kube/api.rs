@@ -1,4 +1,4 @@
-//! The routes: discovery, nodes (GET, list, cordon PATCH), pods (GET, list with
+//! The routes: `/version`, discovery, nodes (GET, list, cordon PATCH), pods (GET, list with
 //! `fieldSelector`, DELETE, the eviction subresource), PodDisruptionBudgets (GET, list) and
 //! leases (GET, list, POST, PUT, DELETE); every request is recorded, and all of them answer
 //! 503 while the API is switched off.
@@ -21,9 +21,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::KubeApi;
 use super::state::{LEASE_GROUP, NodeRecord};
 use super::status::{ApiError, success};
+use super::{KUBERNETES_VERSION, KubeApi};
 
 type ApiResult = Result<Response, ApiError>;
 
@@ -32,6 +32,7 @@ pub(crate) fn router(api: KubeApi) -> Router {
     let namespaced_pods = "/api/v1/namespaces/{namespace}/pods";
     let leases = "/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases";
     Router::new()
+        .route("/version", get(version))
         .route("/api", get(api_versions))
         .route("/api/v1", get(core_resources))
         .route("/apis", get(api_groups))
@@ -92,6 +93,18 @@ fn list<T: k8s_openapi::ListableResource + serde::Serialize>(
         },
     };
     Json(list).into_response()
+}
+
+async fn version() -> Response {
+    let minor = KUBERNETES_VERSION.split('.').nth(1).unwrap_or_default();
+    Json(k8s_openapi::apimachinery::pkg::version::Info {
+        git_version: KUBERNETES_VERSION.to_owned(),
+        major: "1".to_owned(),
+        minor: minor.to_owned(),
+        platform: "linux/amd64".to_owned(),
+        ..Default::default()
+    })
+    .into_response()
 }
 
 async fn api_versions() -> Response {

@@ -41,6 +41,9 @@ use crate::{Error, Faults};
 pub use pods::{PodOwner, PodTemplate};
 use state::{KubeState, NodeRecord, Termination};
 
+/// The Kubernetes version the API server reports and every kubelet runs.
+const KUBERNETES_VERSION: &str = "v1.33.4";
+
 /// How fast pods go away and come back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -183,6 +186,15 @@ impl KubeApi {
     /// Serves the API over HTTPS on loopback; clients need a certificate signed by `pki`.
     pub(crate) async fn serve(&self, pki: &Pki) -> Result<HttpServer, Error> {
         let tls = pki.http1_server_config(LOOPBACK_SANS)?;
+        self.serve_with(tls).await
+    }
+
+    /// Serves this API again on another loopback port with `tls` (a control-plane node's
+    /// own endpoint, whose certificate is the node's).
+    pub(crate) async fn serve_with(
+        &self,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> Result<HttpServer, Error> {
         HttpServer::start_tls(api::router(self.clone()), tls).await
     }
 
@@ -328,7 +340,7 @@ impl KubeApi {
                 node_info: snapshot.map(|s| NodeSystemInfo {
                     boot_id: s.boot_id,
                     os_image: format!("Talos ({})", s.version),
-                    kubelet_version: "v1.33.4".to_owned(),
+                    kubelet_version: KUBERNETES_VERSION.to_owned(),
                     operating_system: "linux".to_owned(),
                     architecture: "amd64".to_owned(),
                     ..NodeSystemInfo::default()

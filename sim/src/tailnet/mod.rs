@@ -322,6 +322,12 @@ impl Tailnet {
         self.state().device_addresses(device_id)
     }
 
+    /// The subnet routes approved (enabled) for the device `device_id`; empty until it has
+    /// appeared.
+    pub fn approved_routes(&self, device_id: &str) -> Vec<String> {
+        self.state().approved_routes(device_id)
+    }
+
     /// The node's tailscaled stopped: its device loses the control connection.
     pub fn disconnect(&self, device_id: &str) {
         self.state().disconnect(device_id);

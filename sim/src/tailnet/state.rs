@@ -324,6 +324,16 @@ impl TailnetState {
             .map(Device::addresses)
     }
 
+    /// The subnet routes approved for the device `node_id`, once it has appeared.
+    pub(crate) fn approved_routes(&self, node_id: &str) -> Vec<String> {
+        let now = self.now();
+        self.devices
+            .iter()
+            .find(|device| device.node_id == node_id && device.is_visible(now))
+            .map(|device| device.enabled_routes.clone())
+            .unwrap_or_default()
+    }
+
     /// The node's tailscaled stopped (reboot, service stop): its device goes offline.
     pub(crate) fn disconnect(&mut self, node_id: &str) {
         let now = self.now();

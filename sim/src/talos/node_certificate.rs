@@ -1,6 +1,7 @@
-//! A node's own apid certificate, as Talos issues it: the node's addresses (its tailnet
-//! addresses included, once its device exists) plus the `machine.certSANs` of its current
-//! configuration; re-issued at the next handshake whenever that set changes.
+//! A node's own serving certificate, as Talos issues it: the node's addresses (its tailnet
+//! addresses included, once its device exists) plus one certSANs list of its current
+//! configuration — `machine.certSANs` for apid, `cluster.apiServer.certSANs` for a control
+//! plane's Kubernetes API server; re-issued at the next handshake whenever that set changes.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -12,11 +13,12 @@ use super::node::Node;
 use crate::pki::Pki;
 use crate::tailnet::Tailnet;
 
-/// Picks (and when needed re-issues) the certificate of one node's apid.
+/// Picks (and when needed re-issues) the certificate of one node's apid or API server.
 pub(crate) struct NodeCertificate {
     pki: Arc<Pki>,
     node: Arc<Node>,
     tailnet: Tailnet,
+    list: CertSans,
     issued: Mutex<Option<(Vec<String>, Arc<CertifiedKey>)>>,
 }
 
@@ -24,16 +26,19 @@ impl std::fmt::Debug for NodeCertificate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NodeCertificate")
             .field("node", &self.node.spec.hostname)
+            .field("list", &self.list)
             .finish_non_exhaustive()
     }
 }
 
 impl NodeCertificate {
-    pub(crate) fn new(pki: Arc<Pki>, node: Arc<Node>, tailnet: Tailnet) -> Self {
+    /// The certificate of `node` carrying the config's `list` of certSANs.
+    pub(crate) fn new(pki: Arc<Pki>, node: Arc<Node>, tailnet: Tailnet, list: CertSans) -> Self {
         Self {
             pki,
             node,
             tailnet,
+            list,
             issued: Mutex::new(None),
         }
     }
@@ -49,7 +54,7 @@ impl NodeCertificate {
             sans.push(addresses.ipv6.to_string());
         }
         let declared = ConfigDocuments::parse(&config)
-            .map(|documents| documents.cert_sans(CertSans::Machine))
+            .map(|documents| documents.cert_sans(self.list))
             .unwrap_or_default();
         for san in declared {
             if !sans.contains(&san) {

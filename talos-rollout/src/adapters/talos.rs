@@ -77,8 +77,13 @@ impl TalosAdapter {
             .service_list()
             .await
             .map_err(|e| port_error("list services", e))?;
-        Ok(services.iter().any(|service| service.id == "etcd"))
+        Ok(runs_etcd(&services))
     }
+}
+
+/// Whether a node with these services is a control-plane node (it runs etcd).
+pub(crate) fn runs_etcd(services: &[talos_client::machine::ServiceStatus]) -> bool {
+    services.iter().any(|service| service.id == "etcd")
 }
 
 fn port_error(operation: &str, error: talos_client::Error) -> PortError {

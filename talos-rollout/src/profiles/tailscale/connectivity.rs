@@ -1,6 +1,7 @@
 //! Proof that the cluster can be administered over the tailnet: each node's Talos API
-//! reached by its MagicDNS name with full TLS verification, and a service address the user
-//! names reached through the subnet route. Only meaningful when the machine running the
+//! reached by its MagicDNS name with full TLS verification, a control-plane node's
+//! Kubernetes API `/version` reached the same way, and a service address the user names
+//! reached through the subnet route. Only meaningful when the machine running the
 //! rollout is itself on the tailnet; otherwise every probe says so instead of failing.
 
 use std::collections::BTreeMap;
@@ -8,6 +9,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use kube::client::ConfigExt as _;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 use talos_client::TalosClient;
 use talos_client::identity::ClientIdentity;
@@ -16,14 +19,18 @@ use super::port::TailnetPort;
 
 /// The Talos API port every node's apid listens on.
 const TALOS_API_PORT: u16 = 50000;
+/// The port a control-plane node's Kubernetes API server listens on.
+const KUBE_API_PORT: u16 = 6443;
 /// How long `tailscale status --json` may take.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
 /// What every probe says when this machine is not on the tailnet.
 pub const NOT_ON_TAILNET: &str = "not on the tailnet: connectivity not proven";
 
-/// Where connections to tailnet names and addresses go instead of the system resolver
-/// (the embedded sim maps them to loopback); TLS still verifies the name.
-pub type TailnetResolver = Arc<dyn Fn() -> BTreeMap<String, SocketAddr> + Send + Sync>;
+/// Where connections to (tailnet name or address, port) go instead of the system resolver
+/// and routing table (the embedded sim maps them to loopback); TLS still verifies the name.
+/// With a resolver set it is the whole network: a service address it does not map is not
+/// routed to the tailnet on this machine.
+pub type TailnetResolver = Arc<dyn Fn() -> BTreeMap<(String, u16), SocketAddr> + Send + Sync>;
 
 /// Whether this machine is on the tailnet.
 #[derive(Clone)]
@@ -40,7 +47,8 @@ pub enum TailnetPresence {
 pub enum Diagnosis {
     /// The MagicDNS name does not resolve on this machine.
     NameDoesNotResolve,
-    /// The node's certificate does not carry the name.
+    /// The node's certificate (apid's, or the Kubernetes API server's) does not carry the
+    /// name.
     TlsNameMismatch,
     /// The address is not routed to the tailnet on this machine.
     RouteNotAccepted,
@@ -56,7 +64,7 @@ impl Diagnosis {
                 "the name does not resolve: turn MagicDNS on for the tailnet and let this machine use it (tailscale set --accept-dns)"
             }
             Self::TlsNameMismatch => {
-                "TLS name mismatch: the node's certificate does not carry this name; add it to machine.certSANs (the Tailscale profile does unless told not to)"
+                "TLS name mismatch: the node's certificate does not carry this name; add it to machine.certSANs for the Talos API and cluster.apiServer.certSANs for the Kubernetes API (the Tailscale profile does unless told not to)"
             }
             Self::RouteNotAccepted => {
                 "route not accepted on this client: run `tailscale set --accept-routes` here, and check that the node's routes are approved"
@@ -125,6 +133,8 @@ impl ProbeReport {
 pub const TALOS_API_OVER_TAILNET: &str = "talos api over tailnet";
 /// The gate name of the service probe.
 pub const SERVICE_OVER_TAILNET: &str = "service over tailnet";
+/// The gate name of the Kubernetes API probe (control-plane nodes).
+pub const KUBE_API_OVER_TAILNET: &str = "kubernetes api over tailnet";
 
 /// Probes nodes over the tailnet with the talosconfig's identity.
 ///
@@ -145,6 +155,7 @@ pub struct ConnectivityProbe {
     presence: TailnetPresence,
     resolver: Option<TailnetResolver>,
     service: Option<SocketAddr>,
+    kubeconfig: Option<SecretString>,
     timeout: Duration,
 }
 
@@ -152,6 +163,7 @@ impl std::fmt::Debug for ConnectivityProbe {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConnectivityProbe")
             .field("service", &self.service)
+            .field("kubeconfig", &self.kubeconfig.is_some())
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
@@ -166,6 +178,7 @@ impl ConnectivityProbe {
             presence: TailnetPresence::Detect,
             resolver: None,
             service: None,
+            kubeconfig: None,
             timeout: Duration::from_secs(10),
         }
     }
@@ -187,6 +200,19 @@ impl ConnectivityProbe {
     pub fn service(mut self, address: SocketAddr) -> Self {
         self.service = Some(address);
         self
+    }
+
+    /// A kubeconfig whose CA and client credentials reach the cluster's Kubernetes API
+    /// (its server address is not used): turns on the `kubernetes api over tailnet` probe
+    /// of control-plane nodes.
+    pub fn kubeconfig(mut self, kubeconfig: SecretString) -> Self {
+        self.kubeconfig = Some(kubeconfig);
+        self
+    }
+
+    /// Whether control-plane nodes get the Kubernetes API probe (a kubeconfig is set).
+    pub fn probes_kube_api(&self) -> bool {
+        self.kubeconfig.is_some()
     }
 
     /// The time limit of each probe.
@@ -229,24 +255,29 @@ impl ConnectivityProbe {
         let address = self.service?;
         let outcome = match self.on_tailnet().await {
             Err(reason) => ProbeOutcome::NotProven { reason },
-            Ok(()) => {
-                let target = self.resolved(&address.ip().to_string()).unwrap_or(address);
-                match tokio::time::timeout(self.timeout, tokio::net::TcpStream::connect(target))
-                    .await
-                {
-                    Ok(Ok(_)) => ProbeOutcome::Reached {
-                        detail: "TCP connection accepted".to_owned(),
-                    },
-                    Ok(Err(error)) => ProbeOutcome::Failed {
-                        diagnosis: Diagnosis::RouteNotAccepted,
-                        detail: error.to_string(),
-                    },
-                    Err(_) => ProbeOutcome::Failed {
-                        diagnosis: Diagnosis::RouteNotAccepted,
-                        detail: format!("no answer within {:?}", self.timeout),
-                    },
+            Ok(()) => match self.service_route(address) {
+                None => ProbeOutcome::Failed {
+                    diagnosis: Diagnosis::RouteNotAccepted,
+                    detail: format!("no route to {address} over the tailnet from this machine"),
+                },
+                Some(target) => {
+                    match tokio::time::timeout(self.timeout, tokio::net::TcpStream::connect(target))
+                        .await
+                    {
+                        Ok(Ok(_)) => ProbeOutcome::Reached {
+                            detail: "TCP connection accepted".to_owned(),
+                        },
+                        Ok(Err(error)) => ProbeOutcome::Failed {
+                            diagnosis: Diagnosis::RouteNotAccepted,
+                            detail: error.to_string(),
+                        },
+                        Err(_) => ProbeOutcome::Failed {
+                            diagnosis: Diagnosis::RouteNotAccepted,
+                            detail: format!("no answer within {:?}", self.timeout),
+                        },
+                    }
                 }
-            }
+            },
         };
         Some(ProbeReport {
             name: SERVICE_OVER_TAILNET.to_owned(),
@@ -255,9 +286,32 @@ impl ConnectivityProbe {
         })
     }
 
+    /// `/version` from the Kubernetes API server of the control-plane node reached by
+    /// `name` (its MagicDNS name, port 6443), verifying the server's certificate against
+    /// that name with the kubeconfig's CA and presenting its client certificate; `None`
+    /// without a [`kubeconfig`](Self::kubeconfig).
+    pub async fn kube_api(&self, name: &str) -> Option<ProbeReport> {
+        let kubeconfig = self.kubeconfig.as_ref()?;
+        let outcome = match self.on_tailnet().await {
+            Err(reason) => ProbeOutcome::NotProven { reason },
+            Ok(()) => self.kube_version(name, kubeconfig).await,
+        };
+        Some(ProbeReport {
+            name: KUBE_API_OVER_TAILNET.to_owned(),
+            target: format!("{name}:{KUBE_API_PORT}"),
+            outcome,
+        })
+    }
+
     /// Every probe for the node whose tailnet device has `hostname`: the Talos API by
-    /// the device's MagicDNS name, then the service address when one is set.
-    pub async fn probe_node(&self, tailnet: &dyn TailnetPort, hostname: &str) -> Vec<ProbeReport> {
+    /// the device's MagicDNS name, on a control-plane node the Kubernetes API (with a
+    /// kubeconfig), then the service address when one is set.
+    pub async fn probe_node(
+        &self,
+        tailnet: &dyn TailnetPort,
+        hostname: &str,
+        control_plane: bool,
+    ) -> Vec<ProbeReport> {
         let not_proven = |reason: String| ProbeReport {
             name: TALOS_API_OVER_TAILNET.to_owned(),
             target: hostname.to_owned(),
@@ -273,13 +327,96 @@ impl ConnectivityProbe {
             Err(error) => return vec![not_proven(format!("tailnet not observed: {error}"))],
         };
         let mut reports = vec![self.talos_api(&name).await];
+        if control_plane {
+            reports.extend(self.kube_api(&name).await);
+        }
         reports.extend(self.service_reachable().await);
         reports
     }
 
-    fn resolved(&self, host: &str) -> Option<SocketAddr> {
+    /// Where a connection to (`host`, `port`) goes through the resolver, if one is set
+    /// and maps it.
+    fn resolved(&self, host: &str, port: u16) -> Option<SocketAddr> {
         let resolver = self.resolver.as_ref()?;
-        resolver().get(host).copied()
+        resolver().get(&(host.to_owned(), port)).copied()
+    }
+
+    /// Where a connection to the service `address` goes: through the resolver when one is
+    /// set (`None`: not routed here), else the address itself.
+    fn service_route(&self, address: SocketAddr) -> Option<SocketAddr> {
+        match &self.resolver {
+            Some(_) => self.resolved(&address.ip().to_string(), address.port()),
+            None => Some(address),
+        }
+    }
+
+    async fn kube_version(&self, name: &str, kubeconfig: &SecretString) -> ProbeOutcome {
+        let resolved = self.resolved(name, KUBE_API_PORT);
+        let client = match self.kube_http_client(kubeconfig, name, resolved).await {
+            Ok(client) => client,
+            Err(detail) => {
+                return ProbeOutcome::Failed {
+                    diagnosis: Diagnosis::Unreachable,
+                    detail,
+                };
+            }
+        };
+        // A resolved address carries its own port; a URL port would override it.
+        let url = match resolved {
+            Some(_) => format!("https://{name}/version"),
+            None => format!("https://{name}:{KUBE_API_PORT}/version"),
+        };
+        let answer = async {
+            let response = client.get(url).send().await?.error_for_status()?;
+            response.json::<serde_json::Value>().await
+        };
+        match answer.await {
+            Ok(version) => ProbeOutcome::Reached {
+                detail: format!(
+                    "Kubernetes {}",
+                    version["gitVersion"].as_str().unwrap_or("(no gitVersion)")
+                ),
+            },
+            Err(error) => {
+                let detail = error_chain(&error);
+                ProbeOutcome::Failed {
+                    diagnosis: diagnose(&detail),
+                    detail,
+                }
+            }
+        }
+    }
+
+    /// An HTTPS client trusting only the kubeconfig's CA and presenting its client
+    /// certificate; `resolved` redirects the TCP connection for `name`.
+    async fn kube_http_client(
+        &self,
+        kubeconfig: &SecretString,
+        name: &str,
+        resolved: Option<SocketAddr>,
+    ) -> Result<reqwest::Client, String> {
+        let unusable = |error: &dyn std::fmt::Display| {
+            format!(
+                "the kubeconfig is unusable ({error}); pass one with the cluster's CA and a client certificate"
+            )
+        };
+        let parsed = kube::config::Kubeconfig::from_yaml(kubeconfig.expose_secret())
+            .map_err(|e| unusable(&e))?;
+        let config = kube::Config::from_custom_kubeconfig(
+            parsed,
+            &kube::config::KubeConfigOptions::default(),
+        )
+        .await
+        .map_err(|e| unusable(&e))?;
+        let tls = config.rustls_client_config().map_err(|e| unusable(&e))?;
+        let mut builder = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .connect_timeout(self.timeout)
+            .timeout(self.timeout);
+        if let Some(address) = resolved {
+            builder = builder.resolve(name, address);
+        }
+        builder.build().map_err(|e| unusable(&e))
     }
 
     async fn talos_version(&self, name: &str) -> ProbeOutcome {
@@ -288,7 +425,7 @@ impl ConnectivityProbe {
             .identity(self.identity.clone())
             .connect_timeout(self.timeout)
             .request_timeout(self.timeout);
-        if let Some(address) = self.resolved(name) {
+        if let Some(address) = self.resolved(name, TALOS_API_PORT) {
             builder = builder.resolve(name, address);
         }
         let client = match builder.build() {
@@ -315,7 +452,19 @@ impl ConnectivityProbe {
     }
 }
 
-/// Recognises the cause in a Talos client error's text.
+/// An error and its sources on one line (reqwest names only the outermost cause).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Recognises the cause in a client error's text.
 fn diagnose(detail: &str) -> Diagnosis {
     let lower = detail.to_ascii_lowercase();
     if lower.contains("not valid for name") || lower.contains("notvalidforname") {

@@ -43,6 +43,8 @@ pub struct NodeHealth {
     pub service_state: Option<String>,
     /// `ext-<name>` is running (None: not read).
     pub service_running: Option<bool>,
+    /// The node is a control-plane node (runs etcd; None: not read).
+    pub control_plane: Option<bool>,
     /// The tailnet device's name.
     pub device: Option<String>,
     /// The device is connected (None: not read).
@@ -125,6 +127,7 @@ async fn check_node(tailnet: &TailscaleClient, client: NodeClient, extension: &s
         extension_installed: None,
         service_state: None,
         service_running: None,
+        control_plane: None,
         device: None,
         device_online: None,
         advertised_routes: Vec::new(),
@@ -172,10 +175,9 @@ async fn check_talos(
         health.health = Health::Unhealthy;
     }
     let service_id = format!("ext-{extension}");
-    let service = client
-        .service_list()
-        .await
-        .map_err(|e| e.to_string())?
+    let services = client.service_list().await.map_err(|e| e.to_string())?;
+    health.control_plane = Some(crate::adapters::talos::runs_etcd(&services));
+    let service = services
         .into_iter()
         .find(|service| service.id == service_id);
     health.service_state = service.as_ref().map(|service| service.state.clone());
@@ -302,7 +304,8 @@ pub async fn probe_connectivity(
         let Some(hostname) = node.hostname.clone() else {
             continue;
         };
-        node.connectivity = probe.probe_node(tailnet, &hostname).await;
+        let control_plane = node.control_plane.unwrap_or(false);
+        node.connectivity = probe.probe_node(tailnet, &hostname, control_plane).await;
         for report in node.connectivity.iter().filter(|report| !report.passed()) {
             node.problems
                 .push(format!("{}: {}", report.name, report.detail()));

@@ -29,8 +29,8 @@ pub use auth::{AuthKeyKind, IdentityToken, TailscaleAuth};
 pub use builder::{RouteApproval, TailscaleEsc, TailscaleEscBuilder};
 pub use cert_sans::{ADD_TAILNET_CERT_SANS, tailnet_cert_sans};
 pub use connectivity::{
-    ConnectivityProbe, Diagnosis, NOT_ON_TAILNET, ProbeOutcome, ProbeReport, SERVICE_OVER_TAILNET,
-    TALOS_API_OVER_TAILNET, TailnetPresence, TailnetResolver,
+    ConnectivityProbe, Diagnosis, KUBE_API_OVER_TAILNET, NOT_ON_TAILNET, ProbeOutcome, ProbeReport,
+    SERVICE_OVER_TAILNET, TALOS_API_OVER_TAILNET, TailnetPresence, TailnetResolver,
 };
 pub use emergency::{
     EMERGENCY_KUBECONFIG, EMERGENCY_TALOSCONFIG, EmergencyConfigs, EmergencyNode,

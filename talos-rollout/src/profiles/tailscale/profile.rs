@@ -9,14 +9,17 @@ use ipnet::IpNet;
 use rollout_core::extension::{NodeCheck, PostVerifyStep};
 use rollout_core::gate::{CheckResult, GateVerdict};
 use rollout_core::plan::NodePlan;
-use rollout_core::{ExtensionServiceConfig, NodeExtension, NodeFacts, PortError, PortErrorKind};
+use rollout_core::{
+    ExtensionServiceConfig, NodeExtension, NodeFacts, NodeRole, PortError, PortErrorKind,
+};
 use secrecy::SecretString;
 use tailscale_client::TailscaleClient;
 
 use super::cert_sans::{self, ADD_TAILNET_CERT_SANS};
 use super::checks::{self, APPROVE_ROUTES, DEVICE_ONLINE, ROUTES_ADVERTISED, ROUTES_APPROVED};
 use super::connectivity::{
-    ConnectivityProbe, ProbeReport, SERVICE_OVER_TAILNET, TALOS_API_OVER_TAILNET,
+    ConnectivityProbe, KUBE_API_OVER_TAILNET, ProbeReport, SERVICE_OVER_TAILNET,
+    TALOS_API_OVER_TAILNET,
 };
 use super::{
     EXTENSION, IdentityToken, RouteApproval, SERVICE_NAME, TailnetAdapter, TailnetPort,
@@ -131,17 +134,21 @@ impl TailscaleProfile {
 
     /// Runs the connectivity probes for the node whose device has `hostname` (for
     /// `status` and the final validation); empty without [`connectivity`](Self::connectivity).
-    pub async fn probe_node(&self, hostname: &str) -> Vec<ProbeReport> {
+    pub async fn probe_node(&self, hostname: &str, control_plane: bool) -> Vec<ProbeReport> {
         let Some(probe) = &self.connectivity else {
             return Vec::new();
         };
-        probe.probe_node(self.tailnet.as_ref(), hostname).await
+        probe
+            .probe_node(self.tailnet.as_ref(), hostname, control_plane)
+            .await
     }
 
     /// Evaluates a connectivity gate for the node.
     async fn connectivity_check(&self, name: &str, node: &NodePlan) -> CheckResult {
         let (hostname, _) = device_of(node);
-        let reports = self.probe_node(&hostname).await;
+        let reports = self
+            .probe_node(&hostname, node.role == NodeRole::ControlPlane)
+            .await;
         let report = reports.iter().find(|report| report.name == name);
         CheckResult {
             name: name.to_owned(),
@@ -269,7 +276,7 @@ impl TailscaleProfile {
         checks
     }
 
-    fn post_verify(&self) -> Vec<PostVerifyStep> {
+    fn post_verify(&self, role: NodeRole) -> Vec<PostVerifyStep> {
         let mut steps = vec![PostVerifyStep::Check {
             checks: vec![DEVICE_ONLINE.to_owned(), ROUTES_ADVERTISED.to_owned()],
         }];
@@ -290,6 +297,9 @@ impl TailscaleProfile {
         }
         if let Some(probe) = &self.connectivity {
             let mut checks = vec![TALOS_API_OVER_TAILNET.to_owned()];
+            if role == NodeRole::ControlPlane && probe.probes_kube_api() {
+                checks.push(KUBE_API_OVER_TAILNET.to_owned());
+            }
             if probe.service_address().is_some() {
                 checks.push(SERVICE_OVER_TAILNET.to_owned());
             }
@@ -498,14 +508,20 @@ impl ExtensionProfile for TailscaleProfile {
             } else {
                 vec![NodeCheck::IpForward]
             },
-            post_verify: self.post_verify(),
+            post_verify: self.post_verify(facts.role),
             soak_checks: self.soak_checks(),
             details,
         })
     }
 
     async fn check(&self, name: &str, node: &NodePlan) -> CheckResult {
-        if [TALOS_API_OVER_TAILNET, SERVICE_OVER_TAILNET].contains(&name) {
+        if [
+            TALOS_API_OVER_TAILNET,
+            KUBE_API_OVER_TAILNET,
+            SERVICE_OVER_TAILNET,
+        ]
+        .contains(&name)
+        {
             return self.connectivity_check(name, node).await;
         }
         let (hostname, routes) = device_of(node);
@@ -556,7 +572,9 @@ impl ExtensionProfile for TailscaleProfile {
         let (hostname, _) = device_of(node);
         let device = self.tailnet.device(&hostname).await.ok().flatten()?;
         let mut status = serde_json::to_value(device).ok()?;
-        let probes = self.probe_node(&hostname).await;
+        let probes = self
+            .probe_node(&hostname, node.role == NodeRole::ControlPlane)
+            .await;
         if let (Some(map), false) = (status.as_object_mut(), probes.is_empty()) {
             map.insert(
                 "connectivity".to_owned(),
