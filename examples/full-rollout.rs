@@ -62,17 +62,19 @@ use examples::progress::render_events;
 use examples::report;
 use examples::rollout_args::{RolloutArgs, StepArgs};
 use examples::target::{
-    Cluster, ClusterArgs, FactoryArgs, TailnetArgs, Target, TargetArgs, TargetKind, WithoutFlags,
+    Cluster, ClusterArgs, FactoryArgs, KubeArgs, TailnetArgs, Target, TargetArgs, TargetKind,
+    WithoutFlags,
 };
 use serde_json::json;
 use tailscale_client::TailscaleClient;
+use talos_rollout::adapters::kube::connect;
 use talos_rollout::core::plan::Plan;
 use talos_rollout::core::{ClusterFacts, NodeRole};
 use talos_rollout::gitops::{self, Repository};
 use talos_rollout::journal::RolloutDir;
+use talos_rollout::metrics::RolloutMetrics;
 use talos_rollout::profiles::tailscale::{EmergencyNode, TailnetAdapter, write_emergency_configs};
 use talos_rollout::{Error, ExtensionRollout};
-use talos_rollout::metrics::RolloutMetrics;
 
 /// Roll a system extension (Tailscale by default) onto every node, one at a time, with verification.
 #[derive(Parser)]
@@ -108,6 +110,8 @@ struct Args {
     #[command(flatten)]
     tailnet: TailnetArgs,
     #[command(flatten)]
+    kube: KubeArgs,
+    #[command(flatten)]
     gitops: GitopsArgs,
     #[command(flatten)]
     target: TargetArgs,
@@ -125,7 +129,7 @@ async fn main() -> ExitCode {
 async fn run(args: Args) -> anyhow::Result<u8> {
     let target = Target::choose(
         &args.target,
-        &[&args.cluster, &args.factory, &args.tailnet],
+        &[&args.cluster, &args.factory, &args.tailnet, &args.kube],
         WithoutFlags::StartSim,
     )
     .await?;
@@ -135,15 +139,27 @@ async fn run(args: Args) -> anyhow::Result<u8> {
     let repository = open_repository(&args.gitops, embedded, output)?;
     let profile = args.profile.profile(&target, &cluster, &args.tailnet)?;
     let dir = RolloutDir::new(&args.steps.artifacts, &cluster.name);
-    let (rollout, events) = args
-        .steps
-        .builder(
-            target.kind,
-            &cluster,
-            target.factory(&args.factory)?,
-            profile.clone(),
-            Some(&args.rollout),
-        )?
+    let builder = args.steps.builder(
+        target.kind,
+        &cluster,
+        target.factory(&args.factory)?,
+        profile.clone(),
+        Some(&args.rollout),
+    )?;
+    let builder = match target.kubeconfig(&args.kube, &cluster).await? {
+        Ok(source) => builder.kubernetes(
+            connect(&source)
+                .await
+                .map_err(|error| invalid_input(error.message))?,
+        ),
+        Err(why) => {
+            output.note(format!(
+                "{why}: nodes are not cordoned or drained by this rollout and the cluster lock is the local file alone; pass --kubeconfig"
+            ));
+            builder
+        }
+    };
+    let (rollout, events) = builder
         .take_over_stale_lock(args.take_over_stale_lock || args.resume || embedded)
         .build()
         .map_err(as_input_error)?;

@@ -37,7 +37,8 @@ pub struct PlanSettings {
     pub failure_policy: FailurePolicy,
     /// User gates per phase.
     pub gates: GateSettings,
-    /// Cordon/drain requested (effective only with a Kubernetes port).
+    /// Cordon/drain requested in the spec; the front door clears it when it has no
+    /// Kubernetes port, so the plan shows what will run (the machine also requires a port).
     pub drain: bool,
 }
 
