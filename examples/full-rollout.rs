@@ -34,6 +34,10 @@
 //! against the cluster; with the embedded sim an empty DIR first gets the sim's sample
 //! repository. Every run also leaves `recovery/` (schematic ID, installers, RUNBOOK.md).
 //! `--serve-metrics ADDR` serves the progress as Prometheus metrics (see the README).
+//! With a Kubernetes API (`--kubeconfig`, else `$KUBECONFIG`, `~/.kube/config`, else the
+//! Talos `Kubeconfig` RPC; the embedded sim's own) nodes on Talos 1.13+ are cordoned and
+//! drained before their reboot and uncordoned after verification, which also waits for the
+//! node to be Ready there; `--sim-talos-version v1.14.1` shows it on the embedded sim.
 //! With `--talosconfig/--context/--nodes`, `--factory-url`, `--tailnet` and `TS_API_KEY`
 //! (or `TS_OAUTH_CLIENT_ID`/`TS_OAUTH_CLIENT_SECRET`) the same code runs against a real
 //! cluster. Exits 0 when every node converged and verified (and, with `--gitops`, the
