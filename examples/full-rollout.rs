@@ -37,6 +37,10 @@
 //! `--node-auth oauth` (secret in `TS_NODE_OAUTH_SECRET`) or `--node-auth wif`
 //! (`--wif-client-id`, token in `TS_ID_TOKEN` or `--wif-audience`) logs the nodes in without
 //! a minted key: nothing on the node expires and `rotate-auth-key` has nothing to rotate.
+//! With a Kubernetes API (`--kubeconfig`, else `$KUBECONFIG`, `~/.kube/config`, else the
+//! Talos `Kubeconfig` RPC; the embedded sim's own) nodes on Talos 1.13+ are cordoned and
+//! drained before their reboot and uncordoned after verification, which also waits for the
+//! node to be Ready there; `--sim-talos-version v1.14.1` shows it on the embedded sim.
 //! With `--talosconfig/--context/--nodes`, `--factory-url`, `--tailnet` and `TS_API_KEY`
 //! (or `TS_OAUTH_CLIENT_ID`/`TS_OAUTH_CLIENT_SECRET`) the same code runs against a real
 //! cluster. Exits 0 when every node converged and verified (and, with `--gitops`, the
@@ -66,10 +70,12 @@ use examples::progress::render_events;
 use examples::report;
 use examples::rollout_args::{RolloutArgs, StepArgs};
 use examples::target::{
-    Cluster, ClusterArgs, FactoryArgs, TailnetArgs, Target, TargetArgs, TargetKind, WithoutFlags,
+    Cluster, ClusterArgs, FactoryArgs, KubeArgs, TailnetArgs, Target, TargetArgs, TargetKind,
+    WithoutFlags,
 };
 use serde_json::json;
 use tailscale_client::TailscaleClient;
+use talos_rollout::adapters::kube::connect;
 use talos_rollout::core::plan::Plan;
 use talos_rollout::core::{ClusterFacts, NodeRole};
 use talos_rollout::gitops::{self, Repository};
@@ -112,6 +118,8 @@ struct Args {
     #[command(flatten)]
     tailnet: TailnetArgs,
     #[command(flatten)]
+    kube: KubeArgs,
+    #[command(flatten)]
     gitops: GitopsArgs,
     #[command(flatten)]
     target: TargetArgs,
@@ -129,7 +137,7 @@ async fn main() -> ExitCode {
 async fn run(args: Args) -> anyhow::Result<u8> {
     let target = Target::choose(
         &args.target,
-        &[&args.cluster, &args.factory, &args.tailnet],
+        &[&args.cluster, &args.factory, &args.tailnet, &args.kube],
         WithoutFlags::StartSim,
     )
     .await?;
@@ -139,15 +147,27 @@ async fn run(args: Args) -> anyhow::Result<u8> {
     let repository = open_repository(&args.gitops, embedded, output)?;
     let profile = args.profile.profile(&target, &cluster, &args.tailnet)?;
     let dir = RolloutDir::new(&args.steps.artifacts, &cluster.name);
-    let (rollout, events) = args
-        .steps
-        .builder(
-            target.kind,
-            &cluster,
-            target.factory(&args.factory)?,
-            profile.clone(),
-            Some(&args.rollout),
-        )?
+    let builder = args.steps.builder(
+        target.kind,
+        &cluster,
+        target.factory(&args.factory)?,
+        profile.clone(),
+        Some(&args.rollout),
+    )?;
+    let builder = match target.kubeconfig(&args.kube, &cluster).await? {
+        Ok(source) => builder.kubernetes(
+            connect(&source)
+                .await
+                .map_err(|error| invalid_input(error.message))?,
+        ),
+        Err(why) => {
+            output.note(format!(
+                "{why}: nodes are not cordoned or drained by this rollout and the cluster lock is the local file alone; pass --kubeconfig"
+            ));
+            builder
+        }
+    };
+    let (rollout, events) = builder
         .take_over_stale_lock(args.take_over_stale_lock || args.resume || embedded)
         .build()
         .map_err(as_input_error)?;

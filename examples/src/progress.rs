@@ -217,6 +217,12 @@ fn describe_run(event: &RunEvent) -> Option<String> {
             "recorded what {node} runs originally in {}",
             path.display()
         )),
+        RunEvent::Drained { node, report } => Some(format!(
+            "{node}: drained in {:.1}s, {} pod(s) evicted, {} left on purpose",
+            report.elapsed.as_secs_f64(),
+            report.evicted.len(),
+            report.skipped.len()
+        )),
         RunEvent::Note { message } => Some(format!("note: {message}")),
         _ => None,
     }

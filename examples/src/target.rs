@@ -19,6 +19,8 @@ use tailscale_client::{Credentials, DEFAULT_BASE_URL, DEFAULT_TAILNET, Tailscale
 use talos_client::TalosClient;
 use talos_client::config::TalosConfig;
 use talos_client::identity::ClientIdentity;
+use talos_rollout::adapters::kube::{KubeconfigSource, kubeconfig_via_talos};
+use talos_rollout::core::PortErrorKind;
 use talos_rollout::profiles::tailscale::{ConnectivityProbe, TailnetPresence};
 
 use crate::exit::invalid_input;
@@ -70,6 +72,23 @@ pub struct TailnetArgs {
     pub tailscale_url: Option<String>,
 }
 
+/// The cluster's Kubernetes API (cordon, drain, readiness and the cluster Lease).
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Target: Kubernetes API")]
+pub struct KubeArgs {
+    /// kubeconfig of the cluster (default: the first file in $KUBECONFIG, else
+    /// ~/.kube/config, else one fetched through the Talos API, which needs os:admin). Without
+    /// a Kubernetes API nodes are not cordoned or drained and the lock is the local file.
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+}
+
+impl NamesTarget for KubeArgs {
+    fn names_target(&self) -> bool {
+        self.kubeconfig.is_some()
+    }
+}
+
 /// The flags every cluster tool shares: the embedded sim and the plain-http opt-in.
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Target")]
@@ -83,6 +102,10 @@ pub struct TargetArgs {
     /// Worker nodes of the embedded sim.
     #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=64))]
     pub sim_workers: u8,
+    /// Talos version of the embedded sim's nodes (v1.13 and later: the orchestrator cordons,
+    /// drains and uncordons each node itself).
+    #[arg(long, default_value = sim::DEFAULT_TALOS_VERSION, value_name = "TAG")]
+    pub sim_talos_version: String,
     /// Accept plain http:// URLs to hosts other than loopback (test rigs only: credentials
     /// travel in cleartext). Loopback URLs are always accepted.
     #[arg(long)]
@@ -190,6 +213,7 @@ impl Target {
         let sim = sim::Sim::builder()
             .control_planes(usize::from(args.sim_control_planes))
             .workers(usize::from(args.sim_workers))
+            .talos_version(args.sim_talos_version.clone())
             .timings(EMBEDDED_TIMINGS)
             .tailnet(sim::tailnet::TailnetOptions {
                 appear_delay: Duration::from_secs(2),
@@ -244,6 +268,41 @@ impl Target {
     /// environment's), or `None` on a real target.
     pub fn embedded_tailnet(&self) -> Option<&sim::tailnet::Tailnet> {
         self.sim.as_ref().map(sim::Sim::tailnet)
+    }
+
+    /// Where the cluster's kubeconfig comes from: the sim's; or `--kubeconfig`,
+    /// `$KUBECONFIG`, `~/.kube/config`; else the Talos API's `Kubeconfig` from the first node
+    /// that serves it (a control-plane node, with `os:admin`). `Err` says why there is none,
+    /// for a note: the rollout then goes on without a Kubernetes API.
+    ///
+    /// # Errors
+    /// The outer error only for a sim that cannot mint its kubeconfig.
+    pub async fn kubeconfig(
+        &self,
+        args: &KubeArgs,
+        cluster: &Cluster,
+    ) -> anyhow::Result<Result<KubeconfigSource, String>> {
+        if let Some(sim) = &self.sim {
+            return Ok(Ok(KubeconfigSource::Yaml(sim.kubeconfig()?)));
+        }
+        if let Some(source) = KubeconfigSource::from_user(args.kubeconfig.as_deref()) {
+            return Ok(Ok(source));
+        }
+        let mut why = String::from("no node to ask");
+        for node in &cluster.nodes {
+            match kubeconfig_via_talos(&cluster.talos, node).await {
+                Ok(yaml) => return Ok(Ok(KubeconfigSource::Yaml(yaml))),
+                Err(error) => {
+                    why = error.message.clone();
+                    if error.kind == PortErrorKind::PermissionDenied {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(Err(format!(
+            "no kubeconfig in --kubeconfig, $KUBECONFIG or ~/.kube/config, and the Talos API gave none ({why})"
+        )))
     }
 
     /// The connectivity probe for `cluster`: on a real cluster it asks the local tailscaled

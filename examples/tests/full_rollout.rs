@@ -245,3 +245,95 @@ fn a_second_run_on_a_converged_cluster_prints_nothing_to_do_and_mints_no_key() {
         journal
     );
 }
+
+/// The phases each node went through, in order, from the `phase_changed` events.
+fn phases_per_node(events: &[Value]) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut phases = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for event in events.iter().filter(|e| e["event"] == "phase_changed") {
+        phases
+            .entry(event["node"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(event["to"]["phase"].as_str().unwrap().to_owned());
+    }
+    phases
+}
+
+#[test]
+fn on_talos_1_14_every_node_is_cordoned_drained_and_uncordoned_and_the_report_says_so() {
+    let artifacts = tempfile::tempdir().unwrap();
+    let output = run(std::process::Command::new(support::example("full-rollout"))
+        .args(FAST)
+        .args(["--sim-talos-version", "v1.14.1", "--json", "--artifacts"])
+        .arg(artifacts.path())
+        .env_remove("TS_API_KEY"));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let events = json_lines(&output);
+    let phases = phases_per_node(&events);
+    assert_eq!(phases.len(), 3, "{phases:?}");
+    for (node, seen) in &phases {
+        let position = |phase: &str| seen.iter().position(|p| p == phase);
+        let order = [
+            "install", "cordon", "drain", "reboot", "verify", "uncordon", "done",
+        ]
+        .map(|phase| position(phase).unwrap_or_else(|| panic!("{node}: no {phase} in {seen:?}")));
+        assert!(order.is_sorted(), "{node}: phases out of order: {seen:?}");
+    }
+    let drained: BTreeSet<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "drained")
+        .map(|e| e["node"].as_str().unwrap())
+        .collect();
+    assert_eq!(drained.len(), 3, "a drained event per node: {drained:?}");
+
+    let report = report(artifacts.path(), "report.json");
+    for hostname in ["k8s-1", "k8s-2", "k8s-3"] {
+        let node = support::node(&report, hostname);
+        assert!(
+            node["drain_seconds"].is_f64(),
+            "{hostname}: no drain time: {node}"
+        );
+        assert!(node["evicted_pods"].is_array(), "{hostname}: {node}");
+    }
+    let evicted: usize = report["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| node["evicted_pods"].as_array().unwrap().len())
+        .sum();
+    assert!(
+        evicted > 0,
+        "the sim's coredns pods were never evicted: {report}"
+    );
+}
+
+#[test]
+fn the_plan_lists_cordon_and_drain_on_1_14_and_not_on_the_legacy_path() {
+    let plan_text = |version: &str| {
+        let artifacts = tempfile::tempdir().unwrap();
+        let output = run(std::process::Command::new(support::example("full-rollout"))
+            .args(["--plan", "--sim-talos-version", version, "--artifacts"])
+            .arg(artifacts.path().join("out"))
+            .env_remove("TS_API_KEY"));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let current = plan_text("v1.14.1");
+    assert_eq!(
+        current.matches("kubernetes: cordon, drain").count(),
+        3,
+        "{current}"
+    );
+    let legacy = plan_text("v1.12.6");
+    assert!(
+        !legacy.contains("cordon"),
+        "the legacy upgrade drains on the node: {legacy}"
+    );
+}

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use rollout_core::gate::{
     All, CheckResult, ClusterObservation, ConditionExt, EtcdMemberObservation, Gate, GateStage,
-    NodeObservation, Observed, ServiceObservation, conditions, stage_gate,
+    KubernetesObservation, NodeObservation, Observed, ServiceObservation, conditions, stage_gate,
 };
 use rollout_core::plan::{NodePlan, Plan};
 use support::{
@@ -249,6 +249,72 @@ fn combinators_follow_boolean_logic_and_report_every_check() {
     assert_eq!(names, ["machine running and ready", "ip_forward = 1"]);
     assert!(
         verdict.failing().contains("machine running and ready"),
+        "{}",
+        verdict.failing()
+    );
+}
+
+#[test]
+fn with_a_kubernetes_api_verify_needs_the_node_ready_there_from_the_current_boot() {
+    let mut plan = seed_plan();
+    let node = plan.nodes[0].clone();
+    let observed = |kubernetes: KubernetesObservation| Observed {
+        node: Some(upgraded(&node)),
+        kubernetes: Some(kubernetes),
+        ..Observed::default()
+    };
+    let ready = KubernetesObservation {
+        ready: true,
+        boot_id: Some("boot-2".into()),
+        talos_boot_id: Some("boot-2".into()),
+        unready_pods: vec!["default/web-0".into()],
+    };
+    let gate = stage_gate(GateStage::Verify, &node, 3, &plan.settings);
+    assert!(gate.condition().needs().kubernetes);
+    assert!(gate.evaluate(&node, &observed(ready.clone())).passed);
+    let without_api = Observed {
+        node: Some(upgraded(&node)),
+        ..Observed::default()
+    };
+    assert!(
+        gate.evaluate(&node, &without_api).passed,
+        "no Kubernetes port: Talos NodeStatus only"
+    );
+
+    let not_ready = gate.evaluate(
+        &node,
+        &observed(KubernetesObservation {
+            ready: false,
+            ..ready.clone()
+        }),
+    );
+    assert!(!not_ready.passed);
+    assert!(
+        not_ready
+            .failing()
+            .contains("NotReady in the Kubernetes API"),
+        "{}",
+        not_ready.failing()
+    );
+
+    let stale = gate.evaluate(
+        &node,
+        &observed(KubernetesObservation {
+            boot_id: Some("boot-1".into()),
+            ..ready.clone()
+        }),
+    );
+    assert!(
+        !stale.passed,
+        "a Ready from the boot before the reboot does not count"
+    );
+
+    plan.settings.require_pods_ready = true;
+    let with_pods = stage_gate(GateStage::Verify, &node, 3, &plan.settings);
+    let verdict = with_pods.evaluate(&node, &observed(ready));
+    assert!(!verdict.passed);
+    assert!(
+        verdict.failing().contains("default/web-0"),
         "{}",
         verdict.failing()
     );

@@ -8,6 +8,7 @@ use rollout_core::{ClusterFacts, Plan, RolloutEvent};
 use serde::Serialize;
 
 use crate::diagnosis::Diagnosis;
+use crate::ports::DrainReport;
 
 /// A progress event; serialized as one JSON object with an `event` field.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -76,6 +77,13 @@ pub enum RunEvent {
     Plan(Box<Plan>),
     /// Why a node failed (after the machine's `node_failed`).
     Diagnosis(Box<Diagnosis>),
+    /// A node was drained (cordon and drain run only with a Kubernetes port).
+    Drained {
+        /// Node.
+        node: String,
+        /// What the drain evicted and skipped, and how long it took.
+        report: DrainReport,
+    },
     /// Something worth knowing that is not a failure.
     Note {
         /// Explanation.

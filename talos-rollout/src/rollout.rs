@@ -623,7 +623,10 @@ impl ExtensionRollout {
             request.nodes.insert(node.node.clone(), extension);
         }
         let resolver: &dyn SchematicResolver = &self.resolver;
-        Ok(rollout_core::plan(&self.spec, facts, resolver, &request)?)
+        let mut planned = rollout_core::plan(&self.spec, facts, resolver, &request)?;
+        // Without a Kubernetes API nothing is cordoned or drained: the plan says so.
+        planned.plan.settings.drain &= self.driver.ports().kube.is_some();
+        Ok(planned)
     }
 
     /// The credentials nodes may keep (see [`ExtensionProfile::reusable_credential`]).

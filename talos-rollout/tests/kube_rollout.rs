@@ -37,6 +37,15 @@ async fn sim(version: &str) -> Sim {
 
 /// The front door on `sim` with its Kubernetes API, artifacts in `artifacts`.
 async fn rollout(sim: &Sim, artifacts: &std::path::Path) -> (ExtensionRollout, EventStream) {
+    rollout_with(sim, artifacts, |_| {}).await
+}
+
+/// [`rollout`] with the spec changed by `edit`.
+async fn rollout_with(
+    sim: &Sim,
+    artifacts: &std::path::Path,
+    edit: impl FnOnce(&mut RolloutSpec),
+) -> (ExtensionRollout, EventStream) {
     let clients = SimClients::connect(sim);
     let key = clients
         .mint_key(Some(Duration::from_secs(7 * 24 * 3600)))
@@ -50,6 +59,7 @@ async fn rollout(sim: &Sim, artifacts: &std::path::Path) -> (ExtensionRollout, E
     };
     spec.timeouts.check_interval = Duration::from_millis(200);
     spec.timeouts.drain = Duration::from_secs(10);
+    edit(&mut spec);
     let drain = DrainOptions::default()
         .timeout(Duration::from_secs(2))
         .pacing(
@@ -247,5 +257,41 @@ async fn a_second_rollout_on_the_same_cluster_is_refused_by_the_lease() {
     assert!(
         !second_dir.path().join("sim").join("journal.jsonl").exists(),
         "the refused rollout changed nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_node_not_ready_in_kubernetes_fails_verification_and_stays_cordoned() {
+    let sim = sim("v1.14.1").await;
+    let artifacts = tempfile::tempdir().unwrap();
+    let (rollout, mut events) = rollout_with(&sim, artifacts.path(), |spec| {
+        spec.timeouts.verify = Duration::from_secs(3);
+    })
+    .await;
+    let first = rollout.plan().await.unwrap().nodes[0].clone();
+    sim.faults().kubelet_not_ready(first.nodename.clone(), true);
+
+    let summary = rollout.run().await.unwrap();
+
+    let events = all_events(&mut events).await;
+    assert_eq!(summary.halted_by.as_deref(), Some(first.node.as_str()));
+    let failure = support::rollout_events(&events)
+        .into_iter()
+        .find_map(|e| match e {
+            RolloutEvent::NodeFailed { node, failure } if node == first.node => Some(failure),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(failure.phase, Phase::Verify, "{}", failure.reason);
+    let failing = failure.last_verdict.unwrap().failing_checks();
+    assert!(
+        failing
+            .iter()
+            .any(|check| check.contains("kubernetes api node ready")),
+        "{failing:?}"
+    );
+    assert!(
+        unschedulable(&sim, &first.nodename),
+        "a node that is not Ready stays cordoned"
     );
 }

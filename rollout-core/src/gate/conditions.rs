@@ -85,6 +85,46 @@ pub fn node_ready() -> Predicate<Check> {
     })
 }
 
+/// The node is Ready in the Kubernetes API and that Ready is from the boot Talos runs now
+/// (a Ready left from before the reboot does not count); with `pods`, every running pod on
+/// the node is Ready too. Without a Kubernetes port there is nothing to read: it passes,
+/// saying so, and [`node_ready`] (Talos `NodeStatus`) is the readiness check.
+pub fn kubernetes_ready(pods: bool) -> Predicate<Check> {
+    let needs = Needs {
+        kubernetes: true,
+        ..Needs::default()
+    };
+    if pods {
+        predicate("kubernetes api node and pods ready", needs, |input| {
+            kube_ready(input, true)
+        })
+    } else {
+        predicate("kubernetes api node ready", needs, |input| {
+            kube_ready(input, false)
+        })
+    }
+}
+
+fn kube_ready(input: &GateInput<'_>, pods: bool) -> Result<String, String> {
+    let Some(kube) = input.kubernetes else {
+        return Ok("no Kubernetes API: Talos NodeStatus only".into());
+    };
+    if !kube.ready {
+        return Err("NotReady in the Kubernetes API".into());
+    }
+    if let (Some(reported), Some(running)) = (&kube.boot_id, &kube.talos_boot_id)
+        && reported != running
+    {
+        return Err(format!(
+            "Ready is from boot {reported}, Talos runs boot {running}: the kubelet has not reported since the reboot"
+        ));
+    }
+    if pods && !kube.unready_pods.is_empty() {
+        return Err(format!("pods not Ready: {}", kube.unready_pods.join(", ")));
+    }
+    Ok("Ready".into())
+}
+
 /// Runs the planned target version.
 pub fn target_version() -> Predicate<Check> {
     predicate("target version", node_needs(), |input| {

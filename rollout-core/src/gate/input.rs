@@ -40,6 +40,20 @@ pub struct NodeObservation {
     pub kubernetes_ready: Option<bool>,
 }
 
+/// A node as the Kubernetes API reports it, beside the boot Talos runs (gathered only when
+/// the driver has a Kubernetes port).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KubernetesObservation {
+    /// The node's `Ready` condition is `True`.
+    pub ready: bool,
+    /// The boot ID the kubelet reports (`status.nodeInfo.bootID`).
+    pub boot_id: Option<String>,
+    /// The boot ID Talos runs now (None: not read).
+    pub talos_boot_id: Option<String>,
+    /// Running pods on the node that are not Ready (`namespace/name`).
+    pub unready_pods: Vec<String>,
+}
+
 /// An etcd member as the cluster reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EtcdMemberObservation {
@@ -67,6 +81,8 @@ pub struct GateInput<'a> {
     pub node: Option<&'a NodeObservation>,
     /// The cluster.
     pub cluster: Option<&'a ClusterObservation>,
+    /// The node in the Kubernetes API (None: no Kubernetes port).
+    pub kubernetes: Option<&'a KubernetesObservation>,
     /// Results of named checks (user gates, profile checks) by name.
     pub named: &'a BTreeMap<String, CheckResult>,
 }
@@ -78,6 +94,8 @@ pub struct Needs {
     pub node: bool,
     /// The cluster.
     pub cluster: bool,
+    /// The node in the Kubernetes API (gathered only when there is a Kubernetes port).
+    pub kubernetes: bool,
     /// Named checks (user gates, profile checks).
     pub named: Vec<String>,
 }
@@ -87,6 +105,7 @@ impl Needs {
     pub fn union(mut self, other: Needs) -> Needs {
         self.node |= other.node;
         self.cluster |= other.cluster;
+        self.kubernetes |= other.kubernetes;
         for name in other.named {
             if !self.named.contains(&name) {
                 self.named.push(name);
@@ -103,6 +122,8 @@ pub struct Observed {
     pub node: Option<NodeObservation>,
     /// The cluster.
     pub cluster: Option<ClusterObservation>,
+    /// The node in the Kubernetes API (None: no Kubernetes port).
+    pub kubernetes: Option<KubernetesObservation>,
     /// Named check results by name.
     pub named: BTreeMap<String, CheckResult>,
 }
@@ -114,6 +135,7 @@ impl Observed {
             plan,
             node: self.node.as_ref(),
             cluster: self.cluster.as_ref(),
+            kubernetes: self.kubernetes.as_ref(),
             named: &self.named,
         }
     }

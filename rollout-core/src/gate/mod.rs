@@ -18,8 +18,8 @@ mod verdict;
 pub use condition::{All, Any, Condition, ConditionExt, Evaluation, Not, Predicate, predicate};
 pub use gate::Gate;
 pub use input::{
-    ClusterObservation, EtcdMemberObservation, GateInput, Needs, NodeObservation, Observed,
-    ServiceObservation,
+    ClusterObservation, EtcdMemberObservation, GateInput, KubernetesObservation, Needs,
+    NodeObservation, Observed, ServiceObservation,
 };
 pub use stage::GateStage;
 pub use stages::stage_gate;

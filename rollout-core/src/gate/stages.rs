@@ -11,7 +11,9 @@ use crate::plan::{NodePlan, PlanSettings};
 /// - Precheck: cluster healthy, etcd healthy with `etcd_members` members, user precheck gates.
 /// - Verify: machine ready, target version and schematic, every target extension present,
 ///   the ExtensionServiceConfig applied and its `ext-<name>` service running, the profile's
-///   node checks (e.g. `ip_forward`), Kubernetes node Ready, user verify gates.
+///   node checks (e.g. `ip_forward`), Kubernetes node Ready (Talos `NodeStatus`, and with a
+///   Kubernetes port the API's Ready from the current boot, optionally every pod Ready),
+///   user verify gates.
 /// - PostVerify(i): the named checks of the profile's i-th post-verify step.
 /// - Soak: Verify again plus the profile's soak checks and user soak gates.
 /// - RollbackVerify: machine ready, original version and schematic; on a control-plane
@@ -45,7 +47,7 @@ pub fn stage_gate(
             all
         }
         GateStage::Verify => {
-            let mut all = verify_conditions(plan);
+            let mut all = verify_conditions(plan, settings);
             all.extend(named(&settings.gates.verify));
             all
         }
@@ -54,7 +56,7 @@ pub fn stage_gate(
             _ => Vec::new(),
         },
         GateStage::Soak => {
-            let mut all = verify_conditions(plan);
+            let mut all = verify_conditions(plan, settings);
             all.extend(named(&plan.extension.soak_checks));
             all.extend(named(&settings.gates.soak));
             all
@@ -81,7 +83,7 @@ fn cluster_conditions(etcd_members: usize) -> Vec<Box<dyn Condition>> {
     ]
 }
 
-fn verify_conditions(plan: &NodePlan) -> Vec<Box<dyn Condition>> {
+fn verify_conditions(plan: &NodePlan, settings: &PlanSettings) -> Vec<Box<dyn Condition>> {
     let mut all = vec![
         conditions::machine_ready().boxed(),
         conditions::target_version().boxed(),
@@ -101,5 +103,6 @@ fn verify_conditions(plan: &NodePlan) -> Vec<Box<dyn Condition>> {
         });
     }
     all.push(conditions::node_ready().boxed());
+    all.push(conditions::kubernetes_ready(settings.require_pods_ready).boxed());
     all
 }

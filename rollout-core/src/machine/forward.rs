@@ -88,12 +88,12 @@ impl Rollout {
         }
     }
 
-    /// Whether the rollout cordons and drains this node itself: only with a Kubernetes port,
-    /// and only on the lifecycle path (Talos ≥ 1.13), between the install and the reboot, as
-    /// talosctl does. The legacy upgrade drains the node on the Talos side, so draining it
-    /// here too would drain it twice.
+    /// Whether the rollout cordons and drains this node itself, between the install and the
+    /// reboot, as talosctl does: only with a Kubernetes port (see [`NodePlan::drained`]).
+    ///
+    /// [`NodePlan::drained`]: crate::plan::NodePlan::drained
     pub(crate) fn drains(&self, index: usize) -> bool {
-        self.options.drain && !self.install_may_reboot(index)
+        self.nodes[index].plan.drained(self.options.drain)
     }
 
     /// Whether this rollout cordoned the node and has not uncordoned it since.

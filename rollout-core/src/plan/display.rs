@@ -58,6 +58,12 @@ impl fmt::Display for Plan {
             if let NodeAction::Skip { reason } = &node.action {
                 writeln!(f, "    skip: {reason}")?;
             }
+            if node.drained(self.settings.drain) {
+                writeln!(
+                    f,
+                    "    kubernetes: cordon, drain before the reboot; uncordon after verification"
+                )?;
+            }
         }
         writeln!(f, "(* = etcd leader, rolled last among the control plane)")?;
         for schematic in &self.schematics {

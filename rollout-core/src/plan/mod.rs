@@ -37,8 +37,13 @@ pub struct PlanSettings {
     pub failure_policy: FailurePolicy,
     /// User gates per phase.
     pub gates: GateSettings,
-    /// Cordon/drain requested (effective only with a Kubernetes port).
+    /// Cordon/drain requested in the spec; the front door clears it when it has no
+    /// Kubernetes port, so the plan shows what will run (the machine also requires a port).
     pub drain: bool,
+    /// Verification waits for every running pod on the node to be Ready (with a Kubernetes
+    /// port; see [`crate::gate::conditions::kubernetes_ready`]).
+    #[serde(default)]
+    pub require_pods_ready: bool,
 }
 
 /// The dry run of a rollout: ordered node plans, the schematics to register, warnings.
@@ -173,6 +178,7 @@ pub fn plan(
             failure_policy: spec.failure_policy,
             gates: spec.gates.clone(),
             drain: spec.drain,
+            require_pods_ready: spec.require_pods_ready,
         },
     };
     Planned::new(plan, NodeConfigs::new(configs))

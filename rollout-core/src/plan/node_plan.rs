@@ -60,6 +60,14 @@ impl NodePlan {
         self.action == NodeAction::Upgrade
     }
 
+    /// True when the rollout cordons and drains the node itself (before its reboot, then
+    /// uncordons it after verification), given whether draining is on (`drain`): only on
+    /// the lifecycle path (Talos ≥ 1.13). The legacy upgrade drains on the node, so draining
+    /// it here too would drain it twice.
+    pub fn drained(&self, drain: bool) -> bool {
+        drain && self.reboots() && talos_client::version::supports_lifecycle_api(&self.from.version)
+    }
+
     /// True when nothing will be done to the node.
     pub fn is_skipped(&self) -> bool {
         matches!(self.action, NodeAction::Skip { .. })

@@ -73,6 +73,10 @@ pub struct RolloutSpec {
     pub allow_extension_removal: bool,
     /// Cordon and drain nodes (only when the driver has a Kubernetes port).
     pub drain: bool,
+    /// With a Kubernetes port, verification also waits until every running pod on the node
+    /// is Ready (besides the node's own Ready condition).
+    #[serde(default)]
+    pub require_pods_ready: bool,
 }
 
 impl Default for RolloutSpec {
@@ -91,6 +95,7 @@ impl Default for RolloutSpec {
             artifacts_dir: PathBuf::from("rollout-artifacts"),
             allow_extension_removal: false,
             drain: true,
+            require_pods_ready: false,
         }
     }
 }

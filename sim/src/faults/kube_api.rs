@@ -1,5 +1,6 @@
 //! Switches for the Kubernetes API: the whole API unavailable, a PodDisruptionBudget that
-//! never allows a disruption, and a pod that never finishes terminating.
+//! never allows a disruption, a pod that never finishes terminating, and a kubelet that
+//! never reports its node Ready.
 
 use std::collections::BTreeSet;
 
@@ -11,6 +12,7 @@ pub(super) struct KubeApiFaults {
     unavailable: bool,
     pdb_never_allows: BTreeSet<(String, String)>,
     pod_never_terminates: BTreeSet<(String, String)>,
+    kubelet_not_ready: BTreeSet<String>,
 }
 
 impl Faults {
@@ -43,6 +45,26 @@ impl Faults {
             .pod_never_terminates
             .insert((namespace.into(), name.into()));
         self
+    }
+
+    /// The Kubernetes node `hostname` reports `Ready=False` (`KubeletNotReady`) while its
+    /// Talos machine runs and is ready: a kubelet whose container network never comes up.
+    /// `false` lets the node's Ready follow its Talos node again.
+    pub fn kubelet_not_ready(&self, hostname: impl Into<String>, not_ready: bool) -> &Self {
+        let hostname = hostname.into();
+        let mut faults = self.lock();
+        if not_ready {
+            faults.kube_api.kubelet_not_ready.insert(hostname);
+        } else {
+            faults.kube_api.kubelet_not_ready.remove(&hostname);
+        }
+        drop(faults);
+        self
+    }
+
+    /// Whether the kubelet of `hostname` is kept from reporting Ready.
+    pub(crate) fn is_kubelet_not_ready(&self, hostname: &str) -> bool {
+        self.lock().kube_api.kubelet_not_ready.contains(hostname)
     }
 
     /// Whether the Kubernetes API answers 503 to everything.

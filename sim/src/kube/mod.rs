@@ -292,7 +292,8 @@ impl KubeApi {
     /// The node object: the fake's overlay plus readiness and boot ID from the Talos node.
     fn render_node(&self, name: &str, record: &NodeRecord) -> Node {
         let snapshot = self.inner.cluster.snapshot(name);
-        let ready = snapshot.as_ref().is_some_and(|s| s.ready);
+        let ready = snapshot.as_ref().is_some_and(|s| s.ready)
+            && !self.inner.faults.is_kubelet_not_ready(name);
         let (status, reason, message) = if ready {
             ("True", "KubeletReady", "kubelet is posting ready status")
         } else {

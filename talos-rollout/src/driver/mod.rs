@@ -58,6 +58,8 @@ pub(crate) struct Inner {
     pub(crate) dir: RolloutDir,
     pub(crate) checks: BTreeMap<String, Arc<dyn NamedCheck>>,
     pub(crate) kill_at: Option<KillPoint>,
+    /// The event stream, for what a performed action reports (a drain's report).
+    pub(crate) events: mpsc::UnboundedSender<Event>,
 }
 
 impl Inner {
@@ -332,6 +334,7 @@ impl Driver {
             dir,
             checks: self.checks.clone(),
             kill_at: self.kill_at.clone(),
+            events: self.events.clone(),
         }
     }
 

@@ -3,11 +3,15 @@
 use std::collections::BTreeMap;
 
 use rollout_core::NodeRole;
-use rollout_core::gate::{CheckResult, GateStage, GateVerdict, Observed, stage_gate};
+use rollout_core::PortError;
+use rollout_core::gate::{
+    CheckResult, GateStage, GateVerdict, KubernetesObservation, Observed, stage_gate,
+};
+use rollout_core::machine::BootProbe;
 use rollout_core::plan::NodePlan;
 
 use super::Inner;
-use crate::ports::HealthScope;
+use crate::ports::{HealthScope, KubePort};
 
 fn failed(name: &str, detail: String) -> CheckResult {
     CheckResult {
@@ -60,6 +64,14 @@ impl Inner {
                 Err(error) => problems.push(failed("observe cluster", error.to_string())),
             }
         }
+        if let Some(kube) = self.ports.kube.as_deref()
+            && needs.kubernetes
+        {
+            match self.observe_kubernetes(kube, node, &plan).await {
+                Ok(kubernetes) => observed.kubernetes = Some(kubernetes),
+                Err(error) => problems.push(failed("observe kubernetes node", error.to_string())),
+            }
+        }
         observed.named = self.run_named_checks(&needs.named, &plan).await;
         let mut verdict = gate.evaluate(&plan, &observed);
         if !problems.is_empty() {
@@ -67,6 +79,26 @@ impl Inner {
             verdict.checks.extend(problems);
         }
         verdict
+    }
+
+    /// The node's readiness in the Kubernetes API beside the boot Talos runs now.
+    async fn observe_kubernetes(
+        &self,
+        kube: &dyn KubePort,
+        node: &str,
+        plan: &NodePlan,
+    ) -> Result<KubernetesObservation, PortError> {
+        let readiness = kube.readiness(&plan.nodename).await?;
+        let talos_boot_id = match self.ports.talos.probe_boot(node).await? {
+            BootProbe::Up { boot_id, .. } => Some(boot_id),
+            BootProbe::Down { .. } => None,
+        };
+        Ok(KubernetesObservation {
+            ready: readiness.ready,
+            boot_id: readiness.boot_id,
+            talos_boot_id,
+            unready_pods: readiness.unready_pods,
+        })
     }
 
     /// The nodes a cluster health check covers: every node the checked node discovers, or,

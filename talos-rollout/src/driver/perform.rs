@@ -7,6 +7,7 @@ use rollout_core::machine::{Action, BootProbe, NodeRequest, Observation, Outcome
 use rollout_core::{PortError, PortErrorKind};
 
 use super::Inner;
+use crate::event::RunEvent;
 use crate::ports::ConfigChange;
 
 fn artifacts_error(operation: &str, error: crate::Error) -> PortError {
@@ -130,7 +131,14 @@ impl Inner {
                         kube.cordon(&nodename).await?;
                     }
                     NodeRequest::Drain => {
-                        kube.drain(&nodename).await?;
+                        let report = kube.drain(&nodename).await?;
+                        let _ = self.events.send(
+                            RunEvent::Drained {
+                                node: node.to_owned(),
+                                report,
+                            }
+                            .into(),
+                        );
                     }
                     _ => {
                         kube.uncordon(&nodename).await?;

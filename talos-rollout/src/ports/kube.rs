@@ -57,8 +57,30 @@ pub struct DrainReport {
     pub skipped: Vec<SkippedPod>,
     /// Pods that kept the drain from finishing (empty when it finished).
     pub blocking: Vec<BlockingPod>,
-    /// How long the drain took.
+    /// How long the drain took (in JSON: `elapsed_seconds`, a float).
+    #[serde(rename = "elapsed_seconds", with = "fractional_seconds")]
     pub elapsed: Duration,
+}
+
+/// Serde helper: a `Duration` as fractional seconds, to the millisecond.
+mod fractional_seconds {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        value: &Duration,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f64((value.as_secs_f64() * 1000.0).round() / 1000.0)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Duration, D::Error> {
+        let seconds = f64::deserialize(deserializer)?;
+        Duration::try_from_secs_f64(seconds).map_err(serde::de::Error::custom)
+    }
 }
 
 /// The Kubernetes view of a node's readiness.

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::diagnosis::Diagnosis;
 use crate::event::{Event, RunEvent};
+use crate::ports::DrainReport;
 
 /// One phase a node went through and how long it took.
 #[derive(Debug, Clone, Serialize)]
@@ -33,6 +34,8 @@ pub struct NodeTimeline {
     pub failure: Option<NodeFailure>,
     /// The driver's diagnosis of that failure.
     pub diagnosis: Option<Diagnosis>,
+    /// What the node's drain did (only when the rollout drained it).
+    pub drain: Option<DrainReport>,
     #[serde(skip)]
     started: Option<Instant>,
     #[serde(skip)]
@@ -75,6 +78,10 @@ impl EventLog {
                     .entry(diagnosis.node.clone())
                     .or_default()
                     .diagnosis = Some((**diagnosis).clone());
+                return;
+            }
+            Event::Run(RunEvent::Drained { node, report }) => {
+                self.nodes.entry(node.clone()).or_default().drain = Some(report.clone());
                 return;
             }
             Event::Run(RunEvent::Discovered { facts }) => {
@@ -120,6 +127,7 @@ impl EventLog {
     }
 }
 
-fn round(duration: Duration) -> f64 {
+/// Seconds to one decimal, as every timing in the report.
+pub(crate) fn round(duration: Duration) -> f64 {
     (duration.as_secs_f64() * 10.0).round() / 10.0
 }

@@ -80,6 +80,10 @@ pub struct ReportNode {
     pub seconds: Option<f64>,
     /// Time spent per phase.
     pub phases: Vec<PhaseTiming>,
+    /// Seconds the drain took (None: the rollout did not drain the node).
+    pub drain_seconds: Option<f64>,
+    /// Pods the drain evicted (`namespace/name`).
+    pub evicted_pods: Vec<String>,
     /// Why it failed.
     pub failure: Option<String>,
     /// Causes the driver recognised.
@@ -215,6 +219,14 @@ async fn report_node(
         extension_status,
         seconds: timeline.seconds,
         phases: timeline.phases,
+        drain_seconds: timeline
+            .drain
+            .as_ref()
+            .map(|drain| event_log::round(drain.elapsed)),
+        evicted_pods: timeline
+            .drain
+            .map(|drain| drain.evicted)
+            .unwrap_or_default(),
         failure: timeline
             .failure
             .map(|failure| format!("{}: {}", failure.phase, failure.reason)),
