@@ -71,6 +71,15 @@ impl Counter {
                 self.finished = 0;
                 false
             }
+            Event::Run(RunEvent::Resumed { phases }) => {
+                // Nodes a resumed rollout finished before it was interrupted; halted and
+                // never-started ones may still be retried, so only these count.
+                self.finished = phases
+                    .iter()
+                    .filter(|(_, phase)| matches!(phase, Phase::Done | Phase::RolledBack))
+                    .count();
+                false
+            }
             Event::Rollout(RolloutEvent::PhaseChanged { from, to, .. })
                 if to.is_terminal() && !from.is_terminal() =>
             {
@@ -257,5 +266,38 @@ fn describe_rollout(event: &RolloutEvent) -> Option<String> {
             None => "finished".to_owned(),
         }),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn changed(node: &str, from: Phase, to: Phase) -> Event {
+        Event::Rollout(RolloutEvent::PhaseChanged {
+            node: node.to_owned(),
+            from,
+            to,
+        })
+    }
+
+    #[test]
+    fn a_resumed_rollout_counts_the_nodes_it_finished_before_the_interruption() {
+        let mut counter = Counter {
+            total: 3,
+            finished: 0,
+        };
+        counter.count(&Event::Run(RunEvent::Resumed {
+            phases: vec![
+                ("k8s-1".into(), Phase::Done),
+                ("k8s-2".into(), Phase::Halted),
+                ("k8s-3".into(), Phase::Pending),
+            ],
+        }));
+        assert_eq!(counter.describe(), "1 of 3 nodes finished");
+        counter.count(&changed("k8s-2", Phase::Halted, Phase::Reboot));
+        assert!(counter.count(&changed("k8s-2", Phase::Soak, Phase::Done)));
+        assert!(counter.count(&changed("k8s-3", Phase::Soak, Phase::Done)));
+        assert_eq!(counter.describe(), "3 of 3 nodes finished");
     }
 }

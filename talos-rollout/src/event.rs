@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use rollout_core::machine::Phase;
 use rollout_core::{ClusterFacts, Plan, RolloutEvent};
 use serde::Serialize;
 
@@ -75,6 +76,12 @@ pub enum RunEvent {
     },
     /// The plan about to be executed (or resumed).
     Plan(Box<Plan>),
+    /// A resumed rollout: where each node stands, as the journal and the live nodes say,
+    /// before the rollout goes on (nodes already `Done` emit no phase change again).
+    Resumed {
+        /// Each node with its phase.
+        phases: Vec<(String, Phase)>,
+    },
     /// Why a node failed (after the machine's `node_failed`).
     Diagnosis(Box<Diagnosis>),
     /// A node was drained (cordon and drain run only with a Kubernetes port).

@@ -248,6 +248,13 @@ impl Driver {
         let live = self.live_state(&contents.plan).await;
         let mut machine = self.rebuild_from(&contents, &live);
         self.emit(RunEvent::Plan(Box::new(contents.plan.clone())));
+        self.emit(RunEvent::Resumed {
+            phases: machine
+                .status()
+                .into_iter()
+                .map(|node| (node.node, node.phase))
+                .collect(),
+        });
         if contents.finished {
             if let Some(summary) =
                 finished_cleanly(&contents, &mut machine, &live, &*self.ports.clock)
