@@ -145,7 +145,10 @@ async fn run(args: Args) -> anyhow::Result<u8> {
     let embedded = target.kind == TargetKind::EmbeddedSim;
     let cluster = target.cluster(&args.cluster)?;
     let repository = open_repository(&args.gitops, embedded, output)?;
-    let profile = args.profile.profile(&target, &cluster, &args.tailnet)?;
+    let kubeconfig = target.kubeconfig(&args.kube, &cluster).await?;
+    let profile =
+        args.profile
+            .profile(&target, &cluster, &args.tailnet, kubeconfig.as_ref().ok())?;
     let dir = RolloutDir::new(&args.steps.artifacts, &cluster.name);
     let builder = args.steps.builder(
         target.kind,
@@ -154,7 +157,7 @@ async fn run(args: Args) -> anyhow::Result<u8> {
         profile.clone(),
         Some(&args.rollout),
     )?;
-    let builder = match target.kubeconfig(&args.kube, &cluster).await? {
+    let builder = match kubeconfig {
         Ok(source) => builder.kubernetes(
             connect(&source)
                 .await

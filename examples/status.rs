@@ -30,7 +30,7 @@ use clap::Parser;
 use examples::exit::{self, finish};
 use examples::metrics_server;
 use examples::output::{Output, OutputArgs, table};
-use examples::target::{ClusterArgs, TailnetArgs, Target, TargetArgs, WithoutFlags};
+use examples::target::{ClusterArgs, KubeArgs, TailnetArgs, Target, TargetArgs, WithoutFlags};
 use talos_rollout::metrics::HealthMetrics;
 use talos_rollout::profiles::tailscale::{
     Health, HealthRound, ProbeOutcome, TailnetAdapter, check_health, probe_connectivity,
@@ -57,6 +57,9 @@ struct Args {
     cluster: ClusterArgs,
     #[command(flatten)]
     tailnet: TailnetArgs,
+    /// The cluster's kubeconfig, for the Kubernetes API probe over the tailnet.
+    #[command(flatten)]
+    kube: KubeArgs,
     #[command(flatten)]
     target: TargetArgs,
     #[command(flatten)]
@@ -73,14 +76,15 @@ async fn main() -> ExitCode {
 async fn run(args: Args) -> anyhow::Result<u8> {
     let target = Target::choose(
         &args.target,
-        &[&args.cluster, &args.tailnet],
+        &[&args.cluster, &args.tailnet, &args.kube],
         WithoutFlags::Refuse,
     )
     .await?;
     let output = Output::new(&args.output).on(target.kind);
     let cluster = target.cluster(&args.cluster)?;
     let tailnet = target.tailnet(&args.tailnet)?;
-    let probe = target.connectivity_probe(&cluster);
+    let kubeconfig = target.kubeconfig(&args.kube, &cluster).await?.ok();
+    let probe = target.connectivity_probe(&cluster, kubeconfig.as_ref());
     let adapter = TailnetAdapter::new(tailnet.clone());
     let metrics = Arc::new(HealthMetrics::new());
     if let Some(addr) = args.serve_metrics {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use tailscale_client::IpNet;
 use talos_rollout::adapters::TalosAdapter;
+use talos_rollout::adapters::kube::KubeconfigSource;
 use talos_rollout::profile::ExtensionProfile;
 use talos_rollout::profiles::tailscale::{IdentityToken, RouteApproval, TailscaleProfile};
 use talos_rollout::profiles::{IscsiToolsProfile, NutClientProfile};
@@ -118,9 +119,14 @@ impl ProfileArgs {
         target: &Target,
         cluster: &Cluster,
         tailnet: &TailnetArgs,
+        kubeconfig: Option<&KubeconfigSource>,
     ) -> anyhow::Result<Arc<dyn ExtensionProfile>> {
-        self.extension
-            .profile(target, cluster, tailnet, Some(&self.tailscale))
+        self.extension.profile(
+            target,
+            cluster,
+            tailnet,
+            Some((&self.tailscale, kubeconfig)),
+        )
     }
 }
 
@@ -201,10 +207,11 @@ fn secret_variable(name: &str) -> Option<SecretString> {
 }
 
 impl ExtensionArgs {
-    /// The profile for this extension; `tailscale` settings when rolling out (without
-    /// them, the library's defaults: enough to check and roll back). With them the
-    /// Tailscale profile also adds the tailnet names to `cluster`'s certSANs (unless
-    /// opted out) and proves the Talos API reachable by MagicDNS name.
+    /// The profile for this extension; `tailscale` settings (and the cluster's kubeconfig,
+    /// if any) when rolling out — without them, the library's defaults: enough to check and
+    /// roll back. With them the Tailscale profile also adds the tailnet names to `cluster`'s
+    /// certSANs (unless opted out) and proves the Talos API (and, with a kubeconfig, the
+    /// control plane's Kubernetes API) reachable by MagicDNS name.
     ///
     /// # Errors
     /// A missing NUT UPS or password, or missing Tailscale credentials (invalid input).
@@ -213,14 +220,14 @@ impl ExtensionArgs {
         target: &Target,
         cluster: &Cluster,
         tailnet: &TailnetArgs,
-        tailscale: Option<&TailscaleArgs>,
+        tailscale: Option<(&TailscaleArgs, Option<&KubeconfigSource>)>,
     ) -> anyhow::Result<Arc<dyn ExtensionProfile>> {
         Ok(match self.extension {
             Extension::Tailscale => {
                 let mut profile = TailscaleProfile::new(target.tailnet(tailnet)?)
                     .route_approval(RouteApproval::Api);
-                if let Some(settings) = tailscale {
-                    let mut probe = target.connectivity_probe(cluster);
+                if let Some((settings, kubeconfig)) = tailscale {
+                    let mut probe = target.connectivity_probe(cluster, kubeconfig);
                     if let Some(service) = settings.probe_service {
                         probe = probe.service(service);
                     }

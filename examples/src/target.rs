@@ -15,9 +15,11 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use factory_client::{DEFAULT_FACTORY_URL, FactoryClient};
+use sdk_support::limits::read_to_string_capped;
+use secrecy::SecretString;
 use tailscale_client::{Credentials, DEFAULT_BASE_URL, DEFAULT_TAILNET, TailscaleClient};
 use talos_client::TalosClient;
-use talos_client::config::TalosConfig;
+use talos_client::config::{MAX_TALOSCONFIG_BYTES, TalosConfig};
 use talos_client::identity::ClientIdentity;
 use talos_rollout::adapters::kube::{KubeconfigSource, kubeconfig_via_talos};
 use talos_rollout::core::PortErrorKind;
@@ -306,26 +308,37 @@ impl Target {
     }
 
     /// The connectivity probe for `cluster`: on a real cluster it asks the local tailscaled
-    /// whether this machine is on the tailnet; the embedded sim counts as on the tailnet, its
-    /// names lead to the sim's nodes (TLS still verifies them) and its kubeconfig turns on
-    /// the Kubernetes API probe of control-plane nodes.
-    pub fn connectivity_probe(&self, cluster: &Cluster) -> ConnectivityProbe {
+    /// whether this machine is on the tailnet, and `kubeconfig` (see [`Target::kubeconfig`])
+    /// turns on the Kubernetes API probe of control-plane nodes; the embedded sim counts as on
+    /// the tailnet, its names lead to the sim's nodes (TLS still verifies them) and its own
+    /// kubeconfig is used.
+    pub fn connectivity_probe(
+        &self,
+        cluster: &Cluster,
+        kubeconfig: Option<&KubeconfigSource>,
+    ) -> ConnectivityProbe {
         let probe = ConnectivityProbe::new(cluster.identity.clone());
-        match &self.sim {
+        let (probe, kubeconfig) = match &self.sim {
             Some(sim) => {
                 let dns = sim.tailnet_dns();
                 let probe = probe
                     .presence(TailnetPresence::Assume(true))
                     .resolver(Arc::new(move || dns.endpoints()));
-                match sim.kubeconfig() {
-                    Ok(kubeconfig) => probe.kubeconfig(kubeconfig),
-                    Err(error) => {
-                        tracing::warn!(%error, "the sim has no kubeconfig; the Kubernetes API is not probed");
-                        probe
-                    }
-                }
+                (probe, sim.kubeconfig().map_err(|error| error.to_string()))
             }
-            None => probe.presence(TailnetPresence::Detect),
+            None => (
+                probe.presence(TailnetPresence::Detect),
+                kubeconfig
+                    .ok_or_else(|| "no kubeconfig was found".to_owned())
+                    .and_then(kubeconfig_yaml),
+            ),
+        };
+        match kubeconfig {
+            Ok(kubeconfig) => probe.kubeconfig(kubeconfig),
+            Err(why) => {
+                tracing::info!(%why, "the Kubernetes API is not probed over the tailnet");
+                probe
+            }
         }
     }
 
@@ -381,4 +394,15 @@ impl Target {
 /// A client or configuration error found before anything was sent: invalid input.
 fn input(error: impl std::fmt::Display) -> anyhow::Error {
     invalid_input(error.to_string())
+}
+
+/// The kubeconfig's YAML (a file is read with a size bound).
+fn kubeconfig_yaml(source: &KubeconfigSource) -> Result<SecretString, String> {
+    match source {
+        KubeconfigSource::Yaml(yaml) => Ok(yaml.clone()),
+        KubeconfigSource::Path(path) => std::fs::File::open(path)
+            .and_then(|file| read_to_string_capped(file, MAX_TALOSCONFIG_BYTES))
+            .map(SecretString::from)
+            .map_err(|error| format!("cannot read {}: {error}", path.display())),
+    }
 }
