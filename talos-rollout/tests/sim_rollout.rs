@@ -5,7 +5,8 @@
 
 mod support;
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use futures::{FutureExt, StreamExt};
 use rollout_core::RolloutSpec;
@@ -17,8 +18,10 @@ use sim::{Sim, SimBuilder};
 use support::{NODES, ROUTE, SimClients};
 use tailscale_client::TailscaleClient;
 use talos_client::TalosClient;
+use talos_rollout::profile::ExtensionProfile;
 use talos_rollout::profiles::TailscaleProfile;
 use talos_rollout::profiles::tailscale::{Health, IdentityToken, KeyRotation, check_health};
+use talos_rollout::report::{EventLog, Report};
 use talos_rollout::{Event, ExtensionRollout};
 
 struct World {
@@ -26,6 +29,7 @@ struct World {
     talos: TalosClient,
     tailscale: TailscaleClient,
     rollout: ExtensionRollout,
+    profile: Arc<dyn ExtensionProfile>,
     events: talos_rollout::driver::EventStream,
     artifacts: tempfile::TempDir,
 }
@@ -67,11 +71,13 @@ fn world_with(
         ..RolloutSpec::default()
     };
     edit(&mut spec);
-    let profile = login(TailscaleProfile::new(tailscale.clone()).routes([ROUTE]));
+    let profile: Arc<dyn ExtensionProfile> = Arc::new(login(
+        TailscaleProfile::new(tailscale.clone()).routes([ROUTE]),
+    ));
     let (rollout, events) = ExtensionRollout::builder()
         .talos(talos.clone())
         .factory(factory)
-        .profile(profile)
+        .shared_profile(Arc::clone(&profile))
         .cluster("sim")
         .nodes(NODES)
         .spec(spec)
@@ -83,6 +89,7 @@ fn world_with(
         talos,
         tailscale,
         rollout,
+        profile,
         events,
         artifacts,
     }
@@ -108,6 +115,16 @@ impl World {
             events.push(event);
         }
         (summary, events)
+    }
+
+    /// The report a tool writes after `run`: the final validation of every node.
+    async fn report(&self, plan: &Plan, summary: &Summary, events: &[Event]) -> Report {
+        let mut log = EventLog::default();
+        for event in events {
+            log.record(event, Instant::now());
+        }
+        let ports = self.rollout.ports();
+        talos_rollout::report::build(plan, summary, &log, ports, self.profile.as_ref(), None).await
     }
 }
 
@@ -397,5 +414,58 @@ async fn a_legacy_install_is_sent_once_and_a_node_that_never_returns_fails_in_aw
     assert!(!snapshot.up, "the node went down for the legacy upgrade");
     for other in NODES.iter().filter(|n| **n != first) {
         assert!(world.sim.cluster().snapshot(other).unwrap().up, "{other}");
+    }
+}
+
+/// Every n-th apid call breaks all connections before the sim handles it (the request never
+/// reaches the node), for each n in a range that moves the drop across every kind of call a
+/// rollout makes: discovery, backup, apply, install, reboot waits, gates and the final
+/// validation. On the legacy path (Talos v1.10) a dropped `Upgrade` once left the node
+/// probed until its install timeout; a dropped read in the final validation reported a
+/// converged node as failed. Every run converges, each node reboots once, and the report
+/// passes.
+#[tokio::test(start_paused = true)]
+async fn connections_dropped_at_any_call_never_stop_the_rollout() {
+    for version in ["v1.10.4", "v1.14.0"] {
+        for every in 12..=40 {
+            let mut world = world_on(
+                Sim::builder().talos_version(version),
+                Duration::from_secs(7 * 24 * 3600),
+                |_| {},
+            )
+            .await;
+            world.sim.faults().apid_drops_connections(every);
+            let (summary, events) = world.run().await;
+            let context = format!("{version}, every {every}th call dropped");
+            let failures: Vec<String> = support::rollout_events(&events)
+                .into_iter()
+                .filter_map(|event| match event {
+                    RolloutEvent::NodeFailed { node, failure } => {
+                        Some(format!("{node}: {}: {}", failure.phase, failure.reason))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let tail: Vec<_> = events.iter().rev().take(12).collect();
+            assert!(summary.succeeded(), "{context}: {failures:#?} {tail:#?}");
+            let plan = events
+                .iter()
+                .find_map(|event| match event {
+                    Event::Run(talos_rollout::RunEvent::Plan(plan)) => Some((**plan).clone()),
+                    _ => None,
+                })
+                .unwrap();
+            let report = world.report(&plan, &summary, &events).await;
+            let failing: Vec<_> = report
+                .nodes
+                .iter()
+                .map(|node| (&node.node, &node.failing_checks))
+                .collect();
+            assert!(report.succeeded, "{context}: {failing:?}");
+            for node in NODES {
+                let snapshot = world.sim.cluster().snapshot(node).unwrap();
+                assert_eq!(snapshot.boots, 2, "{context}: {node} rebooted once");
+            }
+        }
     }
 }

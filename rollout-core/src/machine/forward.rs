@@ -312,6 +312,22 @@ impl Rollout {
                 *ready && changed
             }
         };
+        let never_started = matches!(
+            &probe,
+            BootProbe::Up { boot_id, ready: true } if reference.as_ref() == Some(boot_id)
+        );
+        if let Some(phase) = node
+            .reboot_resend_from
+            .filter(|_| never_started && !node.seen_down)
+        {
+            self.warn(
+                Some(index),
+                "the reboot request never reached the node (it is running and ready on the \
+                 same boot): asking again"
+                    .into(),
+            );
+            return self.enter(index, phase, now);
+        }
         if !back {
             self.retry_later(index, now);
             return;

@@ -31,13 +31,19 @@ pub(crate) struct NodeState {
     pub(crate) seen_down: bool,
     /// AwaitReboot: entered because the reboot request got no answer (it may not have happened).
     pub(crate) reboot_unconfirmed: bool,
+    /// With `reboot_unconfirmed`: the phase whose reboot request got no answer, when that
+    /// request may never have reached the node. Once the node answers running and ready on
+    /// the boot from before, it never started rebooting, and the node goes back to that
+    /// phase to be asked again (a node already rebooting answers busy or goes down).
+    pub(crate) reboot_resend_from: Option<Phase>,
     /// Install (or a rollback's re-install): the request got no answer, so the boot ID is
     /// probed before anything is sent again (a legacy install reboots the node by itself).
     pub(crate) install_unconfirmed: bool,
-    /// With `install_unconfirmed`: the install was journaled as intended by a process that
-    /// stopped before its answer, so it may never have been sent. A legacy install is then
-    /// sent again once the node answers running and ready on the same boot (a node already
-    /// running it answers busy, which is awaited); otherwise it is only awaited.
+    /// With `install_unconfirmed`: the install may never have reached the node (its answer
+    /// was lost live, or the process that journaled it stopped before its answer). A legacy
+    /// install is then sent again once the node answers running and ready on the same boot
+    /// (a node already running it answers busy, which is awaited); otherwise it is only
+    /// awaited.
     pub(crate) install_send_unknown: bool,
     /// Boot ID before the forward reboot.
     pub(crate) boot_before: Option<String>,
@@ -68,6 +74,7 @@ impl NodeState {
             post_verify_step: 0,
             seen_down: false,
             reboot_unconfirmed: false,
+            reboot_resend_from: None,
             install_unconfirmed: false,
             install_send_unknown: false,
             boot_before: None,
@@ -103,8 +110,9 @@ impl NodeState {
             "; the install request got no answer and the node went down without coming back: \
              check its console, then resume, or roll it back"
         } else if self.install_unconfirmed {
-            "; the install request got no answer and no new boot was seen, so it was not sent \
-             again (a legacy upgrade reboots the node by itself and may still be running): \
+            "; the install request got no answer, no new boot was seen and the node never \
+             answered idle on its boot, so it was not sent again (a legacy upgrade reboots the \
+             node by itself and may still be running): \
              check the node (talosctl dmesg), then resume, or roll it back"
         } else if awaiting_reboot {
             "; the node did not come back running and ready with a new boot ID: check its \

@@ -269,6 +269,7 @@ impl Rollout {
         node.post_verify_step = 0;
         node.seen_down = false;
         node.reboot_unconfirmed = false;
+        node.reboot_resend_from = None;
         node.install_unconfirmed = false;
         node.install_send_unknown = false;
         node.last_verdict = None;
@@ -604,8 +605,14 @@ impl Rollout {
                  watched for a new boot ID instead of being asked again"
             );
             self.warn(Some(index), message);
+            let sent_from = self.nodes[index].phase;
             self.enter(index, await_phase, now);
-            self.nodes[index].reboot_unconfirmed = true;
+            let node = &mut self.nodes[index];
+            node.reboot_unconfirmed = true;
+            // A plain reboot may be asked again once the node shows it never started; the
+            // Rollback RPC switches the boot entry before it reboots, so it never is.
+            node.reboot_resend_from =
+                (step == Step::Reboot && !error.is_busy()).then_some(sent_from);
             return;
         }
         if unanswered && self.is_install_request(index, step) {
@@ -615,7 +622,12 @@ impl Rollout {
                  the image is installed again"
             );
             self.warn(Some(index), message);
-            self.nodes[index].install_unconfirmed = true;
+            let node = &mut self.nodes[index];
+            node.install_unconfirmed = true;
+            // A lost answer leaves open whether the request ever reached the node: an idle
+            // node on the same boot never started it and gets it again (one that did start
+            // it answers busy, which is awaited). A busy answer says it is under way.
+            node.install_send_unknown = !error.is_busy();
             self.retry_later(index, now);
             return;
         }

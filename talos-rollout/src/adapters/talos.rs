@@ -120,14 +120,22 @@ fn running_extensions(extensions: &[Resource<ExtensionStatus>]) -> Vec<String> {
         .collect()
 }
 
-/// The Kubernetes node's Ready condition as Talos sees it (`None` when unknown).
-async fn kubernetes_ready(node: &NodeClient) -> Option<bool> {
-    let nodename = node.nodename().await.ok().flatten()?;
-    node.get::<NodeStatus>(&nodename)
-        .await
-        .ok()
-        .flatten()
-        .map(|status| status.spec.node_ready)
+/// The Kubernetes node's Ready condition as Talos sees it: `None` when it has none (no
+/// nodename, no node status, or a resource this node does not serve). A dropped connection
+/// is an error, so the read is retried instead of reporting an unknown status.
+async fn kubernetes_ready(node: &NodeClient) -> Result<Option<bool>, PortError> {
+    let transient = |error: &talos_client::Error| error.is_unavailable() || error.is_retryable();
+    let nodename = match node.nodename().await {
+        Ok(Some(nodename)) => nodename,
+        Ok(None) => return Ok(None),
+        Err(error) if transient(&error) => return Err(port_error("read nodename", error)),
+        Err(_) => return Ok(None),
+    };
+    match node.get::<NodeStatus>(&nodename).await {
+        Ok(status) => Ok(status.map(|status| status.spec.node_ready)),
+        Err(error) if transient(&error) => Err(port_error("read kubernetes node status", error)),
+        Err(_) => Ok(None),
+    }
 }
 
 /// A service without a health check reports unknown health; it counts as healthy when running.
@@ -238,7 +246,7 @@ impl TalosPort for TalosAdapter {
             .machine_status()
             .await
             .map_err(|e| port_error("machine status", e))?;
-        let kubernetes_ready = kubernetes_ready(&node).await;
+        let kubernetes_ready = kubernetes_ready(&node).await?;
         Ok(NodeObservation {
             version,
             schematic_id: talos_client::resources::schematic_id(&extensions),
