@@ -4,7 +4,7 @@
 
 mod factory;
 pub mod kube;
-mod talos;
+pub(crate) mod talos;
 
 pub use factory::{FactoryAdapter, FactoryResolver};
 pub use talos::TalosAdapter;
