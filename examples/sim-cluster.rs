@@ -36,7 +36,7 @@ use sim::{Faults, Sim};
 
 /// Serve a simulated Talos cluster, Image Factory and tailnet on loopback until Ctrl-C.
 #[derive(Parser)]
-#[command(version)]
+#[command(name = "sim-cluster", version)]
 struct Args {
     /// Number of nodes.
     #[arg(long, default_value_t = 3, value_name = "N")]

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::Value;
-use support::{FAST, SimCluster, assert_converged, json_lines, report, run};
+use support::{FAST, ROLLBACK_FAST, SimCluster, assert_converged, json_lines, report, run};
 use talos_rollout::driver::KILLED_EXIT_CODE;
 
 /// The rollout's node order, from a dry run.
@@ -178,10 +178,11 @@ fn a_rollout_killed_at_every_kill_point_and_resumed_at_once_converges_exactly_on
 /// Runs `tool` with `flags` once per kill point (each run must end there), then once more
 /// to the end, which must succeed.
 fn walk(sim: &SimCluster, tool: &str, flags: &[&str], points: &[String]) {
+    let fast = if tool == "rollback" { ROLLBACK_FAST } else { FAST };
     for point in points {
         let killed = run(sim
             .command(tool)
-            .args(FAST)
+            .args(fast)
             .args(flags)
             .env("TALOS_ROLLOUT_KILL_AT", point));
         assert_eq!(
@@ -191,7 +192,7 @@ fn walk(sim: &SimCluster, tool: &str, flags: &[&str], points: &[String]) {
             String::from_utf8_lossy(&killed.stderr)
         );
     }
-    let finished = run(sim.command(tool).args(FAST).args(flags));
+    let finished = run(sim.command(tool).args(fast).args(flags));
     assert!(
         finished.status.success(),
         "{tool} {flags:?}: {}{}",

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 
 use serde_json::Value;
-use support::{FAST, SimCluster, assert_converged, lines, report, run};
+use support::{FAST, ROLLBACK_FAST, SimCluster, assert_converged, lines, report, run};
 
 #[test]
 fn a_killed_rollout_resumes_without_upgrading_a_node_twice() {
@@ -133,7 +133,7 @@ fn a_halt_names_resume_rollback_and_abandon_and_each_of_them_works() {
                 }
                 let mut command = sim.command(tool);
                 command
-                    .args(FAST)
+                    .args(if tool == "rollback" { ROLLBACK_FAST } else { FAST })
                     .args(flags)
                     .args(["--artifacts", artifacts.path().to_str().unwrap()]);
                 if tool == "rollback" {

@@ -27,7 +27,7 @@ fn every_tool_explains_itself_with_help() {
             String::from_utf8_lossy(&output.stderr)
         );
         let help = String::from_utf8_lossy(&output.stdout);
-        for flag in ["--talosconfig", "--json"] {
+        for flag in ["--sim", "--json"] {
             assert!(help.contains(flag), "{tool} --help lacks {flag}");
         }
     }
@@ -71,7 +71,8 @@ fn status_rotation_and_rollback_after_a_rollout() {
         String::from_utf8_lossy(&approval.stderr)
     );
     let approved: Value = serde_json::from_slice(&approval.stdout).unwrap();
-    for device in approved.as_array().unwrap() {
+    assert_eq!(approved["target"], "real", "{approved}");
+    for device in approved["devices"].as_array().unwrap() {
         assert_eq!(
             device["approved"],
             serde_json::json!(["10.43.0.0/16"]),
@@ -102,7 +103,7 @@ fn status_rotation_and_rollback_after_a_rollout() {
     let worker = sim.address("k8s-2");
     let rollback = run(sim
         .command("rollback")
-        .args(FAST)
+        .args(["--check-interval-seconds", "1"])
         .args(artifacts_flag)
         .args(["--node", &worker]));
     assert!(
@@ -116,8 +117,8 @@ fn status_rotation_and_rollback_after_a_rollout() {
         "the result line must agree with exit 0: {said}"
     );
     let extensions = run(sim.command("get-extensions").arg("--json"));
-    let nodes: Value = serde_json::from_slice(&extensions.stdout).unwrap();
-    for node in nodes.as_array().unwrap() {
+    let listing: Value = serde_json::from_slice(&extensions.stdout).unwrap();
+    for node in listing["nodes"].as_array().unwrap() {
         let names: Vec<&str> = node["extensions"]
             .as_array()
             .unwrap()
@@ -212,6 +213,14 @@ fn status_watch_prints_one_json_line_per_round() {
     child.wait().unwrap();
     assert_eq!(rounds.len(), 2);
     assert!(rounds.iter().all(|round| round["health"] == "unhealthy"));
+    for round in &rounds {
+        let checked_at = round["checked_at"].as_str().unwrap();
+        assert!(
+            time::OffsetDateTime::parse(checked_at, &time::format_description::well_known::Rfc3339)
+                .is_ok(),
+            "{round}"
+        );
+    }
 }
 
 #[test]

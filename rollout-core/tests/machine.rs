@@ -209,7 +209,7 @@ fn a_broken_upgrade_halts_and_no_further_node_starts() {
     let phases = h.phases();
     assert_eq!(phases["k8s-2"], Phase::Done);
     assert_eq!(phases["k8s-3"], Phase::Halted);
-    assert_eq!(phases["k8s-1"], Phase::Halted);
+    assert_eq!(phases["k8s-1"], Phase::NotStarted);
     assert!(
         h.world.performed.iter().all(|(n, _)| n != "k8s-1"),
         "k8s-1 must never be touched"
@@ -227,7 +227,7 @@ fn rollback_restores_config_and_boots_the_previous_image() {
     h.run(&[]);
     let phases = h.phases();
     assert_eq!(phases["k8s-3"], Phase::RolledBack);
-    assert_eq!(phases["k8s-1"], Phase::Halted);
+    assert_eq!(phases["k8s-1"], Phase::NotStarted);
     let node = &h.world.nodes["k8s-3"];
     let from = &plan.node("k8s-3").unwrap().from;
     assert_eq!(node.running.schematic_id, from.schematic_id);
@@ -592,7 +592,12 @@ fn a_factory_that_disagrees_on_the_schematic_id_halts_before_any_node_is_touched
     );
     assert_eq!(rollout.poll_action(now), None);
     assert!(rollout.is_finished());
-    assert!(rollout.status().iter().all(|s| s.phase == Phase::Halted));
+    assert!(
+        rollout
+            .status()
+            .iter()
+            .all(|s| s.phase == Phase::NotStarted)
+    );
     let events: Vec<RolloutEvent> = std::iter::from_fn(|| rollout.poll_event()).collect();
     assert!(
         events
@@ -924,7 +929,7 @@ proptest! {
             prop_assert!(round < 50_000, "did not finish: {:?}", h.rollout.status());
         }
         for (node, phase) in h.phases() {
-            prop_assert!(matches!(phase, Phase::Done | Phase::Halted | Phase::RolledBack), "{node} ended {phase:?}");
+            prop_assert!(matches!(phase, Phase::Done | Phase::Halted | Phase::NotStarted | Phase::RolledBack), "{node} ended {phase:?}");
         }
     }
 }

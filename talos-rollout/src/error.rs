@@ -144,13 +144,14 @@ impl Error {
     }
 
     /// True when the error is about bad input (spec, profile settings, plan, resume/rollback
-    /// requests) and nothing was changed.
+    /// requests, a journal that cannot be used) and nothing was changed.
     pub fn is_invalid_input(&self) -> bool {
         match self {
             Error::Core(core) => core.is_invalid_input(),
             Error::UnfinishedRollout { .. }
             | Error::NothingToResume { .. }
             | Error::Repository { .. }
+            | Error::Journal { .. }
             | Error::NothingToAbandon { .. }
             | Error::ArtifactsNotWritable { .. } => true,
             _ => false,

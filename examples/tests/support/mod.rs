@@ -71,21 +71,37 @@ impl SimCluster {
         SimCluster { child, dir, info }
     }
 
-    /// A command running example `name` against this sim (target flags and API key set).
+    /// A command running example `name` against this sim: the target flags the tool takes
+    /// (each tool takes only the groups it uses) and, for tailnet tools, the API key.
     pub fn command(&self, name: &str) -> Command {
+        let (talos, factory, tailnet) = match name {
+            "full-rollout" | "rollback" => (true, true, true),
+            "status" | "approve-routes" | "rotate-auth-key" => (true, false, true),
+            "get-extensions" | "gitops" => (true, false, false),
+            "policy-check" => (false, false, true),
+            other => panic!("no target flags known for {other}"),
+        };
         let mut command = Command::new(example(name));
         command
-            .args(["--talosconfig", self.info["talosconfig"].as_str().unwrap()])
-            .args(["--factory-url", self.info["factory_url"].as_str().unwrap()])
-            .args([
-                "--tailscale-url",
-                self.info["tailnet_url"].as_str().unwrap(),
-            ])
-            .args(["--tailnet", "-"])
-            .env("TS_API_KEY", self.info["api_key"].as_str().unwrap())
+            .env_remove("TS_API_KEY")
             .env_remove("TS_OAUTH_CLIENT_ID")
             .env_remove("TS_OAUTH_CLIENT_SECRET")
             .env_remove("TALOSCONFIG");
+        if talos {
+            command.args(["--talosconfig", self.info["talosconfig"].as_str().unwrap()]);
+        }
+        if factory {
+            command.args(["--factory-url", self.info["factory_url"].as_str().unwrap()]);
+        }
+        if tailnet {
+            command
+                .args([
+                    "--tailscale-url",
+                    self.info["tailnet_url"].as_str().unwrap(),
+                ])
+                .args(["--tailnet", "-"])
+                .env("TS_API_KEY", self.info["api_key"].as_str().unwrap());
+        }
         command
     }
 
@@ -110,6 +126,9 @@ impl Drop for SimCluster {
 
 /// Flags that keep a rollout on the sim quick; timeouts stay generous (liveness only).
 pub const FAST: &[&str] = &["--soak-seconds", "1", "--check-interval-seconds", "1"];
+
+/// The part of [`FAST`] a `rollback` takes (it has no soak).
+pub const ROLLBACK_FAST: &[&str] = &["--check-interval-seconds", "1"];
 
 /// Runs a command to completion.
 pub fn run(command: &mut Command) -> Output {

@@ -55,7 +55,11 @@ impl Rollout {
                 .rollback_method(index)
                 .map(|method| NodeRequest::BootPrevious { method }),
             Phase::Rollback(RollbackStep::Verify) => gate(GateStage::RollbackVerify),
-            Phase::Pending | Phase::Done | Phase::Halted | Phase::RolledBack => None,
+            Phase::Pending
+            | Phase::Done
+            | Phase::Halted
+            | Phase::NotStarted
+            | Phase::RolledBack => None,
         }
     }
 

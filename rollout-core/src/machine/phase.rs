@@ -55,8 +55,11 @@ pub enum Phase {
     Soak,
     /// Converged and verified.
     Done,
-    /// Stopped: failed, or never started because the rollout halted.
+    /// Stopped after it failed.
     Halted,
+    /// Never started: the rollout halted (or failed to start) before reaching it; the node
+    /// is untouched.
+    NotStarted,
     /// Being rolled back.
     Rollback(RollbackStep),
     /// Rolled back to its original config and image.
@@ -64,9 +67,12 @@ pub enum Phase {
 }
 
 impl Phase {
-    /// True for Done, Halted and RolledBack.
+    /// True for Done, Halted, NotStarted and RolledBack.
     pub fn is_terminal(self) -> bool {
-        matches!(self, Phase::Done | Phase::Halted | Phase::RolledBack)
+        matches!(
+            self,
+            Phase::Done | Phase::Halted | Phase::NotStarted | Phase::RolledBack
+        )
     }
 
     /// True while the node occupies a rollout slot (started, not finished).

@@ -61,7 +61,7 @@ impl Rollout {
     /// Call it on a machine from [`Rollout::resume`]; `live` is what each node reports now.
     pub fn retry_halted(&mut self, live: &BTreeMap<String, LiveNode>, now: Instant) -> bool {
         let halted: Vec<usize> = (0..self.nodes.len())
-            .filter(|&index| self.nodes[index].phase == Phase::Halted)
+            .filter(|&index| matches!(self.nodes[index].phase, Phase::Halted | Phase::NotStarted))
             .collect();
         if halted.is_empty() && !self.is_halted() {
             return false;

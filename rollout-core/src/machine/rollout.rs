@@ -656,7 +656,7 @@ impl Rollout {
         if self.is_halted() && !any_active && !self.has_in_flight() {
             for index in 0..self.nodes.len() {
                 if self.nodes[index].phase == Phase::Pending {
-                    self.enter(index, Phase::Halted, now);
+                    self.enter(index, Phase::NotStarted, now);
                 }
             }
         }

@@ -22,6 +22,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 
+pub use devices::DeviceAddresses;
 pub use registration::{Registration, RegistrationError};
 
 use crate::clock::SimClock;
@@ -234,6 +235,12 @@ impl Tailnet {
             flag("preauthorized", false),
         )?;
         Ok(registration.with_auth_key(SecretString::from(minted)))
+    }
+
+    /// The MagicDNS name and tailnet addresses of the device `device_id` (a `nodeId`),
+    /// once it has appeared in the tailnet.
+    pub fn device_addresses(&self, device_id: &str) -> Option<DeviceAddresses> {
+        self.state().device_addresses(device_id)
     }
 
     /// The node's tailscaled stopped: its device loses the control connection.

@@ -102,8 +102,9 @@ where
                         (self.progress)(&Progress::StillOldBoot);
                         self.events = None;
                     } else if going_down {
-                        went_away = true;
-                        self.events = None;
+                        // Keep reading: the node has gone away only once this stream
+                        // breaks. Reconnecting now could reach the old boot while it
+                        // shuts down and replay its "running and ready".
                     } else {
                         self.reconnect_waits = reconnect_policy(self.options).delays();
                     }

@@ -75,6 +75,8 @@ impl TailnetPort for TailnetAdapter {
         Ok(Some(DeviceObservation {
             hostname: node.device.hostname.clone(),
             online: node.device.connected_to_control,
+            dns_name: node.device.name.trim_end_matches('.').to_owned(),
+            addresses: node.device.addresses.clone(),
             advertised_routes: routes
                 .advertised_routes
                 .iter()

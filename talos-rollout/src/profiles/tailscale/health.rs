@@ -6,6 +6,9 @@ use serde::Serialize;
 use tailscale_client::{IpNet, TailscaleClient};
 use talos_client::{NodeClient, TalosClient};
 
+use super::connectivity::{ConnectivityProbe, ProbeReport};
+use super::port::TailnetPort;
+
 /// A node's (or a round's) health, worst last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -41,6 +44,9 @@ pub struct NodeHealth {
     pub unapproved_routes: Vec<String>,
     /// What does not hold, each with what to do.
     pub problems: Vec<String>,
+    /// The tailnet connectivity probes (filled by [`probe_connectivity`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub connectivity: Vec<ProbeReport>,
 }
 
 /// Every node's health, and the worst of them.
@@ -97,6 +103,7 @@ async fn check_node(tailnet: &TailscaleClient, client: NodeClient, extension: &s
         advertised_routes: Vec::new(),
         unapproved_routes: Vec::new(),
         problems: Vec::new(),
+        connectivity: Vec::new(),
     };
     if let Err(error) = check_talos(&client, extension, &mut health).await {
         health.problems.push(error);
@@ -236,4 +243,32 @@ async fn check_tailnet(
         health.health = Health::Unhealthy;
     }
     Ok(())
+}
+
+/// Runs `probe` for every node of `round` that has a hostname (the seed's monitoring "ping
+/// by MagicDNS name"): the reports land in each node's `connectivity`, and a failed probe
+/// makes the node (and the round) unhealthy with the probe's diagnosis as a problem. A
+/// probe that could not be tried ("not on the tailnet") changes nothing.
+pub async fn probe_connectivity(
+    round: &mut HealthRound,
+    probe: &ConnectivityProbe,
+    tailnet: &dyn TailnetPort,
+) {
+    for node in &mut round.nodes {
+        let Some(hostname) = node.hostname.clone() else {
+            continue;
+        };
+        node.connectivity = probe.probe_node(tailnet, &hostname).await;
+        for report in node.connectivity.iter().filter(|report| !report.passed()) {
+            node.problems
+                .push(format!("{}: {}", report.name, report.detail()));
+            node.health = Health::Unhealthy;
+        }
+    }
+    round.health = round
+        .nodes
+        .iter()
+        .map(|node| node.health)
+        .max()
+        .unwrap_or(Health::Healthy);
 }

@@ -11,8 +11,11 @@
 mod adapter;
 mod auth;
 mod builder;
+mod cert_sans;
 mod checks;
+mod connectivity;
 mod diagnosis;
+mod emergency;
 mod health;
 mod hostname;
 mod port;
@@ -23,7 +26,16 @@ mod warning;
 pub use adapter::TailnetAdapter;
 pub use auth::{AuthKeyKind, TailscaleAuth};
 pub use builder::{RouteApproval, TailscaleEsc, TailscaleEscBuilder};
-pub use health::{Health, HealthRound, NodeHealth, check_health};
+pub use cert_sans::{ADD_TAILNET_CERT_SANS, tailnet_cert_sans};
+pub use connectivity::{
+    ConnectivityProbe, Diagnosis, NOT_ON_TAILNET, ProbeOutcome, ProbeReport, SERVICE_OVER_TAILNET,
+    TALOS_API_OVER_TAILNET, TailnetPresence, TailnetResolver,
+};
+pub use emergency::{
+    EMERGENCY_KUBECONFIG, EMERGENCY_TALOSCONFIG, EmergencyConfigs, EmergencyNode,
+    write_emergency_configs,
+};
+pub use health::{Health, HealthRound, NodeHealth, check_health, probe_connectivity};
 pub use hostname::validate_hostname;
 pub use port::{DeviceObservation, TailnetPort};
 pub use profile::TailscaleProfile;
