@@ -33,6 +33,7 @@
 //! `${TS_AUTHKEY}` references, `talosImageURL` or `schematic:`, `talosVersion`) and checks it
 //! against the cluster; with the embedded sim an empty DIR first gets the sim's sample
 //! repository. Every run also leaves `recovery/` (schematic ID, installers, RUNBOOK.md).
+//! `--serve-metrics ADDR` serves the progress as Prometheus metrics (see the README).
 //! With `--talosconfig/--context/--nodes`, `--factory-url`, `--tailnet` and `TS_API_KEY`
 //! (or `TS_OAUTH_CLIENT_ID`/`TS_OAUTH_CLIENT_SECRET`) the same code runs against a real
 //! cluster. Exits 0 when every node converged and verified (and, with `--gitops`, the
@@ -49,6 +50,7 @@
 //! ```
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Parser;
@@ -68,6 +70,7 @@ use talos_rollout::core::plan::Plan;
 use talos_rollout::core::{ClusterFacts, NodeRole};
 use talos_rollout::gitops::{self, Repository};
 use talos_rollout::journal::RolloutDir;
+use talos_rollout::metrics::RolloutMetrics;
 use talos_rollout::profiles::tailscale::{EmergencyNode, TailnetAdapter, write_emergency_configs};
 use talos_rollout::{Error, ExtensionRollout};
 
@@ -89,6 +92,9 @@ struct Args {
     /// Take over a cluster lock whose holder process is gone (never one that is alive).
     #[arg(long)]
     take_over_stale_lock: bool,
+    /// Serve rollout progress as Prometheus metrics at http://ADDR/metrics while it runs.
+    #[arg(long, value_name = "ADDR")]
+    serve_metrics: Option<std::net::SocketAddr>,
     #[command(flatten)]
     profile: ProfileArgs,
     #[command(flatten)]
@@ -172,6 +178,15 @@ async fn run(args: Args) -> anyhow::Result<u8> {
     });
     let ports = rollout.ports().clone();
     let store = rollout.store();
+    let events = match args.serve_metrics {
+        Some(addr) => {
+            let metrics = Arc::new(RolloutMetrics::new());
+            let served = Arc::clone(&metrics);
+            examples::metrics_server::serve(addr, move || served.encode()).await?;
+            metrics.observing(events)
+        }
+        None => events,
+    };
     let renderer = tokio::spawn(render_events(events, output));
     let result = if args.resume {
         output.note("resuming the journaled rollout");

@@ -12,6 +12,10 @@
 //! so with exit 2). Exits 1 on failure: nodes already rotated keep the new key, the rest
 //! the old one, and the old key stays valid; 2 for invalid input.
 //!
+//! Nodes that log in with an OAuth client secret or workload identity federation have no
+//! key to rotate (containerboot mints a fresh one at every login, nothing on the node
+//! expires): the tool says so and changes nothing (exit 2).
+//!
 //! ```text
 //! cargo run -q --example rotate-auth-key -- --talosconfig DIR/talosconfig --tailscale-url URL --tailnet -
 //! cargo run -q --example rotate-auth-key -- --help

@@ -5,6 +5,12 @@
 //! exit 0 when every node is healthy, 1 when one is unhealthy, 3 when one could not be
 //! checked. `--watch` repeats the
 //! check every `--interval` seconds (one JSON line per round with `--json`).
+//! `--serve-metrics ADDR` also serves the last round as Prometheus metrics at
+//! `http://ADDR/metrics` (implies `--watch`; the metrics are listed in
+//! `talos_rollout::metrics::HealthMetrics`, scrape config and alert rules in the README).
+//!
+//! An `os:reader` talosconfig is enough: what only `os:admin` could check (the node's
+//! `TS_HOSTNAME` and `TS_ROUTES`) is reported as not checked.
 //!
 //! Needs a target (`--talosconfig`, `--tailnet`) or `--sim` for the embedded simulated
 //! cluster. Invalid input exits 2.
@@ -13,15 +19,19 @@
 //! cargo run -q --example status -- --sim
 //! cargo run -q --example status -- --talosconfig ./talosconfig --tailnet example.com --json
 //! cargo run -q --example status -- --sim --watch --interval 30
+//! cargo run -q --example status -- --talosconfig ./talosconfig-reader --tailnet example.com --serve-metrics 127.0.0.1:9464
 //! ```
 
 use std::process::ExitCode;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use clap::Parser;
 use examples::exit::{self, finish};
+use examples::metrics_server;
 use examples::output::{Output, OutputArgs, table};
 use examples::target::{ClusterArgs, TailnetArgs, Target, TargetArgs, WithoutFlags};
+use talos_rollout::metrics::HealthMetrics;
 use talos_rollout::profiles::tailscale::{
     Health, HealthRound, ProbeOutcome, TailnetAdapter, check_health, probe_connectivity,
 };
@@ -40,6 +50,9 @@ struct Args {
     /// Seconds between two checks with --watch.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     interval: u64,
+    /// Serve Prometheus metrics of the last round at http://ADDR/metrics (implies --watch).
+    #[arg(long, value_name = "ADDR")]
+    serve_metrics: Option<std::net::SocketAddr>,
     #[command(flatten)]
     cluster: ClusterArgs,
     #[command(flatten)]
@@ -69,16 +82,23 @@ async fn run(args: Args) -> anyhow::Result<u8> {
     let tailnet = target.tailnet(&args.tailnet)?;
     let probe = target.connectivity_probe(&cluster);
     let adapter = TailnetAdapter::new(tailnet.clone());
+    let metrics = Arc::new(HealthMetrics::new());
+    if let Some(addr) = args.serve_metrics {
+        let metrics = Arc::clone(&metrics);
+        metrics_server::serve(addr, move || metrics.encode()).await?;
+    }
+    let watch = args.watch || args.serve_metrics.is_some();
     loop {
         let mut round =
             check_health(&cluster.talos, &tailnet, &cluster.nodes, &args.extension).await;
         probe_connectivity(&mut round, &probe, &adapter).await;
+        metrics.observe(&round, SystemTime::now());
         let status = match round.health {
             Health::Healthy => exit::SUCCESS,
             Health::Unhealthy => exit::FAILURE,
             Health::Unknown => exit::UNKNOWN,
         };
-        if args.watch {
+        if watch {
             let round = WatchedRound {
                 checked_at: now_rfc3339(),
                 round,
@@ -145,7 +165,16 @@ fn render(round: &HealthRound) -> String {
                     node.advertised_routes.join(",")
                 },
                 tailnet_api(node),
-                node.problems.join("; "),
+                node.problems
+                    .iter()
+                    .cloned()
+                    .chain(
+                        node.not_checked
+                            .iter()
+                            .map(|what| format!("not checked: {what}")),
+                    )
+                    .collect::<Vec<_>>()
+                    .join("; "),
             ]
         })
         .collect();

@@ -8,6 +8,7 @@ pub mod exit;
 pub mod gitops;
 pub mod input;
 pub mod lock_args;
+pub mod metrics_server;
 pub mod output;
 pub mod parse;
 pub mod profile_args;

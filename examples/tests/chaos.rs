@@ -178,7 +178,11 @@ fn a_rollout_killed_at_every_kill_point_and_resumed_at_once_converges_exactly_on
 /// Runs `tool` with `flags` once per kill point (each run must end there), then once more
 /// to the end, which must succeed.
 fn walk(sim: &SimCluster, tool: &str, flags: &[&str], points: &[String]) {
-    let fast = if tool == "rollback" { ROLLBACK_FAST } else { FAST };
+    let fast = if tool == "rollback" {
+        ROLLBACK_FAST
+    } else {
+        FAST
+    };
     for point in points {
         let killed = run(sim
             .command(tool)

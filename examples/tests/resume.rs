@@ -133,7 +133,11 @@ fn a_halt_names_resume_rollback_and_abandon_and_each_of_them_works() {
                 }
                 let mut command = sim.command(tool);
                 command
-                    .args(if tool == "rollback" { ROLLBACK_FAST } else { FAST })
+                    .args(if tool == "rollback" {
+                        ROLLBACK_FAST
+                    } else {
+                        FAST
+                    })
                     .args(flags)
                     .args(["--artifacts", artifacts.path().to_str().unwrap()]);
                 if tool == "rollback" {

@@ -34,9 +34,10 @@ pub enum Phase {
     Backup,
     /// ExtensionServiceConfig replaced and install image set, NO_REBOOT.
     ApplyConfig,
-    /// Node cordoned (only with a Kubernetes port).
+    /// Node cordoned (only with a Kubernetes port, on the lifecycle path: after the install,
+    /// before the reboot, as talosctl ≥ 1.13 does; the legacy upgrade drains on the node).
     Cordon,
-    /// Node drained (only with a Kubernetes port).
+    /// Node drained (as Cordon); a failed drain uncordons the node and halts, unrebooted.
     Drain,
     /// New installer written (lifecycle or legacy upgrade).
     Install,

@@ -19,8 +19,8 @@ use super::connectivity::{
     ConnectivityProbe, ProbeReport, SERVICE_OVER_TAILNET, TALOS_API_OVER_TAILNET,
 };
 use super::{
-    EXTENSION, RouteApproval, SERVICE_NAME, TailnetAdapter, TailnetPort, TailscaleAuth,
-    TailscaleEscBuilder, diagnosis, invalid,
+    EXTENSION, IdentityToken, RouteApproval, SERVICE_NAME, TailnetAdapter, TailnetPort,
+    TailscaleAuth, TailscaleEscBuilder, diagnosis, invalid,
 };
 use crate::ports::TalosPort;
 use crate::profile::{Credential, ExtensionProfile, Provision, RecognisedCause, credential_label};
@@ -56,6 +56,19 @@ pub struct TailscaleProfile {
     auth_key: Option<SecretString>,
     admin_access: Option<Arc<dyn TalosPort>>,
     connectivity: Option<ConnectivityProbe>,
+    key_free: Option<KeyFreeLogin>,
+}
+
+/// A node login that leaves no expiring key on the node (the tags are the profile's).
+#[derive(Clone)]
+enum KeyFreeLogin {
+    /// An OAuth client secret as `TS_AUTHKEY`.
+    OAuthSecret(SecretString),
+    /// Workload identity federation.
+    WorkloadIdentity {
+        client_id: String,
+        token: IdentityToken,
+    },
 }
 
 impl std::fmt::Debug for TailscaleProfile {
@@ -68,6 +81,7 @@ impl std::fmt::Debug for TailscaleProfile {
             .field("auth_key", &self.auth_key.as_ref().map(|_| "<redacted>"))
             .field("tailnet_cert_sans", &self.admin_access.is_some())
             .field("connectivity", &self.connectivity)
+            .field("node_auth", &self.key_free_auth())
             .finish_non_exhaustive()
     }
 }
@@ -122,6 +136,7 @@ impl TailscaleProfile {
             auth_key: None,
             admin_access: None,
             connectivity: None,
+            key_free: None,
         }
     }
 
@@ -202,6 +217,53 @@ impl TailscaleProfile {
         self
     }
 
+    /// Nodes log in with this OAuth client secret (`tskey-client-…`, needs the `auth_keys`
+    /// write scope and may assign the profile's [`tags`](Self::tags)) instead of an auth
+    /// key: `TS_AUTHKEY=<secret>?ephemeral=false&preauthorized=true` and the tags in
+    /// `TS_EXTRA_ARGS`. Nothing is minted by the rollout and nothing on the node expires
+    /// or needs rotating; revoking the OAuth client withdraws the ability to log in again.
+    pub fn oauth_secret(mut self, secret: SecretString) -> Self {
+        self.key_free = Some(KeyFreeLogin::OAuthSecret(secret));
+        self
+    }
+
+    /// Nodes log in through workload identity federation (`TS_CLIENT_ID` + `TS_ID_TOKEN` or
+    /// `TS_AUDIENCE`) with the profile's [`tags`](Self::tags). Nothing is minted by the
+    /// rollout and nothing on the node needs rotating.
+    pub fn workload_identity(mut self, client_id: impl Into<String>, token: IdentityToken) -> Self {
+        self.key_free = Some(KeyFreeLogin::WorkloadIdentity {
+            client_id: client_id.into(),
+            token,
+        });
+        self
+    }
+
+    /// The key-free login, with the profile's tags, if one was chosen.
+    fn key_free_auth(&self) -> Option<TailscaleAuth> {
+        Some(match self.key_free.as_ref()? {
+            KeyFreeLogin::OAuthSecret(secret) => {
+                TailscaleAuth::oauth_secret(secret.clone(), self.tags.iter().cloned())
+            }
+            KeyFreeLogin::WorkloadIdentity { client_id, token } => {
+                TailscaleAuth::workload_identity(
+                    client_id.clone(),
+                    token.clone(),
+                    self.tags.iter().cloned(),
+                )
+            }
+        })
+    }
+
+    /// How the nodes log in: the key-free login, or the provisioned auth key.
+    fn node_auth(&self, credential: Option<&Credential>) -> rollout_core::Result<TailscaleAuth> {
+        if let Some(auth) = self.key_free_auth() {
+            return Ok(auth);
+        }
+        let credential = credential
+            .ok_or_else(|| invalid("no auth key was provisioned for the node configs"))?;
+        Ok(TailscaleAuth::auth_key(credential.secret.clone()))
+    }
+
     fn parsed_routes(&self) -> rollout_core::Result<Vec<IpNet>> {
         self.routes
             .iter()
@@ -215,8 +277,8 @@ impl TailscaleProfile {
             .collect()
     }
 
-    fn esc_builder(&self, secret: SecretString) -> rollout_core::Result<TailscaleEscBuilder> {
-        let mut builder = TailscaleEscBuilder::new(TailscaleAuth::auth_key(secret))
+    fn esc_builder(&self, auth: TailscaleAuth) -> rollout_core::Result<TailscaleEscBuilder> {
+        let mut builder = TailscaleEscBuilder::new(auth)
             .route_approval(self.route_approval)
             .auth_once(true);
         for route in self.parsed_routes()? {
@@ -301,16 +363,11 @@ impl ExtensionProfile for TailscaleProfile {
 
     fn validate(&self) -> rollout_core::Result<Vec<String>> {
         for tag in &self.tags {
-            let name = tag.strip_prefix("tag:").unwrap_or_default();
-            let valid = !name.is_empty()
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-            if !valid {
-                return Err(invalid(format!(
-                    "tag {tag:?} is not a Tailscale tag such as tag:k8s (tag: followed by letters, digits, - or _)"
-                )));
-            }
+            super::validate_tag(tag)?;
+        }
+        if let Some(auth) = self.key_free_auth() {
+            let sample = self.esc_builder(auth)?.hostname("node").build()?;
+            return Ok(sample.warnings.iter().map(ToString::to_string).collect());
         }
         if self.client.is_some() && self.auth_key.is_none() && self.tags.is_empty() {
             return Err(invalid(
@@ -323,13 +380,16 @@ impl ExtensionProfile for TailscaleProfile {
             ));
         }
         let sample = self
-            .esc_builder(SecretString::from(DRY_RUN_KEY))?
+            .esc_builder(TailscaleAuth::auth_key(SecretString::from(DRY_RUN_KEY)))?
             .hostname("node")
             .build()?;
         Ok(sample.warnings.iter().map(ToString::to_string).collect())
     }
 
     async fn provision(&self, request: Provision<'_>) -> crate::Result<Option<Credential>> {
+        if self.key_free.is_some() {
+            return Ok(None);
+        }
         if let Some(key) = &self.auth_key {
             return Ok(Some(Credential {
                 id: None,
@@ -451,10 +511,8 @@ impl ExtensionProfile for TailscaleProfile {
         facts: &NodeFacts,
         credential: Option<&Credential>,
     ) -> rollout_core::Result<NodeExtension> {
-        let credential = credential
-            .ok_or_else(|| invalid("no auth key was provisioned for the node configs"))?;
         let built = self
-            .esc_builder(credential.secret.clone())?
+            .esc_builder(self.node_auth(credential)?)?
             .hostname(facts.nodename.clone())
             .build()?;
         let mut details = BTreeMap::new();
