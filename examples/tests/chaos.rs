@@ -242,7 +242,12 @@ fn reboots_and_rollbacks_killed_on_both_sides_of_each_call_end_at_home_exactly_o
         .args(FAST)
         .args(artifacts)
         .env("TALOS_ROLLOUT_KILL_AT", &start[0]));
-    assert_eq!(killed.status.code(), Some(KILLED_EXIT_CODE));
+    assert_eq!(
+        killed.status.code(),
+        Some(KILLED_EXIT_CODE),
+        "{}",
+        String::from_utf8_lossy(&killed.stderr)
+    );
     let mut resume = artifacts.to_vec();
     resume.push("--resume");
     walk(&sim, "full-rollout", &resume, rest);
