@@ -1,16 +1,19 @@
-//! Rolls nodes back to the machine config and image they had before the last rollout:
-//! restores the backed-up config (exact bytes), boots the previous image (the Talos
-//! rollback, or a reinstall of the original installer), waits for the reboot and checks that
-//! the original version and schematic run again. One node (`--node`, repeatable) or every
-//! node the rollout changed (last changed first), one at a time; it stops at the first node
-//! that does not come back as it was.
+//! Rolls nodes back to what they ran before the project first touched them (`originals/`):
+//! applies each node's original machine config (exact bytes), installs its original installer
+//! image again unless it runs it already (the Talos rollback when the previous boot entry is
+//! the original), waits for the reboot, then checks version, schematic, install image,
+//! extensions and extension service configs against the originals. One node (`--node`,
+//! repeatable) or every node of the last rollout that differs from its originals (last
+//! first), one at a time, also a node the last rollout never changed (after a halt and a
+//! plain re-run); it stops at the first node that does not come back. `--to-rollout-start`
+//! returns the nodes the last rollout changed to that rollout's own starting point (its
+//! "from" image and backups) instead.
 //!
-//! It reads the journal and backups `full-rollout` left in `--artifacts`, so point it at the
+//! It reads the journal and records `full-rollout` left in `--artifacts`, so point it at the
 //! same cluster: a real one, or a `sim-cluster` (a fresh embedded sim has no rollout to
-//! undo). Each rolled-back node is then compared with what it ran before the project first
-//! touched it (`originals/`); one that is not back there is a failure. It takes the cluster
-//! lock (`--take-over-stale-lock` for one left by a process that is gone). Exits 0 when
-//! every requested node is rolled back, 1 otherwise, 2 for bad input.
+//! undo). It takes the cluster lock (`--take-over-stale-lock` for one left by a process that
+//! is gone). Exits 0 when every requested node is rolled back, 1 otherwise (also a node not
+//! back at its originals), 2 for bad input.
 //!
 //! ```text
 //! cargo run -q --example rollback -- --talosconfig ./talosconfig --tailnet example.com
@@ -31,10 +34,11 @@ use examples::target::{
     ClusterArgs, FactoryArgs, TailnetArgs, Target, TargetArgs, TargetKind, WithoutFlags,
 };
 use serde_json::json;
+use talos_rollout::RollbackTo;
 use talos_rollout::core::machine::Phase;
 use talos_rollout::journal::{Journal, RolloutDir};
 
-/// Roll nodes back to their backed-up config and previous image.
+/// Roll nodes back to their original machine config and image.
 #[derive(Parser)]
 #[command(name = "rollback", version)]
 struct Args {
@@ -51,6 +55,10 @@ struct Args {
     factory: FactoryArgs,
     #[command(flatten)]
     tailnet: TailnetArgs,
+    /// Return to the last rollout's own starting point (its "from" image and backups)
+    /// instead of each node's originals.
+    #[arg(long)]
+    to_rollout_start: bool,
     /// Take over a cluster lock whose holder process is gone (never one that is alive).
     #[arg(long)]
     take_over_stale_lock: bool,
@@ -108,7 +116,12 @@ async fn run(args: Args) -> anyhow::Result<u8> {
     let ports = rollout.ports().clone();
     let store = rollout.store();
     let renderer = tokio::spawn(render_events(events, output));
-    let result = rollout.roll_back(&args.roll_back).await;
+    let to = if args.to_rollout_start {
+        RollbackTo::RolloutStart
+    } else {
+        RollbackTo::Originals
+    };
+    let result = rollout.roll_back_to(&args.roll_back, to).await;
     drop(rollout);
     let log = renderer.await.context("the progress renderer stopped")?;
     let summary = result?;

@@ -3,7 +3,9 @@
 //! legacy upgrades keep the node busy for a while, and is resumed at once each time. The
 //! sim's own record then shows: every node converged, each rebooted exactly once, never two
 //! control-plane nodes down at once, backups byte-exact, one key minted, the journal
-//! consistent.
+//! consistent. A second walk on Talos 1.13 covers the calls the legacy path never makes:
+//! both sides of the standalone Reboot, and of a rollback's config restore, Rollback RPC,
+//! re-install of the original image and its reboot (`rollback` resumed by running it again).
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -12,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::Value;
-use support::{FAST, SimCluster, assert_converged, json_lines, report, run};
+use support::{FAST, ROLLBACK_FAST, SimCluster, assert_converged, json_lines, report, run};
 use talos_rollout::driver::KILLED_EXIT_CODE;
 
 /// The rollout's node order, from a dry run.
@@ -170,5 +172,119 @@ fn a_rollout_killed_at_every_kill_point_and_resumed_at_once_converges_exactly_on
             .filter(|e| e["entry"] == "step_completed")
             .count();
         assert_eq!(installs, 1, "{node}: one completed install");
+    }
+}
+
+/// Runs `tool` with `flags` once per kill point (each run must end there), then once more
+/// to the end, which must succeed.
+fn walk(sim: &SimCluster, tool: &str, flags: &[&str], points: &[String]) {
+    let fast = if tool == "rollback" {
+        ROLLBACK_FAST
+    } else {
+        FAST
+    };
+    for point in points {
+        let killed = run(sim
+            .command(tool)
+            .args(fast)
+            .args(flags)
+            .env("TALOS_ROLLOUT_KILL_AT", point));
+        assert_eq!(
+            killed.status.code(),
+            Some(KILLED_EXIT_CODE),
+            "{tool}: kill point {point} was not reached: {}",
+            String::from_utf8_lossy(&killed.stderr)
+        );
+    }
+    let finished = run(sim.command(tool).args(fast).args(flags));
+    assert!(
+        finished.status.success(),
+        "{tool} {flags:?}: {}{}",
+        String::from_utf8_lossy(&finished.stdout),
+        String::from_utf8_lossy(&finished.stderr)
+    );
+}
+
+/// Both sides of a call: intended and never sent, sent and its answer lost.
+fn around(step: &str, node: &str) -> [String; 2] {
+    [
+        format!("before-call:{step}:{node}"),
+        format!("after-call:{step}:{node}"),
+    ]
+}
+
+#[test]
+fn reboots_and_rollbacks_killed_on_both_sides_of_each_call_end_at_home_exactly_once() {
+    // Talos 1.13: the lifecycle install only writes the boot entry; a separate Reboot follows.
+    let sim = SimCluster::start(&[
+        "--nodes",
+        "2",
+        "--control-planes",
+        "1",
+        "--talos-version",
+        "v1.13.0",
+        "--reboot-seconds",
+        "2",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let artifacts = ["--artifacts", dir.path().to_str().unwrap()];
+    let order = plan_order(&sim, &artifacts);
+    let (first, last) = (order[0].as_str(), order[order.len() - 1].as_str());
+
+    // The rollout: both sides of every node's standalone reboot.
+    let forward: Vec<String> = order
+        .iter()
+        .flat_map(|node| around("reboot", node))
+        .collect();
+    let (start, rest) = forward.split_at(1);
+    let killed = run(sim
+        .command("full-rollout")
+        .args(FAST)
+        .args(artifacts)
+        .env("TALOS_ROLLOUT_KILL_AT", &start[0]));
+    assert_eq!(
+        killed.status.code(),
+        Some(KILLED_EXIT_CODE),
+        "{}",
+        String::from_utf8_lossy(&killed.stderr)
+    );
+    let mut resume = artifacts.to_vec();
+    resume.push("--resume");
+    walk(&sim, "full-rollout", &resume, rest);
+
+    // Rolling back the last node: its previous boot entry is the original (Rollback RPC).
+    let mut back_last = artifacts.to_vec();
+    back_last.extend(["--node", last]);
+    let points: Vec<String> = [
+        around("restore_config", last),
+        around("boot_previous", last),
+    ]
+    .concat();
+    walk(&sim, "rollback", &back_last, &points);
+
+    // A plain re-run rolls the last node again; the first one it never touches. Rolling the
+    // first one back to its originals then re-installs its original image and reboots it.
+    walk(&sim, "full-rollout", &artifacts, &[]);
+    let mut back_first = artifacts.to_vec();
+    back_first.extend(["--node", first]);
+    let points: Vec<String> = [around("boot_previous", first), around("reboot", first)].concat();
+    walk(&sim, "rollback", &back_first, &points);
+
+    let rollback = report(dir.path(), "rollback-report.json");
+    let (boots, _) = boots(&sim);
+    let expected = |node: &str| if node == last { 4 } else { 3 };
+    for node in sim.info["nodes"].as_array().unwrap() {
+        let (host, address) = (
+            node["hostname"].as_str().unwrap(),
+            node["address"].as_str().unwrap(),
+        );
+        if address == first {
+            assert_eq!(support::node(&rollback, host)["status"], "RolledBack");
+        }
+        assert_eq!(
+            boots[host],
+            expected(address),
+            "{host}: one reboot per change (boots: {boots:?})"
+        );
     }
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 
 use serde_json::Value;
-use support::{FAST, SimCluster, assert_converged, lines, report, run};
+use support::{FAST, ROLLBACK_FAST, SimCluster, assert_converged, lines, report, run};
 
 #[test]
 fn a_killed_rollout_resumes_without_upgrading_a_node_twice() {
@@ -80,4 +80,96 @@ fn a_killed_rollout_resumes_without_upgrading_a_node_twice() {
         installs.values().all(|count| *count == 1),
         "a node was upgraded twice: {installs:?}"
     );
+}
+
+/// A rollout on a 1+1 sim that halts on its first node: the reboot takes 3 s, the rollout
+/// allows 1 s. Returns the sim, the artifacts directory and what the run printed.
+fn halted() -> (SimCluster, tempfile::TempDir, String) {
+    let sim = SimCluster::start(&[
+        "--nodes",
+        "2",
+        "--control-planes",
+        "1",
+        "--reboot-seconds",
+        "3",
+    ]);
+    let artifacts = tempfile::tempdir().unwrap();
+    let output = run(sim
+        .command("full-rollout")
+        .args(FAST)
+        .args(["--await-reboot-seconds", "1"])
+        .args(["--artifacts", artifacts.path().to_str().unwrap()]));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    (sim, artifacts, stdout)
+}
+
+#[test]
+fn a_halt_names_resume_rollback_and_abandon_and_each_of_them_works() {
+    let ways: [(&str, &[&str]); 3] = [
+        (
+            "full-rollout",
+            &["--resume", "--await-reboot-seconds", "60"],
+        ),
+        ("rollback", &[]),
+        ("full-rollout", &["--abandon"]),
+    ];
+    let handles: Vec<_> = ways
+        .into_iter()
+        .map(|(tool, flags)| {
+            std::thread::spawn(move || {
+                let (sim, artifacts, halt) = halted();
+                for named in [
+                    "`full-rollout --resume`",
+                    "`rollback`",
+                    "`full-rollout --abandon`",
+                ] {
+                    assert!(halt.contains(named), "{named} missing from: {halt}");
+                }
+                let mut command = sim.command(tool);
+                command
+                    .args(if tool == "rollback" {
+                        ROLLBACK_FAST
+                    } else {
+                        FAST
+                    })
+                    .args(flags)
+                    .args(["--artifacts", artifacts.path().to_str().unwrap()]);
+                if tool == "rollback" {
+                    command.args(["--node", &sim.address("k8s-1")]);
+                }
+                let output = run(&mut command);
+                assert!(
+                    output.status.success(),
+                    "{tool} {flags:?} failed from the halt: {}{}",
+                    String::from_utf8_lossy(&output.stdout),
+                    String::from_utf8_lossy(&output.stderr)
+                );
+                let sim_dir = artifacts.path().join("sim");
+                match (tool, flags.first()) {
+                    ("full-rollout", Some(&"--resume")) => {
+                        let report = report(artifacts.path(), "report.json");
+                        assert_converged(&report, "k8s-1");
+                        assert_converged(&report, "k8s-2");
+                    }
+                    ("rollback", _) => {
+                        let report = report(artifacts.path(), "rollback-report.json");
+                        assert_eq!(support::node(&report, "k8s-1")["status"], "RolledBack");
+                    }
+                    _ => assert!(
+                        !sim_dir.join("journal.jsonl").exists(),
+                        "abandon moves the journal to history/"
+                    ),
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap();
+    }
 }

@@ -282,6 +282,55 @@ fn a_node_that_never_booted_the_new_image_is_rolled_back_by_reinstalling_the_ori
     assert!(node.escs.is_empty());
 }
 
+#[test]
+fn a_rollback_to_the_originals_after_one_to_the_from_state_reinstalls_and_is_journaled() {
+    let plan = seed_plan(FailurePolicy::Halt);
+    let mut h = harness(&plan);
+    h.run(&[]);
+    h.rollout.roll_back("k8s-3", h.now).unwrap();
+    h.run(&[]);
+    assert_eq!(h.phases()["k8s-3"], Phase::RolledBack);
+    // Something changed the node again since: it runs the new image, the original is the
+    // other boot entry no longer.
+    let to = plan.node("k8s-3").unwrap().to.clone();
+    let from = plan.node("k8s-3").unwrap().from.clone();
+    let node = h.world.nodes.get_mut("k8s-3").unwrap();
+    node.running = support::world::Image {
+        version: to.version.clone(),
+        schematic_id: to.schematic_id.clone(),
+    };
+    node.previous = Some(node.running.clone());
+    // A new way back: the harness's once-per-direction count starts again.
+    h.reboots.clear();
+
+    h.rollout
+        .roll_back_to_original("k8s-3", from.clone(), h.now)
+        .unwrap();
+    h.run(&[]);
+    assert_eq!(h.phases()["k8s-3"], Phase::RolledBack);
+    let rpc = |r: &NodeRequest| {
+        matches!(
+            r,
+            NodeRequest::BootPrevious {
+                method: RollbackMethod::RollbackRpc
+            }
+        )
+    };
+    assert_eq!(requests(&h, "k8s-3", rpc), 1, "only the first rollback");
+    let reinstall = |r: &NodeRequest| {
+        matches!(r, NodeRequest::BootPrevious { method: RollbackMethod::Reinstall { image } }
+            if Some(image) == from.install_image.as_ref())
+    };
+    assert_eq!(requests(&h, "k8s-3", reinstall), 1);
+    assert_eq!(
+        h.world.nodes["k8s-3"].running.schematic_id,
+        from.schematic_id
+    );
+    assert!(h.journal.iter().any(
+        |entry| matches!(entry, JournalEntry::RollbackToOriginal { node, .. } if node == "k8s-3")
+    ));
+}
+
 /// The faults that hit the first node's reboot request (schematic, inspect, precheck, backup,
 /// apply and install go through).
 fn reboot_of_the_first_node(fault: Fault) -> Vec<Fault> {

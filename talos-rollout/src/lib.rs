@@ -52,5 +52,5 @@ pub mod rollout;
 
 pub use error::{Error, Result};
 pub use event::{Event, RunEvent};
-pub use rollout::{Abandoned, ExtensionRollout, ExtensionRolloutBuilder};
+pub use rollout::{Abandoned, ExtensionRollout, ExtensionRolloutBuilder, RollbackTo};
 pub use rollout_core as core;

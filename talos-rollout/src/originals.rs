@@ -9,8 +9,10 @@
 use std::path::{Path, PathBuf};
 
 use rollout_core::NodeFacts;
+use rollout_core::plan::NodeImage;
 use secrecy::{ExposeSecret, SecretSlice};
 use serde::{Deserialize, Serialize};
+use talos_client::machine_config::ConfigDocuments;
 
 use crate::Error;
 use crate::journal::{RolloutDir, safe_file_name, write_private};
@@ -150,6 +152,50 @@ impl Originals {
                 path,
                 reason: format!("the original state is unreadable ({e}); restore it from a copy"),
             })
+    }
+
+    /// What differs between a node's original state and what it runs now (`None`: no
+    /// record; empty: it is home): version, schematic, install image, extensions, and each
+    /// `ExtensionServiceConfig` absent or byte-identical to the original one.
+    ///
+    /// # Errors
+    /// As [`Originals::get`] and [`Originals::machine_config`]; [`Error::Journal`] when the
+    /// original machine config cannot be parsed.
+    pub fn differences(&self, now: &NodeFacts) -> crate::Result<Option<Vec<String>>> {
+        let Some(original) = self.get(&now.nodename)? else {
+            return Ok(None);
+        };
+        let mut differences = original.differences(now);
+        let config = self.machine_config(&now.nodename)?;
+        let documents =
+            ConfigDocuments::parse(config.expose_secret()).map_err(|e| Error::Journal {
+                path: self.path(&now.nodename).join(CONFIG_FILE),
+                reason: format!(
+                    "the original machine config cannot be parsed ({e}); restore it from a copy"
+                ),
+            })?;
+        let escs = crate::adapters::talos::esc_digests(&documents);
+        for (name, digest) in &now.extension_service_configs {
+            if escs.get(name).is_some_and(|was| was != digest) {
+                differences.push(format!(
+                    "extension service config {name} differs from the original"
+                ));
+            }
+        }
+        Ok(Some(differences))
+    }
+
+    /// The image a node ran originally (`None`: no record).
+    ///
+    /// # Errors
+    /// As [`Originals::get`].
+    pub fn image(&self, nodename: &str) -> crate::Result<Option<NodeImage>> {
+        Ok(self.get(nodename)?.map(|original| NodeImage {
+            version: original.version,
+            schematic_id: original.schematic_id,
+            install_image: original.install_image,
+            extensions: original.extensions,
+        }))
     }
 
     /// A node's original machine config, byte for byte.

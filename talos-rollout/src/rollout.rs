@@ -29,6 +29,17 @@ use crate::patch_store::{CredentialIntent, PatchStore};
 use crate::ports::{Clock, FactoryPort, KubePort, TalosPort, TokioClock};
 use crate::profile::{Credential, ExtensionProfile, NamedCheck, Provision};
 
+/// Where [`ExtensionRollout::roll_back_to`] returns nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RollbackTo {
+    /// What each node ran before the project first touched it (`originals/`): exact machine
+    /// config and installer image, verified afterwards. The default.
+    #[default]
+    Originals,
+    /// The last rollout's own starting point: its plan's `from` image and its own backups.
+    RolloutStart,
+}
+
 /// Builds an [`ExtensionRollout`]; nothing is contacted until a rollout method is called.
 #[must_use]
 pub struct ExtensionRolloutBuilder {
@@ -513,19 +524,34 @@ impl ExtensionRollout {
         result
     }
 
-    /// Rolls back nodes of the last rollout (every changed node when `nodes` is empty).
+    /// Rolls nodes back to their originals: [`ExtensionRollout::roll_back_to`] with
+    /// [`RollbackTo::Originals`].
     ///
     /// # Errors
-    /// As [`Driver::rollback`].
-    /// A node the rollback reports `RolledBack` is then compared with its recorded original
-    /// state (version, schematic, install image, extensions, extension service configs); one
-    /// that is not home is an error, never a success.
-    ///
-    /// # Errors
-    /// [`Error::NotAtOriginal`] naming what differs; otherwise as [`Driver::rollback`].
+    /// As [`ExtensionRollout::roll_back_to`].
     pub async fn roll_back(&self, nodes: &[String]) -> crate::Result<Summary> {
+        self.roll_back_to(nodes, RollbackTo::Originals).await
+    }
+
+    /// Rolls nodes back, one at a time, under the cluster lock.
+    ///
+    /// With [`RollbackTo::Originals`] each node (every node of the last rollout's plan, last
+    /// first, when `nodes` is empty) that differs from its recorded original state gets its
+    /// original machine config (exact bytes) and, unless it runs it already, its original
+    /// installer image back, also when the last rollout never changed it; afterwards each is
+    /// compared with its original (version, schematic, install image, extensions, each
+    /// extension service config absent or identical) and one that is not home is an error,
+    /// never a success. A named node without a record returns to the rollout's `from`.
+    /// With [`RollbackTo::RolloutStart`] the nodes the last rollout changed (or `nodes`)
+    /// return to its `from` image and its own backups, without that comparison.
+    ///
+    /// # Errors
+    /// [`Error::NotAtOriginal`] naming what differs; [`rollout_core::Error::NothingToRollBack`]
+    /// when every requested node already runs its originals; otherwise as
+    /// [`Driver::rollback`].
+    pub async fn roll_back_to(&self, nodes: &[String], to: RollbackTo) -> crate::Result<Summary> {
         let mut locks = self.lock().await?;
-        let result = self.roll_back_locked(&mut locks.file, nodes).await;
+        let result = self.roll_back_locked(&mut locks.file, nodes, to).await;
         locks.release().await;
         result
     }
@@ -534,18 +560,64 @@ impl ExtensionRollout {
         &self,
         lock: &mut crate::journal::ClusterLock,
         nodes: &[String],
+        to: RollbackTo,
     ) -> crate::Result<Summary> {
-        let summary = self.driver.rollback(lock, &self.cluster, nodes).await?;
-        let originals = Originals::new(&self.driver.rollout_dir(&self.cluster));
+        if to == RollbackTo::RolloutStart {
+            return self
+                .driver
+                .rollback(lock, &self.cluster, nodes, &BTreeMap::new())
+                .await;
+        }
+        let dir = self.driver.rollout_dir(&self.cluster);
+        let contents = crate::journal::Journal::read(&dir.journal())?;
+        let plan = contents.plan;
+        let under_way = rollbacks_under_way(&contents.entries);
+        let originals = Originals::new(&dir);
         let talos = &self.driver.ports().talos;
-        for (node, _) in summary.nodes.iter().filter(|(node, phase)| {
-            *phase == Phase::RolledBack && (nodes.is_empty() || nodes.contains(node))
-        }) {
+        let candidates: Vec<String> = if nodes.is_empty() {
+            plan.nodes
+                .iter()
+                .rev()
+                .map(|node| node.node.clone())
+                .collect()
+        } else {
+            nodes.to_vec()
+        };
+        let mut targets = Vec::new();
+        let mut images = BTreeMap::new();
+        for node in candidates {
+            let facts = talos.node_facts(&node).await?;
+            match originals.differences(&facts)? {
+                Some(differences) if differences.is_empty() && !under_way.contains(&node) => {}
+                Some(_) => {
+                    if let Some(image) = originals.image(&facts.nodename)? {
+                        images.insert(node.clone(), image);
+                    }
+                    targets.push(node);
+                }
+                None if !nodes.is_empty() => targets.push(node),
+                None => {}
+            }
+        }
+        if targets.is_empty() {
+            return Err(Error::Core(rollout_core::Error::NothingToRollBack {
+                node: if nodes.is_empty() {
+                    self.cluster.clone()
+                } else {
+                    nodes.join(", ")
+                },
+                reason: "it already runs its originals (version, schematic, image, extensions, \
+                         extension service configs)"
+                    .to_owned(),
+            }));
+        }
+        let summary = self
+            .driver
+            .rollback(lock, &self.cluster, &targets, &images)
+            .await?;
+        for node in targets.iter().filter(|node| images.contains_key(*node)) {
             let now = talos.node_facts(node).await?;
-            let Some(original) = originals.get(&now.nodename)? else {
-                continue;
-            };
-            let differences = original.differences(&now);
+            let differences = originals.differences(&now)?.unwrap_or_default();
             if !differences.is_empty() {
                 return Err(Error::NotAtOriginal {
                     node: node.clone(),
@@ -827,4 +899,18 @@ fn check_writable(dir: &Path) -> crate::Result<()> {
             source,
         })?;
     std::fs::remove_file(&probe).map_err(|e| Error::io("remove", &probe, e))
+}
+
+/// The nodes whose rollback a journal shows begun and not ended (a process stopped in it).
+fn rollbacks_under_way(entries: &[rollout_core::machine::JournalEntry]) -> Vec<String> {
+    let mut last: BTreeMap<&str, Phase> = BTreeMap::new();
+    for entry in entries {
+        if let rollout_core::machine::JournalEntry::PhaseEntered { node, phase } = entry {
+            last.insert(node, *phase);
+        }
+    }
+    last.into_iter()
+        .filter(|(_, phase)| matches!(phase, Phase::Rollback(_)))
+        .map(|(node, _)| node.to_owned())
+        .collect()
 }

@@ -33,7 +33,7 @@ use talos_rollout::patch_store::PatchStore;
 use talos_rollout::ports::TokioClock;
 use talos_rollout::profile::{Credential, ExtensionProfile, NamedCheck, Provision};
 use talos_rollout::profiles::TailscaleProfile;
-use talos_rollout::{Error, Event, ExtensionRollout, RunEvent};
+use talos_rollout::{Error, Event, ExtensionRollout, RollbackTo, RunEvent};
 
 /// Short reboots, so a whole rollout takes seconds of real time.
 const TIMINGS: Timings = Timings {
@@ -827,6 +827,60 @@ async fn rollback_on_its_own_restores_config_and_the_original_image() {
 }
 
 #[tokio::test]
+async fn after_a_halt_and_a_plain_re_run_rollback_returns_a_node_to_its_originals() {
+    let setup = setup(|spec| {
+        spec.timeouts.await_reboot = Duration::from_secs(3);
+        spec.timeouts.verify = Duration::from_secs(20);
+    })
+    .await;
+    let original_config = setup.sim.cluster().snapshot("k8s-2").unwrap().config;
+    let original_schematic = setup.running_schematic("k8s-2");
+    let original_image = setup.install_image("k8s-2");
+    // The first run converges k8s-2, then halts on k8s-3.
+    setup
+        .sim
+        .faults()
+        .upgrade_sequence_fails("k8s-3", "etcd member is not healthy");
+    let (result, _) = run(&setup, setup.profile()).await;
+    assert_eq!(result.unwrap().halted_by.as_deref(), Some("k8s-3"));
+    assert_ne!(setup.running_schematic("k8s-2"), original_schematic);
+
+    // A plain re-run starts a new rollout in which k8s-2 is already converged (skipped).
+    setup.sim.faults().clear();
+    let (result, _) = run(&setup, setup.profile()).await;
+    assert!(result.unwrap().succeeded());
+
+    let (rollout, _events) = setup.rollout(setup.profile());
+    // The re-run's own starting point for k8s-2 is where it is now: nothing to undo there.
+    let error = rollout
+        .roll_back_to(&["k8s-2".to_owned()], RollbackTo::RolloutStart)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Core(rollout_core::Error::NothingToRollBack { .. })
+        ),
+        "{error}"
+    );
+    let summary = rollout.roll_back(&["k8s-2".to_owned()]).await.unwrap();
+    assert!(
+        summary
+            .nodes
+            .contains(&("k8s-2".to_owned(), Phase::RolledBack)),
+        "{summary:?}"
+    );
+    assert_eq!(setup.running_schematic("k8s-2"), original_schematic);
+    assert_eq!(setup.install_image("k8s-2"), original_image);
+    assert_eq!(
+        setup.sim.cluster().snapshot("k8s-2").unwrap().config,
+        original_config,
+        "the original machine config, byte for byte"
+    );
+    assert_eq!(setup.reboots("k8s-2"), 2, "one reboot each way");
+}
+
+#[tokio::test]
 async fn a_second_rollout_of_a_locked_cluster_is_refused_naming_the_holder() {
     let setup = setup(|_| {}).await;
     let dir = setup.rollout_dir();
@@ -1288,7 +1342,8 @@ async fn originals_are_recorded_once_and_a_later_run_keeps_its_own_backups() {
 
 #[tokio::test]
 async fn a_rollback_that_does_not_reach_the_originals_is_an_error() {
-    let setup = setup(|_| {}).await;
+    // The rollback's verification waits for the pretended schematic until this runs out.
+    let setup = setup(|spec| spec.timeouts.verify = Duration::from_secs(3)).await;
     let (result, _) = run(&setup, setup.profile()).await;
     assert!(result.unwrap().succeeded());
     // Pretend the node ran another schematic before the project first saw it.

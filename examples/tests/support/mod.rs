@@ -149,6 +149,9 @@ impl Drop for SimCluster {
 /// Flags that keep a rollout on the sim quick; timeouts stay generous (liveness only).
 pub const FAST: &[&str] = &["--soak-seconds", "1", "--check-interval-seconds", "1"];
 
+/// The part of [`FAST`] a `rollback` takes (it has no soak).
+pub const ROLLBACK_FAST: &[&str] = &["--check-interval-seconds", "1"];
+
 /// Runs a command to completion.
 pub fn run(command: &mut Command) -> Output {
     command.stdin(Stdio::null()).output().unwrap()

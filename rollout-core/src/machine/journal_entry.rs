@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{NodeFailure, Phase, Step, Summary};
-use crate::plan::Plan;
+use crate::plan::{NodeImage, Plan};
 
 /// One line of the journal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +51,14 @@ pub enum JournalEntry {
         node: String,
         /// Why.
         failure: Box<NodeFailure>,
+    },
+    /// A rollback of the node back to what it ran before the project first touched it
+    /// (its originals) was asked for; written before the rollback begins.
+    RollbackToOriginal {
+        /// Node.
+        node: String,
+        /// The original image.
+        original: NodeImage,
     },
     /// The rollout finished.
     Finished {

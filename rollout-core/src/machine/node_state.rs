@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{LiveNode, NodeFailure, Phase, Step};
 use crate::facts::NodeRole;
 use crate::gate::GateVerdict;
-use crate::plan::NodePlan;
+use crate::plan::{NodeImage, NodePlan};
 
 /// Per-node state inside [`super::Rollout`].
 #[derive(Debug, Clone)]
@@ -57,6 +57,11 @@ pub(crate) struct NodeState {
     pub(crate) rollback_started: BTreeSet<Step>,
     /// Rollback steps completed.
     pub(crate) rollback_completed: BTreeSet<Step>,
+    /// Rolling back to the node's originals (`None`: to the plan's `from` and this
+    /// rollout's backup).
+    pub(crate) rollback_to: Option<OriginalTarget>,
+    /// Rollback Inspect: the live image differs from the rollback's target image.
+    pub(crate) rollback_image_differs: bool,
     pub(crate) last_verdict: Option<GateVerdict>,
     pub(crate) failure: Option<NodeFailure>,
 }
@@ -83,9 +88,18 @@ impl NodeState {
             completed: BTreeSet::new(),
             rollback_started: BTreeSet::new(),
             rollback_completed: BTreeSet::new(),
+            rollback_to: None,
+            rollback_image_differs: false,
             last_verdict: None,
             failure: None,
         }
+    }
+
+    /// The image a rollback returns the node to: its originals', or the plan's `from`.
+    pub(crate) fn rollback_image(&self) -> &NodeImage {
+        self.rollback_to
+            .as_ref()
+            .map_or(&self.plan.from, |target| &target.image)
     }
 
     pub(crate) fn name(&self) -> &str {
@@ -146,6 +160,17 @@ impl NodeState {
             failure: self.failure.clone(),
         }
     }
+}
+
+/// Where a rollback to the originals returns a node.
+#[derive(Debug, Clone)]
+pub(crate) struct OriginalTarget {
+    /// The original image.
+    pub(crate) image: NodeImage,
+    /// The Talos `Rollback` RPC lands on it: the original is this rollout's `from` and
+    /// the node was never rolled back in this rollout (its previous boot entry is then the
+    /// original once it booted the new image).
+    pub(crate) previous_entry_is_original: bool,
 }
 
 /// A read-only view of one node's progress.

@@ -177,6 +177,11 @@ impl Rollout {
                     state.failure = Some((**failure).clone());
                 }
             }
+            JournalEntry::RollbackToOriginal { node, original } => {
+                if let Some(index) = self.nodes.iter().position(|state| &state.plan.node == node) {
+                    self.aim_at_original(index, original.clone());
+                }
+            }
             JournalEntry::Started { .. } | JournalEntry::Finished { .. } => {}
         }
     }

@@ -1,43 +1,73 @@
-//! The rollback path: restore the backed-up config, boot the previous image, verify.
+//! The rollback path: restore the backed-up (or original) config, boot the previous (or
+//! original) image, verify.
 
 use std::time::Instant;
 
-use super::JournalEntry;
-use super::{LiveNode, Phase, RollbackMethod, RollbackStep, Rollout, Step};
+use super::node_state::OriginalTarget;
+use super::{JournalEntry, LiveNode, Phase, RollbackMethod, RollbackStep, Rollout, Step};
+use crate::plan::NodeImage;
 
 impl Rollout {
-    /// How to boot the previous image; `None` when there is no safe way (the node then halts).
+    /// How to boot the rollback's target image; `None` when there is no safe way (the node
+    /// then halts). The Talos `Rollback` RPC only when the previous boot entry is that image:
+    /// the node booted the new image once since our install and the target is this
+    /// rollout's `from`; otherwise the target's installer is installed again.
     pub(crate) fn rollback_method(&self, index: usize) -> Option<RollbackMethod> {
         let node = &self.nodes[index];
-        // The previous boot entry is the original image exactly when the node booted once since our install.
         let booted_new_image =
             node.boot_before.is_some() && node.rollback_boot_before != node.boot_before;
-        if booted_new_image {
+        let previous_entry_is_target = node
+            .rollback_to
+            .as_ref()
+            .is_none_or(|target| target.previous_entry_is_original);
+        if booted_new_image && previous_entry_is_target {
             Some(RollbackMethod::RollbackRpc)
         } else {
-            node.plan
-                .from
+            node.rollback_image()
                 .install_image
                 .clone()
                 .map(|image| RollbackMethod::Reinstall { image })
         }
     }
 
+    /// Aims the node's rollback at its originals (from [`Rollout::roll_back_to_original`] or
+    /// its journal entry): an earlier rollback of this rollout is forgotten, so the new one
+    /// restores and re-installs afresh.
+    pub(crate) fn aim_at_original(&mut self, index: usize, original: NodeImage) {
+        let node = &mut self.nodes[index];
+        let from = &node.plan.from;
+        let previous_entry_is_original = node.rollback_started.is_empty()
+            && original.version == from.version
+            && original.schematic_id == from.schematic_id
+            && original.install_image == from.install_image;
+        node.rollback_to = Some(OriginalTarget {
+            image: original,
+            previous_entry_is_original,
+        });
+        node.rollback_started.clear();
+        node.rollback_completed.clear();
+        node.rollback_boot_before = None;
+    }
+
     fn needs_config_restore(&self, index: usize) -> bool {
         let node = &self.nodes[index];
-        node.started.contains(&Step::ApplyConfig)
+        (node.started.contains(&Step::ApplyConfig) || node.rollback_to.is_some())
             && !node.rollback_completed.contains(&Step::RestoreConfig)
     }
 
     fn needs_boot_previous(&self, index: usize) -> bool {
         let node = &self.nodes[index];
-        node.started.contains(&Step::Install)
-            && !node.rollback_started.contains(&Step::BootPrevious)
+        let image_changed = node.started.contains(&Step::Install)
+            || (node.rollback_to.is_some() && node.rollback_image_differs);
+        image_changed && !node.rollback_started.contains(&Step::BootPrevious)
     }
 
     /// Decides the first rollback step from the node's live state and what was already undone.
     pub(crate) fn on_rollback_inspected(&mut self, index: usize, live: LiveNode, now: Instant) {
         let node = &mut self.nodes[index];
+        let target = node.rollback_image();
+        node.rollback_image_differs =
+            live.version != target.version || live.schematic_id != target.schematic_id;
         if node.rollback_boot_before.is_none() {
             node.rollback_boot_before.clone_from(&live.boot_id);
             if let Some(boot_id) = live.boot_id.clone() {

@@ -211,7 +211,8 @@ impl Rollout {
             || self.schematics.iter().any(|s| s.in_flight)
     }
 
-    /// Starts rolling back a node the rollout changed (also a Done one), outside any failure.
+    /// Starts rolling back a node the rollout changed (also a Done one), outside any failure,
+    /// to the plan's `from` image and this rollout's backup.
     ///
     /// The rollout halts: no other node starts afterwards.
     ///
@@ -219,6 +220,48 @@ impl Rollout {
     /// [`crate::Error::UnknownNode`]; [`crate::Error::NothingToRollBack`] when the node was
     /// never changed, is already rolled back, or an action for it is still in flight.
     pub fn roll_back(&mut self, node: &str, now: Instant) -> crate::Result<()> {
+        let index = self.rollback_candidate(node, false)?;
+        if !self.nodes[index].changed_anything() {
+            return Err(crate::Error::NothingToRollBack {
+                node: node.to_owned(),
+                reason: "the rollout never changed it".to_owned(),
+            });
+        }
+        self.begin_rollback(index, now);
+        Ok(())
+    }
+
+    /// Starts rolling back a node to what it ran before the project first touched it: its
+    /// original machine config is applied and, unless it already runs `original`, the original
+    /// installer is installed again (the Talos `Rollback` RPC only when its previous boot entry
+    /// is the original), then the original version and schematic are verified. Unlike
+    /// [`Rollout::roll_back`] this also takes a node this rollout never changed and one it
+    /// rolled back to its `from` already; the caller asks only for nodes that differ from their
+    /// originals. The request is journaled before anything is sent.
+    ///
+    /// The rollout halts: no other node starts afterwards.
+    ///
+    /// # Errors
+    /// [`crate::Error::UnknownNode`]; [`crate::Error::NothingToRollBack`] while the node is
+    /// being rolled back or an action for it is still in flight.
+    pub fn roll_back_to_original(
+        &mut self,
+        node: &str,
+        original: crate::plan::NodeImage,
+        now: Instant,
+    ) -> crate::Result<()> {
+        let index = self.rollback_candidate(node, true)?;
+        self.record(JournalEntry::RollbackToOriginal {
+            node: node.to_owned(),
+            original: original.clone(),
+        });
+        self.aim_at_original(index, original);
+        self.begin_rollback(index, now);
+        Ok(())
+    }
+
+    /// The node's index when a rollback may start on it now.
+    fn rollback_candidate(&self, node: &str, again: bool) -> crate::Result<usize> {
         let index = self
             .index
             .position(node)
@@ -230,15 +273,19 @@ impl Rollout {
             node: node.to_owned(),
             reason: reason.to_owned(),
         };
-        if state.phase == Phase::RolledBack || state.in_rollback() {
+        if state.in_rollback() || (state.phase == Phase::RolledBack && !again) {
             return Err(refuse("it is already rolled back or being rolled back"));
         }
         if state.in_flight.is_some() {
             return Err(refuse("an action for it is still running; wait for it"));
         }
-        if !state.changed_anything() {
-            return Err(refuse("the rollout never changed it"));
-        }
+        Ok(index)
+    }
+
+    /// Records the operator's rollback as the node's failure and enters the rollback.
+    fn begin_rollback(&mut self, index: usize, now: Instant) {
+        let state = &self.nodes[index];
+        let node = state.plan.node.clone();
         let failure = NodeFailure {
             phase: state.phase,
             reason: "rollback requested by the operator".to_owned(),
@@ -246,14 +293,13 @@ impl Rollout {
             port_error: None,
         };
         self.nodes[index].failure = Some(failure.clone());
-        self.halted_by.get_or_insert_with(|| node.to_owned());
+        self.halted_by.get_or_insert_with(|| node.clone());
         self.record(JournalEntry::NodeFailed {
-            node: node.to_owned(),
+            node,
             failure: Box::new(failure),
         });
         self.finished = false;
         self.enter(index, Phase::Rollback(super::RollbackStep::Inspect), now);
-        Ok(())
     }
 
     // ---- plumbing shared by the phase logic ----

@@ -146,7 +146,8 @@ fn service_observation(service: &ServiceStatus) -> ServiceObservation {
     }
 }
 
-fn esc_digests(documents: &ConfigDocuments) -> BTreeMap<String, EscDigest> {
+/// Each `ExtensionServiceConfig` document of a machine config, by name, as its digest.
+pub(crate) fn esc_digests(documents: &ConfigDocuments) -> BTreeMap<String, EscDigest> {
     documents
         .extension_service_configs()
         .iter()

@@ -13,8 +13,8 @@ pub const KILLED_EXIT_CODE: i32 = 137;
 
 /// Where the driver ends the process.
 ///
-/// Text form (as the examples read it from `TALOS_ROLLOUT_KILL_AT`): `journal:N` or
-/// `after-call:STEP:NODE`, where STEP is a step name such as `install`, `reboot`,
+/// Text form (as the examples read it from `TALOS_ROLLOUT_KILL_AT`): `journal:N`,
+/// `before-call:STEP:NODE` or `after-call:STEP:NODE`, where STEP is a step name such as `install`, `reboot`,
 /// `apply_config`, `restore_config` or `boot_previous`.
 ///
 /// # Usage
@@ -22,12 +22,22 @@ pub const KILLED_EXIT_CODE: i32 = 137;
 /// use talos_rollout::driver::KillPoint;
 /// let point: KillPoint = "after-call:install:10.5.0.3".parse().unwrap();
 /// assert_eq!(point.to_string(), "after-call:install:10.5.0.3");
+/// let point: KillPoint = "before-call:reboot:10.5.0.3".parse().unwrap();
+/// assert_eq!(point.to_string(), "before-call:reboot:10.5.0.3");
 /// assert!("journal:0".parse::<KillPoint>().is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KillPoint {
     /// Right after this process appended (and synced) its N-th journal entry (1-based).
     JournalEntry(usize),
+    /// Right before the call of `step` on `node` is sent, after the state machine's journal
+    /// entries before it were written: the call was intended and never sent.
+    BeforeCall {
+        /// Which step.
+        step: Step,
+        /// Which node.
+        node: String,
+    },
     /// Right after the call of `step` on `node` returned, before its answer reaches the
     /// state machine: the call took effect, its answer is lost.
     AfterCall {
@@ -63,7 +73,9 @@ fn step_name(step: Step) -> String {
 fn invalid(text: &str, why: &str) -> Error {
     Error::spec(
         "kill point",
-        format!("{text:?}: {why}; use journal:N (N >= 1) or after-call:STEP:NODE"),
+        format!(
+            "{text:?}: {why}; use journal:N (N >= 1), before-call:STEP:NODE or after-call:STEP:NODE"
+        ),
     )
 }
 
@@ -77,17 +89,24 @@ impl FromStr for KillPoint {
                 _ => Err(invalid(text, "N must be a whole number from 1")),
             };
         }
-        let Some(rest) = text.strip_prefix("after-call:") else {
-            return Err(invalid(text, "unknown kill point"));
+        let (before, rest) = match (
+            text.strip_prefix("before-call:"),
+            text.strip_prefix("after-call:"),
+        ) {
+            (Some(rest), _) => (true, rest),
+            (None, Some(rest)) => (false, rest),
+            (None, None) => return Err(invalid(text, "unknown kill point")),
         };
         let Some((name, node)) = rest.split_once(':').filter(|(_, node)| !node.is_empty()) else {
             return Err(invalid(text, "name the step and the node"));
         };
         let step: Step = serde_json::from_value(serde_json::json!({ "step": name }))
             .map_err(|_| invalid(text, "unknown step"))?;
-        Ok(KillPoint::AfterCall {
-            step,
-            node: node.to_owned(),
+        let node = node.to_owned();
+        Ok(if before {
+            KillPoint::BeforeCall { step, node }
+        } else {
+            KillPoint::AfterCall { step, node }
         })
     }
 }
@@ -96,6 +115,9 @@ impl fmt::Display for KillPoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             KillPoint::JournalEntry(n) => write!(f, "journal:{n}"),
+            KillPoint::BeforeCall { step, node } => {
+                write!(f, "before-call:{}:{node}", step_name(*step))
+            }
             KillPoint::AfterCall { step, node } => {
                 write!(f, "after-call:{}:{node}", step_name(*step))
             }

@@ -21,8 +21,9 @@ use futures::Stream;
 
 pub use kill_point::{KILLED_EXIT_CODE, KillPoint};
 use rollout_core::Plan;
+use rollout_core::machine::JournalEntry;
 use rollout_core::machine::{LiveNode, MachineOptions, Phase, Rollout, Summary};
-use rollout_core::plan::{NodeConfigs, NodePlan, Planned};
+use rollout_core::plan::{NodeConfigs, NodeImage, NodePlan, Planned};
 use rollout_core::spec::PhaseTimeouts;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -60,6 +61,9 @@ pub(crate) struct Inner {
     pub(crate) kill_at: Option<KillPoint>,
     /// The event stream, for what a performed action reports (a drain's report).
     pub(crate) events: mpsc::UnboundedSender<Event>,
+    /// Nodes being rolled back to their originals, with the original image: their rollback
+    /// applies the original machine config and verifies the original image.
+    pub(crate) originals: BTreeMap<String, NodeImage>,
 }
 
 impl Inner {
@@ -218,7 +222,7 @@ impl Driver {
         let mut machine =
             Rollout::new(plan.clone(), self.machine_options(), self.ports.clock.now());
         self.emit(RunEvent::Plan(Box::new(plan.clone())));
-        let inner = Arc::new(self.inner(plan, configs, dir));
+        let inner = Arc::new(self.inner(plan, configs, dir, BTreeMap::new()));
         self.execute(&inner, &mut machine, &mut journal, lock).await
     }
 
@@ -273,22 +277,28 @@ impl Driver {
             });
         }
         let mut journal = Journal::open(&dir.journal())?;
-        let inner = Arc::new(self.inner(contents.plan, configs, dir));
+        let originals = originals_in(&contents.entries);
+        let inner = Arc::new(self.inner(contents.plan, configs, dir, originals));
         self.execute(&inner, &mut machine, &mut journal, lock).await
     }
 
     /// Rolls back nodes of the last rollout of `cluster`, one at a time (all changed nodes,
-    /// last changed first, when `nodes` is empty), then halts.
+    /// last changed first, when `nodes` is empty), then halts. A node named in `originals`
+    /// returns to that original image and its original machine config
+    /// ([`Rollout::roll_back_to_original`]), also when this rollout never changed it; any
+    /// other node to the plan's `from` image and this rollout's backup. A node whose
+    /// rollback an earlier process began continues it, as journaled.
     ///
     /// # Errors
     /// [`Error::Journal`] when there is no journal;
-    /// [`rollout_core::Error::NothingToRollBack`] for a node the rollout never changed;
-    /// otherwise as [`Driver::start`].
+    /// [`rollout_core::Error::NothingToRollBack`] for a node the rollout never changed (and
+    /// not named in `originals`); otherwise as [`Driver::start`].
     pub async fn rollback(
         &self,
         lock: &mut ClusterLock,
         cluster: &str,
         nodes: &[String],
+        originals: &BTreeMap<String, NodeImage>,
     ) -> crate::Result<Summary> {
         let dir = self.rollout_dir(cluster);
         let contents = self.with_timeouts(Journal::read(&dir.journal())?);
@@ -307,11 +317,27 @@ impl Driver {
         } else {
             nodes.to_vec()
         };
-        let inner = Arc::new(self.inner(contents.plan, configs, dir.clone()));
+        let mut aimed = originals_in(&contents.entries);
+        aimed.extend(
+            originals
+                .iter()
+                .map(|(node, image)| (node.clone(), image.clone())),
+        );
+        let inner = Arc::new(self.inner(contents.plan, configs, dir.clone(), aimed));
         let mut journal = Journal::open(&dir.journal())?;
         let mut summary = None;
         for node in targets {
-            machine.roll_back(&node, self.ports.clock.now())?;
+            let now = self.ports.clock.now();
+            // A rollback an earlier process began (and crashed in) continues from its journal.
+            let under_way = machine
+                .status()
+                .iter()
+                .any(|status| status.node == node && matches!(status.phase, Phase::Rollback(_)));
+            match originals.get(&node) {
+                _ if under_way => {}
+                Some(original) => machine.roll_back_to_original(&node, original.clone(), now)?,
+                None => machine.roll_back(&node, now)?,
+            }
             let outcome = self
                 .execute(&inner, &mut machine, &mut journal, lock)
                 .await?;
@@ -332,7 +358,13 @@ impl Driver {
         })
     }
 
-    fn inner(&self, plan: Plan, configs: NodeConfigs, dir: RolloutDir) -> Inner {
+    fn inner(
+        &self,
+        plan: Plan,
+        configs: NodeConfigs,
+        dir: RolloutDir,
+        originals: BTreeMap<String, NodeImage>,
+    ) -> Inner {
         Inner {
             ports: self.ports.clone(),
             profile: self.profile.clone(),
@@ -342,6 +374,7 @@ impl Driver {
             checks: self.checks.clone(),
             kill_at: self.kill_at.clone(),
             events: self.events.clone(),
+            originals,
         }
     }
 
@@ -421,6 +454,20 @@ impl Driver {
         }
         live
     }
+}
+
+/// The nodes a journal rolls back to their originals, with the original image (the last
+/// request per node wins).
+fn originals_in(entries: &[JournalEntry]) -> BTreeMap<String, NodeImage> {
+    entries
+        .iter()
+        .filter_map(|entry| match entry {
+            JournalEntry::RollbackToOriginal { node, original } => {
+                Some((node.clone(), original.clone()))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// The summary of a finished journal when nothing halted (nothing to retry); otherwise the

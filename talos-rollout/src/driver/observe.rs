@@ -29,12 +29,16 @@ impl Inner {
         stage: GateStage,
         expected_down: &[String],
     ) -> GateVerdict {
-        let Some(plan) = self.plan_node(node).cloned() else {
+        let Some(mut plan) = self.plan_node(node).cloned() else {
             return GateVerdict {
                 passed: false,
                 checks: vec![failed("plan", format!("{node} is not in the plan"))],
             };
         };
+        if let (GateStage::RollbackVerify, Some(original)) = (stage, self.originals.get(node)) {
+            // Rolling back to the originals: verify the original image, not the plan's `from`.
+            plan.from = original.clone();
+        }
         let etcd_members = self
             .plan
             .nodes

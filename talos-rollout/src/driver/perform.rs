@@ -41,6 +41,10 @@ impl Inner {
                 timeout,
             } => {
                 let step = request.step();
+                if let Some(kill_at) = &self.kill_at {
+                    let node = node.clone();
+                    kill_at.hit(&super::KillPoint::BeforeCall { step, node });
+                }
                 let result = self
                     .limit(timeout, "node", "step", self.perform_node(&node, request))
                     .await;
@@ -171,8 +175,14 @@ impl Inner {
                 self.profile.act(&action, plan).await.map(|()| done())
             }
             NodeRequest::RestoreConfig => {
-                let config = crate::journal::read_backup(self.dir.dir(), node)
-                    .map_err(|e| artifacts_error("read backup", e))?;
+                let config = if self.originals.contains_key(node) {
+                    crate::originals::Originals::new(&self.dir)
+                        .machine_config(&self.nodename(node))
+                        .map_err(|e| artifacts_error("read original machine config", e))?
+                } else {
+                    crate::journal::read_backup(self.dir.dir(), node)
+                        .map_err(|e| artifacts_error("read backup", e))?
+                };
                 talos
                     .apply_machine_config(node, &config)
                     .await

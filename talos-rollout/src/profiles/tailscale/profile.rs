@@ -90,6 +90,34 @@ impl std::fmt::Debug for TailscaleProfile {
 }
 
 impl TailscaleProfile {
+    /// Checks that the Tailscale API accepts the credential (one read, no side effect), so
+    /// that a dry run refuses a rejected key as a real run would.
+    ///
+    /// # Errors
+    /// An invalid-input error when the API refuses it (401/403); a port error when the API
+    /// cannot be reached.
+    async fn check_api_access(&self) -> crate::Result<()> {
+        let Some(client) = &self.client else {
+            return Ok(());
+        };
+        match client.keys().list().await {
+            Ok(_) => Ok(()),
+            Err(error) if error.is_permission_denied() => Err(rejected_credential(&error)),
+            Err(error) => {
+                let message =
+                    format!("{error}; check the tailnet name and the network, then retry");
+                Err(PortError::new(
+                    "tailnet",
+                    "list auth keys",
+                    PortErrorKind::Unavailable,
+                    message,
+                )
+                .with_source(error)
+                .into())
+            }
+        }
+    }
+
     /// A profile that mints its auth key and reads devices through `client`.
     pub fn new(client: TailscaleClient) -> Self {
         let tailnet = Arc::new(TailnetAdapter::new(client.clone()));
@@ -380,6 +408,7 @@ impl ExtensionProfile for TailscaleProfile {
             }));
         }
         let Provision::For { rollout } = request else {
+            self.check_api_access().await?;
             return Ok(Some(Credential {
                 id: None,
                 secret: SecretString::from(DRY_RUN_KEY),
@@ -401,12 +430,17 @@ impl ExtensionProfile for TailscaleProfile {
             .send()
             .await
             .map_err(|error| {
+                if error.is_permission_denied() {
+                    return rejected_credential(&error);
+                }
                 let message = format!(
                     "{error}; check that the tags {} are in the policy's tagOwners (policy-check)",
                     self.tags.join(",")
                 );
-                PortError::new("tailnet", "mint auth key", PortErrorKind::Other, message)
-                    .with_source(error)
+                crate::Error::from(
+                    PortError::new("tailnet", "mint auth key", PortErrorKind::Other, message)
+                        .with_source(error),
+                )
             })?;
         Ok(Some(Credential {
             id: Some(created.key.id),
@@ -591,4 +625,13 @@ impl ExtensionProfile for TailscaleProfile {
     fn redact_log_line(&self, line: &str) -> String {
         diagnosis::redact_line(line)
     }
+}
+
+/// The Tailscale API refused the credential (401/403): invalid input, named as such.
+fn rejected_credential(error: &tailscale_client::Error) -> crate::Error {
+    invalid(format!(
+        "the Tailscale API refused the credential ({error}); give an API key or OAuth client \
+         that may read and create auth keys (scope auth_keys), or an auth key with --auth-key"
+    ))
+    .into()
 }
