@@ -46,7 +46,7 @@ pub mod tailnet;
 pub mod talos;
 
 pub use error::Error;
-pub use faults::{Faults, TAILSCALE_EXTENSION};
+pub use faults::{CallDrop, Faults, TAILSCALE_EXTENSION};
 pub use http_server::HttpServer;
 pub use sim::{
     CONTEXT_NAME, DEFAULT_EXTENSIONS, DEFAULT_SERVICE_CIDR, DEFAULT_TALOS_VERSION, KUBE_API_PORT,

@@ -10,6 +10,8 @@ mod extension_service;
 mod kube_api;
 mod talos_node;
 
+pub use talos_node::CallDrop;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;

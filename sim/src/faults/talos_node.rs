@@ -1,7 +1,8 @@
 //! Switches for how a Talos node and its API misbehave: builds without the lifecycle API,
 //! installers that fail, pulls that stall, a `Version` that hangs, legacy upgrades whose
 //! sequence fails, abrupt reboots, late status of the old boot, boot-ID reads that lag
-//! behind a reboot, and apid endpoints that answer `Unavailable`.
+//! behind a reboot, apid endpoints that answer `Unavailable`, and one call to one node whose
+//! connection drops before or after the node handled it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -19,6 +20,16 @@ pub(super) struct TalosFaults {
     stale_ready_on_reboot: BTreeSet<String>,
     stale_boot_id_reads: BTreeMap<String, u32>,
     unavailable_endpoints: BTreeSet<usize>,
+    call_drops: BTreeMap<(String, String), CallDrop>,
+}
+
+/// When [`Faults::apid_drops_call`] breaks the connection, relative to the node's handling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallDrop {
+    /// Before the node sees the call: the request is lost and nothing happened.
+    RequestLost,
+    /// After the node carried the call out: the work is done and the answer is lost.
+    AnswerLost,
 }
 
 impl Faults {
@@ -97,6 +108,38 @@ impl Faults {
     pub fn apid_endpoint_unavailable(&self, index: usize) -> &Self {
         self.lock().talos.unavailable_endpoints.insert(index);
         self
+    }
+
+    /// The next call of gRPC `method` (a path such as `/machine.MachineService/Reboot`)
+    /// routed to `node` drops every open apid connection, before or after the node
+    /// handled it (`drop`); the client sees a transport error either way. Fires once.
+    pub fn apid_drops_call(
+        &self,
+        node: impl Into<String>,
+        method: impl Into<String>,
+        drop: CallDrop,
+    ) -> &Self {
+        self.lock()
+            .talos
+            .call_drops
+            .insert((node.into(), method.into()), drop);
+        self
+    }
+
+    /// Whether an [`Faults::apid_drops_call`] for `node` and `method` has yet to fire.
+    pub fn is_call_drop_pending(&self, node: &str, method: &str) -> bool {
+        self.lock()
+            .talos
+            .call_drops
+            .contains_key(&(node.to_owned(), method.to_owned()))
+    }
+
+    /// Consumes the drop set for this call of `method` to `node`, if any.
+    pub(crate) fn take_call_drop(&self, node: &str, method: &str) -> Option<CallDrop> {
+        self.lock()
+            .talos
+            .call_drops
+            .remove(&(node.to_owned(), method.to_owned()))
     }
 
     /// Whether the node's apid lacks the image and lifecycle services.

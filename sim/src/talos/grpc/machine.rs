@@ -363,7 +363,7 @@ impl MachineService for Apid {
         request: Request<machine::LogsRequest>,
     ) -> Result<Response<Self::LogsStream>, Status> {
         let call = self.accept(&request, methods::LOGS, Access::Read)?;
-        logs::stream(call.node, request.into_inner()).map(Response::new)
+        logs::stream(Arc::clone(&call.node), request.into_inner()).map(Response::new)
     }
 
     type ReadStream = GrpcStream<common::Data>;
@@ -397,7 +397,7 @@ impl MachineService for Apid {
         request: Request<machine::EventsRequest>,
     ) -> Result<Response<Self::EventsStream>, Status> {
         let call = self.accept(&request, methods::EVENTS, Access::Read)?;
-        events_stream::stream(call.node, request.into_inner()).map(Response::new)
+        events_stream::stream(Arc::clone(&call.node), request.into_inner()).map(Response::new)
     }
 
     async fn etcd_status(

@@ -20,7 +20,8 @@ use super::cluster::TalosCluster;
 use super::node::Node;
 use super::rbac::{self, Access};
 use super::version::TalosVersion;
-use crate::mtls::peer_roles;
+use crate::faults::CallDrop;
+use crate::mtls::{ConnectionControl, peer_roles};
 
 /// The decode limit apid uses (32 MiB).
 const MAX_MESSAGE_SIZE: usize = 32 * 1024 * 1024;
@@ -79,6 +80,17 @@ pub(crate) struct Apid {
 pub(crate) struct Call {
     pub(crate) node: Arc<Node>,
     pub(crate) roles: Vec<String>,
+    /// Set when the answer must be lost ([`CallDrop::AnswerLost`]): the connections to drop
+    /// once the handler is done with the call, before its answer is written.
+    lose_answer: Option<Vec<ConnectionControl>>,
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        for connections in self.lose_answer.iter().flatten() {
+            connections.drop_all();
+        }
+    }
 }
 
 impl Call {
@@ -110,10 +122,7 @@ impl Apid {
             roles: roles.clone(),
         });
         if ctx.faults.count_apid_call() {
-            for connections in ctx.connections.get().into_iter().flatten() {
-                connections.drop_all();
-            }
-            return Err(Status::unavailable("error reading from server: EOF"));
+            return Err(request_lost(&self.connections()));
         }
         if ctx.faults.is_apid_endpoint_unavailable(self.endpoint) {
             return Err(Status::unavailable(
@@ -128,8 +137,38 @@ impl Apid {
                 node.spec.address
             )));
         }
+        let lose_answer = self.call_drop(&node, method)?;
         ctx.advances.node_called(&node.spec.hostname);
-        Ok(Call { node, roles })
+        Ok(Call {
+            node,
+            roles,
+            lose_answer,
+        })
+    }
+
+    /// Applies [`Faults::apid_drops_call`](crate::Faults::apid_drops_call) to this call:
+    /// `Err` when the request is lost, the connections to drop afterwards when its answer is.
+    fn call_drop(
+        &self,
+        node: &Node,
+        method: &str,
+    ) -> Result<Option<Vec<ConnectionControl>>, Status> {
+        let faults = &self.cluster.ctx.faults;
+        match faults.take_call_drop(&node.spec.hostname, method) {
+            Some(CallDrop::RequestLost) => Err(request_lost(&self.connections())),
+            Some(CallDrop::AnswerLost) => Ok(Some(self.connections())),
+            None => Ok(None),
+        }
+    }
+
+    /// Every apid endpoint's connections (none before the endpoints are served).
+    fn connections(&self) -> Vec<ConnectionControl> {
+        self.cluster
+            .ctx
+            .connections
+            .get()
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn target(&self, metadata: &tonic::metadata::MetadataMap) -> Result<Arc<Node>, Status> {
@@ -170,6 +209,15 @@ impl Apid {
     }
 }
 
+/// Drops every connection before the call is handled; the status is what a client would
+/// see if the answer still arrived.
+fn request_lost(connections: &[ConnectionControl]) -> Status {
+    for connection in connections {
+        connection.drop_all();
+    }
+    Status::unavailable("error reading from server: EOF")
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -186,6 +234,7 @@ mod tests {
     use crate::tailnet::{Tailnet, TailnetOptions};
     use crate::talos::spec::{NodeRole, NodeSpec};
     use crate::talos::{ClusterContext, ClusterSettings, Timings};
+    use talos_client::methods;
 
     fn apid() -> Apid {
         let faults = Faults::default();
@@ -254,5 +303,27 @@ mod tests {
         assert_eq!(unknown.code(), tonic::Code::Unavailable);
         let fan_out = apid.target(&metadata("nodes", &["k8s-1"])).unwrap_err();
         assert_eq!(fan_out.code(), tonic::Code::InvalidArgument);
+    }
+
+    #[tokio::test]
+    async fn a_call_drop_fires_once_for_its_node_and_method_only() {
+        let apid = apid();
+        let faults = apid.cluster.ctx.faults.clone();
+        faults
+            .apid_drops_call("k8s-2", methods::REBOOT, CallDrop::RequestLost)
+            .apid_drops_call("k8s-1", methods::UPGRADE, CallDrop::AnswerLost);
+        let node = |name| apid.target(&metadata("node", &[name])).unwrap();
+        let (k8s_1, k8s_2) = (node("k8s-1"), node("k8s-2"));
+
+        assert!(apid.call_drop(&k8s_2, methods::UPGRADE).unwrap().is_none());
+        assert!(apid.call_drop(&k8s_1, methods::REBOOT).unwrap().is_none());
+        let lost = apid.call_drop(&k8s_2, methods::REBOOT).unwrap_err();
+        assert_eq!(lost.code(), tonic::Code::Unavailable);
+        assert!(!faults.is_call_drop_pending("k8s-2", methods::REBOOT));
+        assert!(apid.call_drop(&k8s_2, methods::REBOOT).unwrap().is_none());
+        assert!(faults.is_call_drop_pending("k8s-1", methods::UPGRADE));
+        let answer_lost = apid.call_drop(&k8s_1, methods::UPGRADE).unwrap();
+        assert!(answer_lost.is_some(), "the answer is to be lost");
+        assert!(apid.call_drop(&k8s_1, methods::UPGRADE).unwrap().is_none());
     }
 }
