@@ -11,7 +11,7 @@ use rollout_core::ClusterFacts;
 use rollout_core::gate::GateStage;
 use rollout_core::machine::{
     Action, JournalEntry, MachineOptions, NodeRequest, Observation, Phase, RollbackMethod,
-    RolloutEvent, Step,
+    RollbackStep, RolloutEvent, Step,
 };
 use rollout_core::plan::Plan;
 use rollout_core::spec::FailurePolicy;
@@ -559,6 +559,64 @@ fn a_resume_while_a_legacy_upgrade_still_runs_waits_for_it_instead_of_sending_it
     assert_eq!(h.world.nodes["k8s-2"].boot_seq, 1);
 }
 
+/// Killed after `step_started reboot` was journaled but before the request went out: the
+/// resumed run cannot know whether it was sent, so it waits by boot ID; the node answering
+/// running and ready on its old boot shows it never was, and it is rebooted once.
+#[test]
+fn a_resume_after_a_reboot_that_was_never_sent_reboots_the_idle_node_once() {
+    let plan = seed_plan(FailurePolicy::Halt);
+    let mut h = harness(&plan);
+    run_until_phase(&mut h, "k8s-2", Phase::Reboot);
+    h.crash_before_sending_and_resume();
+    h.run(&[]);
+    assert!(
+        h.phases().values().all(|p| *p == Phase::Done),
+        "{:?}",
+        h.phases()
+    );
+    let effective = h
+        .world
+        .effective
+        .iter()
+        .filter(|(n, r)| n == "k8s-2" && matches!(r, NodeRequest::Reboot))
+        .count();
+    assert_eq!(effective, 1);
+    assert_eq!(h.world.nodes["k8s-2"].boot_seq, 1);
+}
+
+/// Killed after the Rollback RPC was journaled, before it went out. Sending the RPC again is
+/// never safe (had the first one switched the boot entry, a second would switch it back), so
+/// once the node shows it never acted, its original image is re-installed instead.
+#[test]
+fn a_rollback_rpc_that_never_went_out_is_replaced_by_a_reinstall_not_sent_again() {
+    let plan = seed_plan(FailurePolicy::Rollback);
+    let mut h = harness(&plan);
+    h.world.nodes.get_mut("k8s-3").unwrap().broken_upgrade = true;
+    run_until_phase(&mut h, "k8s-3", Phase::Rollback(RollbackStep::BootPrevious));
+    h.crash_before_sending_and_resume();
+    h.run(&[]);
+    assert_eq!(h.phases()["k8s-3"], Phase::RolledBack);
+    let node = &h.world.nodes["k8s-3"];
+    let from = &plan.node("k8s-3").unwrap().from;
+    assert_eq!(node.running.schematic_id, from.schematic_id);
+    let sent = |rpc: bool| {
+        h.world
+            .performed
+            .iter()
+            .filter(|(n, r)| {
+                n == "k8s-3"
+                    && matches!(r, NodeRequest::BootPrevious { method }
+                        if matches!(method, RollbackMethod::RollbackRpc) == rpc)
+            })
+            .count()
+    };
+    assert_eq!(sent(true), 0, "the Rollback RPC was sent after the crash");
+    assert_eq!(sent(false), 1);
+    assert!(h.journal.contains(&JournalEntry::RollbackRpcReplaced {
+        node: "k8s-3".into()
+    }));
+}
+
 #[test]
 fn a_resume_after_a_journaled_legacy_install_awaits_its_reboot_and_never_reboots() {
     let plan = legacy_seed_plan(FailurePolicy::Halt);
@@ -791,6 +849,7 @@ fn a_gate_that_never_passes_fails_the_node_after_its_timeout_with_the_failing_ch
 #[derive(Debug, Clone, Copy)]
 enum Crash {
     BetweenActions,
+    BeforeSend,
     MidAction,
     MidJournal,
 }
@@ -799,6 +858,7 @@ impl Crash {
     fn hit(self, h: &mut Harness) {
         match self {
             Crash::BetweenActions => h.crash_and_resume(),
+            Crash::BeforeSend => h.crash_before_sending_and_resume(),
             Crash::MidAction => h.crash_mid_action_and_resume(),
             Crash::MidJournal => h.crash_mid_journal_and_resume(),
         }
@@ -846,7 +906,12 @@ fn crash_everywhere_with(plan: &Plan, options: MachineOptions, setup: fn(&mut Wo
     let mut h = Harness::with_options(plan.clone(), world, Instant::now(), options);
     h.run(&[]);
     for crash_after in 0..=h.handled {
-        for how in [Crash::BetweenActions, Crash::MidAction, Crash::MidJournal] {
+        for how in [
+            Crash::BetweenActions,
+            Crash::BeforeSend,
+            Crash::MidAction,
+            Crash::MidJournal,
+        ] {
             let resumed = end_state_with(&plan, options, setup, Some((crash_after, how)));
             assert_eq!(
                 resumed, reference,

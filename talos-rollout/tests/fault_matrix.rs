@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use futures::{FutureExt, StreamExt};
 use rollout_core::RolloutSpec;
-use rollout_core::machine::{JournalEntry, Phase, RollbackStep, RolloutEvent, Summary};
+use rollout_core::machine::{JournalEntry, Phase, RolloutEvent, Summary};
 use rollout_core::plan::Plan;
 use rollout_core::spec::FailurePolicy;
 use sdk_support::backoff::Backoff;
@@ -334,8 +334,7 @@ fn talos_rows() -> Vec<Row> {
         // The rollback's own disruptive calls: its config restore and its way back to the
         // original image (the Rollback RPC, or a re-install of the original installer).
         // A lost Rollback RPC request is never sent again (it flips the boot entry before it
-        // reboots): the node is awaited and the rollout halts with what to do by hand.
-        let rollback_request_lost = End::Halted(Phase::Rollback(RollbackStep::AwaitReboot));
+        // reboots): once the node shows it never acted, the original image is re-installed.
         for (phase, method, drop, end, boots) in [
             (
                 "RestoreConfig",
@@ -355,8 +354,8 @@ fn talos_rows() -> Vec<Row> {
                 "BootPrevious",
                 methods::ROLLBACK,
                 CallDrop::RequestLost,
-                rollback_request_lost,
-                2,
+                RolledBack(Phase::Verify),
+                3,
             ),
             (
                 "BootPrevious",

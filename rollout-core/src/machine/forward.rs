@@ -320,12 +320,19 @@ impl Rollout {
             .reboot_resend_from
             .filter(|_| never_started && !node.seen_down)
         {
-            self.warn(
-                Some(index),
+            let message = if phase == Phase::Rollback(RollbackStep::BootPrevious) {
+                // The RPC may have switched the boot entry already; re-installing the target
+                // image ends at it either way, sending the RPC again might switch back.
+                node.rollback_rpc_replaced = true;
+                let name = node.plan.node.clone();
+                self.record(JournalEntry::RollbackRpcReplaced { node: name });
+                "the Rollback request never took effect (the node is running and ready on the \
+                 same boot): re-installing the target image instead of asking again"
+            } else {
                 "the reboot request never reached the node (it is running and ready on the \
                  same boot): asking again"
-                    .into(),
-            );
+            };
+            self.warn(Some(index), message.into());
             return self.enter(index, phase, now);
         }
         if !back {

@@ -60,6 +60,13 @@ pub enum JournalEntry {
         /// The original image.
         original: NodeImage,
     },
+    /// The node's Rollback RPC got no answer and the node showed it never acted on it
+    /// (running and ready on the same boot): its rollback re-installs the target image
+    /// instead, which ends at that image whichever boot entry is the default now.
+    RollbackRpcReplaced {
+        /// Node.
+        node: String,
+    },
     /// The rollout finished.
     Finished {
         /// Summary.

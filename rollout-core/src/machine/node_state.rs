@@ -34,7 +34,9 @@ pub(crate) struct NodeState {
     /// With `reboot_unconfirmed`: the phase whose reboot request got no answer, when that
     /// request may never have reached the node. Once the node answers running and ready on
     /// the boot from before, it never started rebooting, and the node goes back to that
-    /// phase to be asked again (a node already rebooting answers busy or goes down).
+    /// phase to be asked again (a node already rebooting answers busy or goes down). For
+    /// the Rollback RPC, which switches the boot entry before it reboots, that phase
+    /// re-installs the target image instead of sending the RPC again.
     pub(crate) reboot_resend_from: Option<Phase>,
     /// Install (or a rollback's re-install): the request got no answer, so the boot ID is
     /// probed before anything is sent again (a legacy install reboots the node by itself).
@@ -62,6 +64,8 @@ pub(crate) struct NodeState {
     pub(crate) rollback_to: Option<OriginalTarget>,
     /// Rollback Inspect: the live image differs from the rollback's target image.
     pub(crate) rollback_image_differs: bool,
+    /// The Rollback RPC went unanswered and never acted: the rollback re-installs instead.
+    pub(crate) rollback_rpc_replaced: bool,
     pub(crate) last_verdict: Option<GateVerdict>,
     pub(crate) failure: Option<NodeFailure>,
 }
@@ -90,6 +94,7 @@ impl NodeState {
             rollback_completed: BTreeSet::new(),
             rollback_to: None,
             rollback_image_differs: false,
+            rollback_rpc_replaced: false,
             last_verdict: None,
             failure: None,
         }

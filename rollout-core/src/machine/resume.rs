@@ -182,6 +182,11 @@ impl Rollout {
                     self.aim_at_original(index, original.clone());
                 }
             }
+            JournalEntry::RollbackRpcReplaced { node } => {
+                if let Some(state) = find_node(&mut self.nodes, node) {
+                    state.rollback_rpc_replaced = true;
+                }
+            }
             JournalEntry::Started { .. } | JournalEntry::Finished { .. } => {}
         }
     }
@@ -243,7 +248,8 @@ impl Rollout {
     /// After resuming into `Install`, `AwaitReboot` or a rollback's `BootPrevious`: a request
     /// journaled as intended whose answer never arrived may or may not have been sent, so it
     /// is resolved by probing the node (boot ID, running and ready) before anything is sent
-    /// again, and a reboot that never comes is reported as unconfirmed.
+    /// again (a plain reboot goes again only to a node that shows it never started), and a
+    /// reboot that never comes is reported as unconfirmed.
     pub(crate) fn mark_unconfirmed(&mut self, index: usize) {
         let node = &mut self.nodes[index];
         let (started, completed) = if node.in_rollback() {
@@ -263,8 +269,21 @@ impl Rollout {
                 node.install_send_unknown = true;
             }
             Phase::AwaitReboot | Phase::Rollback(RollbackStep::AwaitReboot) => {
-                node.reboot_unconfirmed =
-                    unanswered(Step::Reboot) || unanswered(Step::BootPrevious);
+                let reboot = unanswered(Step::Reboot);
+                let rpc = unanswered(Step::BootPrevious);
+                node.reboot_unconfirmed = reboot || rpc;
+                // It may never have been sent: once the node shows it never started (running
+                // and ready on the journaled boot), it is asked again (the Rollback RPC as a
+                // re-install).
+                node.reboot_resend_from = if reboot {
+                    Some(if node.in_rollback() {
+                        Phase::Rollback(RollbackStep::Reboot)
+                    } else {
+                        Phase::Reboot
+                    })
+                } else {
+                    rpc.then_some(Phase::Rollback(RollbackStep::BootPrevious))
+                };
             }
             _ => {}
         }

@@ -11,7 +11,8 @@ impl Rollout {
     /// How to boot the rollback's target image; `None` when there is no safe way (the node
     /// then halts). The Talos `Rollback` RPC only when the previous boot entry is that image:
     /// the node booted the new image once since our install and the target is this
-    /// rollout's `from`; otherwise the target's installer is installed again.
+    /// rollout's `from` (and an earlier RPC was not lost unanswered); otherwise the target's
+    /// installer is installed again.
     pub(crate) fn rollback_method(&self, index: usize) -> Option<RollbackMethod> {
         let node = &self.nodes[index];
         let booted_new_image =
@@ -20,7 +21,7 @@ impl Rollout {
             .rollback_to
             .as_ref()
             .is_none_or(|target| target.previous_entry_is_original);
-        if booted_new_image && previous_entry_is_target {
+        if booted_new_image && previous_entry_is_target && !node.rollback_rpc_replaced {
             Some(RollbackMethod::RollbackRpc)
         } else {
             node.rollback_image()
@@ -47,6 +48,7 @@ impl Rollout {
         node.rollback_started.clear();
         node.rollback_completed.clear();
         node.rollback_boot_before = None;
+        node.rollback_rpc_replaced = false;
     }
 
     fn needs_config_restore(&self, index: usize) -> bool {

@@ -655,10 +655,9 @@ impl Rollout {
             self.enter(index, await_phase, now);
             let node = &mut self.nodes[index];
             node.reboot_unconfirmed = true;
-            // A plain reboot may be asked again once the node shows it never started; the
-            // Rollback RPC switches the boot entry before it reboots, so it never is.
-            node.reboot_resend_from =
-                (step == Step::Reboot && !error.is_busy()).then_some(sent_from);
+            // Asked again once the node shows it never started (a Rollback RPC becomes a
+            // re-install then); a busy node is carrying it out.
+            node.reboot_resend_from = (!error.is_busy()).then_some(sent_from);
             return;
         }
         if unanswered && self.is_install_request(index, step) {

@@ -91,6 +91,12 @@ impl Harness {
         self.resume();
     }
 
+    /// A crash after the next actions were journaled as intended, before any was sent.
+    pub fn crash_before_sending_and_resume(&mut self) {
+        self.poll_actions();
+        self.crash_and_resume();
+    }
+
     /// A crash while the driver performs an action: the node changes, the result is lost.
     pub fn crash_mid_action_and_resume(&mut self) {
         self.poll_actions();
