@@ -52,6 +52,14 @@ pub struct RolloutArgs {
     /// Seconds a node must stay healthy before the next starts (default: 60, 2 on the embedded sim).
     #[arg(long, value_name = "SECONDS")]
     pub soak_seconds: Option<u64>,
+    /// Image Factory platform (metal, aws, ...) for every node's new installer; without it
+    /// each node keeps the platform of its current factory installer image.
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+    /// SecureBoot installer (true) or not (false) for every node; without it each node keeps
+    /// the flavour of its current factory installer image.
+    #[arg(long, value_name = "BOOL")]
+    pub secureboot: Option<bool>,
 }
 
 /// What happens to a failed node.
@@ -114,6 +122,8 @@ impl StepArgs {
             };
             spec.ordering.max_unavailable =
                 usize::try_from(rollout.max_unavailable).unwrap_or(usize::MAX);
+            spec.platform = rollout.platform.clone();
+            spec.secureboot = rollout.secureboot;
         }
         let timeouts = &mut spec.timeouts;
         timeouts.check_interval = Duration::from_secs(
@@ -126,5 +136,36 @@ impl StepArgs {
         timeouts.verify = Duration::from_secs(self.verify_seconds);
         timeouts.post_verify = Duration::from_secs(self.verify_seconds);
         spec
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        step: StepArgs,
+        #[command(flatten)]
+        rollout: RolloutArgs,
+    }
+
+    fn spec(args: &[&str]) -> RolloutSpec {
+        let cli = Cli::try_parse_from(std::iter::once("full-rollout").chain(args.iter().copied()))
+            .unwrap();
+        cli.step.spec(TargetKind::EmbeddedSim, Some(&cli.rollout))
+    }
+
+    #[test]
+    fn platform_and_secureboot_are_overrides_only_when_given() {
+        let default = spec(&[]);
+        assert_eq!((default.platform, default.secureboot), (None, None));
+        let given = spec(&["--platform", "aws", "--secureboot", "true"]);
+        assert_eq!(given.platform.as_deref(), Some("aws"));
+        assert_eq!(given.secureboot, Some(true));
     }
 }

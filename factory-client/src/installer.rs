@@ -7,6 +7,9 @@ use std::str::FromStr;
 use crate::Error;
 use crate::schematic::SchematicId;
 
+/// The platform of the legacy `installer[-secureboot]` image names.
+const LEGACY_INSTALLER_PLATFORM: &str = "metal";
+
 /// First Talos minor release whose factory UI names installers `<platform>-installer`.
 const UNIFIED_INSTALLER_SINCE: (u64, u64) = (1, 10);
 
@@ -136,6 +139,12 @@ impl InstallerRef {
     /// The platform in the image name, `None` for the legacy `installer` (metal).
     pub fn platform(&self) -> Option<&str> {
         split_flavour(&self.flavour).and_then(|(platform, _)| platform)
+    }
+
+    /// The Image Factory platform the installer is for: the one in the image name, `metal`
+    /// for the legacy `installer` (which the factory builds for metal only).
+    pub fn factory_platform(&self) -> &str {
+        self.platform().unwrap_or(LEGACY_INSTALLER_PLATFORM)
     }
 
     /// Whether this is a SecureBoot installer.
@@ -279,6 +288,48 @@ mod tests {
         assert_eq!(legacy.host, "localhost:5000/prefix");
         assert_eq!(legacy.version, "latest");
         assert_eq!(legacy.with_version("v1.12.0").version, "v1.12.0");
+    }
+
+    #[test]
+    fn reads_platform_and_secureboot_from_every_installer_name() {
+        // (image name, factory platform, SecureBoot)
+        let table = [
+            ("installer", "metal", false),
+            ("installer-secureboot", "metal", true),
+            ("metal-installer", "metal", false),
+            ("metal-installer-secureboot", "metal", true),
+            ("aws-installer", "aws", false),
+            ("digital-ocean-installer-secureboot", "digital-ocean", true),
+        ];
+        for (name, platform, secureboot) in table {
+            let image = format!("factory.talos.dev/{name}/{}:v1.14.1", id());
+            let parsed = InstallerRef::parse(&image).unwrap();
+            assert_eq!(parsed.factory_platform(), platform, "{image}");
+            assert_eq!(parsed.is_secureboot(), secureboot, "{image}");
+            assert_eq!(parsed.host, "factory.talos.dev", "{image}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_built_installer_parses_back_to_its_platform_and_flavour(
+            platform in "[a-z][a-z0-9]{0,8}(-[a-z0-9]{1,8})?",
+            secureboot: bool,
+            minor in 10u64..20,
+        ) {
+            let image = InstallerRef::for_platform(
+                "factory.example.com:5000/mirror",
+                &platform,
+                &id(),
+                &format!("v1.{minor}.0"),
+                secureboot,
+            )
+            .unwrap();
+            let parsed = InstallerRef::parse(&image.to_string()).unwrap();
+            proptest::prop_assert_eq!(parsed.factory_platform(), platform.as_str());
+            proptest::prop_assert_eq!(parsed.is_secureboot(), secureboot);
+            proptest::prop_assert_eq!(parsed.host.as_str(), "factory.example.com:5000/mirror");
+        }
     }
 
     #[test]

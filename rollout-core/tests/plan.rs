@@ -300,3 +300,101 @@ fn post_verify_steps_serialize_as_tagged_data() {
     let back: Vec<PostVerifyStep> = serde_json::from_value(json).unwrap();
     assert_eq!(back, tailscale_post_verify());
 }
+
+/// The seed cluster with k8s-2 on an aws installer and k8s-3 on a metal SecureBoot one.
+fn mixed_cluster() -> ClusterFacts {
+    let mut facts = seed_cluster();
+    for (node, name) in [(1, "aws-installer"), (2, "metal-installer-secureboot")] {
+        let fact = &mut facts.nodes[node];
+        let image = fact.install_image.as_deref().unwrap();
+        fact.install_image = Some(image.replace("metal-installer", name));
+    }
+    facts
+}
+
+fn target_image(plan: &rollout_core::Plan, node: &str) -> String {
+    plan.node(node).unwrap().to.install_image.clone().unwrap()
+}
+
+#[test]
+fn each_node_keeps_its_own_platform_and_secureboot_flavour() {
+    let plan = planned(&seed_spec(), &mixed_cluster()).unwrap().plan;
+    let target =
+        FakeResolver::id_for(&["siderolabs/i915", "siderolabs/mei", "siderolabs/tailscale"]);
+    let expected = [
+        ("k8s-1", "metal-installer"),
+        ("k8s-2", "aws-installer"),
+        ("k8s-3", "metal-installer-secureboot"),
+    ];
+    for (node, name) in expected {
+        assert_eq!(
+            target_image(&plan, node),
+            format!("factory.talos.dev/{name}/{target}:v1.10.4"),
+            "{node}"
+        );
+    }
+    assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+}
+
+#[test]
+fn the_specs_platform_and_secureboot_override_every_nodes_own() {
+    let spec = RolloutSpec {
+        platform: Some("gcp".into()),
+        ..seed_spec()
+    };
+    let plan = planned(&spec, &mixed_cluster()).unwrap().plan;
+    assert!(target_image(&plan, "k8s-2").contains("/gcp-installer/"));
+    assert!(target_image(&plan, "k8s-3").contains("/gcp-installer-secureboot/"));
+    let spec = RolloutSpec {
+        secureboot: Some(false),
+        ..seed_spec()
+    };
+    let plan = planned(&spec, &mixed_cluster()).unwrap().plan;
+    assert!(target_image(&plan, "k8s-3").contains("/metal-installer/"));
+    assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+}
+
+#[test]
+fn a_node_without_a_factory_installer_gets_metal_without_secureboot_and_a_warning() {
+    let mut facts = seed_cluster();
+    facts.nodes[1].install_image = Some("ghcr.io/siderolabs/installer:v1.10.4".into());
+    facts.nodes[2].install_image = None;
+    let plan = planned(&seed_spec(), &facts).unwrap().plan;
+    for node in ["k8s-2", "k8s-3"] {
+        assert!(
+            target_image(&plan, node).contains("/metal-installer/"),
+            "{node}"
+        );
+    }
+    assert_eq!(
+        plan.warnings,
+        [
+            PlanWarning::InstallerFlavourAssumed {
+                node: "k8s-2".into(),
+                image: Some("ghcr.io/siderolabs/installer:v1.10.4".into()),
+                platform: "metal".into(),
+                secureboot: false,
+            },
+            PlanWarning::InstallerFlavourAssumed {
+                node: "k8s-3".into(),
+                image: None,
+                platform: "metal".into(),
+                secureboot: false,
+            },
+        ]
+    );
+    assert!(
+        plan.warnings[0]
+            .to_string()
+            .contains("set the spec's platform")
+    );
+    // Both overrides given: nothing is assumed.
+    let spec = RolloutSpec {
+        platform: Some("aws".into()),
+        secureboot: Some(true),
+        ..seed_spec()
+    };
+    let plan = planned(&spec, &facts).unwrap().plan;
+    assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+    assert!(target_image(&plan, "k8s-3").contains("/aws-installer-secureboot/"));
+}

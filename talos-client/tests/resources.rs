@@ -7,13 +7,14 @@ mod support;
 use futures::StreamExt;
 use secrecy::ExposeSecret;
 use support::{
-    BOOT_ID_VERSION, NODE, client, configure_tailscale, one_node, received_methods, snapshot, start,
+    BOOT_ID_VERSION, LIFECYCLE_VERSION, NODE, client, configure_tailscale, one_node,
+    received_methods, resource_reads, snapshot, start,
 };
 use talos_client::machine::{ApplyMode, MachineStage};
 use talos_client::methods;
 use talos_client::resources::{
-    ExtensionServiceConfig, ExtensionServiceConfigStatus, ExtensionStatus, KernelParamStatus,
-    MachineConfig, Resource, WatchEvent,
+    BootId, ExtensionServiceConfig, ExtensionServiceConfigStatus, ExtensionStatus,
+    ImageFactorySchematic, KernelParamStatus, MachineConfig, Resource, ResourceKind, WatchEvent,
 };
 
 const ADMIN: &[&str] = &["os:admin"];
@@ -165,7 +166,14 @@ async fn the_raw_escape_hatch_reads_any_type() {
 async fn the_boot_id_comes_from_the_resource_on_new_nodes() {
     let sim = start(one_node().talos_version(BOOT_ID_VERSION)).await;
     let node = client(&sim, READER).node(NODE);
-    assert_eq!(node.boot_id().await.unwrap(), snapshot(&sim).boot_id);
+    assert_eq!(
+        node.boot_id_for(BOOT_ID_VERSION).await.unwrap(),
+        snapshot(&sim).boot_id
+    );
+    assert_eq!(
+        resource_reads(&sim),
+        [(methods::RESOURCE_GET.to_owned(), BootId::TYPE.to_owned())]
+    );
     assert!(
         !received_methods(&sim)
             .iter()
@@ -174,20 +182,96 @@ async fn the_boot_id_comes_from_the_resource_on_new_nodes() {
 }
 
 #[tokio::test]
-async fn the_boot_id_falls_back_to_the_kernel_file_on_older_nodes() {
-    // Talos 1.13 has no BootIDs resource.
+async fn older_nodes_read_the_kernel_file_without_asking_for_the_resource() {
+    // Talos 1.13 has no BootIDs resource: the node would refuse it as permission denied.
     let sim = start(one_node()).await;
+    let node = client(&sim, ADMIN).node(NODE);
     assert_eq!(
-        client(&sim, ADMIN).node(NODE).boot_id().await.unwrap(),
+        node.boot_id_for(LIFECYCLE_VERSION).await.unwrap(),
+        snapshot(&sim).boot_id
+    );
+    assert_eq!(received_methods(&sim), [methods::READ]);
+    // Without the version, it is read first: still no BootIDs call.
+    assert_eq!(node.boot_id().await.unwrap(), snapshot(&sim).boot_id);
+    assert_eq!(
+        received_methods(&sim),
+        [methods::READ, methods::VERSION, methods::READ]
+    );
+    assert!(resource_reads(&sim).is_empty());
+    // Without admin, the kernel file is refused, and the error says why.
+    let error = client(&sim, READER).node(NODE).boot_id().await.unwrap_err();
+    assert!(error.is_permission_denied());
+}
+
+#[tokio::test]
+async fn a_node_older_than_its_recorded_version_still_gives_its_boot_id() {
+    // The version was read before a downgrade: the node refuses BootIDs, the file answers.
+    let sim = start(one_node()).await;
+    let node = client(&sim, ADMIN).node(NODE);
+    assert_eq!(
+        node.boot_id_for(BOOT_ID_VERSION).await.unwrap(),
         snapshot(&sim).boot_id
     );
     assert_eq!(
         received_methods(&sim),
         [methods::RESOURCE_GET, methods::READ]
     );
-    // Without admin, the fallback is refused, and the error says why.
-    let error = client(&sim, READER).node(NODE).boot_id().await.unwrap_err();
-    assert!(error.is_permission_denied());
+}
+
+#[tokio::test]
+async fn new_nodes_report_the_same_schematic_in_the_resource_and_the_pseudo_extension() {
+    let sim = start(one_node().talos_version(BOOT_ID_VERSION)).await;
+    let node = client(&sim, READER).node(NODE);
+    let factory = node
+        .image_factory_schematic(BOOT_ID_VERSION)
+        .await
+        .unwrap()
+        .unwrap();
+    let expected = snapshot(&sim).schematic_id;
+    assert_eq!(Some(factory.spec.schematic_id.clone()), expected);
+    assert!(factory.spec.apiurl.starts_with("https://"));
+    assert_eq!(node.schematic_id().await.unwrap(), expected);
+    assert_eq!(
+        node.schematic_id_for(BOOT_ID_VERSION).await.unwrap(),
+        expected
+    );
+    // The resource answers: the extensions are not listed for it.
+    assert_eq!(
+        resource_reads(&sim).last().unwrap(),
+        &(
+            methods::RESOURCE_GET.to_owned(),
+            ImageFactorySchematic::TYPE.to_owned()
+        )
+    );
+}
+
+#[tokio::test]
+async fn older_nodes_report_the_schematic_only_as_the_pseudo_extension() {
+    let sim = start(one_node()).await;
+    let node = client(&sim, READER).node(NODE);
+    assert!(
+        node.image_factory_schematic(LIFECYCLE_VERSION)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        node.schematic_id_for(LIFECYCLE_VERSION).await.unwrap(),
+        snapshot(&sim).schematic_id
+    );
+    assert_eq!(
+        resource_reads(&sim),
+        [(
+            methods::RESOURCE_LIST.to_owned(),
+            ExtensionStatus::TYPE.to_owned()
+        )]
+    );
+    // Asked anyway, the node answers as Talos does for an unregistered type.
+    let error = node
+        .get::<ImageFactorySchematic>("image-factory-schematic")
+        .await
+        .unwrap_err();
+    assert!(error.is_permission_denied(), "{error}");
 }
 
 #[tokio::test]

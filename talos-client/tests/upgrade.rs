@@ -11,9 +11,10 @@ use std::time::Duration;
 use futures::StreamExt;
 use sim::Sim;
 use support::{
-    LEGACY_VERSION, LIFECYCLE_VERSION, NEXT_VERSION, NODE, calls, client, configure_tailscale,
-    one_node, received_methods, snapshot, start,
+    BOOT_ID_VERSION, LEGACY_VERSION, LIFECYCLE_VERSION, NEXT_VERSION, NODE, calls, client,
+    configure_tailscale, one_node, received_methods, resource_reads, snapshot, start,
 };
+use talos_client::resources::{BootId, ResourceKind};
 use talos_client::upgrade::{
     Progress, RebootOptions, UpgradeOptions, UpgradePath, WaitOptions, WaitOutcome, install,
     reboot, upgrade,
@@ -116,6 +117,7 @@ async fn a_1_13_node_is_upgraded_with_pull_lifecycle_and_reboot() {
         assert!(called(&sim, expected), "{expected} not called");
     }
     assert!(!called(&sim, methods::UPGRADE));
+    assert!(!read_boot_id_resource(&sim), "a 1.13 node has no BootIDs");
     assert_eq!(paths(&progress), [UpgradePath::Lifecycle]);
     assert!(progress.iter().any(installs_next_version), "{progress:?}");
     assert!(
@@ -290,6 +292,30 @@ async fn a_stalled_image_pull_times_out_and_nothing_is_installed() {
             .iter()
             .any(|method| method.starts_with("/machine.LifecycleService/"))
     );
+}
+
+fn read_boot_id_resource(sim: &Sim) -> bool {
+    resource_reads(sim)
+        .iter()
+        .any(|(_, resource_type)| resource_type == BootId::TYPE)
+}
+
+#[tokio::test]
+async fn the_boot_id_is_read_as_the_nodes_version_allows() {
+    // Before 1.14 only the kernel file: the node has no BootIDs to ask for.
+    let sim = start(one_node()).await;
+    let node = client(&sim, ADMIN).node(NODE);
+    let outcome = reboot_recording(&node, &reboot_options()).await.0.unwrap();
+    assert_eq!(outcome.boot_id_after, Some(snapshot(&sim).boot_id));
+    assert!(!read_boot_id_resource(&sim), "{:?}", resource_reads(&sim));
+    assert!(called(&sim, methods::READ));
+    // 1.14+: only the resource.
+    let sim = start(one_node().talos_version(BOOT_ID_VERSION)).await;
+    let node = client(&sim, ADMIN).node(NODE);
+    let outcome = reboot_recording(&node, &reboot_options()).await.0.unwrap();
+    assert_eq!(outcome.boot_id_after, Some(snapshot(&sim).boot_id));
+    assert!(read_boot_id_resource(&sim));
+    assert!(!called(&sim, methods::READ));
 }
 
 #[tokio::test]

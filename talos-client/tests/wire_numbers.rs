@@ -684,6 +684,14 @@ fn resource_specs() {
     );
     assert_wire(&runtime::BootIdSpec { boot_id: s() }, &[(1, L)]);
     assert_wire(
+        &runtime::ImageFactorySchematicSpec {
+            schematic_id: s(),
+            flavor: s(),
+            apiurl: s(),
+        },
+        &[(1, L), (2, L), (3, L)],
+    );
+    assert_wire(
         &v1alpha1::ServiceSpec {
             running: true,
             healthy: true,

@@ -2,6 +2,7 @@
 
 mod configs;
 mod display;
+mod installer;
 mod node_plan;
 mod order;
 mod resolver;
@@ -14,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 pub use configs::{NodeConfigs, Planned};
 pub use node_plan::{NodeAction, NodeImage, NodePlan};
-pub use resolver::{ResolvedSchematic, SchematicRequest, SchematicResolver};
+pub use resolver::{InstallerFlavour, ResolvedSchematic, SchematicRequest, SchematicResolver};
 pub use warning::PlanWarning;
 
 use crate::esc::ExtensionServiceConfig;
@@ -84,7 +85,9 @@ impl Plan {
 /// # Usage
 /// ```
 /// use std::collections::BTreeMap;
-/// use rollout_core::plan::{NodeAction, ResolvedSchematic, SchematicRequest, SchematicResolver};
+/// use rollout_core::plan::{
+///     InstallerFlavour, NodeAction, ResolvedSchematic, SchematicRequest, SchematicResolver,
+/// };
 /// use rollout_core::version::TalosVersion;
 /// use rollout_core::{ClusterFacts, ExtensionRequest, NodeFacts, NodeRole, RolloutSpec, plan};
 ///
@@ -99,6 +102,9 @@ impl Plan {
 ///     fn installer_image(&self, host: &str, platform: &str, _: bool, id: &str, version: &TalosVersion)
 ///         -> rollout_core::Result<String> {
 ///         Ok(format!("{host}/{platform}-installer/{id}:{version}"))
+///     }
+///     fn installer_flavour(&self, _image: &str) -> Option<InstallerFlavour> {
+///         None // every node is planned as metal without SecureBoot, with a warning
 ///     }
 /// }
 ///
@@ -233,10 +239,11 @@ fn plan_node(
         });
     }
 
+    let (platform, secureboot) = installer::target_flavour(spec, fact, resolver, warnings);
     let installer = resolver.installer_image(
         &spec.factory_host,
-        &spec.platform,
-        spec.secureboot,
+        &platform,
+        secureboot,
         &resolved.id,
         &to_version,
     )?;

@@ -34,6 +34,17 @@ pub struct ResolvedSchematic {
     pub yaml: String,
 }
 
+/// A node's current installer image as the Image Factory names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstallerFlavour {
+    /// The registry host (and path prefix) it came from, e.g. `factory.talos.dev`.
+    pub factory_host: String,
+    /// The Image Factory platform (`metal` for the legacy `installer` name).
+    pub platform: String,
+    /// A SecureBoot installer.
+    pub secureboot: bool,
+}
+
 /// Offline schematic model: IDs and installer references without network access.
 ///
 /// The real implementation sits on `factory-client` (offline schematic ID, installer
@@ -57,4 +68,8 @@ pub trait SchematicResolver {
         schematic_id: &str,
         version: &TalosVersion,
     ) -> crate::Result<String>;
+
+    /// Reads an installer image reference (a node's `machine.install.image`): `None` when it
+    /// is not a factory installer (e.g. `ghcr.io/siderolabs/installer:v1.10.4`).
+    fn installer_flavour(&self, image: &str) -> Option<InstallerFlavour>;
 }

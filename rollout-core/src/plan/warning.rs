@@ -47,6 +47,18 @@ pub enum PlanWarning {
         /// Profile.
         profile: String,
     },
+    /// The node's current installer image is not a factory installer and the spec did not
+    /// name the platform or SecureBoot flavour: the target installer assumes these.
+    InstallerFlavourAssumed {
+        /// Node.
+        node: String,
+        /// Its current `machine.install.image`, if any.
+        image: Option<String>,
+        /// The platform the target installer uses.
+        platform: String,
+        /// Whether the target installer is the SecureBoot one.
+        secureboot: bool,
+    },
 }
 
 impl fmt::Display for PlanWarning {
@@ -72,6 +84,22 @@ impl fmt::Display for PlanWarning {
                 f,
                 "{node}: the target schematic removes {} (allowed by allow_extension_removal)",
                 extensions.join(", ")
+            ),
+            PlanWarning::InstallerFlavourAssumed {
+                node,
+                image,
+                platform,
+                secureboot,
+            } => write!(
+                f,
+                "{node}: its install image ({}) is not an Image Factory installer, so the target installer \
+                 assumes platform {platform}{}; set the spec's platform and secureboot if that is wrong",
+                image.as_deref().unwrap_or("none"),
+                if *secureboot {
+                    " with SecureBoot"
+                } else {
+                    " without SecureBoot"
+                },
             ),
             PlanWarning::ExtensionWithoutConfig { node, profile } => write!(
                 f,

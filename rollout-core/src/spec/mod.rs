@@ -33,15 +33,15 @@ pub struct GateSettings {
 /// Everything a rollout needs to know besides the live cluster.
 ///
 /// Every field has a default, so `{}` is a valid spec: add the profile's extensions to what
-/// every node runs, keep each node's Talos version, platform `metal`, halt on the first
-/// failure. What the extension is (and its per-node configs) comes from the profile's
+/// every node runs, keep each node's Talos version, platform and SecureBoot flavour, halt on
+/// the first failure. What the extension is (and its per-node configs) comes from the profile's
 /// [`crate::ExtensionRequest`], not from the spec.
 ///
 /// # Usage
 /// ```
 /// let spec: rollout_core::RolloutSpec = serde_json::from_str(r#"{"soak_seconds": 60}"#).unwrap();
 /// spec.validate().unwrap();
-/// assert_eq!(spec.platform, "metal");
+/// assert_eq!(spec.platform, None, "each node keeps its own platform");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -50,10 +50,13 @@ pub struct RolloutSpec {
     pub target: TargetSchematic,
     /// Talos version to install (`v1.10.4`); `None` keeps each node's own version.
     pub talos_version: Option<String>,
-    /// Image Factory platform for the installer (`metal`, `aws`, ...).
-    pub platform: String,
-    /// Use the SecureBoot installer.
-    pub secureboot: bool,
+    /// Image Factory platform for every node's installer (`metal`, `aws`, ...). `None`
+    /// (the default) keeps each node's own, read from its current factory installer image;
+    /// a node whose image is not a factory installer gets `metal`, with a plan warning.
+    pub platform: Option<String>,
+    /// SecureBoot installer (`true`) or not (`false`) for every node. `None` (the default)
+    /// keeps each node's own flavour, as for `platform` (no SecureBoot when unknown).
+    pub secureboot: Option<bool>,
     /// Image Factory host for installer references.
     pub factory_host: String,
     /// Ordering and concurrency.
@@ -84,8 +87,8 @@ impl Default for RolloutSpec {
         RolloutSpec {
             target: TargetSchematic::default(),
             talos_version: None,
-            platform: "metal".to_owned(),
-            secureboot: false,
+            platform: None,
+            secureboot: None,
             factory_host: "factory.talos.dev".to_owned(),
             ordering: Ordering::default(),
             gates: GateSettings::default(),
@@ -111,7 +114,9 @@ impl RolloutSpec {
             TalosVersion::parse(version)
                 .map_err(|reason| crate::Error::spec("talos_version", reason))?;
         }
-        if self.platform.trim().is_empty() || self.platform.contains(['/', ':', ' ']) {
+        if self.platform.as_deref().is_some_and(|platform| {
+            platform.trim().is_empty() || platform.contains(['/', ':', ' '])
+        }) {
             return Err(crate::Error::spec(
                 "platform",
                 "use an Image Factory platform name such as metal or aws",

@@ -9,7 +9,9 @@ pub mod world;
 use std::collections::BTreeMap;
 
 use rollout_core::extension::{NodeCheck, PostVerifyStep};
-use rollout_core::plan::{ResolvedSchematic, SchematicRequest, SchematicResolver};
+use rollout_core::plan::{
+    InstallerFlavour, ResolvedSchematic, SchematicRequest, SchematicResolver,
+};
 use rollout_core::version::TalosVersion;
 use rollout_core::{
     ClusterFacts, ExtensionRequest, ExtensionServiceConfig, NodeExtension, NodeFacts, NodeRole,
@@ -97,6 +99,21 @@ impl SchematicResolver for FakeResolver {
         Ok(format!(
             "{host}/{platform}-installer{suffix}/{id}:{version}"
         ))
+    }
+
+    /// Reads back what `installer_image` writes (the fake knows no legacy names).
+    fn installer_flavour(&self, image: &str) -> Option<InstallerFlavour> {
+        let mut segments = image.rsplitn(3, '/');
+        let (_, name, host) = (segments.next()?, segments.next()?, segments.next()?);
+        let (name, secureboot) = match name.strip_suffix("-secureboot") {
+            Some(name) => (name, true),
+            None => (name, false),
+        };
+        Some(InstallerFlavour {
+            factory_host: host.to_owned(),
+            platform: name.strip_suffix("-installer")?.to_owned(),
+            secureboot,
+        })
     }
 }
 

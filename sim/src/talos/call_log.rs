@@ -1,6 +1,6 @@
 //! What the simulated apid received: one record per call (the endpoint, the gRPC method,
-//! every value of the `node` metadata key and the caller's roles), so tests can check what
-//! a client put on the wire.
+//! every value of the `node` metadata key, the caller's roles and, for COSI calls, the
+//! resource type), so tests can check what a client put on the wire.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
@@ -20,6 +20,9 @@ pub struct ReceivedCall {
     pub node: Vec<String>,
     /// The Talos roles of the client certificate.
     pub roles: Vec<String>,
+    /// The resource type a COSI call (Get, List, Watch) asked for, e.g.
+    /// `BootIDs.runtime.talos.dev`; `None` for every other method.
+    pub resource_type: Option<String>,
 }
 
 /// The received calls, oldest first, bounded.

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
+use factory_client::InstallerRef;
 use prost::Message;
 use serde_json::{Value, json};
 use talos_client::proto::cosi::resource as cosi;
@@ -11,14 +12,14 @@ use talos_client::proto::resource::config::MachineConfigSpec;
 use talos_client::proto::talos::resource::definitions::{extensions, k8s, runtime, v1alpha1};
 use talos_client::resources::{
     BootId, ExtensionServiceConfig, ExtensionServiceConfigStatus, ExtensionStatus,
-    KernelParamStatus, MachineConfig, MachineStatus, NodeStatus, Nodename, ResourceKind, Service,
-    Version,
+    ImageFactorySchematic, KernelParamStatus, MachineConfig, MachineStatus, NodeStatus, Nodename,
+    ResourceKind, Service, Version,
 };
 use time::OffsetDateTime;
 
 use super::node::NodeState;
 use super::spec::NodeSpec;
-use super::version::{TalosVersion, has_boot_id_resource};
+use super::version::{TalosVersion, has_boot_id_resource, has_image_factory_schematic_resource};
 
 /// A registered resource type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +50,7 @@ const TYPES: &[ResourceType] = &[
     kind::<Service>(false, "v1alpha1.ServiceController"),
     kind::<Version>(false, "runtime.VersionController"),
     kind::<BootId>(false, "runtime.BootIDController"),
+    kind::<ImageFactorySchematic>(false, "runtime.ImageFactorySchematicController"),
     kind::<Nodename>(false, "k8s.NodenameController"),
     kind::<NodeStatus>(false, "k8s.NodeStatusController"),
 ];
@@ -59,6 +61,9 @@ pub(crate) fn resource_type(name: &str, version: &TalosVersion) -> Option<Resour
         .iter()
         .copied()
         .filter(|t| t.name != BootId::TYPE || has_boot_id_resource(version))
+        .filter(|t| {
+            t.name != ImageFactorySchematic::TYPE || has_image_factory_schematic_resource(version)
+        })
         .find(|t| t.name == name)
 }
 
@@ -186,6 +191,9 @@ fn render(spec: &NodeSpec, state: &mut NodeState, type_name: &str) -> Vec<Render
         t if t == Service::TYPE => services(state),
         t if t == Version::TYPE => vec![version(state)],
         t if t == BootId::TYPE => vec![boot_id(state)],
+        t if t == ImageFactorySchematic::TYPE => {
+            image_factory_schematic(state).into_iter().collect()
+        }
         t if t == Nodename::TYPE => vec![nodename(spec)],
         t if t == NodeStatus::TYPE => vec![node_status(spec, state)],
         _ => Vec::new(),
@@ -360,6 +368,22 @@ fn boot_id(state: &mut NodeState) -> Rendered {
     let boot_id = state.read_boot_id();
     let yaml = json!({ "bootID": boot_id });
     rendered("boot-id", &runtime::BootIdSpec { boot_id }, yaml)
+}
+
+/// The factory schematic of the running image; none for an image no factory built. The
+/// API URL is the installer's registry host over https; `flavor` stays empty.
+fn image_factory_schematic(state: &NodeState) -> Option<Rendered> {
+    let schematic_id = state.installed.schematic?.to_string();
+    let apiurl = InstallerRef::parse(&state.installed.image)
+        .map(|installer| format!("https://{}", installer.host))
+        .unwrap_or_default();
+    let yaml = json!({ "schematicId": schematic_id, "flavor": "", "apiUrl": apiurl });
+    let spec = runtime::ImageFactorySchematicSpec {
+        schematic_id,
+        flavor: String::new(),
+        apiurl,
+    };
+    Some(rendered("image-factory-schematic", &spec, yaml))
 }
 
 fn nodename(spec: &NodeSpec) -> Rendered {

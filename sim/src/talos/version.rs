@@ -30,3 +30,8 @@ pub(crate) fn has_lifecycle_api(version: &TalosVersion) -> bool {
 pub(crate) fn has_boot_id_resource(version: &TalosVersion) -> bool {
     version.at_least(1, 14)
 }
+
+/// `ImageFactorySchematics.runtime.talos.dev` exists from Talos 1.14 on.
+pub(crate) fn has_image_factory_schematic_resource(version: &TalosVersion) -> bool {
+    version.at_least(1, 14)
+}

@@ -28,6 +28,17 @@ pub struct ExtensionServiceConfigStatusSpec {
     #[prost(string, tag = "1")]
     pub spec_version: ::prost::alloc::string::String,
 }
+/// Spec of ImageFactorySchematics.runtime.talos.dev (Talos 1.14+): the schematic the node's
+/// image was built from, as the Image Factory recorded it.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ImageFactorySchematicSpec {
+    #[prost(string, tag = "1")]
+    pub schematic_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub flavor: ::prost::alloc::string::String,
+    #[prost(string, tag = "3")]
+    pub apiurl: ::prost::alloc::string::String,
+}
 /// Spec of KernelParamStatuses.runtime.talos.dev.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct KernelParamStatusSpec {

@@ -61,8 +61,10 @@ impl NodeClient {
         self.list::<ExtensionStatus>().await
     }
 
-    /// The node's schematic ID (works on every Talos version), or `None` when its image was
-    /// not built by an Image Factory.
+    /// The node's schematic ID from the `schematic` pseudo-extension (works on every Talos
+    /// version), or `None` when its image was not built by an Image Factory. A caller that
+    /// knows the node's version uses [`NodeClient::schematic_id_for`], which prefers
+    /// `ImageFactorySchematics` on Talos 1.14+.
     ///
     /// # Errors
     ///

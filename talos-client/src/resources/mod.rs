@@ -7,6 +7,7 @@
 mod boot_id;
 mod extension_service_config;
 mod extension_status;
+mod image_factory_schematic;
 mod kernel_param;
 mod kubernetes;
 mod machine_config;
@@ -22,6 +23,7 @@ use std::time::SystemTime;
 pub use boot_id::BootId;
 pub use extension_service_config::{ExtensionServiceConfig, ExtensionServiceConfigStatus};
 pub use extension_status::{ExtensionStatus, SCHEMATIC_EXTENSION, schematic_id};
+pub use image_factory_schematic::{ImageFactorySchematic, reported_schematic_id};
 pub use kernel_param::KernelParamStatus;
 pub use kubernetes::{NodeStatus, Nodename};
 pub use machine_config::MachineConfig;

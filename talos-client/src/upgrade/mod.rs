@@ -57,13 +57,14 @@ pub async fn upgrade<F>(
 where
     F: FnMut(&Progress) + Send,
 {
-    match choose_route(node, options, &mut progress).await? {
+    let version = node.version().await?.tag;
+    match choose_route(node, &version, options, &mut progress).await? {
         Route::Lifecycle { image_name } => {
-            lifecycle_path(node, options, &image_name, progress).await
+            lifecycle_path(node, &version, options, &image_name, progress).await
         }
         Route::Legacy => {
             let request = legacy_request(options);
-            let tracker = Tracker::new(node, &options.wait, &mut progress).await?;
+            let tracker = Tracker::new(node, &version, &options.wait, &mut progress).await?;
             tracker
                 .run(|| async { node.upgrade_legacy(&request).await.map(Some) })
                 .await
@@ -107,7 +108,8 @@ pub async fn install<F>(
 where
     F: FnMut(&Progress) + Send,
 {
-    match choose_route(node, options, &mut progress).await? {
+    let version = node.version().await?.tag;
+    match choose_route(node, &version, options, &mut progress).await? {
         Route::Lifecycle { image_name } => {
             run_installer(node, options, &image_name, &mut progress).await?;
             Ok(UpgradePath::Lifecycle)
@@ -130,17 +132,18 @@ enum Route {
     Legacy,
 }
 
-/// Chooses the path from the node's version and pulls the image on the lifecycle path,
-/// falling back to the legacy call when the pull is unimplemented.
+/// Chooses the path from the node's version (its tag) and pulls the image on the
+/// lifecycle path, falling back to the legacy call when the pull is unimplemented.
 async fn choose_route<F>(
     node: &NodeClient,
+    version: &str,
     options: &UpgradeOptions,
     progress: &mut F,
 ) -> Result<Route, Error>
 where
     F: FnMut(&Progress) + Send,
 {
-    let use_lifecycle = !options.force_legacy && supports_lifecycle_api(&node.version().await?.tag);
+    let use_lifecycle = !options.force_legacy && supports_lifecycle_api(version);
     if use_lifecycle {
         progress(&Progress::Path(UpgradePath::Lifecycle));
         let pulled = within(
@@ -187,7 +190,8 @@ pub async fn reboot<F>(
 where
     F: FnMut(&Progress) + Send,
 {
-    let tracker = Tracker::new(node, &options.wait, &mut progress).await?;
+    let version = node.version().await?.tag;
+    let tracker = Tracker::new(node, &version, &options.wait, &mut progress).await?;
     tracker
         .run(|| async { node.reboot(options.mode).await.map(Some) })
         .await
@@ -219,6 +223,7 @@ where
 /// Runs the installer, then reboots (unless told not to) and waits.
 async fn lifecycle_path<F>(
     node: &NodeClient,
+    version: &str,
     options: &UpgradeOptions,
     image_name: &str,
     mut progress: F,
@@ -230,7 +235,7 @@ where
     if !options.reboot {
         return Ok(WaitOutcome::not_rebooted());
     }
-    let tracker = Tracker::new(node, &options.wait, &mut progress).await?;
+    let tracker = Tracker::new(node, version, &options.wait, &mut progress).await?;
     tracker
         .run(|| async { node.reboot(options.reboot_mode).await.map(Some) })
         .await

@@ -19,6 +19,8 @@ pub(super) struct Tracker<'a, F> {
     node: &'a NodeClient,
     options: &'a WaitOptions,
     progress: &'a mut F,
+    /// The node's version when the action started: how its boot ID is read.
+    version: &'a str,
     boot_id_before: Option<String>,
     events: Option<Events>,
     /// Waits before the next reconnection attempts; starts over once events flow again.
@@ -31,13 +33,16 @@ where
 {
     /// Records the boot ID and opens the event stream, before the action runs.
     ///
-    /// A certificate that may not read the boot ID skips the boot-ID check (as talosctl).
+    /// `version` is the node's version tag, which decides how the boot ID is read
+    /// ([`NodeClient::boot_id_for`]). A certificate that may not read the boot ID skips
+    /// the boot-ID check (as talosctl).
     pub(super) async fn new(
         node: &'a NodeClient,
+        version: &'a str,
         options: &'a WaitOptions,
         progress: &'a mut F,
     ) -> Result<Self, Error> {
-        let boot_id_before = match node.boot_id().await {
+        let boot_id_before = match node.boot_id_for(version).await {
             Ok(boot_id) => Some(boot_id),
             Err(error) if error.is_permission_denied() => None,
             Err(error) => return Err(error),
@@ -47,6 +52,7 @@ where
             node,
             options,
             progress,
+            version,
             boot_id_before,
             events: Some(events),
             reconnect_waits: reconnect_policy(options).delays(),
@@ -162,7 +168,7 @@ where
                 rebooted: true,
             }));
         };
-        match self.node.boot_id().await {
+        match self.node.boot_id_for(self.version).await {
             Ok(after) if after != *before => Ok(Some(WaitOutcome {
                 boot_id_before: Some(before.clone()),
                 boot_id_after: Some(after),

@@ -96,6 +96,14 @@ pub fn received_methods(sim: &Sim) -> Vec<String> {
     calls(sim).into_iter().map(|call| call.method).collect()
 }
 
+/// The COSI calls apid received, as (method, resource type), in order.
+pub fn resource_reads(sim: &Sim) -> Vec<(String, String)> {
+    calls(sim)
+        .into_iter()
+        .filter_map(|call| Some((call.method, call.resource_type?)))
+        .collect()
+}
+
 /// The calls apid endpoint `index` received.
 pub fn calls_at(sim: &Sim, index: usize) -> Vec<ReceivedCall> {
     calls(sim)

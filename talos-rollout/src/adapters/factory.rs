@@ -5,7 +5,9 @@ use std::str::FromStr;
 use async_trait::async_trait;
 use factory_client::{FactoryClient, InstallerRef, Schematic, SchematicId};
 
-use rollout_core::plan::{ResolvedSchematic, SchematicRequest, SchematicResolver};
+use rollout_core::plan::{
+    InstallerFlavour, ResolvedSchematic, SchematicRequest, SchematicResolver,
+};
 use rollout_core::{PortError, PortErrorKind};
 
 use crate::ports::FactoryPort;
@@ -68,6 +70,15 @@ impl SchematicResolver for FactoryResolver {
         .map_err(resolution)?;
         Ok(installer.to_string())
     }
+
+    fn installer_flavour(&self, image: &str) -> Option<InstallerFlavour> {
+        let installer = InstallerRef::parse(image).ok()?;
+        Some(InstallerFlavour {
+            platform: installer.factory_platform().to_owned(),
+            secureboot: installer.is_secureboot(),
+            factory_host: installer.host,
+        })
+    }
 }
 
 /// [`FactoryPort`] over a [`FactoryClient`].
@@ -114,6 +125,88 @@ impl FactoryPort for FactoryAdapter {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use rollout_core::{ClusterFacts, ExtensionRequest, NodeFacts, NodeRole, RolloutSpec};
+
+    const EMPTY: &str = "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba";
+
+    #[test]
+    fn reads_each_installer_names_platform_and_secureboot() {
+        let flavour = |platform: &str, secureboot| {
+            Some(InstallerFlavour {
+                factory_host: "factory.talos.dev".into(),
+                platform: platform.into(),
+                secureboot,
+            })
+        };
+        let table = [
+            ("installer-secureboot", flavour("metal", true)),
+            ("installer", flavour("metal", false)),
+            ("metal-installer", flavour("metal", false)),
+            ("aws-installer", flavour("aws", false)),
+            (
+                "digital-ocean-installer-secureboot",
+                flavour("digital-ocean", true),
+            ),
+        ];
+        for (name, expected) in table {
+            let image = format!("factory.talos.dev/{name}/{EMPTY}:v1.14.1");
+            assert_eq!(
+                FactoryResolver.installer_flavour(&image),
+                expected,
+                "{image}"
+            );
+        }
+        for not_factory in [
+            "ghcr.io/siderolabs/installer:v1.10.4",
+            "registry.example.com/talos/custom:v1.14.1",
+        ] {
+            assert_eq!(FactoryResolver.installer_flavour(not_factory), None);
+        }
+    }
+
+    #[test]
+    fn a_mixed_cluster_plans_each_nodes_own_installer() {
+        let node = |name: &str, image: &str| NodeFacts {
+            node: name.into(),
+            nodename: name.into(),
+            role: NodeRole::Worker,
+            etcd_leader: false,
+            version: "v1.14.1".into(),
+            schematic_id: Some(EMPTY.into()),
+            extensions: Vec::new(),
+            schematic_extensions: Some(Vec::new()),
+            schematic_yaml: None,
+            install_image: Some(format!("factory.talos.dev/{image}/{EMPTY}:v1.14.1")),
+            extension_service_configs: Default::default(),
+            boot_id: None,
+        };
+        let facts = ClusterFacts {
+            cluster: "mixed".into(),
+            nodes: vec![
+                node("cloud", "aws-installer"),
+                node("rack", "installer-secureboot"),
+            ],
+        };
+        let request = ExtensionRequest {
+            profile: "iscsi-tools".into(),
+            extensions: vec!["siderolabs/iscsi-tools".into()],
+            ..ExtensionRequest::default()
+        };
+        let plan = rollout_core::plan(&RolloutSpec::default(), &facts, &FactoryResolver, &request)
+            .unwrap()
+            .plan;
+        let target = plan.schematics[0].id.clone();
+        let image = |node: &str| plan.node(node).unwrap().to.install_image.clone().unwrap();
+        assert_eq!(
+            image("cloud"),
+            format!("factory.talos.dev/aws-installer/{target}:v1.14.1")
+        );
+        assert_eq!(
+            image("rack"),
+            format!("factory.talos.dev/metal-installer-secureboot/{target}:v1.14.1")
+        );
+        assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+    }
 
     #[test]
     fn extending_an_empty_schematic_with_tailscale_gives_the_factory_id() {

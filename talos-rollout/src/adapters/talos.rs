@@ -1,6 +1,7 @@
 //! Adapter over `talos-client`: the [`TalosPort`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -28,10 +29,14 @@ use crate::ports::{ConfigChange, HealthScope, InstallOutcome, TalosPort};
 const IP_FORWARD: &str = "proc.sys.net.ipv4.ip_forward";
 
 /// [`TalosPort`] over a [`TalosClient`] (per-call node targeting).
+///
+/// It remembers the last version tag each node reported, so a boot probe reads the boot
+/// ID the way that version allows without asking for the version again.
 #[derive(Debug, Clone)]
 pub struct TalosAdapter {
     client: TalosClient,
     health_wait: Duration,
+    versions: Arc<Mutex<HashMap<String, String>>>,
 }
 
 impl TalosAdapter {
@@ -40,6 +45,39 @@ impl TalosAdapter {
         TalosAdapter {
             client,
             health_wait: Duration::from_secs(60),
+            versions: Arc::default(),
+        }
+    }
+
+    /// Reads the node's version tag and remembers it.
+    async fn version_tag(&self, address: &str, node: &NodeClient) -> Result<String, PortError> {
+        let tag = node
+            .version()
+            .await
+            .map(|version| version.tag)
+            .map_err(|e| port_error("version", e))?;
+        self.versions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(address.to_owned(), tag.clone());
+        Ok(tag)
+    }
+
+    /// The node's last reported version tag, read when none is known yet.
+    async fn known_version_tag(
+        &self,
+        address: &str,
+        node: &NodeClient,
+    ) -> Result<String, PortError> {
+        let known = self
+            .versions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(address)
+            .cloned();
+        match known {
+            Some(tag) => Ok(tag),
+            None => self.version_tag(address, node).await,
         }
     }
 
@@ -104,11 +142,22 @@ fn port_error(operation: &str, error: talos_client::Error) -> PortError {
     PortError::new("talos", operation, kind, message).with_source(error)
 }
 
-async fn version_tag(node: &NodeClient) -> Result<String, PortError> {
-    node.version()
+/// The node's schematic ID by [`talos_client::resources::reported_schematic_id`]:
+/// `ImageFactorySchematics` on Talos 1.14+ when present, else the pseudo-extension among
+/// the `extensions` already listed.
+async fn reported_schematic_id(
+    node: &NodeClient,
+    version: &str,
+    extensions: &[Resource<ExtensionStatus>],
+) -> Result<Option<String>, PortError> {
+    let factory = node
+        .image_factory_schematic(version)
         .await
-        .map(|version| version.tag)
-        .map_err(|e| port_error("version", e))
+        .map_err(|e| port_error("read image factory schematic", e))?;
+    Ok(talos_client::resources::reported_schematic_id(
+        factory.as_ref(),
+        extensions,
+    ))
 }
 
 /// Extension names as `ExtensionStatuses` reports them, without the schematic pseudo-extension.
@@ -159,11 +208,12 @@ pub(crate) fn esc_digests(documents: &ConfigDocuments) -> BTreeMap<String, EscDi
 impl TalosPort for TalosAdapter {
     async fn node_facts(&self, address: &str) -> Result<NodeFacts, PortError> {
         let node = self.node(address);
-        let version = version_tag(&node).await?;
+        let version = self.version_tag(address, &node).await?;
         let extensions = node
             .extensions()
             .await
             .map_err(|e| port_error("list extensions", e))?;
+        let schematic_id = reported_schematic_id(&node, &version, &extensions).await?;
         let schematic = extensions.iter().find(|extension| extension.is_schematic());
         let schematic_yaml = schematic
             .and_then(|s| s.spec.metadata.as_ref())
@@ -194,27 +244,27 @@ impl TalosPort for TalosAdapter {
                 NodeRole::Worker
             },
             etcd_leader,
+            boot_id: node.boot_id_for(&version).await.ok(),
             version,
-            schematic_id: talos_client::resources::schematic_id(&extensions),
+            schematic_id,
             extensions: running_extensions(&extensions),
             schematic_extensions,
             schematic_yaml,
             install_image: documents.install_image(),
             extension_service_configs: esc_digests(&documents),
-            boot_id: node.boot_id().await.ok(),
         })
     }
 
     async fn inspect(&self, address: &str) -> Result<LiveNode, PortError> {
         let node = self.node(address);
-        let version = version_tag(&node).await?;
+        let version = self.version_tag(address, &node).await?;
         let schematic_id = node
-            .schematic_id()
+            .schematic_id_for(&version)
             .await
             .map_err(|e| port_error("read schematic", e))?;
         let (_, documents) = self.config(&node).await?;
         Ok(LiveNode {
-            boot_id: node.boot_id().await.ok(),
+            boot_id: node.boot_id_for(&version).await.ok(),
             version,
             schematic_id,
             install_image: documents.install_image(),
@@ -224,11 +274,12 @@ impl TalosPort for TalosAdapter {
 
     async fn observe(&self, address: &str) -> Result<NodeObservation, PortError> {
         let node = self.node(address);
-        let version = version_tag(&node).await?;
+        let version = self.version_tag(address, &node).await?;
         let extensions = node
             .extensions()
             .await
             .map_err(|e| port_error("list extensions", e))?;
+        let schematic_id = reported_schematic_id(&node, &version, &extensions).await?;
         let (_, documents) = self.config(&node).await?;
         let applied = node
             .list::<ExtensionServiceConfigStatus>()
@@ -250,7 +301,7 @@ impl TalosPort for TalosAdapter {
         let kubernetes_ready = kubernetes_ready(&node).await?;
         Ok(NodeObservation {
             version,
-            schematic_id: talos_client::resources::schematic_id(&extensions),
+            schematic_id,
             extensions: running_extensions(&extensions),
             esc_configured: esc_digests(&documents),
             esc_applied: applied
@@ -388,8 +439,9 @@ impl TalosPort for TalosAdapter {
 
     async fn probe_boot(&self, address: &str) -> Result<BootProbe, PortError> {
         let node = self.node(address);
+        let version = self.known_version_tag(address, &node).await?;
         let boot_id = node
-            .boot_id()
+            .boot_id_for(&version)
             .await
             .map_err(|e| port_error("read boot id", e))?;
         let status = node

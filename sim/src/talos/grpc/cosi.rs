@@ -74,7 +74,13 @@ fn event(
 #[tonic::async_trait]
 impl State for Apid {
     async fn get(&self, request: Request<GetRequest>) -> Result<Response<GetResponse>, Status> {
-        let call = self.accept(&request, methods::RESOURCE_GET, Access::Read)?;
+        let type_name = request.get_ref().r#type.clone();
+        let call = self.accept_for(
+            &request,
+            methods::RESOURCE_GET,
+            Access::Read,
+            Some(&type_name),
+        )?;
         let message = request.into_inner();
         let resource_type = self.readable_type(&call, &message.namespace, &message.r#type)?;
         let resource = self
@@ -98,7 +104,13 @@ impl State for Apid {
         &self,
         request: Request<ListRequest>,
     ) -> Result<Response<Self::ListStream>, Status> {
-        let call = self.accept(&request, methods::RESOURCE_LIST, Access::Read)?;
+        let type_name = request.get_ref().r#type.clone();
+        let call = self.accept_for(
+            &request,
+            methods::RESOURCE_LIST,
+            Access::Read,
+            Some(&type_name),
+        )?;
         let message = request.into_inner();
         let resource_type = self.readable_type(&call, &message.namespace, &message.r#type)?;
         let items = self
@@ -117,7 +129,13 @@ impl State for Apid {
         &self,
         request: Request<WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
-        let call = self.accept(&request, methods::RESOURCE_WATCH, Access::Read)?;
+        let type_name = request.get_ref().r#type.clone();
+        let call = self.accept_for(
+            &request,
+            methods::RESOURCE_WATCH,
+            Access::Read,
+            Some(&type_name),
+        )?;
         let message = request.into_inner();
         let resource_type = self.readable_type(&call, &message.namespace, &message.r#type)?;
         let bootstrap = message

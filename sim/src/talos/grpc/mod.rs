@@ -108,6 +108,17 @@ impl Apid {
         method: &str,
         access: Access,
     ) -> Result<Call, Status> {
+        self.accept_for(request, method, access, None)
+    }
+
+    /// [`Apid::accept`] for a COSI call, which records the resource type it asks for.
+    pub(crate) fn accept_for<T>(
+        &self,
+        request: &tonic::Request<T>,
+        method: &str,
+        access: Access,
+        resource_type: Option<&str>,
+    ) -> Result<Call, Status> {
         let ctx = &self.cluster.ctx;
         let roles = peer_roles(request);
         ctx.calls.record(ReceivedCall {
@@ -120,6 +131,7 @@ impl Apid {
                 .map(|value| value.to_str().unwrap_or("<not ASCII>").to_owned())
                 .collect(),
             roles: roles.clone(),
+            resource_type: resource_type.map(str::to_owned),
         });
         if ctx.faults.count_apid_call() {
             return Err(request_lost(&self.connections()));

@@ -258,8 +258,13 @@ impl KeyRotation {
                     ),
                 )
             })?;
+        let version = client
+            .version()
+            .await
+            .map_err(|e| talos_error("read version", e))?
+            .tag;
         let boot_id = client
-            .boot_id()
+            .boot_id_for(&version)
             .await
             .map_err(|e| talos_error("read boot ID", e))?;
         esc.environment
@@ -314,7 +319,7 @@ impl KeyRotation {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
         let after = client
-            .boot_id()
+            .boot_id_for(&version)
             .await
             .map_err(|e| talos_error("read boot ID", e))?;
         if after != boot_id {
