@@ -176,17 +176,19 @@ fn a_rollout_killed_at_every_kill_point_and_resumed_at_once_converges_exactly_on
 }
 
 /// Runs `tool` with `flags` once per kill point (each run must end there), then once more
-/// to the end, which must succeed.
+/// to the end, which must succeed. A killed process leaves its lock record behind: a
+/// rollback run again takes it over explicitly, as its refusal tells the operator to
+/// (`full-rollout --resume` does so by itself).
 fn walk(sim: &SimCluster, tool: &str, flags: &[&str], points: &[String]) {
-    let fast = if tool == "rollback" {
-        ROLLBACK_FAST
+    let fast: Vec<&str> = if tool == "rollback" {
+        [ROLLBACK_FAST, &["--take-over-stale-lock"]].concat()
     } else {
-        FAST
+        FAST.to_vec()
     };
     for point in points {
         let killed = run(sim
             .command(tool)
-            .args(fast)
+            .args(&fast)
             .args(flags)
             .env("TALOS_ROLLOUT_KILL_AT", point));
         assert_eq!(
@@ -196,7 +198,7 @@ fn walk(sim: &SimCluster, tool: &str, flags: &[&str], points: &[String]) {
             String::from_utf8_lossy(&killed.stderr)
         );
     }
-    let finished = run(sim.command(tool).args(fast).args(flags));
+    let finished = run(sim.command(tool).args(&fast).args(flags));
     assert!(
         finished.status.success(),
         "{tool} {flags:?}: {}{}",

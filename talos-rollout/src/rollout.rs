@@ -615,7 +615,17 @@ impl ExtensionRollout {
             .driver
             .rollback(lock, &self.cluster, &targets, &images)
             .await?;
-        for node in targets.iter().filter(|node| images.contains_key(*node)) {
+        // Only a node the machine reports rolled back is checked against its originals; one
+        // whose rollback failed (perhaps still down) is a failure in the summary already.
+        let rolled_back = |node: &String| {
+            summary.nodes.iter().any(|(name, phase)| {
+                name == node && *phase == rollout_core::machine::Phase::RolledBack
+            })
+        };
+        for node in targets
+            .iter()
+            .filter(|node| images.contains_key(*node) && rolled_back(node))
+        {
             let now = talos.node_facts(node).await?;
             let differences = originals.differences(&now)?.unwrap_or_default();
             if !differences.is_empty() {
