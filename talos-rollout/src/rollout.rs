@@ -615,18 +615,19 @@ impl ExtensionRollout {
             .driver
             .rollback(lock, &self.cluster, &targets, &images)
             .await?;
-        // Only a node the machine reports rolled back is checked against its originals; one
-        // whose rollback failed (perhaps still down) is a failure in the summary already.
+        // A node whose rollback failed may still be down: unreadable, it stays the failure
+        // the summary reports; readable, it is told apart from its originals as any other.
         let rolled_back = |node: &String| {
             summary.nodes.iter().any(|(name, phase)| {
                 name == node && *phase == rollout_core::machine::Phase::RolledBack
             })
         };
-        for node in targets
-            .iter()
-            .filter(|node| images.contains_key(*node) && rolled_back(node))
-        {
-            let now = talos.node_facts(node).await?;
+        for node in targets.iter().filter(|node| images.contains_key(*node)) {
+            let now = match talos.node_facts(node).await {
+                Ok(now) => now,
+                Err(_) if !rolled_back(node) => continue,
+                Err(error) => return Err(error.into()),
+            };
             let differences = originals.differences(&now)?.unwrap_or_default();
             if !differences.is_empty() {
                 return Err(Error::NotAtOriginal {
