@@ -15,6 +15,7 @@ mod checks;
 mod diagnosis;
 mod health;
 mod hostname;
+mod listing;
 mod port;
 mod profile;
 mod rotation;
