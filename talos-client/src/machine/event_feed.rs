@@ -22,16 +22,17 @@ pub enum FeedItem {
         reason: String,
     },
     /// The stream is open (again); events may have been missed while it was lost, so a
-    /// watcher re-reads whatever it waits for. After a loss the buffered events of the
-    /// current boot follow.
+    /// watcher re-reads whatever it waits for. After a loss the buffered events newer than
+    /// the last one delivered follow (event IDs grow across reboots).
     Connected,
 }
 
 /// A node's event stream that reconnects by itself.
 ///
 /// A reboot ends every stream of the node; the feed then reopens it on `backoff`'s exact
-/// schedule (the waits start over once events flow again), asking for every buffered event
-/// of the current boot, until the caller stops asking. It never gives up on transient
+/// schedule (the waits start over once events flow again), asking for the buffered events
+/// after the last one it delivered (all of them when it delivered none), so an event is
+/// never delivered twice and one of the old boot never after a reconnection. It never gives up on transient
 /// failures (`Unavailable`, reset streams): bound the wait yourself.
 ///
 /// # Usage
@@ -51,6 +52,8 @@ pub enum FeedItem {
 pub struct EventFeed {
     node: NodeClient,
     first_tail: Option<EventsTail>,
+    /// ID of the last event delivered: reconnections ask for what came after it.
+    last_id: Option<String>,
     events: Option<Events>,
     policy: Backoff,
     waits: Delays,
@@ -76,6 +79,7 @@ impl EventFeed {
         Self {
             node,
             first_tail: Some(tail),
+            last_id: None,
             events: None,
             waits: policy.delays(),
             policy,
@@ -105,6 +109,9 @@ impl EventFeed {
         match events.next().await {
             Some(Ok(event)) => {
                 self.waits = self.policy.delays();
+                if !event.id.is_empty() {
+                    self.last_id = Some(event.id.clone());
+                }
                 Ok(FeedItem::Event(event))
             }
             Some(Err(error)) if error.is_retryable() => Ok(self.lost(error.to_string())),
@@ -114,10 +121,17 @@ impl EventFeed {
     }
 
     /// Closes the stream on purpose (e.g. the node announced it is going down); the next
-    /// call reconnects after the next wait.
+    /// call reconnects after the next wait, asking for the events after the last delivered.
     pub fn drop_stream(&mut self) {
         self.events = None;
         self.wait_first = true;
+    }
+
+    /// As [`drop_stream`](Self::drop_stream), but the reconnection asks for every buffered
+    /// event again (e.g. to re-check a "running and ready" that was read too early).
+    pub fn replay(&mut self) {
+        self.last_id = None;
+        self.drop_stream();
     }
 
     fn lost(&mut self, reason: String) -> FeedItem {
@@ -131,7 +145,13 @@ impl EventFeed {
             let wait = self.waits.next().unwrap_or(self.policy.max_delay());
             tokio::time::sleep(wait).await;
         }
-        let tail = self.first_tail.take().unwrap_or(EventsTail::All);
+        let tail = self
+            .first_tail
+            .take()
+            .unwrap_or_else(|| match &self.last_id {
+                Some(id) => EventsTail::AfterId(id.clone()),
+                None => EventsTail::All,
+            });
         match self.node.events(tail, None).await {
             Ok(events) => {
                 self.events = Some(events);

@@ -101,7 +101,7 @@ where
                     return Ok(outcome);
                 }
                 (self.progress)(&Progress::StillOldBoot);
-                self.feed.drop_stream();
+                self.feed.replay();
             } else if going_down {
                 went_away = true;
                 self.feed.drop_stream();
