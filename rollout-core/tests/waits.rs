@@ -240,3 +240,30 @@ fn a_change_does_not_cut_the_soak_short() {
     run.machine.node_changed(&node, run.now);
     assert_eq!(run.due(), None, "the soak runs its full time");
 }
+
+#[test]
+fn a_precheck_waiting_for_cluster_health_polls_adaptively_and_wakes_on_any_change() {
+    let mut run = Run::new();
+    let node = run.node.clone();
+    let other = run.plan.nodes[1].node.clone();
+    run.machine.change_feed(&node, true, run.now);
+    let check = run
+        .advance_to(|r| {
+            matches!(
+                r,
+                NodeRequest::CheckGate {
+                    stage: GateStage::Precheck,
+                    ..
+                }
+            )
+        })
+        .unwrap();
+    run.answer(&check, Outcome::GateChecked(verdict(false)));
+    assert_eq!(
+        run.wait_after(),
+        interval(&run.plan) / 8,
+        "cluster health spans nodes without a feed: polled, not left to the safety net"
+    );
+    run.machine.node_changed(&other, run.now);
+    assert_eq!(run.due(), Some(check), "another node's change wakes it");
+}

@@ -8,9 +8,10 @@
 //! repeated on the next change of its node, at the latest after the safety net
 //! ([`SAFETY_NET_INTERVALS`] check intervals); while a node's feed is lost (a reboot ends
 //! every stream) or was never connected, it is polled every check interval as before.
-//! Checks no feed can see (named checks: the tailnet, user gates; Kubernetes readiness)
-//! are polled on an adaptive schedule: fast right after the phase began, backing off to
-//! the check interval.
+//! Checks no feed can see (named checks: the tailnet, user gates; Kubernetes readiness;
+//! cluster health, which spans nodes without a feed) are polled on an adaptive schedule:
+//! fast right after the phase began, backing off to the check interval (a change of a
+//! watched node still wakes them at once).
 
 use std::time::{Duration, Instant};
 
@@ -125,8 +126,8 @@ impl Rollout {
     }
 
     /// Whether the node's event stream announces every change `step` waits for: boot probes
-    /// and gates of Talos-side conditions only (no named check, Kubernetes readiness not
-    /// among the failing checks).
+    /// and gates of the node's own Talos-side conditions (no named check, no cluster health,
+    /// which spans nodes without a feed, Kubernetes readiness not among the failing checks).
     fn feed_can_see(&self, index: usize, step: Step, verdict: Option<&GateVerdict>) -> bool {
         let Step::CheckGate(stage) = step else {
             return step == Step::ProbeBoot;
@@ -137,18 +138,19 @@ impl Rollout {
                 .iter()
                 .any(|check| !check.passed && check.name == conditions::KUBERNETES_READY)
         });
-        !kubernetes_failing && self.stage_needs_named(index, stage).is_none()
+        !kubernetes_failing && self.stage_needs_only_the_node(index, stage)
     }
 
-    /// The first named check the stage's gate needs, if any.
-    fn stage_needs_named(&self, index: usize, stage: GateStage) -> Option<String> {
+    /// Whether the stage's gate looks at the node alone (no named check, no cluster).
+    fn stage_needs_only_the_node(&self, index: usize, stage: GateStage) -> bool {
         let etcd_members = self
             .nodes
             .iter()
             .filter(|node| node.plan.role == NodeRole::ControlPlane)
             .count();
         let gate = stage_gate(stage, &self.nodes[index].plan, etcd_members, &self.settings);
-        gate.condition().needs().named.into_iter().next()
+        let needs = gate.condition().needs();
+        needs.named.is_empty() && !needs.cluster
     }
 }
 
