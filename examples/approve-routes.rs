@@ -3,12 +3,13 @@
 //! route. The device is found by the node's hostname (newest registration wins; `-1`
 //! collisions are reported).
 //!
-//! Without target flags it works on the embedded simulated cluster and tailnet. Exits 1
-//! when a node has no device or a requested route is not advertised.
+//! Needs a target (`--talosconfig`, `--tailnet`; with `--hostname` the talosconfig is not
+//! read) or `--sim` for the embedded simulated cluster and tailnet. Exits 1 when a node has
+//! no device or a requested route is not advertised, 2 for invalid input.
 //!
 //! ```text
-//! cargo run -q --example approve-routes
-//! cargo run -q --example approve-routes -- --hostname k8s-1 --route 10.43.0.0/16 --json
+//! cargo run -q --example approve-routes -- --sim
+//! cargo run -q --example approve-routes -- --sim --hostname k8s-1 --route 10.43.0.0/16 --json
 //! TS_API_KEY=tskey-api-... cargo run -q --example approve-routes -- --talosconfig ./talosconfig --tailnet example.com
 //! ```
 //!
@@ -18,32 +19,43 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
-use examples::exit::{self, finish, invalid_input};
+use examples::exit::{self, finish};
 use examples::lock_args::LockArgs;
 use examples::output::{Output, OutputArgs, table};
-use examples::target::{Target, TargetArgs};
+use examples::parse;
+use examples::target::{ClusterArgs, TailnetArgs, Target, TargetArgs, WithoutFlags};
 use serde::Serialize;
 use tailscale_client::{IpNet, TailscaleClient};
 
 /// Approve the subnet routes the nodes' tailnet devices advertise.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(name = "approve-routes", version)]
 struct Args {
     /// Device hostname to approve routes for (repeatable; default: every node's Kubernetes name).
     #[arg(long = "hostname", value_name = "NAME")]
     hostnames: Vec<String>,
     /// Route to approve (repeatable; default: every route the device advertises).
-    #[arg(long = "route", value_name = "CIDR")]
-    routes: Vec<String>,
+    #[arg(long = "route", value_name = "CIDR", value_parser = parse::cidr)]
+    routes: Vec<IpNet>,
     /// Only consider devices carrying this tag.
-    #[arg(long)]
+    #[arg(long, value_parser = parse::tag)]
     tag: Option<String>,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    #[command(flatten)]
+    tailnet: TailnetArgs,
     #[command(flatten)]
     lock: LockArgs,
     #[command(flatten)]
     target: TargetArgs,
     #[command(flatten)]
     output: OutputArgs,
+}
+
+/// The JSON document: one entry per device.
+#[derive(Serialize)]
+struct Approvals {
+    devices: Vec<DeviceResult>,
 }
 
 #[derive(Serialize, Default)]
@@ -65,22 +77,21 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<u8> {
-    let output = Output::new(&args.output);
-    let routes = args
-        .routes
-        .iter()
-        .map(|route| {
-            route.parse::<IpNet>().map_err(|_| {
-                invalid_input(format!("--route {route:?} is not a CIDR like 10.43.0.0/16"))
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let target = Target::connect(&args.target).await?;
-    let _lock = args.lock.lock(&target)?;
+    let target = Target::choose(
+        &args.target,
+        &[&args.cluster, &args.tailnet],
+        WithoutFlags::Refuse,
+    )
+    .await?;
+    let output = Output::new(&args.output).on(target.kind);
+    let tailnet = target.tailnet(&args.tailnet)?;
+    let cluster = target.cluster(&args.cluster)?;
+    let _lock = args.lock.lock(target.kind, &cluster.name)?;
     let hostnames = if args.hostnames.is_empty() {
+        let cluster = target.cluster(&args.cluster)?;
         let mut names = Vec::new();
-        for node in &target.nodes {
-            let name = target.talos.node(node).nodename().await?;
+        for node in &cluster.nodes {
+            let name = cluster.talos.node(node).nodename().await?;
             names.push(name.with_context(|| {
                 format!("node {node} has no Kubernetes node name yet; wait until it has booted")
             })?);
@@ -95,15 +106,16 @@ async fn run(args: Args) -> anyhow::Result<u8> {
             hostname: hostname.clone(),
             ..DeviceResult::default()
         };
-        if let Err(error) =
-            approve(&target.tailnet, args.tag.as_deref(), &routes, &mut result).await
+        if let Err(error) = approve(&tailnet, args.tag.as_deref(), &args.routes, &mut result).await
         {
             result.error = Some(format!("{error:#}"));
         }
         results.push(result);
     }
-    output.result(&results, |results| render(results));
-    let failed = results
+    let approvals = Approvals { devices: results };
+    output.result(&approvals, |approvals| render(&approvals.devices));
+    let failed = approvals
+        .devices
         .iter()
         .any(|result| result.error.is_some() || !result.not_advertised.is_empty());
     Ok(if failed { exit::FAILURE } else { exit::SUCCESS })

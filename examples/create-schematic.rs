@@ -14,24 +14,29 @@
 //! cargo run -q --example create-schematic -- --help
 //! ```
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use examples::exit::{finish, invalid_input};
+use examples::input::read_schematic_text;
+use examples::target::TargetKind;
 use factory_client::{
     CreateWarning, DEFAULT_FACTORY_URL, Error, FactoryClient, OnIdMismatch, Schematic,
 };
 
 /// Post a schematic to an Image Factory; print its ID and installer image.
 #[derive(Parser)]
-#[command(version)]
+#[command(name = "create-schematic", version)]
 struct Args {
     /// Schematic file (YAML or JSON), `-` for stdin; an empty schematic when absent.
     file: Option<PathBuf>,
     /// Image Factory base URL.
     #[arg(long, env = "FACTORY_URL", default_value = DEFAULT_FACTORY_URL)]
     factory_url: String,
+    /// Accept a plain http:// factory URL to a host other than loopback (test rigs only).
+    #[arg(long)]
+    allow_insecure_http: bool,
     /// Talos version the installer is for, e.g. v1.11.1.
     #[arg(long)]
     talos_version: String,
@@ -57,26 +62,32 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    examples::output::init_tracing();
     let args = Args::parse();
-    let schematic = match read_schematic(args.file.as_ref()) {
-        Ok(schematic) => schematic,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(2);
-        }
+    finish(create(&args).await)
+}
+
+async fn create(args: &Args) -> anyhow::Result<u8> {
+    let schematic = match &args.file {
+        None => Schematic::default(),
+        Some(path) => Schematic::from_yaml(&read_schematic_text(Some(path))?)
+            .map_err(|err| invalid_input(err.to_string()))?,
     };
-    match run(&args, schematic).await {
-        Ok(()) => ExitCode::SUCCESS,
+    match run(args, schematic).await {
+        Ok(()) => Ok(examples::exit::SUCCESS),
         Err(err) => {
-            eprintln!("error: {err}");
-            let invalid_input = err.is_invalid_schematic()
+            let invalid = err.is_invalid_schematic()
                 || matches!(
                     err,
                     Error::InvalidVersion { .. }
                         | Error::InvalidUrl { .. }
                         | Error::AmbiguousExtension { .. }
                 );
-            ExitCode::from(if invalid_input { 2 } else { 1 })
+            Err(if invalid {
+                invalid_input(err.to_string())
+            } else {
+                err.into()
+            })
         }
     }
 }
@@ -89,6 +100,7 @@ async fn run(args: &Args, mut schematic: Schematic) -> Result<(), Error> {
     };
     let factory = FactoryClient::builder()
         .base_url(&args.factory_url)
+        .allow_insecure_http(args.allow_insecure_http)
         .on_id_mismatch(policy)
         .build()?;
     for name in &args.extensions {
@@ -119,6 +131,7 @@ async fn run(args: &Args, mut schematic: Schematic) -> Result<(), Error> {
     }
     if args.json {
         let report = serde_json::json!({
+            "target": TargetKind::Real,
             "id": created.id.to_string(),
             "offline_id": created.offline_id.to_string(),
             "installer": installer.to_string(),
@@ -134,21 +147,4 @@ async fn run(args: &Args, mut schematic: Schematic) -> Result<(), Error> {
         println!("installer: {installer}");
     }
     Ok(())
-}
-
-/// The schematic from FILE or stdin (`-`), or the empty schematic.
-fn read_schematic(file: Option<&PathBuf>) -> Result<Schematic, String> {
-    let text = match file {
-        None => return Ok(Schematic::default()),
-        Some(path) if path.as_os_str() == "-" => {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|err| format!("cannot read stdin as UTF-8 text: {err}"))?;
-            text
-        }
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|err| format!("cannot read {}: {err}; check the path", path.display()))?,
-    };
-    Schematic::from_yaml(&text).map_err(|err| err.to_string())
 }

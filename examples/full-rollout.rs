@@ -15,8 +15,12 @@
 //! 5. then, node by node (control plane first, etcd leader last): back up the machine
 //!    config, check cluster health, apply the config, install the new image, reboot, wait,
 //!    verify version, schematic, extension and `ext-tailscale`, wait for the tailnet device,
-//!    approve its routes, soak;
-//! 6. validate every node once more, print a summary table and write `report.json`.
+//!    approve its routes, add its MagicDNS name and tailnet addresses to its certSANs
+//!    (`--no-tailnet-cert-sans` opts out), prove its Talos API reachable by that name with
+//!    full TLS verification when this machine is on the tailnet, soak;
+//! 6. validate every node once more, print a summary table and write `report.json`;
+//! 7. write the emergency `talosconfig.tailnet` and `kubeconfig.tailnet` (0600, MagicDNS
+//!    endpoints) for when the LAN path is down.
 //!
 //! Everything lands in `--artifacts DIR` (default `./rollout-artifacts`): journal, lock,
 //! config backups, patches, schematics, report. `--plan` prints the dry run and changes
@@ -29,6 +33,7 @@
 //! `${TS_AUTHKEY}` references, `talosImageURL` or `schematic:`, `talosVersion`) and checks it
 //! against the cluster; with the embedded sim an empty DIR first gets the sim's sample
 //! repository. Every run also leaves `recovery/` (schematic ID, installers, RUNBOOK.md).
+//! `--serve-metrics ADDR` serves the progress as Prometheus metrics (see the README).
 //! With `--talosconfig/--context/--nodes`, `--factory-url`, `--tailnet` and `TS_API_KEY`
 //! (or `TS_OAUTH_CLIENT_ID`/`TS_OAUTH_CLIENT_SECRET`) the same code runs against a real
 //! cluster. Exits 0 when every node converged and verified (and, with `--gitops`, the
@@ -45,26 +50,33 @@
 //! ```
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Parser;
 use examples::exit::{self, finish, invalid_input};
 use examples::gitops::{GitopsArgs, render_drift, render_sync};
 use examples::output::{Output, OutputArgs, short_id, table};
-use examples::profile_args::ProfileArgs;
+use examples::profile_args::{Extension, ProfileArgs};
 use examples::progress::render_events;
 use examples::report;
-use examples::rollout_args::RolloutArgs;
-use examples::target::{Target, TargetArgs, TargetKind};
+use examples::rollout_args::{RolloutArgs, StepArgs};
+use examples::target::{
+    Cluster, ClusterArgs, FactoryArgs, TailnetArgs, Target, TargetArgs, TargetKind, WithoutFlags,
+};
 use serde_json::json;
-use talos_rollout::core::ClusterFacts;
+use tailscale_client::TailscaleClient;
+use talos_rollout::core::plan::Plan;
+use talos_rollout::core::{ClusterFacts, NodeRole};
 use talos_rollout::gitops::{self, Repository};
 use talos_rollout::journal::RolloutDir;
+use talos_rollout::metrics::RolloutMetrics;
+use talos_rollout::profiles::tailscale::{EmergencyNode, TailnetAdapter, write_emergency_configs};
 use talos_rollout::{Error, ExtensionRollout};
 
 /// Roll a system extension (Tailscale by default) onto every node, one at a time, with verification.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(name = "full-rollout", version)]
 struct Args {
     /// Print the plan (the dry run) and change nothing.
     #[arg(long, conflicts_with = "resume")]
@@ -80,10 +92,21 @@ struct Args {
     /// Take over a cluster lock whose holder process is gone (never one that is alive).
     #[arg(long)]
     take_over_stale_lock: bool,
+    /// Serve rollout progress as Prometheus metrics at http://ADDR/metrics while it runs.
+    #[arg(long, value_name = "ADDR")]
+    serve_metrics: Option<std::net::SocketAddr>,
     #[command(flatten)]
     profile: ProfileArgs,
     #[command(flatten)]
     rollout: RolloutArgs,
+    #[command(flatten)]
+    steps: StepArgs,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    #[command(flatten)]
+    factory: FactoryArgs,
+    #[command(flatten)]
+    tailnet: TailnetArgs,
     #[command(flatten)]
     gitops: GitopsArgs,
     #[command(flatten)]
@@ -100,21 +123,27 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<u8> {
-    let output = Output::new(&args.output);
-    let target = Target::connect(&args.target).await?;
+    let target = Target::choose(
+        &args.target,
+        &[&args.cluster, &args.factory, &args.tailnet],
+        WithoutFlags::StartSim,
+    )
+    .await?;
+    let output = Output::new(&args.output).on(target.kind);
     let embedded = target.kind == TargetKind::EmbeddedSim;
-    if embedded {
-        output.note(format!(
-            "started the embedded simulated cluster ({} nodes); pass --talosconfig to use a real one",
-            target.nodes.len()
-        ));
-    }
+    let cluster = target.cluster(&args.cluster)?;
     let repository = open_repository(&args.gitops, embedded, output)?;
-    let profile = args.profile.profile(&target)?;
-    let dir = RolloutDir::new(&args.rollout.artifacts, &target.cluster);
+    let profile = args.profile.profile(&target, &cluster, &args.tailnet)?;
+    let dir = RolloutDir::new(&args.steps.artifacts, &cluster.name);
     let (rollout, events) = args
-        .rollout
-        .rollout(&target, profile.clone())?
+        .steps
+        .builder(
+            target.kind,
+            &cluster,
+            target.factory(&args.factory)?,
+            profile.clone(),
+            Some(&args.rollout),
+        )?
         .take_over_stale_lock(args.take_over_stale_lock || args.resume || embedded)
         .build()
         .map_err(as_input_error)?;
@@ -149,6 +178,15 @@ async fn run(args: Args) -> anyhow::Result<u8> {
     });
     let ports = rollout.ports().clone();
     let store = rollout.store();
+    let events = match args.serve_metrics {
+        Some(addr) => {
+            let metrics = Arc::new(RolloutMetrics::new());
+            let served = Arc::clone(&metrics);
+            examples::metrics_server::serve(addr, move || served.encode()).await?;
+            metrics.observing(events)
+        }
+        None => events,
+    };
     let renderer = tokio::spawn(render_events(events, output));
     let result = if args.resume {
         output.note("resuming the journaled rollout");
@@ -187,15 +225,19 @@ async fn run(args: Args) -> anyhow::Result<u8> {
         &json!({"event": "report", "path": path, "report": report}),
         |_| format!("\n{}report: {}\n", report::render(&report), path.display()),
     );
+    if args.profile.extension.extension == Extension::Tailscale {
+        let tailnet = target.tailnet(&args.tailnet)?;
+        write_emergency_access(&cluster, tailnet, &args.profile, &plan, store.dir(), output).await;
+    }
     let mut in_step = true;
     if let Some(repository) = &repository {
-        let options = args.gitops.options();
+        let options = args.gitops.options(profile.as_ref());
         let synced = gitops::sync_after_rollout(repository, &store, &plan, &summary, &options)
             .map_err(as_input_error)?;
         output.item(&json!({"event": "gitops_sync", "report": synced}), |_| {
             format!("\n{}", render_sync(&synced))
         });
-        let drift = gitops::check(repository, ports.talos.as_ref(), &target.nodes).await?;
+        let drift = gitops::check(repository, ports.talos.as_ref(), &cluster.nodes).await?;
         in_step = drift.in_step();
         output.item(&json!({"event": "gitops_check", "report": drift}), |_| {
             render_drift(&drift)
@@ -261,6 +303,50 @@ async fn abandon(rollout: &ExtensionRollout, output: Output) -> anyhow::Result<u
     } else {
         exit::FAILURE
     })
+}
+
+/// Writes the emergency talosconfig and kubeconfig (MagicDNS names) next to the report and
+/// says how to use them; a node without a device is noted, never fatal.
+async fn write_emergency_access(
+    cluster: &Cluster,
+    tailnet: TailscaleClient,
+    profile: &ProfileArgs,
+    plan: &Plan,
+    dir: &std::path::Path,
+    output: Output,
+) {
+    let nodes: Vec<EmergencyNode> = plan
+        .nodes
+        .iter()
+        .map(|node| EmergencyNode {
+            node: node.node.clone(),
+            hostname: node.nodename.clone(),
+            control_plane: node.role == NodeRole::ControlPlane,
+        })
+        .collect();
+    let tailnet = TailnetAdapter::new(tailnet).tags(profile.tailscale.tags.clone());
+    let written = write_emergency_configs(
+        dir,
+        &cluster.name,
+        &cluster.identity,
+        &cluster.talos,
+        &tailnet,
+        &nodes,
+    )
+    .await;
+    match written {
+        Ok(written) => output.item(
+            &json!({"event": "emergency_access", "configs": written, "usage": written.usage()}),
+            |_| {
+                let mut text = format!("{}\n", written.usage());
+                for note in &written.notes {
+                    text.push_str(&format!("  note: {note}\n"));
+                }
+                text
+            },
+        ),
+        Err(error) => output.note(format!("no emergency tailnet configs: {error}")),
+    }
 }
 
 /// Invalid input from the library becomes the tools' invalid-input error (exit 2).

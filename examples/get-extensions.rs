@@ -2,12 +2,12 @@
 //! Factory schematic ID its image was built from — the first phase of the rollout procedure
 //! ("which extensions must the new schematic keep?").
 //!
-//! Without target flags it starts the embedded simulated cluster (the seed's three nodes);
-//! with `--talosconfig`/`--context`/`--nodes` it reads a real cluster. Exits 1 when a node
-//! cannot be read.
+//! With `--talosconfig`/`--context`/`--nodes` it reads a real cluster, with `--sim` the
+//! embedded simulated cluster (the seed's three nodes); it needs no Tailscale credentials.
+//! Exits 1 when a node cannot be read, 2 for invalid input.
 //!
 //! ```text
-//! cargo run -q --example get-extensions
+//! cargo run -q --example get-extensions -- --sim
 //! cargo run -q --example get-extensions -- --talosconfig ~/.talos/config --nodes 10.0.0.2 --json
 //! cargo run -q --example get-extensions -- --help
 //! ```
@@ -17,19 +17,27 @@ use std::process::ExitCode;
 use clap::Parser;
 use examples::exit::{self, finish};
 use examples::output::{Output, OutputArgs, short_id, table};
-use examples::target::{Target, TargetArgs};
+use examples::target::{ClusterArgs, Target, TargetArgs, WithoutFlags};
 use serde::Serialize;
 use talos_client::NodeClient;
 use talos_client::resources::Nodename;
 
 /// List the system extensions, version and schematic of every node.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(name = "get-extensions", version)]
 struct Args {
+    #[command(flatten)]
+    cluster: ClusterArgs,
     #[command(flatten)]
     target: TargetArgs,
     #[command(flatten)]
     output: OutputArgs,
+}
+
+/// The JSON document: one entry per node.
+#[derive(Serialize)]
+struct Listing {
+    nodes: Vec<NodeExtensions>,
 }
 
 #[derive(Serialize)]
@@ -56,14 +64,16 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<u8> {
-    let output = Output::new(&args.output);
-    let target = Target::connect(&args.target).await?;
+    let target = Target::choose(&args.target, &[&args.cluster], WithoutFlags::Refuse).await?;
+    let output = Output::new(&args.output).on(target.kind);
+    let cluster = target.cluster(&args.cluster)?;
     let mut nodes = Vec::new();
-    for node in &target.nodes {
-        nodes.push(read_node(target.talos.node(node)).await);
+    for node in &cluster.nodes {
+        nodes.push(read_node(cluster.talos.node(node)).await);
     }
-    output.result(&nodes, |nodes| render(nodes));
-    let failed = nodes.iter().any(|node| node.error.is_some());
+    let listing = Listing { nodes };
+    output.result(&listing, |listing| render(&listing.nodes));
+    let failed = listing.nodes.iter().any(|node| node.error.is_some());
     Ok(if failed { exit::FAILURE } else { exit::SUCCESS })
 }
 

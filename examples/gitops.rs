@@ -7,12 +7,13 @@
 //!
 //! Exits 0 when the repository is in step, 1 on drift, 2 when the repository is unusable
 //! (no talconfig, not YAML, sops-encrypted, a missing patch file), 3 when a node cannot be
-//! read. Without target flags it checks against the embedded simulated cluster (which runs
-//! what the sim's sample repository declares before any rollout).
+//! read. It needs only a talosconfig (no factory or tailnet credentials); `--sim` checks
+//! against the embedded simulated cluster (which runs what the sim's sample repository
+//! declares before any rollout).
 //!
 //! ```text
-//! cargo run --example gitops -- --check ./home-ops --talosconfig ./talosconfig --tailnet example.com
-//! cargo run --example gitops -- --check ./home-ops --talosconfig ./talosconfig --tailnet example.com --json
+//! cargo run --example gitops -- --check ./home-ops --talosconfig ./talosconfig
+//! cargo run --example gitops -- --check ./home-ops --talosconfig ./talosconfig --json
 //! ```
 
 use std::path::PathBuf;
@@ -22,7 +23,7 @@ use clap::Parser;
 use examples::exit::{self, finish, invalid_input};
 use examples::gitops::render_drift;
 use examples::output::{Output, OutputArgs};
-use examples::target::{Target, TargetArgs, TargetKind};
+use examples::target::{ClusterArgs, Target, TargetArgs, WithoutFlags};
 use talos_rollout::Error;
 use talos_rollout::adapters::TalosAdapter;
 use talos_rollout::gitops::{Repository, check};
@@ -40,6 +41,8 @@ struct Args {
     #[command(flatten)]
     target: TargetArgs,
     #[command(flatten)]
+    cluster: ClusterArgs,
+    #[command(flatten)]
     output: OutputArgs,
 }
 
@@ -55,14 +58,12 @@ async fn run(args: Args) -> anyhow::Result<u8> {
             "pass --check: the tool compares the repository with the cluster (full-rollout --gitops DIR updates it)",
         ));
     }
-    let output = Output::new(&args.output);
     let repository = Repository::open(&args.repository)?;
-    let target = Target::connect(&args.target).await?;
-    if target.kind == TargetKind::EmbeddedSim {
-        output.note("checking against the embedded simulated cluster; pass --talosconfig to check a real one");
-    }
-    let port = TalosAdapter::new(target.talos.clone());
-    let report = match check(&repository, &port, &target.nodes).await {
+    let target = Target::choose(&args.target, &[&args.cluster], WithoutFlags::Refuse).await?;
+    let output = Output::new(&args.output).on(target.kind);
+    let cluster = target.cluster(&args.cluster)?;
+    let port = TalosAdapter::new(cluster.talos.clone());
+    let report = match check(&repository, &port, &cluster.nodes).await {
         Ok(report) => report,
         Err(Error::Port(error)) => {
             eprintln!("error: {error}");

@@ -5,12 +5,13 @@
 //! with `If-Match`, so a concurrent edit is never overwritten (the tool re-reads and
 //! re-applies its edits instead).
 //!
-//! Without target flags it checks the embedded simulated tailnet. Exits 1 when a check
-//! fails (and was not fixed), 2 for invalid flags.
+//! It needs the tailnet (`--tailnet` and its API credentials), never a talosconfig; `--sim`
+//! checks the embedded simulated tailnet. Exits 1 when a check fails (and was not fixed),
+//! 2 for invalid input (flags, tags, CIDRs).
 //!
 //! ```text
-//! cargo run -q --example policy-check
-//! cargo run -q --example policy-check -- --fix --json
+//! cargo run -q --example policy-check -- --sim
+//! cargo run -q --example policy-check -- --sim --fix --json
 //! TS_API_KEY=tskey-api-... cargo run -q --example policy-check -- --tailnet example.com --route 10.43.0.0/16
 //! ```
 
@@ -20,29 +21,32 @@ use anyhow::Context as _;
 use clap::Parser;
 use examples::exit::{self, finish, invalid_input};
 use examples::output::{Output, OutputArgs, table};
-use examples::target::{Target, TargetArgs};
+use examples::parse;
+use examples::target::{TailnetArgs, Target, TargetArgs, WithoutFlags};
 use serde::Serialize;
 use tailscale_client::{IpNet, Policy, PolicyFormat, TailscaleClient};
 
 /// Check (and with --fix, repair) the tailnet policy entries the rollout relies on.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(name = "policy-check", version)]
 struct Args {
     /// Tag the nodes' auth keys carry.
-    #[arg(long, default_value = "tag:k8s")]
+    #[arg(long, default_value = "tag:k8s", value_parser = parse::tag)]
     tag: String,
     /// Owner the tag must have in tagOwners.
     #[arg(long, default_value = "autogroup:admin")]
     owner: String,
     /// Subnet route the nodes advertise (repeatable).
-    #[arg(long = "route", value_name = "CIDR", default_value = "10.43.0.0/16")]
-    routes: Vec<String>,
+    #[arg(long = "route", value_name = "CIDR", default_value = "10.43.0.0/16", value_parser = parse::cidr)]
+    routes: Vec<IpNet>,
     /// Tag of admin devices that must reach the nodes.
-    #[arg(long, default_value = "tag:admin")]
+    #[arg(long, default_value = "tag:admin", value_parser = parse::tag)]
     admin_tag: String,
     /// Add what is missing and save the policy (ETag-safe).
     #[arg(long)]
     fix: bool,
+    #[command(flatten)]
+    tailnet: TailnetArgs,
     #[command(flatten)]
     target: TargetArgs,
     #[command(flatten)]
@@ -74,15 +78,16 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<u8> {
-    let output = Output::new(&args.output);
-    let routes = parse_routes(&args.routes)?;
-    let target = Target::connect(&args.target).await?;
+    let target = Target::choose(&args.target, &[&args.tailnet], WithoutFlags::Refuse).await?;
+    let output = Output::new(&args.output).on(target.kind);
+    let tailnet = target.tailnet(&args.tailnet)?;
+    let routes = &args.routes;
     let report = if args.fix {
-        fix(&target.tailnet, &args, &routes).await?
+        fix(&tailnet, &args, routes).await?
     } else {
-        let policy = target.tailnet.policy().get(PolicyFormat::HuJson).await?;
+        let policy = tailnet.policy().get(PolicyFormat::HuJson).await?;
         Report {
-            checks: checks(&policy, &args, &routes),
+            checks: checks(&policy, &args, routes),
             saved: false,
             attempts: 1,
         }
@@ -90,17 +95,6 @@ async fn run(args: Args) -> anyhow::Result<u8> {
     output.result(&report, render);
     let failed = report.checks.iter().any(|check| !check.passed);
     Ok(if failed { exit::FAILURE } else { exit::SUCCESS })
-}
-
-fn parse_routes(routes: &[String]) -> anyhow::Result<Vec<IpNet>> {
-    routes
-        .iter()
-        .map(|route| {
-            route.parse::<IpNet>().map_err(|_| {
-                invalid_input(format!("--route {route:?} is not a CIDR like 10.43.0.0/16"))
-            })
-        })
-        .collect()
 }
 
 fn checks(policy: &Policy, args: &Args, routes: &[IpNet]) -> Vec<Check> {

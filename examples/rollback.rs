@@ -23,26 +23,34 @@ use anyhow::Context as _;
 use clap::Parser;
 use examples::exit::{self, finish, invalid_input};
 use examples::output::{Output, OutputArgs};
-use examples::profile_args::ProfileArgs;
+use examples::profile_args::ExtensionArgs;
 use examples::progress::render_events;
 use examples::report;
-use examples::rollout_args::RolloutArgs;
-use examples::target::{Target, TargetArgs, TargetKind};
+use examples::rollout_args::StepArgs;
+use examples::target::{
+    ClusterArgs, FactoryArgs, TailnetArgs, Target, TargetArgs, TargetKind, WithoutFlags,
+};
 use serde_json::json;
 use talos_rollout::core::machine::Phase;
 use talos_rollout::journal::{Journal, RolloutDir};
 
 /// Roll nodes back to their backed-up config and previous image.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(name = "rollback", version)]
 struct Args {
     /// Node to roll back (repeatable; default: every node the rollout changed).
     #[arg(long = "node", value_name = "NODE")]
     roll_back: Vec<String>,
     #[command(flatten)]
-    profile: ProfileArgs,
+    extension: ExtensionArgs,
     #[command(flatten)]
-    rollout: RolloutArgs,
+    steps: StepArgs,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    #[command(flatten)]
+    factory: FactoryArgs,
+    #[command(flatten)]
+    tailnet: TailnetArgs,
     /// Take over a cluster lock whose holder process is gone (never one that is alive).
     #[arg(long)]
     take_over_stale_lock: bool,
@@ -60,9 +68,15 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<u8> {
-    let output = Output::new(&args.output);
-    let target = Target::connect(&args.target).await?;
-    let journal = RolloutDir::new(&args.rollout.artifacts, &target.cluster).journal();
+    let target = Target::choose(
+        &args.target,
+        &[&args.cluster, &args.factory, &args.tailnet],
+        WithoutFlags::Refuse,
+    )
+    .await?;
+    let output = Output::new(&args.output).on(target.kind);
+    let cluster = target.cluster(&args.cluster)?;
+    let journal = RolloutDir::new(&args.steps.artifacts, &cluster.name).journal();
     if !journal.exists() {
         return Err(invalid_input(format!(
             "no rollout journal at {}; pass the --artifacts directory full-rollout used for this cluster",
@@ -77,10 +91,18 @@ async fn run(args: Args) -> anyhow::Result<u8> {
             )));
         }
     }
-    let profile = args.profile.profile(&target)?;
+    let profile = args
+        .extension
+        .profile(&target, &cluster, &args.tailnet, None)?;
     let (rollout, events) = args
-        .rollout
-        .rollout(&target, profile.clone())?
+        .steps
+        .builder(
+            target.kind,
+            &cluster,
+            target.factory(&args.factory)?,
+            profile.clone(),
+            None,
+        )?
         .take_over_stale_lock(args.take_over_stale_lock || target.kind == TargetKind::EmbeddedSim)
         .build()?;
     let ports = rollout.ports().clone();

@@ -7,13 +7,17 @@
 //! in `--artifacts` (the one `full-rollout` takes) for the whole rotation, so it never runs
 //! during a rollout.
 //!
-//! Without target flags it targets a fresh embedded sim, whose nodes have no tailscale
-//! config yet, and says so (exit 2); point it at a cluster, or at a `sim-cluster` after
-//! `full-rollout`, to rotate. Exits 1 on failure: nodes already rotated keep the new key,
-//! the rest the old one, and the old key stays valid.
+//! Needs a target: point it at a cluster, or at a `sim-cluster` after `full-rollout`
+//! (`--sim` starts a fresh embedded sim, whose nodes have no tailscale config yet, and says
+//! so with exit 2). Exits 1 on failure: nodes already rotated keep the new key, the rest
+//! the old one, and the old key stays valid; 2 for invalid input.
+//!
+//! Nodes that log in with an OAuth client secret or workload identity federation have no
+//! key to rotate (containerboot mints a fresh one at every login, nothing on the node
+//! expires): the tool says so and changes nothing (exit 2).
 //!
 //! ```text
-//! cargo run -q --example rotate-auth-key -- --talosconfig DIR/talosconfig --factory-url URL --tailscale-url URL
+//! cargo run -q --example rotate-auth-key -- --talosconfig DIR/talosconfig --tailscale-url URL --tailnet -
 //! cargo run -q --example rotate-auth-key -- --help
 //! ```
 
@@ -24,18 +28,19 @@ use clap::Parser;
 use examples::exit::{self, finish, invalid_input};
 use examples::lock_args::LockArgs;
 use examples::output::{Output, OutputArgs, table};
-use examples::target::{Target, TargetArgs};
+use examples::parse;
+use examples::target::{ClusterArgs, TailnetArgs, Target, TargetArgs, WithoutFlags};
 use talos_rollout::profiles::tailscale::{KeyRotation, RotationReport};
 
 /// Rotate the nodes' Tailscale auth key one node at a time, without reboots.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(name = "rotate-auth-key", version)]
 struct Args {
     /// Name of the ExtensionServiceConfig holding TS_AUTHKEY.
     #[arg(long, default_value = "tailscale")]
     esc_name: String,
     /// Tags of the new key (default: the old key's tags).
-    #[arg(long = "tag", value_name = "TAG")]
+    #[arg(long = "tag", value_name = "TAG", value_parser = parse::tag)]
     tags: Vec<String>,
     /// Lifetime of the new key in days (at most 90).
     #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u64).range(1..=90))]
@@ -46,6 +51,10 @@ struct Args {
     /// Keep the old key valid after every node moved to the new one.
     #[arg(long)]
     keep_old_key: bool,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    #[command(flatten)]
+    tailnet: TailnetArgs,
     #[command(flatten)]
     lock: LockArgs,
     #[command(flatten)]
@@ -62,20 +71,27 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<u8> {
-    let output = Output::new(&args.output);
-    let target = Target::connect(&args.target).await?;
-    let _lock = args.lock.lock(&target)?;
+    let target = Target::choose(
+        &args.target,
+        &[&args.cluster, &args.tailnet],
+        WithoutFlags::Refuse,
+    )
+    .await?;
+    let output = Output::new(&args.output).on(target.kind);
+    let cluster = target.cluster(&args.cluster)?;
+    let _lock = args.lock.lock(target.kind, &cluster.name)?;
+    let tailnet = target.tailnet(&args.tailnet)?;
     output.note(format!(
         "rotating the auth key of {} node(s), one at a time, without reboots",
-        target.nodes.len()
+        cluster.nodes.len()
     ));
-    let rotation = KeyRotation::new(target.talos.clone(), target.tailnet.clone())
+    let rotation = KeyRotation::new(cluster.talos.clone(), tailnet)
         .esc_name(args.esc_name.clone())
         .tags(args.tags.iter().cloned())
         .expiry(Duration::from_secs(args.expiry_days * 24 * 3600))
         .node_timeout(Duration::from_secs(args.node_timeout))
         .keep_old_key(args.keep_old_key);
-    let report = match rotation.rotate(&target.nodes).await {
+    let report = match rotation.rotate(&cluster.nodes).await {
         Ok(report) => report,
         Err(error) if error.is_invalid_input() => return Err(invalid_input(error.to_string())),
         Err(error) => return Err(error.into()),

@@ -12,41 +12,41 @@
 //! cargo run -q --example schematic-id -- --help
 //! ```
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use examples::exit::{finish, invalid_input};
+use examples::input::read_schematic_text;
 use factory_client::Schematic;
 
-/// Compute a Talos Image Factory schematic ID offline.
+/// Compute a Talos Image Factory schematic ID offline, byte for byte as the factory does.
 #[derive(Parser)]
-#[command(version)]
+#[command(name = "schematic-id", version)]
 struct Args {
     /// Schematic file (YAML or JSON); stdin when absent or `-`.
     file: Option<PathBuf>,
     /// Print the canonical text the factory hashes instead of the ID.
     #[arg(long, conflicts_with = "json")]
     canonical: bool,
-    /// Print `{"id", "canonical_yaml", "version_dependent"}` as JSON.
+    /// Print `{"id", "canonical_yaml", "version_dependent", "warnings"}` as JSON.
     #[arg(long)]
     json: bool,
 }
 
-/// Exit status for unreadable or invalid input.
-const INVALID_INPUT: u8 = 2;
-
 fn main() -> ExitCode {
-    let args = Args::parse();
-    let text = match read_input(args.file.as_ref()) {
-        Ok(text) => text,
-        Err(message) => return fail(&message),
-    };
-    let schematic = match Schematic::from_yaml(&text) {
-        Ok(schematic) => schematic,
-        Err(err) => return fail(&err.to_string()),
-    };
+    examples::output::init_tracing();
+    finish(run(&Args::parse()))
+}
+
+fn run(args: &Args) -> anyhow::Result<u8> {
+    let text = read_schematic_text(args.file.as_deref())?;
+    let schematic = Schematic::from_yaml(&text).map_err(|err| invalid_input(err.to_string()))?;
     let dependent = schematic.version_dependent_strings();
+    let warnings = factory_client::offline_extension_warnings(&schematic);
+    for warning in &warnings {
+        eprintln!("warning: {warning}");
+    }
     if args.json {
         let report = serde_json::json!({
             "id": schematic.id().to_string(),
@@ -55,9 +55,10 @@ fn main() -> ExitCode {
                 .iter()
                 .map(|d| serde_json::json!({"field": d.field, "value": d.value}))
                 .collect::<Vec<_>>(),
+            "warnings": warnings,
         });
         println!("{report:#}");
-        return ExitCode::SUCCESS;
+        return Ok(examples::exit::SUCCESS);
     }
     for item in &dependent {
         eprintln!(
@@ -70,24 +71,5 @@ fn main() -> ExitCode {
     } else {
         println!("{}", schematic.id());
     }
-    ExitCode::SUCCESS
-}
-
-fn read_input(file: Option<&PathBuf>) -> Result<String, String> {
-    match file {
-        Some(path) if path.as_os_str() != "-" => std::fs::read_to_string(path)
-            .map_err(|err| format!("cannot read {}: {err}; check the path", path.display())),
-        _ => {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|err| format!("cannot read stdin as UTF-8 text: {err}"))?;
-            Ok(text)
-        }
-    }
-}
-
-fn fail(message: &str) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::from(INVALID_INPUT)
+    Ok(examples::exit::SUCCESS)
 }

@@ -1,7 +1,8 @@
 //! Runs the simulated Talos cluster, Image Factory, tailnet and Kubernetes API as their own
 //! process.
 //!
-//! Writes `DIR/talosconfig` (0600), `DIR/kubeconfig` (0600) and `DIR/sim.json` (0600: the
+//! Writes `DIR/talosconfig` (0600), `DIR/talosconfig-reader` (0600, `os:reader` only, for
+//! least-privilege monitors such as `status`), `DIR/kubeconfig` (0600) and `DIR/sim.json` (0600: the
 //! apid endpoint, the factory URL, the tailnet URL, the Kubernetes API URL and the fake
 //! Tailscale API key), then serves on loopback until stopped with Ctrl-C (SIGINT); on the way
 //! out it writes `DIR/advance.json`, the sim's own record of how long each rebooted node
@@ -36,7 +37,7 @@ use sim::{Faults, Sim};
 
 /// Serve a simulated Talos cluster, Image Factory and tailnet on loopback until Ctrl-C.
 #[derive(Parser)]
-#[command(version)]
+#[command(name = "sim-cluster", version)]
 struct Args {
     /// Number of nodes.
     #[arg(long, default_value_t = 3, value_name = "N")]
@@ -92,6 +93,10 @@ struct FaultArgs {
     /// The node's ext-tailscale fails to log in and crash-loops with an auth error.
     #[arg(long, value_name = "NODE")]
     fault_tailscale_auth: Vec<String>,
+    /// The node's extension services log their environment and command lines, secrets
+    /// included (as a careless entrypoint does); the tools must redact them.
+    #[arg(long, value_name = "NODE")]
+    fault_verbose_service_logs: Vec<String>,
     /// The node's tailnet device registers but never connects.
     #[arg(long, value_name = "NODE")]
     fault_device_never_connects: Vec<String>,
@@ -141,6 +146,9 @@ impl FaultArgs {
         for (node, seconds) in &self.fault_slow_reboot {
             faults.slow_reboot(node, Duration::from_secs(*seconds));
         }
+        for node in &self.fault_verbose_service_logs {
+            faults.verbose_service_logs(node);
+        }
         for node in &self.fault_tailscale_auth {
             faults.tailscale_auth_fails(node);
         }
@@ -167,6 +175,8 @@ impl FaultArgs {
 struct Endpoints {
     endpoint: String,
     talosconfig: PathBuf,
+    /// A talosconfig whose certificate holds only `os:reader` (for least-privilege monitors).
+    reader_talosconfig: PathBuf,
     kubeconfig: PathBuf,
     kube_url: String,
     factory_url: String,
@@ -175,6 +185,10 @@ struct Endpoints {
     api_key: String,
     oauth_client_id: String,
     oauth_client_secret: String,
+    /// The federated identity's client ID and the ID token it trusts (workload identity
+    /// federation: `TS_CLIENT_ID` + `TS_ID_TOKEN`).
+    federated_client_id: String,
+    federated_id_token: String,
     nodes: Vec<NodeInfo>,
 }
 
@@ -187,7 +201,8 @@ impl Endpoints {
         );
         Self {
             api_key: hidden.clone(),
-            oauth_client_secret: hidden,
+            oauth_client_secret: hidden.clone(),
+            federated_id_token: hidden,
             ..self
         }
     }
@@ -348,13 +363,19 @@ fn write_files(sim: &Sim, out: &Path) -> anyhow::Result<Endpoints> {
     sim.talosconfig()?
         .write_to(&talosconfig)
         .with_context(|| format!("cannot write {}", talosconfig.display()))?;
+    let reader_talosconfig = out.join("talosconfig-reader");
+    sim.talosconfig_with_roles(&["os:reader"])?
+        .write_to(&reader_talosconfig)
+        .with_context(|| format!("cannot write {}", reader_talosconfig.display()))?;
     let kubeconfig = out.join("kubeconfig");
     sdk_support::private_file::write(&kubeconfig, sim.kubeconfig()?.expose_secret().as_bytes())
         .with_context(|| format!("cannot write {}", kubeconfig.display()))?;
     let (oauth_client_id, oauth_client_secret) = sim.tailnet().oauth_client();
+    let (federated_client_id, federated_id_token) = sim.tailnet().federated_identity();
     let endpoints = Endpoints {
         endpoint: sim.endpoint(),
         talosconfig: talosconfig.clone(),
+        reader_talosconfig,
         kubeconfig,
         kube_url: sim.kube_url(),
         factory_url: sim.factory_url(),
@@ -363,6 +384,8 @@ fn write_files(sim: &Sim, out: &Path) -> anyhow::Result<Endpoints> {
         api_key: sim.tailnet_api_key().expose_secret().to_owned(),
         oauth_client_id: oauth_client_id.to_owned(),
         oauth_client_secret: oauth_client_secret.expose_secret().to_owned(),
+        federated_client_id: federated_client_id.to_owned(),
+        federated_id_token: federated_id_token.expose_secret().to_owned(),
         nodes: sim
             .cluster()
             .specs()

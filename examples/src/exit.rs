@@ -35,7 +35,7 @@ pub fn finish(result: anyhow::Result<u8>) -> ExitCode {
     match result {
         Ok(status) => ExitCode::from(status),
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", describe(&error));
             let invalid = error.downcast_ref::<InvalidInput>().is_some()
                 || error
                     .downcast_ref::<talos_rollout::Error>()
@@ -46,5 +46,52 @@ pub fn finish(result: anyhow::Result<u8>) -> ExitCode {
             let status = if invalid { INVALID_INPUT } else { FAILURE };
             ExitCode::from(status)
         }
+    }
+}
+
+/// The error and its causes joined with `: `, each cause once: a cause whose text the
+/// message already contains (many errors print their source themselves) is skipped.
+pub fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if text.contains(&cause) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Wrapper(std::io::Error);
+
+    impl fmt::Display for Wrapper {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "cannot read roles: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Wrapper {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn each_cause_is_printed_once() {
+        let io = std::io::Error::other("permission denied");
+        let error = anyhow::Error::new(Wrapper(io)).context("status failed");
+        assert_eq!(
+            describe(&error),
+            "status failed: cannot read roles: permission denied"
+        );
     }
 }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use talos_rollout::gitops::{DriftReport, Secrets, SyncOptions, SyncReport};
+use talos_rollout::profile::ExtensionProfile;
 
 use crate::output::table;
 
@@ -15,8 +16,8 @@ pub struct GitopsArgs {
     /// sample repository.
     #[arg(long, value_name = "DIR", help_heading = "GitOps")]
     pub gitops: Option<PathBuf>,
-    /// Write secrets (the auth key) into the repository in plaintext instead of as
-    /// `${TS_AUTHKEY}`-style references to talhelper's env files.
+    /// Write secrets (the auth key, a password in a config file) into the repository in
+    /// plaintext instead of as `${TS_AUTHKEY}`-style references to talhelper's env files.
     #[arg(long, requires = "gitops", help_heading = "GitOps")]
     pub inline_secret: bool,
     /// Directory of the per-node patch files, relative to talconfig.yaml
@@ -32,9 +33,10 @@ pub struct GitopsArgs {
 }
 
 impl GitopsArgs {
-    /// The library's options for these flags.
-    pub fn options(&self) -> SyncOptions {
+    /// The library's options for these flags, for a rollout of `profile`.
+    pub fn options(&self, profile: &dyn ExtensionProfile) -> SyncOptions {
         SyncOptions {
+            file_secrets: profile.secret_values(),
             secrets: if self.inline_secret {
                 Secrets::Inline
             } else {

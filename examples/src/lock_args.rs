@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use talos_rollout::journal::{ClusterLock, lock_cluster};
 
-use crate::target::{Target, TargetKind};
+use crate::target::TargetKind;
 
 /// Where the cluster lock lives and whether a stale one may be taken over.
 #[derive(Debug, Clone, clap::Args)]
@@ -24,13 +24,13 @@ pub struct LockArgs {
 }
 
 impl LockArgs {
-    /// Takes the cluster lock for `target` (a stale one too on the embedded sim, which lives
-    /// only as long as this process); a refusal is an error naming the holder.
+    /// Takes the lock of `cluster` (a stale one too on the embedded sim, which lives only as
+    /// long as this process); a refusal is an error naming the holder.
     ///
     /// # Errors
     /// The lock is held (naming the holder and the take-over flag) or unusable.
-    pub fn lock(&self, target: &Target) -> anyhow::Result<ClusterLock> {
-        let take_over = self.take_over_stale_lock || target.kind == TargetKind::EmbeddedSim;
-        Ok(lock_cluster(&self.artifacts, &target.cluster, take_over)?)
+    pub fn lock(&self, kind: TargetKind, cluster: &str) -> anyhow::Result<ClusterLock> {
+        let take_over = self.take_over_stale_lock || kind == TargetKind::EmbeddedSim;
+        Ok(lock_cluster(&self.artifacts, cluster, take_over)?)
     }
 }

@@ -1,9 +1,14 @@
 //! Rendering results: human text by default, JSON with `--json`.
 
+use std::io::IsTerminal as _;
+
 use serde::Serialize;
+
+use crate::target::TargetKind;
 
 /// The output flags every tool takes.
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Output")]
 pub struct OutputArgs {
     /// Print machine-readable JSON on stdout instead of text (streams print one object per line).
     #[arg(long, global = true)]
@@ -14,12 +19,26 @@ pub struct OutputArgs {
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
     json: bool,
+    target: Option<TargetKind>,
 }
 
 impl Output {
-    /// From the parsed flags.
+    /// From the parsed flags; JSON documents carry no `"target"` until [`Self::on`].
     pub fn new(args: &OutputArgs) -> Self {
-        Output { json: args.json }
+        Output {
+            json: args.json,
+            target: None,
+        }
+    }
+
+    /// The same output for a tool acting on `target`: every JSON document then carries
+    /// `"target": "real" | "embedded-sim"`.
+    #[must_use]
+    pub fn on(self, target: TargetKind) -> Self {
+        Output {
+            target: Some(target),
+            ..self
+        }
     }
 
     /// True when printing JSON.
@@ -30,7 +49,10 @@ impl Output {
     /// Prints a whole result: pretty JSON, or the text `human` renders.
     pub fn result<T: Serialize>(&self, value: &T, human: impl FnOnce(&T) -> String) {
         if self.json {
-            match serde_json::to_string_pretty(value) {
+            match self
+                .document(value)
+                .and_then(|doc| serde_json::to_string_pretty(&doc))
+            {
                 Ok(text) => println!("{text}"),
                 Err(error) => eprintln!("error: cannot render JSON: {error}"),
             }
@@ -42,13 +64,33 @@ impl Output {
     /// Prints one item of a stream: one JSON line, or the text `human` renders.
     pub fn item<T: Serialize>(&self, value: &T, human: impl FnOnce(&T) -> String) {
         if self.json {
-            match serde_json::to_string(value) {
+            match self
+                .document(value)
+                .and_then(|doc| serde_json::to_string(&doc))
+            {
                 Ok(text) => println!("{text}"),
                 Err(error) => eprintln!("error: cannot render JSON: {error}"),
             }
         } else {
             print!("{}", human(value));
         }
+    }
+
+    /// `value` as a JSON document with the target added: an object gains a `"target"`
+    /// member; anything else is wrapped as `{"target", "result"}`.
+    fn document<T: Serialize>(&self, value: &T) -> serde_json::Result<serde_json::Value> {
+        let value = serde_json::to_value(value)?;
+        let Some(target) = self.target else {
+            return Ok(value);
+        };
+        let target = serde_json::to_value(target)?;
+        Ok(match value {
+            serde_json::Value::Object(mut object) => {
+                object.insert("target".to_owned(), target);
+                serde_json::Value::Object(object)
+            }
+            other => serde_json::json!({"target": target, "result": other}),
+        })
     }
 
     /// A progress note on stderr (text mode only, so JSON on stdout stays clean).
@@ -93,7 +135,8 @@ pub fn short_id(id: &str) -> &str {
     id.get(..12).unwrap_or(id)
 }
 
-/// Starts logging to stderr, filtered by `RUST_LOG` (default: warnings only).
+/// Starts logging to stderr, filtered by `RUST_LOG` (default: warnings only); colours only
+/// when stderr is a terminal, so logs written to files and pipes carry no ANSI codes.
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
@@ -101,5 +144,6 @@ pub fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }

@@ -26,14 +26,19 @@ pub async fn render_events(mut events: EventStream, output: Output) -> EventLog 
     } else {
         View::Lines
     };
+    let mut counter = Counter::default();
     while let Some(event) = events.next().await {
         log.record(&event, Instant::now());
+        let finished = counter.count(&event);
         match &mut view {
             View::Json => output.item(&event, |_| String::new()),
-            View::Bars(bars) => bars.show(&event),
+            View::Bars(bars) => bars.show(&event, &counter),
             View::Lines => {
                 if let Some(line) = describe(&event) {
                     eprintln!("{line}");
+                }
+                if finished {
+                    eprintln!("{}", counter.describe());
                 }
             }
         }
@@ -50,8 +55,40 @@ enum View {
     Lines,
 }
 
+/// How many of the plan's nodes reached a final phase: the overall "n of N".
+#[derive(Default)]
+struct Counter {
+    total: usize,
+    finished: usize,
+}
+
+impl Counter {
+    /// Counts `event`; true when it finished a node.
+    fn count(&mut self, event: &Event) -> bool {
+        match event {
+            Event::Run(RunEvent::Plan(plan)) => {
+                self.total = plan.nodes.len();
+                self.finished = 0;
+                false
+            }
+            Event::Rollout(RolloutEvent::PhaseChanged { from, to, .. })
+                if to.is_terminal() && !from.is_terminal() =>
+            {
+                self.finished += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("{} of {} nodes finished", self.finished, self.total)
+    }
+}
+
 struct Bars {
     multi: MultiProgress,
+    overall: Option<ProgressBar>,
     nodes: BTreeMap<String, ProgressBar>,
 }
 
@@ -59,15 +96,29 @@ impl Default for Bars {
     fn default() -> Self {
         Bars {
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            overall: None,
             nodes: BTreeMap::new(),
         }
     }
 }
 
 impl Bars {
-    fn show(&mut self, event: &Event) {
+    fn show(&mut self, event: &Event, counter: &Counter) {
+        if let Some(overall) = &self.overall {
+            overall.set_position(u64::try_from(counter.finished).unwrap_or(u64::MAX));
+            overall.set_message(counter.describe());
+        }
         match event {
             Event::Run(RunEvent::Plan(plan)) => {
+                let overall = self.multi.add(ProgressBar::new(
+                    u64::try_from(plan.nodes.len()).unwrap_or(u64::MAX),
+                ));
+                overall.set_style(
+                    ProgressStyle::with_template("{bar:30} {msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+                overall.set_message(counter.describe());
+                self.overall = Some(overall);
                 let style =
                     ProgressStyle::with_template("{spinner} {prefix:<14} {elapsed:>4} {wide_msg}")
                         .unwrap_or_else(|_| ProgressStyle::default_spinner());
@@ -116,6 +167,9 @@ impl Bars {
     }
 
     fn finish(&self) {
+        if let Some(overall) = &self.overall {
+            overall.abandon();
+        }
         for bar in self.nodes.values() {
             if !bar.is_finished() {
                 bar.abandon();

@@ -39,6 +39,7 @@ fn node_table(report: &Report) -> String {
         .iter()
         .map(|node| {
             let (device, routes) = device_columns(node.extension_status.as_ref());
+            let tailnet = tailnet_column(node.extension_status.as_ref());
             let note = node
                 .failure
                 .clone()
@@ -58,6 +59,7 @@ fn node_table(report: &Report) -> String {
                     .to_owned(),
                 device,
                 routes,
+                tailnet,
                 node.seconds.map_or("-".to_owned(), |s| format!("{s:.0}s")),
                 note,
             ]
@@ -72,11 +74,31 @@ fn node_table(report: &Report) -> String {
             "SCHEMATIC",
             "DEVICE",
             "APPROVED ROUTES",
+            "TAILNET API",
             "TOOK",
             "NOTE",
         ],
         &rows,
     )
+}
+
+/// The TAILNET API column: whether the node's Talos API was reached by its MagicDNS name.
+fn tailnet_column(status: Option<&serde_json::Value>) -> String {
+    let probes = status
+        .and_then(|status| status["connectivity"].as_array())
+        .cloned()
+        .unwrap_or_default();
+    let Some(probe) = probes
+        .iter()
+        .find(|probe| probe["name"] == talos_rollout::profiles::tailscale::TALOS_API_OVER_TAILNET)
+    else {
+        return "-".to_owned();
+    };
+    match probe["outcome"].as_str() {
+        Some("reached") => format!("proven ({})", probe["target"].as_str().unwrap_or("?")),
+        Some("not_proven") => "not proven".to_owned(),
+        _ => "FAILED".to_owned(),
+    }
 }
 
 /// The DEVICE and APPROVED ROUTES columns from a Tailscale profile's live status (`-` for

@@ -44,6 +44,7 @@ fn assert_halted_in(report: &Value, phase: &str) {
     );
     assert_eq!(report["halted_by"], failed["node"]);
     assert_untouched(report, "k8s-3");
+    assert_eq!(node(report, "k8s-3")["status"], "NotStarted");
 }
 
 #[test]
@@ -133,6 +134,14 @@ fn routes_that_are_never_advertised_halt_in_the_tailnet_phase() {
     );
     assert_eq!(code, Some(1));
     assert_halted_in(&report, "PostVerify");
+    let failing = node(&report, "k8s-2")["failing_checks"].clone();
+    assert!(
+        failing.as_array().unwrap().iter().any(|check| check
+            .as_str()
+            .unwrap()
+            .starts_with("routes advertised: not met")),
+        "the failed node's failing checks: {failing}"
+    );
 }
 
 fn assert_all_converged(code: Option<i32>, report: &Value, stderr: &str) {

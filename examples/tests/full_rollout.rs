@@ -163,8 +163,8 @@ fn plan_prints_the_dry_run_and_changes_nothing() {
     assert!(!artifacts_dir.exists(), "--plan wrote artifacts");
 
     let after = run(sim.command("get-extensions").arg("--json"));
-    let nodes: Value = serde_json::from_slice(&after.stdout).unwrap();
-    for node in nodes.as_array().unwrap() {
+    let listing: Value = serde_json::from_slice(&after.stdout).unwrap();
+    for node in listing["nodes"].as_array().unwrap() {
         let names: Vec<&str> = node["extensions"]
             .as_array()
             .unwrap()
@@ -194,6 +194,15 @@ fn without_arguments_the_embedded_seed_cluster_converges() {
     assert!(
         stdout.contains("every node converged"),
         "no summary table: {stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("embedded simulated cluster"),
+        "the sim is not announced: {stderr}"
+    );
+    assert!(
+        stderr.contains("1 of 3 nodes finished") && stderr.contains("3 of 3 nodes finished"),
+        "no overall progress: {stderr}"
     );
 }
 

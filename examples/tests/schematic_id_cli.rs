@@ -110,3 +110,43 @@ fn server_dependent_quoting_is_a_warning_on_stderr_only() {
     assert_eq!(stdout(&output).trim().len(), 64);
     assert!(stderr(&output).contains("warning"), "{}", stderr(&output));
 }
+
+/// An endless stdin stops at the size bound: exit 2 at once, memory bounded.
+#[cfg(unix)]
+#[test]
+fn an_endless_stdin_is_refused_quickly() {
+    let started = std::time::Instant::now();
+    let output = Command::new(binary())
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("larger than"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
+
+/// Short extension names hash as written but build nothing: warned about, as
+/// create-schematic refuses them.
+#[test]
+fn a_short_extension_name_is_warned_about() {
+    let output = schematic_id(
+        &["--json"],
+        b"customization: {systemExtensions: {officialExtensions: [tailscale]}}",
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("siderolabs/tailscale"),
+        "{}",
+        stderr(&output)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        report["warnings"].as_array().map(Vec::len),
+        Some(1),
+        "{report}"
+    );
+}

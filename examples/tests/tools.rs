@@ -27,7 +27,7 @@ fn every_tool_explains_itself_with_help() {
             String::from_utf8_lossy(&output.stderr)
         );
         let help = String::from_utf8_lossy(&output.stdout);
-        for flag in ["--talosconfig", "--json"] {
+        for flag in ["--sim", "--json"] {
             assert!(help.contains(flag), "{tool} --help lacks {flag}");
         }
     }
@@ -71,7 +71,8 @@ fn status_rotation_and_rollback_after_a_rollout() {
         String::from_utf8_lossy(&approval.stderr)
     );
     let approved: Value = serde_json::from_slice(&approval.stdout).unwrap();
-    for device in approved.as_array().unwrap() {
+    assert_eq!(approved["target"], "real", "{approved}");
+    for device in approved["devices"].as_array().unwrap() {
         assert_eq!(
             device["approved"],
             serde_json::json!(["10.43.0.0/16"]),
@@ -102,7 +103,7 @@ fn status_rotation_and_rollback_after_a_rollout() {
     let worker = sim.address("k8s-2");
     let rollback = run(sim
         .command("rollback")
-        .args(FAST)
+        .args(["--check-interval-seconds", "1"])
         .args(artifacts_flag)
         .args(["--node", &worker]));
     assert!(
@@ -116,8 +117,8 @@ fn status_rotation_and_rollback_after_a_rollout() {
         "the result line must agree with exit 0: {said}"
     );
     let extensions = run(sim.command("get-extensions").arg("--json"));
-    let nodes: Value = serde_json::from_slice(&extensions.stdout).unwrap();
-    for node in nodes.as_array().unwrap() {
+    let listing: Value = serde_json::from_slice(&extensions.stdout).unwrap();
+    for node in listing["nodes"].as_array().unwrap() {
         let names: Vec<&str> = node["extensions"]
             .as_array()
             .unwrap()
@@ -212,6 +213,14 @@ fn status_watch_prints_one_json_line_per_round() {
     child.wait().unwrap();
     assert_eq!(rounds.len(), 2);
     assert!(rounds.iter().all(|round| round["health"] == "unhealthy"));
+    for round in &rounds {
+        let checked_at = round["checked_at"].as_str().unwrap();
+        assert!(
+            time::OffsetDateTime::parse(checked_at, &time::format_description::well_known::Rfc3339)
+                .is_ok(),
+            "{round}"
+        );
+    }
 }
 
 #[test]
@@ -230,4 +239,107 @@ fn sim_cluster_writes_a_private_kubeconfig_for_its_kubernetes_api() {
     assert!(text.contains(&server), "{text}");
     assert!(text.contains("current-context: admin@sim"), "{text}");
     assert!(text.contains("client-key-data: "), "{text}");
+}
+
+/// The samples of one Prometheus scrape of `url`, fetched over HTTP and parsed by an
+/// exposition-format parser.
+fn scrape(url: &str) -> Vec<prometheus_parse::Sample> {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let body = runtime.block_on(async {
+        let response = reqwest::get(url).await.unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            content_type.starts_with("application/openmetrics-text"),
+            "{content_type}"
+        );
+        response.text().await.unwrap()
+    });
+    let lines = body.lines().map(|line| Ok(line.to_owned()));
+    prometheus_parse::Scrape::parse(lines).unwrap().samples
+}
+
+/// The value of `metric` for `node`, if the scrape has that series.
+fn sample(samples: &[prometheus_parse::Sample], metric: &str, node: &str) -> Option<f64> {
+    samples
+        .iter()
+        .find(|sample| sample.metric == metric && sample.labels.get("node") == Some(node))
+        .map(|sample| match sample.value {
+            prometheus_parse::Value::Gauge(value) | prometheus_parse::Value::Untyped(value) => {
+                value
+            }
+            _ => f64::NAN,
+        })
+}
+
+#[test]
+fn status_serves_per_node_metrics_with_a_reader_talosconfig() {
+    let sim = SimCluster::start(&["--nodes", "2", "--control-planes", "1"]);
+    let artifacts = tempfile::tempdir().unwrap();
+    let rollout = run(sim
+        .command("full-rollout")
+        .args(FAST)
+        .args(["--artifacts", artifacts.path().to_str().unwrap()]));
+    assert!(
+        rollout.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rollout.stderr)
+    );
+
+    let mut child = sim
+        .reader_command("status")
+        .args([
+            "--serve-metrics",
+            "127.0.0.1:0",
+            "--interval",
+            "1",
+            "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let url = std::io::BufRead::lines(stderr)
+        .map_while(Result::ok)
+        .find_map(|line| line.strip_prefix("serving metrics on ").map(str::to_owned))
+        .expect("status announces its metrics address");
+    // One round is done once its JSON line is out; the metrics hold that round.
+    let round: Value = serde_json::from_str(&support::lines(&mut child).next().unwrap()).unwrap();
+    let samples = scrape(&url);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    assert_eq!(round["health"], "healthy", "{round}");
+    for node in round["nodes"].as_array().unwrap() {
+        let skipped = node["not_checked"].to_string();
+        assert!(skipped.contains("os:admin"), "{skipped}");
+        let node = node["node"].as_str().unwrap();
+        for (metric, expected) in [
+            ("talos_rollout_extension_installed", 1.0),
+            ("talos_rollout_extension_service_running", 1.0),
+            ("talos_rollout_schematic_info", 1.0),
+            ("talos_rollout_tailscale_device_online", 1.0),
+            ("talos_rollout_tailscale_routes_advertised", 1.0),
+            ("talos_rollout_tailscale_route_approved", 1.0),
+        ] {
+            assert_eq!(
+                sample(&samples, metric, node),
+                Some(expected),
+                "{metric} {node}"
+            );
+        }
+        let healthy = samples.iter().find(|s| {
+            s.metric == "talos_rollout_node_health"
+                && s.labels.get("node") == Some(node)
+                && s.labels.get("health") == Some("healthy")
+        });
+        assert!(
+            matches!(healthy.map(|s| &s.value), Some(prometheus_parse::Value::Gauge(v)) if *v == 1.0),
+            "{healthy:?}"
+        );
+    }
 }

@@ -142,6 +142,26 @@ pub(crate) fn check_schematic_extensions(
     Ok(())
 }
 
+/// What can be said offline about a schematic's extension names: a short name (no `org/`)
+/// that names no official extension, or an old name the factory substitutes at build time.
+/// Whether a full name exists for a Talos version needs the factory's list
+/// ([`crate::FactoryClient::create_schematic_for_version`] checks it).
+pub fn offline_extension_warnings(schematic: &Schematic) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for name in schematic.official_extensions() {
+        if !name.contains('/') {
+            warnings.push(format!(
+                "extension {name:?} is a short name: the factory hashes it as written but cannot build an image with it; write the full name, e.g. siderolabs/{name}"
+            ));
+        } else if let Some((_, current)) = EXTENSION_ALIASES.iter().find(|(old, _)| old == name) {
+            warnings.push(format!(
+                "extension {name:?} is an old name; the factory builds siderolabs/{current} in its place (the ID keeps the old name)"
+            ));
+        }
+    }
+    warnings
+}
+
 fn unknown(list: &[ExtensionInfo], version: &str, query: &str) -> Error {
     let needle = short_name(query).to_ascii_lowercase();
     let suggestions = list
@@ -252,5 +272,29 @@ mod tests {
                 "{err}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod offline_tests {
+    use super::*;
+
+    #[test]
+    fn short_and_old_names_are_warned_about_offline() {
+        let schematic = Schematic::from_yaml(
+            "customization: {systemExtensions: {officialExtensions: [tailscale, siderolabs/i915-ucode, siderolabs/iscsi-tools]}}",
+        )
+        .unwrap();
+        let warnings = offline_extension_warnings(&schematic);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].contains("\"tailscale\" is a short name"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[1].contains("siderolabs/i915 in its place"),
+            "{warnings:?}"
+        );
     }
 }

@@ -28,7 +28,7 @@ pub mod schematic;
 mod yaml;
 
 pub use canonical::VersionDependentString;
-pub use catalog::{EXTENSION_ALIASES, ExtensionInfo, OverlayInfo};
+pub use catalog::{EXTENSION_ALIASES, ExtensionInfo, OverlayInfo, offline_extension_warnings};
 pub use client::{
     Backoff, CreateWarning, CreatedSchematic, DEFAULT_FACTORY_URL, DEFAULT_RETRY, FactoryClient,
     FactoryClientBuilder, OnIdMismatch,

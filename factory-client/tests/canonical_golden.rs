@@ -363,3 +363,18 @@ fn near_numbers_are_quoted_only_when_they_resolve() {
     let expected = "customization:\n    extraKernelArgs:\n        - 1e400\n        - 0b12\n        - \"08\"\n        - \"1_000\"\n        - \"+.inf\"\n        - a  b\n";
     assert_eq!(canonical(input), expected);
 }
+
+/// A string starting with U+FEFF is double-quoted with every character escaped (the
+/// factory's emitter checks for a byte-order mark at the start of the value, not at each
+/// character); a U+FEFF elsewhere escapes only itself.
+#[test]
+fn a_leading_byte_order_mark_escapes_the_whole_string() {
+    assert_eq!(
+        canonical("customization: {extraKernelArgs: [\"\\uFEFFab c\\u00e9\"]}"),
+        "customization:\n    extraKernelArgs:\n        - \"\\uFEFF\\x61\\x62\\x20\\x63\\xE9\"\n"
+    );
+    assert_eq!(
+        canonical("customization: {extraKernelArgs: [\"a\\uFEFFb\"]}"),
+        "customization:\n    extraKernelArgs:\n        - \"a\\uFEFFb\"\n"
+    );
+}

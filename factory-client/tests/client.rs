@@ -607,6 +607,22 @@ fn invalid_base_urls_are_refused() {
     }
 }
 
+#[test]
+fn plain_http_is_refused_off_loopback_unless_allowed() {
+    let refused = FactoryClient::new("http://factory.example.com");
+    assert!(
+        matches!(&refused, Err(Error::InvalidUrl { reason, .. }) if reason.contains("cleartext")),
+        "{refused:?}"
+    );
+    assert!(FactoryClient::new("http://127.0.0.1:8080").is_ok());
+    assert!(FactoryClient::new("http://localhost:8080").is_ok());
+    let allowed = FactoryClient::builder()
+        .base_url("http://factory.example.com")
+        .allow_insecure_http(true)
+        .build();
+    assert!(allowed.is_ok(), "{allowed:?}");
+}
+
 /// Only 5xx answers and transport failures are retried: any other 4xx fails at once.
 #[tokio::test]
 async fn other_client_errors_are_not_retried() {

@@ -236,7 +236,31 @@ fn alias_bombs_fail_instead_of_exhausting_memory() {
         yaml.push_str(&format!("a{level}: &a{level} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"));
     }
     let err = rejection(&yaml);
+    assert!(
+        err.message().contains("too large after expanding aliases"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_large_document_without_aliases_gets_an_honest_size_error() {
+    // More nodes than the bound, but no alias: the message must not blame aliases.
+    let many = format!(
+        "customization: {{extraKernelArgs: [{}a]}}\n",
+        "a,".repeat(120_000)
+    );
+    let err = rejection(&many);
     assert!(err.message().contains("too large"), "{err}");
+    assert!(!err.message().contains("alias"), "{err}");
+
+    // Ten megabytes of plain YAML: refused for its size before parsing.
+    let huge = format!(
+        "customization: {{extraKernelArgs: [{}]}}\n",
+        "a".repeat(10 << 20)
+    );
+    let err = rejection(&huge);
+    assert!(err.message().contains("bytes; at most"), "{err}");
+    assert!(!err.message().contains("alias"), "{err}");
 }
 
 #[test]

@@ -174,12 +174,15 @@ fn a_post_verify_gate_checks_the_named_checks_of_its_own_step() {
             .passed
     );
     let verdict = first.evaluate(node, &named(&[(DEVICE_ONLINE, true)]));
-    assert_eq!(verdict.failing(), "routes advertised (not evaluated)");
+    assert_eq!(
+        verdict.failing(),
+        "routes advertised: not met (not evaluated)"
+    );
 
     let last = stage_gate(GateStage::PostVerify(2), node, 3, &plan.settings);
     assert_eq!(last.condition().needs().named, [ROUTES_APPROVED]);
     let verdict = last.evaluate(node, &named(&[(ROUTES_APPROVED, false)]));
-    assert_eq!(verdict.failing(), "routes approved (not yet)");
+    assert_eq!(verdict.failing(), "routes approved: not met (not yet)");
 }
 
 #[test]
@@ -193,7 +196,10 @@ fn soak_repeats_verify_and_adds_the_profiles_soak_checks() {
     assert!(soak.evaluate(node, &observed).passed);
     observed.named.clear();
     let verdict = soak.evaluate(node, &observed);
-    assert_eq!(verdict.failing(), "tailnet device online (not evaluated)");
+    assert_eq!(
+        verdict.failing(),
+        "tailnet device online: not met (not evaluated)"
+    );
 }
 
 #[test]
@@ -214,7 +220,7 @@ fn user_gates_named_in_the_spec_join_their_stage() {
     let mut observed = named(&[("ingress answers", false)]);
     observed.node = Some(upgraded(node));
     let verdict = stage_gate(GateStage::Verify, node, 3, &plan.settings).evaluate(node, &observed);
-    assert_eq!(verdict.failing(), "ingress answers (not yet)");
+    assert_eq!(verdict.failing(), "ingress answers: not met (not yet)");
 }
 
 #[test]

@@ -10,7 +10,8 @@ use proptest::prelude::*;
 use rollout_core::ClusterFacts;
 use rollout_core::gate::GateStage;
 use rollout_core::machine::{
-    Action, JournalEntry, NodeRequest, Observation, Phase, RollbackMethod, RolloutEvent, Step,
+    Action, JournalEntry, MachineOptions, NodeRequest, Observation, Phase, RollbackMethod,
+    RolloutEvent, Step,
 };
 use rollout_core::plan::Plan;
 use rollout_core::spec::FailurePolicy;
@@ -209,7 +210,7 @@ fn a_broken_upgrade_halts_and_no_further_node_starts() {
     let phases = h.phases();
     assert_eq!(phases["k8s-2"], Phase::Done);
     assert_eq!(phases["k8s-3"], Phase::Halted);
-    assert_eq!(phases["k8s-1"], Phase::Halted);
+    assert_eq!(phases["k8s-1"], Phase::NotStarted);
     assert!(
         h.world.performed.iter().all(|(n, _)| n != "k8s-1"),
         "k8s-1 must never be touched"
@@ -227,7 +228,7 @@ fn rollback_restores_config_and_boots_the_previous_image() {
     h.run(&[]);
     let phases = h.phases();
     assert_eq!(phases["k8s-3"], Phase::RolledBack);
-    assert_eq!(phases["k8s-1"], Phase::Halted);
+    assert_eq!(phases["k8s-1"], Phase::NotStarted);
     let node = &h.world.nodes["k8s-3"];
     let from = &plan.node("k8s-3").unwrap().from;
     assert_eq!(node.running.schematic_id, from.schematic_id);
@@ -543,7 +544,12 @@ fn a_factory_that_disagrees_on_the_schematic_id_halts_before_any_node_is_touched
     );
     assert_eq!(rollout.poll_action(now), None);
     assert!(rollout.is_finished());
-    assert!(rollout.status().iter().all(|s| s.phase == Phase::Halted));
+    assert!(
+        rollout
+            .status()
+            .iter()
+            .all(|s| s.phase == Phase::NotStarted)
+    );
     let events: Vec<RolloutEvent> = std::iter::from_fn(|| rollout.poll_event()).collect();
     assert!(
         events
@@ -704,14 +710,15 @@ impl Crash {
     }
 }
 
-fn end_state(
+fn end_state_with(
     plan: &Plan,
+    options: MachineOptions,
     setup: impl Fn(&mut World),
     crash: Option<(usize, Crash)>,
 ) -> (Vec<(String, Phase)>, String) {
     let mut world = World::new(plan);
     setup(&mut world);
-    let mut h = Harness::new(plan.clone(), world, Instant::now());
+    let mut h = Harness::with_options(plan.clone(), world, Instant::now(), options);
     let mut crashed = false;
     loop {
         if let Some((_, how)) = crash.filter(|(at, _)| !crashed && *at == h.handled) {
@@ -733,15 +740,19 @@ fn crash_everywhere(policy: FailurePolicy, setup: fn(&mut World)) {
 }
 
 fn crash_everywhere_in(plan: &Plan, setup: fn(&mut World)) {
+    crash_everywhere_with(plan, MachineOptions::default(), setup);
+}
+
+fn crash_everywhere_with(plan: &Plan, options: MachineOptions, setup: fn(&mut World)) {
     let plan = plan.clone();
-    let reference = end_state(&plan, setup, None);
+    let reference = end_state_with(&plan, options, setup, None);
     let mut world = World::new(&plan);
     setup(&mut world);
-    let mut h = Harness::new(plan.clone(), world, Instant::now());
+    let mut h = Harness::with_options(plan.clone(), world, Instant::now(), options);
     h.run(&[]);
     for crash_after in 0..=h.handled {
         for how in [Crash::BetweenActions, Crash::MidAction, Crash::MidJournal] {
-            let resumed = end_state(&plan, setup, Some((crash_after, how)));
+            let resumed = end_state_with(&plan, options, setup, Some((crash_after, how)));
             assert_eq!(
                 resumed, reference,
                 "{how:?} crash after {crash_after} observations diverged"
@@ -875,23 +886,25 @@ proptest! {
             prop_assert!(round < 50_000, "did not finish: {:?}", h.rollout.status());
         }
         for (node, phase) in h.phases() {
-            prop_assert!(matches!(phase, Phase::Done | Phase::Halted | Phase::RolledBack), "{node} ended {phase:?}");
+            prop_assert!(matches!(phase, Phase::Done | Phase::Halted | Phase::NotStarted | Phase::RolledBack), "{node} ended {phase:?}");
         }
     }
 }
 
-#[test]
-fn with_a_kubernetes_port_nodes_are_cordoned_drained_and_uncordoned_around_the_reboot() {
-    let plan = seed_plan(FailurePolicy::Halt);
+/// A harness whose driver has a Kubernetes port (cordon, drain and uncordon run).
+fn draining(plan: &Plan, setup: impl Fn(&mut World)) -> Harness {
     let options = rollout_core::machine::MachineOptions { drain: true };
-    let mut h = Harness::with_options(plan.clone(), World::new(&plan), Instant::now(), options);
-    h.run(&[]);
-    assert!(h.phases().values().all(|p| *p == Phase::Done));
-    let order: Vec<&str> = h
-        .world
+    let mut world = World::new(plan);
+    setup(&mut world);
+    Harness::with_options(plan.clone(), world, Instant::now(), options)
+}
+
+/// The install, cordon, drain, reboot and uncordon requests `node` got, in order.
+fn kube_order(h: &Harness, node: &str) -> Vec<&'static str> {
+    h.world
         .performed
         .iter()
-        .filter(|(n, _)| n == "k8s-2")
+        .filter(|(n, _)| n == node)
         .filter_map(|(_, r)| match r {
             NodeRequest::Cordon => Some("cordon"),
             NodeRequest::Drain => Some("drain"),
@@ -900,6 +913,99 @@ fn with_a_kubernetes_port_nodes_are_cordoned_drained_and_uncordoned_around_the_r
             NodeRequest::Uncordon => Some("uncordon"),
             _ => None,
         })
-        .collect();
-    assert_eq!(order, ["cordon", "drain", "install", "reboot", "uncordon"]);
+        .collect()
+}
+
+#[test]
+fn with_a_kubernetes_port_nodes_are_installed_then_cordoned_drained_rebooted_and_uncordoned() {
+    let mut h = draining(&seed_plan(FailurePolicy::Halt), |_| {});
+    h.run(&[]);
+    assert!(h.phases().values().all(|p| *p == Phase::Done));
+    assert_eq!(
+        kube_order(&h, "k8s-2"),
+        ["install", "cordon", "drain", "reboot", "uncordon"]
+    );
+    assert!(h.world.nodes.values().all(|node| !node.cordoned));
+}
+
+#[test]
+fn the_legacy_path_leaves_the_drain_to_talos_even_with_a_kubernetes_port() {
+    let mut h = draining(&legacy_seed_plan(FailurePolicy::Halt), |_| {});
+    h.run(&[]);
+    assert!(h.phases().values().all(|p| *p == Phase::Done));
+    assert_eq!(kube_order(&h, "k8s-2"), ["install"]);
+}
+
+#[test]
+fn a_failed_drain_uncordons_and_halts_before_any_reboot() {
+    for policy in [FailurePolicy::Halt, FailurePolicy::Rollback] {
+        let mut h = draining(&seed_plan(policy), |world| {
+            world.refused.push(("k8s-3".into(), Step::Drain));
+        });
+        h.run(&[]);
+        let phases = h.phases();
+        assert_eq!(phases["k8s-3"], Phase::Halted, "{policy:?}");
+        assert_eq!(phases["k8s-1"], Phase::Halted, "{policy:?}");
+        assert_eq!(
+            kube_order(&h, "k8s-3"),
+            ["install", "cordon", "drain", "uncordon"],
+            "{policy:?}"
+        );
+        assert!(!h.world.nodes["k8s-3"].cordoned, "{policy:?}");
+        let failure = h.rollout.status()[1].failure.clone().unwrap();
+        assert_eq!(failure.phase, Phase::Drain, "{policy:?}");
+        let warned = h.events.iter().any(|e| {
+            matches!(e, RolloutEvent::Warning { message, .. } if message.contains("uncordoned"))
+        });
+        assert!(warned, "{policy:?}");
+    }
+}
+
+#[test]
+fn a_node_that_fails_verification_after_its_reboot_stays_cordoned_and_says_so() {
+    let mut h = draining(&seed_plan(FailurePolicy::Halt), |world| {
+        world.nodes.get_mut("k8s-3").unwrap().broken_upgrade = true;
+    });
+    h.run(&[]);
+    assert_eq!(h.phases()["k8s-3"], Phase::Halted);
+    assert!(h.world.nodes["k8s-3"].cordoned);
+    assert!(!kube_order(&h, "k8s-3").contains(&"uncordon"));
+    let said = h.events.iter().any(|e| {
+        matches!(e, RolloutEvent::Warning { node: Some(n), message } if n == "k8s-3" && message.contains("stays cordoned"))
+    });
+    assert!(said);
+}
+
+#[test]
+fn a_halted_drain_is_retried_with_a_new_cordon_and_ends_uncordoned() {
+    let mut h = draining(&seed_plan(FailurePolicy::Halt), |world| {
+        world.refused.push(("k8s-3".into(), Step::Drain));
+    });
+    h.run(&[]);
+    assert_eq!(h.phases()["k8s-3"], Phase::Halted);
+    h.world.refused.clear();
+    h.resume_halted();
+    h.run(&[]);
+    assert!(
+        h.phases().values().all(|p| *p == Phase::Done),
+        "{:?}",
+        h.phases()
+    );
+    assert_eq!(
+        kube_order(&h, "k8s-3"),
+        [
+            "install", "cordon", "drain", "uncordon", "cordon", "drain", "reboot", "uncordon"
+        ]
+    );
+    assert!(!h.world.nodes["k8s-3"].cordoned);
+}
+
+#[test]
+fn crash_at_every_step_of_a_draining_rollout_then_resume_reaches_the_same_end_state() {
+    let drain = rollout_core::machine::MachineOptions { drain: true };
+    let plan = seed_plan(FailurePolicy::Halt);
+    crash_everywhere_with(&plan, drain, |_| {});
+    crash_everywhere_with(&plan, drain, |world| {
+        world.refused.push(("k8s-3".into(), Step::Drain));
+    });
 }

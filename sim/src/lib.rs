@@ -50,5 +50,5 @@ pub use faults::{Faults, TAILSCALE_EXTENSION};
 pub use http_server::HttpServer;
 pub use sim::{
     CONTEXT_NAME, DEFAULT_EXTENSIONS, DEFAULT_SERVICE_CIDR, DEFAULT_TALOS_VERSION, MAX_NODES, Sim,
-    SimBuilder,
+    SimBuilder, TailnetDns,
 };

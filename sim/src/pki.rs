@@ -171,7 +171,7 @@ impl Pki {
     /// [`Error::Pki`] for an invalid SAN or a signing failure, [`Error::Tls`] when rustls
     /// rejects the configuration.
     pub fn server_config(&self, sans: &[&str]) -> Result<Arc<rustls::ServerConfig>, Error> {
-        self.server_config_with_alpn(sans, b"h2")
+        self.server_config_alpn(sans, b"h2")
     }
 
     /// As [`Pki::server_config`], offering HTTP/1.1 (`http/1.1`) instead of `h2`: the
@@ -181,15 +181,40 @@ impl Pki {
     ///
     /// As [`Pki::server_config`].
     pub fn http1_server_config(&self, sans: &[&str]) -> Result<Arc<rustls::ServerConfig>, Error> {
-        self.server_config_with_alpn(sans, b"http/1.1")
+        self.server_config_alpn(sans, b"http/1.1")
     }
 
-    fn server_config_with_alpn(
+    fn server_config_alpn(
         &self,
         sans: &[&str],
         alpn: &[u8],
     ) -> Result<Arc<rustls::ServerConfig>, Error> {
-        let (chain, key) = self.issue_server(sans)?;
+        let sans: Vec<String> = sans.iter().map(|s| (*s).to_owned()).collect();
+        let certificate = self.server_certificate(&sans)?;
+        self.resolver_config(
+            Arc::new(rustls::sign::SingleCertAndKey::from(certificate)),
+            alpn,
+        )
+    }
+
+    /// A server configuration like [`Pki::server_config`] whose certificate `resolver`
+    /// picks at each handshake (so that it can be re-issued while the server runs).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Tls`] when rustls rejects the configuration.
+    pub fn server_config_with(
+        &self,
+        resolver: Arc<dyn rustls::server::ResolvesServerCert>,
+    ) -> Result<Arc<rustls::ServerConfig>, Error> {
+        self.resolver_config(resolver, b"h2")
+    }
+
+    fn resolver_config(
+        &self,
+        resolver: Arc<dyn rustls::server::ResolvesServerCert>,
+        alpn: &[u8],
+    ) -> Result<Arc<rustls::ServerConfig>, Error> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut roots = rustls::RootCertStore::empty();
         roots.add(self.ca_der()).map_err(tls_error)?;
@@ -201,18 +226,36 @@ impl Pki {
             .with_safe_default_protocol_versions()
             .map_err(tls_error)?
             .with_client_cert_verifier(verifier)
-            .with_single_cert(chain, key)
-            .map_err(tls_error)?;
+            .with_cert_resolver(resolver);
         config.alpn_protocols = vec![alpn.to_vec()];
         Ok(Arc::new(config))
     }
 
+    /// An apid server certificate for `sans` (IP addresses or DNS names) with its key,
+    /// ready for rustls.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Pki`] for an invalid SAN or a signing failure, [`Error::Tls`] when the key
+    /// cannot be loaded.
+    pub fn server_certificate(
+        &self,
+        sans: &[String],
+    ) -> Result<Arc<rustls::sign::CertifiedKey>, Error> {
+        let (chain, key) = self.issue_server(sans)?;
+        let provider = rustls::crypto::ring::default_provider();
+        let key = provider
+            .key_provider
+            .load_private_key(key)
+            .map_err(tls_error)?;
+        Ok(Arc::new(rustls::sign::CertifiedKey::new(chain, key)))
+    }
+
     fn issue_server(
         &self,
-        sans: &[&str],
+        sans: &[String],
     ) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), Error> {
-        let sans: Vec<String> = sans.iter().map(|s| (*s).to_owned()).collect();
-        let mut params = CertificateParams::new(sans).map_err(pki_error)?;
+        let mut params = CertificateParams::new(sans.to_vec()).map_err(pki_error)?;
         params.distinguished_name = distinguished_name("talos-sim-apid", &[]);
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];

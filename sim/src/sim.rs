@@ -2,6 +2,7 @@
 //! Factory, a tailnet and a Kubernetes API, all on loopback, plus the talosconfig and
 //! kubeconfig that reach them.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -15,7 +16,7 @@ use crate::http_server::HttpServer;
 use crate::kube::{KubeApi, KubeTimings};
 use crate::mtls::{self, ServerHandle};
 use crate::pki::{LOOPBACK_SANS, Pki};
-use crate::tailnet::{Tailnet, TailnetOptions};
+use crate::tailnet::{DeviceAddresses, Tailnet, TailnetOptions};
 use crate::talos::{
     self, ClusterContext, ClusterSettings, KubeAccess, NodeRole, NodeSpec, TalosCluster, Timings,
 };
@@ -246,6 +247,15 @@ impl SimBuilder {
         for endpoint in 0..self.apid_endpoints {
             apid.push(mtls::serve(talos::routes(&cluster, endpoint), Arc::clone(&tls)).await?);
         }
+        let mut node_apid = Vec::new();
+        for (index, node) in cluster.nodes.iter().enumerate() {
+            let certificate =
+                talos::NodeCertificate::new(Arc::clone(&pki), Arc::clone(node), tailnet.clone());
+            let routes =
+                talos::node_routes(&cluster, Arc::clone(node), self.apid_endpoints + index);
+            let tls = pki.server_config_with(Arc::new(certificate))?;
+            node_apid.push(mtls::serve(routes, tls).await?);
+        }
         let controls = apid.iter().map(ServerHandle::connection_control).collect();
         // Set once, right after serving; nothing else sets it.
         let _ = cluster.ctx.connections.set(controls);
@@ -253,6 +263,7 @@ impl SimBuilder {
             pki,
             kube,
             kube_server,
+            node_apid,
             apid_addrs: apid.iter().map(ServerHandle::addr).collect(),
             apid: apid.into_iter().map(Some).collect(),
             factory_server,
@@ -262,6 +273,41 @@ impl SimBuilder {
             tailnet,
             faults: self.faults,
         })
+    }
+}
+
+/// The sim's dialer seam for "over the tailnet": every registered device's MagicDNS name,
+/// IPv4 and IPv6 address, mapped to its node's own apid on loopback.
+///
+/// Give each pair to [`talos_client::TalosClientBuilder::resolve`] and connect to the name
+/// (port 50000): the TCP connection goes to loopback while TLS verifies the node's
+/// certificate against the name, so a name missing from the node's `machine.certSANs`
+/// fails the handshake exactly as on a real node. Devices appear once the nodes log in.
+#[derive(Debug, Clone)]
+pub struct TailnetDns {
+    cluster: TalosCluster,
+    tailnet: Tailnet,
+    endpoints: Vec<SocketAddr>,
+}
+
+impl TailnetDns {
+    /// Name or address → the node's loopback apid, for every device registered now.
+    pub fn hosts(&self) -> BTreeMap<String, SocketAddr> {
+        let mut hosts = BTreeMap::new();
+        for (node, endpoint) in self.cluster.nodes.iter().zip(&self.endpoints) {
+            let device = node.read(|state| state.tailscale_device.clone());
+            let Some(addresses) = device.and_then(|id| self.tailnet.device_addresses(&id)) else {
+                continue;
+            };
+            for host in [
+                addresses.fqdn,
+                addresses.ipv4.to_string(),
+                addresses.ipv6.to_string(),
+            ] {
+                hosts.insert(host, *endpoint);
+            }
+        }
+        hosts
     }
 }
 
@@ -287,6 +333,8 @@ pub struct Sim {
     apid_addrs: Vec<SocketAddr>,
     /// The apid servers, by index; `None` once stopped.
     apid: Vec<Option<ServerHandle>>,
+    /// Each node's own apid (its certificate is the node's), in node order.
+    node_apid: Vec<ServerHandle>,
     factory_server: HttpServer,
     tailnet_server: HttpServer,
     cluster: TalosCluster,
@@ -370,6 +418,37 @@ impl Sim {
         &self.kube
     }
 
+    /// Where each tailnet name and address of the nodes leads now (see [`TailnetDns`]).
+    pub fn tailnet_hosts(&self) -> BTreeMap<String, SocketAddr> {
+        self.tailnet_dns().hosts()
+    }
+
+    /// A cloneable handle answering [`Sim::tailnet_hosts`] as devices come and go.
+    pub fn tailnet_dns(&self) -> TailnetDns {
+        TailnetDns {
+            cluster: self.cluster.clone(),
+            tailnet: self.tailnet.clone(),
+            endpoints: self.node_apid.iter().map(ServerHandle::addr).collect(),
+        }
+    }
+
+    /// The MagicDNS name and tailnet addresses of the node `host` (hostname or address),
+    /// once its device has registered.
+    pub fn tailnet_addresses(&self, host: &str) -> Option<DeviceAddresses> {
+        let device = self
+            .cluster
+            .find(host)?
+            .read(|state| state.tailscale_device.clone())?;
+        self.tailnet.device_addresses(&device)
+    }
+
+    /// The loopback address of the node `host`'s own apid, whose certificate carries the
+    /// node's addresses and `machine.certSANs` (re-issued when they change).
+    pub fn node_endpoint(&self, host: &str) -> Option<SocketAddr> {
+        let index = self.cluster.index_of(host)?;
+        self.node_apid.get(index).map(ServerHandle::addr)
+    }
+
     /// The Image Factory base URL.
     pub fn factory_url(&self) -> String {
         self.factory_server.url()
@@ -428,7 +507,7 @@ impl Sim {
 
     /// Stops every server and waits for them.
     pub async fn shutdown(self) {
-        for server in self.apid.into_iter().flatten() {
+        for server in self.apid.into_iter().flatten().chain(self.node_apid) {
             server.shutdown().await;
         }
         self.factory_server.shutdown().await;

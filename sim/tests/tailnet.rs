@@ -497,3 +497,36 @@ async fn a_logged_in_node_given_a_new_key_stays_the_same_device() {
     tokio::time::advance(APPEAR_DELAY).await;
     assert_eq!(api.devices("").await.len(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_federated_identity_mints_a_single_use_key_only_for_a_trusted_token_with_tags() {
+    let api = Api::start().await;
+    let (client_id, token) = api.tailnet.federated_identity();
+    let tags = ["tag:k8s".to_owned()];
+    let wrong = SecretString::from("eyJfake.other.token");
+    let refuse = |client_id: &str, token: &SecretString, tags: &[String]| {
+        api.tailnet
+            .federated_login_key(client_id, token, tags)
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(refuse(client_id, token, &[]).contains("require --advertise-tags"));
+    assert!(refuse(client_id, &wrong, &tags).contains("token exchange failed with status 401"));
+    let attribute = format!("{client_id}?reusable=true");
+    assert!(refuse(&attribute, token, &tags).contains("unknown optional config attribute"));
+
+    let permanent = format!("{client_id}?ephemeral=false&preauthorized=true");
+    let key = api
+        .tailnet
+        .federated_login_key(&permanent, token, &tags)
+        .unwrap();
+    let mut registration = Registration::new("k8s-1", key.clone());
+    registration.advertise_tags = tags.to_vec();
+    api.tailnet.register(&registration).unwrap();
+    let mut again = Registration::new("k8s-2", key);
+    again.advertise_tags = tags.to_vec();
+    assert!(
+        api.tailnet.register(&again).is_err(),
+        "the minted key is single-use"
+    );
+}

@@ -1,7 +1,7 @@
 //! Shared mechanics of the SDK's clients, each written once: the retry policy
 //! ([`backoff`]), the `Retry-After` reader ([`retry_after`]), the private-file writer
-//! ([`private_file`]) the bounds parsers apply to untrusted text ([`limits`]) and minimal edits of
-//! hand-written YAML ([`yaml_text`]).
+//! ([`private_file`]), the plain-http rule for base URLs ([`cleartext`]), the bounds parsers
+//! apply to untrusted text ([`limits`]) and minimal edits of hand-written YAML ([`yaml_text`]).
 //!
 //! The default build has no async runtime; the `tokio` feature adds
 //! `backoff::retry` on tokio's timer.
@@ -17,6 +17,7 @@
 //! ```
 
 pub mod backoff;
+pub mod cleartext;
 pub mod limits;
 pub mod private_file;
 pub mod retry_after;

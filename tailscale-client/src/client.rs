@@ -84,6 +84,7 @@ pub struct TailscaleClientBuilder {
     user_agent: Option<String>,
     timers_disabled: bool,
     root_certificates: Vec<Vec<u8>>,
+    allow_insecure_http: bool,
 }
 
 impl TailscaleClientBuilder {
@@ -91,6 +92,13 @@ impl TailscaleClientBuilder {
     /// control server, the simulator, or tests.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
+        self
+    }
+
+    /// Accept a plain `http://` base URL to a host other than loopback (test rigs only: the
+    /// credential then travels in cleartext). Loopback hosts are always accepted.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
         self
     }
 
@@ -154,14 +162,18 @@ impl TailscaleClientBuilder {
     ///
     /// # Errors
     /// [`Error::MissingCredentials`] without credentials, [`Error::InvalidInput`] for a
-    /// base URL that is not an absolute `http(s)` URL, an empty tailnet or a root
+    /// base URL that is not an absolute `http(s)` URL (or plain `http` to a host other than
+    /// loopback without [`Self::allow_insecure_http`]), an empty tailnet or a root
     /// certificate that is not PEM,
     /// [`Error::Transport`] if the HTTP stack cannot be initialised.
     pub fn build(self) -> Result<TailscaleClient> {
         let credentials = self.credentials.ok_or_else(|| Error::MissingCredentials {
             reason: "the builder was given no credentials".to_owned(),
         })?;
-        let base_url = parse_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
+        let base_url = parse_base_url(
+            self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
+            self.allow_insecure_http,
+        )?;
         let tailnet = self.tailnet.unwrap_or_else(|| DEFAULT_TAILNET.to_owned());
         if tailnet.trim().is_empty() {
             return Err(Error::InvalidInput {
@@ -217,7 +229,7 @@ impl TailscaleClientBuilder {
     }
 }
 
-fn parse_base_url(text: &str) -> Result<Url> {
+fn parse_base_url(text: &str, allow_insecure_http: bool) -> Result<Url> {
     let url = Url::parse(text).map_err(|e| Error::InvalidInput {
         field: "base url",
         reason: format!("{text:?} is not a url: {e}"),
@@ -228,6 +240,15 @@ fn parse_base_url(text: &str) -> Result<Url> {
             reason: format!("{text:?} must be an absolute http or https url"),
         });
     }
+    sdk_support::cleartext::check(
+        url.scheme(),
+        url.host_str().unwrap_or_default(),
+        allow_insecure_http,
+    )
+    .map_err(|reason| Error::InvalidInput {
+        field: "base url",
+        reason,
+    })?;
     Ok(url)
 }
 
@@ -270,5 +291,20 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(err.to_string().contains("http or https"), "{err}");
+    }
+
+    #[test]
+    fn plain_http_is_refused_off_loopback_unless_allowed() {
+        let build = |url: &str, allow: bool| {
+            TailscaleClient::builder()
+                .credentials(Credentials::api_key("tskey-api-x"))
+                .base_url(url)
+                .allow_insecure_http(allow)
+                .build()
+        };
+        let err = build("http://api.example.com", false).unwrap_err();
+        assert!(err.to_string().contains("cleartext"), "{err}");
+        assert!(build("http://127.0.0.1:8080", false).is_ok());
+        assert!(build("http://api.example.com", true).is_ok());
     }
 }

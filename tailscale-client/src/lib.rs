@@ -61,3 +61,4 @@ pub use sdk_support::backoff::Backoff;
 
 pub use ipnet::IpNet;
 pub use secrecy::{ExposeSecret, SecretString};
+pub use tags::validate_tag;

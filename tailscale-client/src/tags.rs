@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 ///
 /// # Errors
 /// [`Error::InvalidInput`] explaining the expected form.
-pub(crate) fn validate_tag(tag: &str) -> Result<()> {
+pub fn validate_tag(tag: &str) -> Result<()> {
     let name = tag
         .strip_prefix("tag:")
         .ok_or_else(|| Error::InvalidInput {

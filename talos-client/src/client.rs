@@ -1,7 +1,9 @@
 //! [`TalosClient`] (one per set of endpoints and identity) and [`NodeClient`] (calls routed
 //! to one node).
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -128,6 +130,7 @@ impl TalosClient {
 pub struct TalosClientBuilder {
     endpoints: Vec<String>,
     identity: Option<ClientIdentity>,
+    resolve: HashMap<String, SocketAddr>,
     options: TransportOptions,
 }
 
@@ -136,6 +139,7 @@ impl Default for TalosClientBuilder {
         Self {
             endpoints: Vec::new(),
             identity: None,
+            resolve: HashMap::new(),
             options: TransportOptions {
                 connect_timeout: Duration::from_secs(20),
                 request_timeout: Duration::from_secs(300),
@@ -167,6 +171,16 @@ impl TalosClientBuilder {
     /// The client identity (CA, certificate, key) used for mutual TLS.
     pub fn identity(mut self, identity: ClientIdentity) -> Self {
         self.identity = Some(identity);
+        self
+    }
+
+    /// Connects endpoints whose host is `host` (a name or an IP address, no port) to
+    /// `address` instead of resolving it, as `curl --resolve` does. The server certificate
+    /// is still verified against `host`: a test or a proxy can reach a node under its
+    /// tailnet name without weakening TLS.
+    pub fn resolve(mut self, host: impl Into<String>, address: SocketAddr) -> Self {
+        self.resolve
+            .insert(host.into().to_ascii_lowercase(), address);
         self
     }
 
@@ -202,7 +216,7 @@ impl TalosClientBuilder {
             reason: "no client identity; call .identity() with the talosconfig's CA, certificate and key".to_owned(),
         })?;
         let tls = identity.tls_config()?;
-        let transport = Transport::new(&self.endpoints, &tls, self.options)?;
+        let transport = Transport::new(&self.endpoints, &tls, &self.resolve, self.options)?;
         Ok(TalosClient {
             inner: Arc::new(Inner {
                 transport,

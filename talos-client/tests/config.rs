@@ -432,3 +432,21 @@ fn debug_output_never_shows_key_material() {
     assert!(!debug.contains(&values.key[..40]));
     assert!(!debug.contains("PRIVATE KEY"));
 }
+
+/// An endless file (a device given by mistake) fails quickly with a size error instead of
+/// being read into memory.
+#[cfg(unix)]
+#[test]
+fn an_endless_file_is_refused_after_the_size_bound() {
+    let err = TalosConfig::from_path(std::path::Path::new("/dev/zero")).unwrap_err();
+
+    let message = err.to_string();
+    assert!(message.contains("/dev/zero"), "{message}");
+    assert!(
+        message.contains(&format!(
+            "larger than {} bytes",
+            talos_client::config::MAX_TALOSCONFIG_BYTES
+        )),
+        "{message}"
+    );
+}

@@ -23,6 +23,9 @@ pub enum Error {
         /// Who holds it (owner, host, pid, last heartbeat).
         holder: String,
     },
+    /// The cluster-wide Lease is held by another rollout (or stale, or was lost).
+    #[error(transparent)]
+    Lease(Box<crate::adapters::kube::LeaseError>),
     /// A file in the artifacts directory could not be read or written.
     #[error(
         "cannot {action} {path}: {source}; check that the artifacts directory exists and is writable"
@@ -138,19 +141,20 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Port(port) => port.is_retryable(),
-            Error::LockHeld { .. } | Error::Io { .. } => true,
+            Error::LockHeld { .. } | Error::Io { .. } | Error::Lease(_) => true,
             _ => false,
         }
     }
 
     /// True when the error is about bad input (spec, profile settings, plan, resume/rollback
-    /// requests) and nothing was changed.
+    /// requests, a journal that cannot be used) and nothing was changed.
     pub fn is_invalid_input(&self) -> bool {
         match self {
             Error::Core(core) => core.is_invalid_input(),
             Error::UnfinishedRollout { .. }
             | Error::NothingToResume { .. }
             | Error::Repository { .. }
+            | Error::Journal { .. }
             | Error::NothingToAbandon { .. }
             | Error::ArtifactsNotWritable { .. } => true,
             _ => false,
@@ -159,7 +163,7 @@ impl Error {
 
     /// True when another rollout holds the cluster lock.
     pub fn is_lock_held(&self) -> bool {
-        matches!(self, Error::LockHeld { .. })
+        matches!(self, Error::LockHeld { .. } | Error::Lease(_))
     }
 
     pub(crate) fn io(

@@ -40,6 +40,8 @@ mod error;
 pub mod event;
 pub mod gitops;
 pub mod journal;
+mod lease_lock;
+pub mod metrics;
 pub mod originals;
 pub mod patch_store;
 pub mod ports;

@@ -211,6 +211,31 @@ pub trait ExtensionProfile: Send + Sync {
     fn redact_log_line(&self, line: &str) -> String {
         line.to_owned()
     }
+
+    /// Secret values this profile writes into the files of its `ExtensionServiceConfig`
+    /// (secret environment entries are recognised by name), each with the variable a GitOps
+    /// repository references it by instead of holding it.
+    fn secret_values(&self) -> Vec<SecretValue> {
+        Vec::new()
+    }
+}
+
+/// A secret a profile puts into a node's config, and the variable a repository names it by.
+#[derive(Clone)]
+pub struct SecretValue {
+    /// The env variable talhelper substitutes (`NUT_PASSWORD`).
+    pub variable: String,
+    /// The value on the node.
+    pub value: SecretString,
+}
+
+impl fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretValue")
+            .field("variable", &self.variable)
+            .field("value", &"<redacted>")
+            .finish()
+    }
 }
 
 /// A user check (storage health, an application probe) that gates name in the spec; the

@@ -19,9 +19,11 @@ use talos_client::machine_config::ConfigDocuments;
 use tokio_util::sync::CancellationToken;
 
 use crate::Error;
+use crate::adapters::kube::{DrainOptions, KubeAdapter, LeaseSettings};
 use crate::adapters::{FactoryAdapter, FactoryResolver, TalosAdapter};
 use crate::driver::{Driver, EventStream, KillPoint, Ports};
 use crate::event::RunEvent;
+use crate::lease_lock::Locks;
 use crate::originals::Originals;
 use crate::patch_store::{CredentialIntent, PatchStore};
 use crate::ports::{Clock, FactoryPort, KubePort, TalosPort, TokioClock};
@@ -33,6 +35,9 @@ pub struct ExtensionRolloutBuilder {
     talos: Option<Arc<dyn TalosPort>>,
     factory: Option<Arc<dyn FactoryPort>>,
     kube: Option<Arc<dyn KubePort>>,
+    kube_client: Option<kube::Client>,
+    lease_namespace: Option<String>,
+    drain: DrainOptions,
     clock: Arc<dyn Clock>,
     factory_host: Option<String>,
     profile: Option<Arc<dyn ExtensionProfile>>,
@@ -78,6 +83,8 @@ pub struct ExtensionRollout {
     cluster: String,
     nodes: Vec<String>,
     resolver: FactoryResolver,
+    kube_client: Option<kube::Client>,
+    lease: LeaseSettings,
 }
 
 impl ExtensionRollout {
@@ -87,6 +94,9 @@ impl ExtensionRollout {
             talos: None,
             factory: None,
             kube: None,
+            kube_client: None,
+            lease_namespace: None,
+            drain: DrainOptions::default(),
             clock: Arc::new(TokioClock),
             factory_host: None,
             profile: None,
@@ -112,6 +122,28 @@ impl ExtensionRolloutBuilder {
     pub fn factory(mut self, client: FactoryClient) -> Self {
         self.factory_host = Some(client.registry_host());
         self.factory = Some(Arc::new(FactoryAdapter::new(client)));
+        self
+    }
+
+    /// The cluster's Kubernetes API: nodes are cordoned, drained and uncordoned around their
+    /// reboot (lifecycle path), readiness is checked through it, and every writing call
+    /// takes the cluster-wide Lease (see [`crate::adapters::kube::ClusterLease`]) before any
+    /// side effect. Cordons are recorded with the rollout id `<owner>@<host>:<artifacts>`,
+    /// which stays the same when the rollout is resumed from the same directory.
+    pub fn kubernetes(mut self, client: kube::Client) -> Self {
+        self.kube_client = Some(client);
+        self
+    }
+
+    /// The namespace of the cluster Lease (default `kube-system`).
+    pub fn lease_namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.lease_namespace = Some(namespace.into());
+        self
+    }
+
+    /// How nodes are drained (default: [`DrainOptions::default`]).
+    pub fn drain_options(mut self, drain: DrainOptions) -> Self {
+        self.drain = drain;
         self
     }
 
@@ -198,10 +230,28 @@ impl ExtensionRolloutBuilder {
         let factory = self
             .factory
             .ok_or_else(|| Error::spec("factory", "give the Image Factory client (or ports)"))?;
+        let owner = self
+            .owner
+            .clone()
+            .unwrap_or_else(crate::journal::default_owner);
+        let host = hostname::get()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| "unknown".into());
+        let rollout_id = format!("{owner}@{host}:{}", self.spec.artifacts_dir.display());
+        let mut lease = LeaseSettings::new(owner, host, rollout_id.clone())
+            .take_over_stale(self.take_over_stale_lock);
+        if let Some(namespace) = self.lease_namespace {
+            lease = lease.namespace(namespace);
+        }
+        let kube = self.kube.or_else(|| {
+            self.kube_client.clone().map(|client| {
+                Arc::new(KubeAdapter::new(client, rollout_id, self.drain)) as Arc<dyn KubePort>
+            })
+        });
         let ports = Ports {
             talos,
             factory,
-            kube: self.kube,
+            kube,
             clock: self.clock,
         };
         let profile = self
@@ -254,6 +304,8 @@ impl ExtensionRolloutBuilder {
             cluster,
             nodes: self.nodes,
             resolver: FactoryResolver,
+            kube_client: self.kube_client,
+            lease,
         };
         Ok((rollout, events))
     }
@@ -342,7 +394,30 @@ impl ExtensionRollout {
         // lock does not hide the fact that it must be resumed rather than run again.
         self.refuse_unfinished()?;
         check_writable(&self.spec.artifacts_dir)?;
-        let mut lock = self.driver.lock(&self.cluster)?;
+        let mut locks = self.lock().await?;
+        let result = self.run_locked(&mut locks).await;
+        locks.release().await;
+        result
+    }
+
+    /// Takes the cluster locks: the file lock, then the Lease when a Kubernetes API is given.
+    async fn lock(&self) -> crate::Result<Locks> {
+        let file = self.driver.lock(&self.cluster)?;
+        let events = self.driver.event_sender();
+        Locks::take(
+            file,
+            self.kube_client.as_ref(),
+            self.lease.clone(),
+            self.driver.cancellation(),
+            move |event| {
+                let _ = events.send(event.into());
+            },
+        )
+        .await
+    }
+
+    async fn run_locked(&self, locks: &mut Locks) -> crate::Result<Summary> {
+        let lock = &mut locks.file;
         self.refuse_unfinished()?;
         if !self.driver.rollout_dir(&self.cluster).journal().exists()
             && self.store().credential_intent().is_some()
@@ -384,7 +459,7 @@ impl ExtensionRollout {
             Err(error) => return Err(self.withdraw(credential, error).await),
         };
         let journal = self.driver.rollout_dir(&self.cluster).journal();
-        match self.driver.start(&mut lock, planned).await {
+        match self.driver.start(lock, planned).await {
             Err(error) if !journal.exists() => Err(self.withdraw(credential, error).await),
             other => other,
         }
@@ -403,7 +478,13 @@ impl ExtensionRollout {
     /// is journaled; [`Error::Io`] when its files cannot be moved. A credential that cannot
     /// be withdrawn is reported in the result, not as an error.
     pub async fn abandon(&self) -> crate::Result<Abandoned> {
-        let _lock = self.driver.lock(&self.cluster)?;
+        let locks = self.lock().await?;
+        let result = self.abandon_locked().await;
+        locks.release().await;
+        result
+    }
+
+    async fn abandon_locked(&self) -> crate::Result<Abandoned> {
         let dir = self.driver.rollout_dir(&self.cluster);
         let path = dir.journal();
         let open = if path.exists() {
@@ -426,8 +507,10 @@ impl ExtensionRollout {
     /// # Errors
     /// [`Error::NothingToResume`]; otherwise as [`Driver::resume`].
     pub async fn resume(&self) -> crate::Result<Summary> {
-        let mut lock = self.driver.lock(&self.cluster)?;
-        self.driver.resume(&mut lock, &self.cluster).await
+        let mut locks = self.lock().await?;
+        let result = self.driver.resume(&mut locks.file, &self.cluster).await;
+        locks.release().await;
+        result
     }
 
     /// Rolls back nodes of the last rollout (every changed node when `nodes` is empty).
@@ -441,11 +524,18 @@ impl ExtensionRollout {
     /// # Errors
     /// [`Error::NotAtOriginal`] naming what differs; otherwise as [`Driver::rollback`].
     pub async fn roll_back(&self, nodes: &[String]) -> crate::Result<Summary> {
-        let mut lock = self.driver.lock(&self.cluster)?;
-        let summary = self
-            .driver
-            .rollback(&mut lock, &self.cluster, nodes)
-            .await?;
+        let mut locks = self.lock().await?;
+        let result = self.roll_back_locked(&mut locks.file, nodes).await;
+        locks.release().await;
+        result
+    }
+
+    async fn roll_back_locked(
+        &self,
+        lock: &mut crate::journal::ClusterLock,
+        nodes: &[String],
+    ) -> crate::Result<Summary> {
+        let summary = self.driver.rollback(lock, &self.cluster, nodes).await?;
         let originals = Originals::new(&self.driver.rollout_dir(&self.cluster));
         let talos = &self.driver.ports().talos;
         for (node, _) in summary.nodes.iter().filter(|(node, phase)| {

@@ -482,7 +482,7 @@ async fn an_invalid_auth_key_halts_with_a_diagnosis_that_names_it_without_leakin
         [
             ("k8s-2".into(), Phase::Done),
             ("k8s-3".into(), Phase::Halted),
-            ("k8s-1".into(), Phase::Halted)
+            ("k8s-1".into(), Phase::NotStarted)
         ]
     );
     assert_eq!(setup.installs("k8s-1"), 0);

@@ -445,3 +445,51 @@ fn flow_style_lists_are_refused_rather_than_reformatted() {
     );
     assert_eq!(read(dir.path(), "talconfig.yaml"), text);
 }
+
+#[test]
+fn a_password_inside_a_config_file_is_written_as_a_reference() {
+    use rollout_core::esc::EscConfigFile;
+    use talos_rollout::profile::ExtensionProfile;
+    use talos_rollout::profiles::NutClientProfile;
+
+    const PASSWORD: &str = "hunter2-not-real";
+    let profile = NutClientProfile::new("ups@192.0.2.10", "upsmon", PASSWORD.to_owned().into());
+    let nut = ExtensionServiceConfig {
+        name: "nut-client".into(),
+        config_files: vec![EscConfigFile {
+            content: format!("MONITOR ups@192.0.2.10 1 upsmon {PASSWORD} secondary\n"),
+            mount_path: "/usr/local/etc/nut/upsmon.conf".into(),
+        }],
+        environment: vec![],
+    };
+    let targets: Vec<NodeTarget> = sim_targets("v1.10.4")
+        .into_iter()
+        .map(|target| NodeTarget {
+            esc: Some(nut.clone()),
+            ..target
+        })
+        .collect();
+    let dir = sim_repository();
+    let repo = Repository::open(dir.path()).unwrap();
+    let options = SyncOptions {
+        file_secrets: profile.secret_values(),
+        ..SyncOptions::default()
+    };
+
+    let report = sync(&repo, &targets, &options).unwrap();
+
+    let patch = read(dir.path(), "talos/patches/k8s-1/nut-client-extension.yaml");
+    assert!(!patch.contains(PASSWORD), "{patch}");
+    assert!(
+        patch.contains("upsmon ${NUT_PASSWORD} secondary"),
+        "{patch}"
+    );
+    assert!(report.env_references.contains("NUT_PASSWORD"));
+    let inline = SyncOptions {
+        secrets: Secrets::Inline,
+        ..options
+    };
+    sync(&repo, &targets, &inline).unwrap();
+    let patch = read(dir.path(), "talos/patches/k8s-1/nut-client-extension.yaml");
+    assert!(patch.contains(PASSWORD));
+}

@@ -18,7 +18,7 @@ use support::{NODES, ROUTE, SimClients};
 use tailscale_client::TailscaleClient;
 use talos_client::TalosClient;
 use talos_rollout::profiles::TailscaleProfile;
-use talos_rollout::profiles::tailscale::{Health, check_health};
+use talos_rollout::profiles::tailscale::{Health, IdentityToken, KeyRotation, check_health};
 use talos_rollout::{Event, ExtensionRollout};
 
 struct World {
@@ -45,6 +45,17 @@ async fn world_on(
     let sim = sim.start().await.unwrap();
     let clients = SimClients::connect(&sim);
     let key = clients.mint_key(Some(key_lifetime)).await;
+    world_with(sim, clients, |profile| profile.auth_key(key), edit)
+}
+
+/// The front door over `sim` with the Tailscale profile (tag:k8s, the route) as `login`
+/// finishes it.
+fn world_with(
+    sim: Sim,
+    clients: SimClients,
+    login: impl FnOnce(TailscaleProfile) -> TailscaleProfile,
+    edit: impl FnOnce(&mut RolloutSpec),
+) -> World {
     let SimClients {
         talos,
         factory,
@@ -56,9 +67,7 @@ async fn world_on(
         ..RolloutSpec::default()
     };
     edit(&mut spec);
-    let profile = TailscaleProfile::new(tailscale.clone())
-        .auth_key(key)
-        .routes([ROUTE]);
+    let profile = login(TailscaleProfile::new(tailscale.clone()).routes([ROUTE]));
     let (rollout, events) = ExtensionRollout::builder()
         .talos(talos.clone())
         .factory(factory)
@@ -162,8 +171,94 @@ async fn the_seed_cluster_gets_tailscale_through_the_real_clients() {
         round
             .nodes
             .iter()
-            .all(|node| node.unapproved_routes.is_empty())
+            .all(|node| node.unapproved_routes.is_empty() && node.not_checked.is_empty())
     );
+
+    // A least-privilege monitor (os:reader, which the sim's RBAC enforces) sees the same
+    // health from non-sensitive resources and the tailnet device, and says what it skipped.
+    let reader = TalosClient::connect(
+        world
+            .sim
+            .talosconfig_with_roles(&["os:reader"])
+            .unwrap()
+            .context(None)
+            .unwrap(),
+    )
+    .unwrap();
+    let as_reader = check_health(&reader, &world.tailscale, &nodes, "tailscale").await;
+    assert_eq!(as_reader.health, Health::Healthy, "{as_reader:#?}");
+    for (node, full) in as_reader.nodes.iter().zip(&round.nodes) {
+        assert_eq!(node.device, full.device);
+        assert_eq!(node.advertised_routes, [ROUTE]);
+        assert_eq!(node.schematic_id.as_deref(), Some(target.as_str()));
+        let skipped = node.not_checked.join("; ");
+        assert!(
+            skipped.contains("TS_ROUTES") && skipped.contains("os:admin"),
+            "{skipped}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn nodes_log_in_with_an_oauth_secret_or_a_federated_identity_and_nothing_is_minted() {
+    for variable in ["TS_AUTHKEY", "TS_ID_TOKEN"] {
+        let sim = Sim::builder().start().await.unwrap();
+        let clients = SimClients::connect(&sim);
+        let (_, oauth_secret) = sim.tailnet().oauth_client();
+        let oauth_secret = oauth_secret.clone();
+        let (client_id, token) = sim.tailnet().federated_identity();
+        let (client_id, token) = (client_id.to_owned(), token.clone());
+        let login = move |profile: TailscaleProfile| match variable {
+            "TS_AUTHKEY" => profile.oauth_secret(oauth_secret),
+            _ => profile.workload_identity(client_id, IdentityToken::IdToken(token)),
+        };
+        let mut world = world_with(sim, clients, login, |_| {});
+        let (summary, events) = world.run().await;
+        assert!(summary.succeeded(), "{variable}: {summary:?}");
+        assert!(
+            !events.iter().any(|event| matches!(
+                event,
+                Event::Run(talos_rollout::RunEvent::CredentialProvisioned { .. })
+            )),
+            "nothing is minted by the rollout"
+        );
+        for node in NODES {
+            let esc = world
+                .talos
+                .node(node)
+                .extension_service_config("tailscale")
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(esc.env_value(variable).is_some(), "{variable} on {node}");
+            assert_eq!(
+                esc.env_value("TS_EXTRA_ARGS"),
+                Some("--advertise-tags=tag:k8s")
+            );
+            let device = world
+                .tailscale
+                .node_device(node)
+                .find()
+                .await
+                .unwrap()
+                .unwrap()
+                .device;
+            assert!(
+                !device.is_ephemeral && device.authorized && device.has_tags(&["tag:k8s"]),
+                "{device:?}"
+            );
+        }
+        let nodes: Vec<String> = NODES.iter().map(|node| (*node).to_owned()).collect();
+        let refused = KeyRotation::new(world.talos.clone(), world.tailscale.clone())
+            .rotate(&nodes)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("no auth key on the node to rotate"),
+            "{refused}"
+        );
+    }
 }
 
 #[tokio::test]

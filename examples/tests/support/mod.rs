@@ -71,21 +71,47 @@ impl SimCluster {
         SimCluster { child, dir, info }
     }
 
-    /// A command running example `name` against this sim (target flags and API key set).
+    /// A command running example `name` against this sim: the target flags the tool takes
+    /// (each tool takes only the groups it uses) and, for tailnet tools, the API key.
     pub fn command(&self, name: &str) -> Command {
+        self.command_with(name, "talosconfig")
+    }
+
+    /// As [`SimCluster::command`], with the `os:reader`-only talosconfig.
+    pub fn reader_command(&self, name: &str) -> Command {
+        self.command_with(name, "reader_talosconfig")
+    }
+
+    /// As [`SimCluster::command`], with the talosconfig named `talosconfig` in `sim.json`.
+    fn command_with(&self, name: &str, talosconfig: &str) -> Command {
+        let (talos, factory, tailnet) = match name {
+            "full-rollout" | "rollback" => (true, true, true),
+            "status" | "approve-routes" | "rotate-auth-key" => (true, false, true),
+            "get-extensions" | "gitops" => (true, false, false),
+            "policy-check" => (false, false, true),
+            other => panic!("no target flags known for {other}"),
+        };
         let mut command = Command::new(example(name));
         command
-            .args(["--talosconfig", self.info["talosconfig"].as_str().unwrap()])
-            .args(["--factory-url", self.info["factory_url"].as_str().unwrap()])
-            .args([
-                "--tailscale-url",
-                self.info["tailnet_url"].as_str().unwrap(),
-            ])
-            .args(["--tailnet", "-"])
-            .env("TS_API_KEY", self.info["api_key"].as_str().unwrap())
+            .env_remove("TS_API_KEY")
             .env_remove("TS_OAUTH_CLIENT_ID")
             .env_remove("TS_OAUTH_CLIENT_SECRET")
             .env_remove("TALOSCONFIG");
+        if talos {
+            command.args(["--talosconfig", self.info[talosconfig].as_str().unwrap()]);
+        }
+        if factory {
+            command.args(["--factory-url", self.info["factory_url"].as_str().unwrap()]);
+        }
+        if tailnet {
+            command
+                .args([
+                    "--tailscale-url",
+                    self.info["tailnet_url"].as_str().unwrap(),
+                ])
+                .args(["--tailnet", "-"])
+                .env("TS_API_KEY", self.info["api_key"].as_str().unwrap());
+        }
         command
     }
 

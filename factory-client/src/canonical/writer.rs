@@ -134,11 +134,20 @@ impl Writer {
         self.indention = false;
     }
 
-    /// `"text"` with escapes for non-printable characters, breaks, `"` and `\`.
+    /// `"text"` with escapes for non-printable characters, breaks, `"` and `\`. When the
+    /// text starts with U+FEFF every character is escaped, as the factory's emitter does: its
+    /// byte-order-mark test looks at the start of the value, not at the current character.
     fn double_quoted(&mut self, text: &str) {
         self.indicator("\"", true, false, false);
+        let escape_all = text.starts_with('\u{feff}');
         for c in text.chars() {
-            if !is_printable(c) || c == '\u{feff}' || is_break(c) || c == '"' || c == '\\' {
+            if escape_all
+                || !is_printable(c)
+                || c == '\u{feff}'
+                || is_break(c)
+                || c == '"'
+                || c == '\\'
+            {
                 for escaped in escape(c).chars() {
                     self.put(escaped);
                 }

@@ -112,6 +112,7 @@ pub struct FactoryClientBuilder {
     retry: Backoff,
     on_id_mismatch: OnIdMismatch,
     user_agent: String,
+    allow_insecure_http: bool,
 }
 
 impl Default for FactoryClientBuilder {
@@ -123,6 +124,7 @@ impl Default for FactoryClientBuilder {
             retry: DEFAULT_RETRY,
             on_id_mismatch: OnIdMismatch::default(),
             user_agent: concat!("factory-client/", env!("CARGO_PKG_VERSION")).to_owned(),
+            allow_insecure_http: false,
         }
     }
 }
@@ -164,6 +166,14 @@ impl FactoryClientBuilder {
         self
     }
 
+    /// Accept a plain `http://` base URL to a host other than loopback (test rigs only).
+    /// Loopback hosts are always accepted.
+    #[must_use]
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
     /// `User-Agent` header.
     #[must_use]
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
@@ -175,10 +185,11 @@ impl FactoryClientBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidUrl`] for a URL that is not `http(s)://host[/prefix]`;
+    /// [`Error::InvalidUrl`] for a URL that is not `http(s)://host[/prefix]`, or plain
+    /// `http` to a host other than loopback without [`Self::allow_insecure_http`];
     /// [`Error::Transport`] if the TLS stack cannot be initialised.
     pub fn build(self) -> Result<FactoryClient, Error> {
-        let base = parse_base_url(&self.base_url)?;
+        let base = parse_base_url(&self.base_url, self.allow_insecure_http)?;
         let http = reqwest::Client::builder()
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
@@ -201,7 +212,7 @@ impl FactoryClientBuilder {
     }
 }
 
-fn parse_base_url(text: &str) -> Result<Url, Error> {
+fn parse_base_url(text: &str, allow_insecure_http: bool) -> Result<Url, Error> {
     let invalid = |reason: &str| Error::InvalidUrl {
         input: text.to_owned(),
         reason: reason.to_owned(),
@@ -213,6 +224,9 @@ fn parse_base_url(text: &str) -> Result<Url, Error> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err(invalid("remove the query or fragment"));
     }
+    let host = url.host_str().unwrap_or_default();
+    sdk_support::cleartext::check(url.scheme(), host, allow_insecure_http)
+        .map_err(|reason| invalid(&reason))?;
     Ok(url)
 }
 

@@ -16,6 +16,13 @@ const MAX_SIMPLE_KEY_BYTES: usize = 128;
 
 /// Decodes the first document of `text` into a schematic.
 pub(crate) fn decode_schematic(text: &str) -> Result<Schematic, SchematicError> {
+    if text.len() > super::MAX_SCHEMATIC_BYTES {
+        return Err(SchematicError::new(format!(
+            "the schematic is {} bytes; at most {} are accepted (a schematic is a few hundred bytes): check that the right file was given",
+            text.len(),
+            super::MAX_SCHEMATIC_BYTES
+        )));
+    }
     let root = parse_first_document(text)?.ok_or_else(|| {
         SchematicError::new(
             "empty schematic (the factory answers `EOF`); send `customization: {}` for the empty schematic",

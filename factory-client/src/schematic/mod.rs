@@ -9,6 +9,11 @@ mod model;
 mod natural_order;
 mod options;
 
+/// Largest schematic text accepted (1 MiB): real schematics are a few hundred bytes, and the
+/// bound keeps a wrong file or an endless stream from being parsed at all. Readers of files
+/// and stdin should stop reading one byte past it.
+pub const MAX_SCHEMATIC_BYTES: usize = 1 << 20;
+
 pub use diff::SchematicDiff;
 pub use edit::SchematicBuilder;
 pub use error::SchematicError;

@@ -76,6 +76,7 @@ pub(crate) fn parse_first_document(text: &str) -> Result<Option<Node>, Schematic
         anchors: HashMap::new(),
         nodes: 0,
         depth: 0,
+        expanded_alias: false,
     };
     loop {
         let (event, mark) = reader.next()?;
@@ -96,6 +97,8 @@ struct Reader<'a> {
     anchors: HashMap<usize, Node>,
     nodes: usize,
     depth: usize,
+    /// Whether an alias was expanded, so the size error blames aliases only when it should.
+    expanded_alias: bool,
 }
 
 impl Reader<'_> {
@@ -108,10 +111,16 @@ impl Reader<'_> {
     fn node(&mut self, event: Event, mark: Marker) -> Result<Node, SchematicError> {
         self.nodes += 1;
         if self.nodes > MAX_NODES {
-            return Err(syntax_error(
-                mark,
-                "document is too large after expanding aliases",
-            ));
+            let message = if self.expanded_alias {
+                format!(
+                    "document is too large after expanding aliases (more than {MAX_NODES} nodes); a schematic needs no aliases"
+                )
+            } else {
+                format!(
+                    "document is too large (more than {MAX_NODES} nodes); a schematic is a few lines"
+                )
+            };
+            return Err(syntax_error(mark, &message));
         }
         let line = mark.line();
         let opens_collection = matches!(event, Event::SequenceStart(..) | Event::MappingStart(..));
@@ -160,6 +169,7 @@ impl Reader<'_> {
                     .cloned()
                     .ok_or_else(|| syntax_error(mark, "alias to an unknown anchor"))?;
                 self.nodes += count_nodes(&target);
+                self.expanded_alias = true;
                 return Ok(Node { line, ..target });
             }
             _ => return Err(syntax_error(mark, "expected a value")),

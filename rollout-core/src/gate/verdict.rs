@@ -23,14 +23,18 @@ pub struct GateVerdict {
 }
 
 impl GateVerdict {
-    /// Names and details of the failing checks, joined for messages.
-    pub fn failing(&self) -> String {
-        let failing: Vec<String> = self
-            .checks
+    /// Each failing check as `name: not met (detail)`.
+    pub fn failing_checks(&self) -> Vec<String> {
+        self.checks
             .iter()
             .filter(|check| !check.passed)
-            .map(|check| format!("{} ({})", check.name, check.detail))
-            .collect();
+            .map(|check| format!("{}: not met ({})", check.name, check.detail))
+            .collect()
+    }
+
+    /// The failing checks joined for messages.
+    pub fn failing(&self) -> String {
+        let failing = self.failing_checks();
         if failing.is_empty() {
             "gate did not hold".to_owned()
         } else {

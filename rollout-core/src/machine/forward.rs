@@ -55,7 +55,11 @@ impl Rollout {
                 .rollback_method(index)
                 .map(|method| NodeRequest::BootPrevious { method }),
             Phase::Rollback(RollbackStep::Verify) => gate(GateStage::RollbackVerify),
-            Phase::Pending | Phase::Done | Phase::Halted | Phase::RolledBack => None,
+            Phase::Pending
+            | Phase::Done
+            | Phase::Halted
+            | Phase::NotStarted
+            | Phase::RolledBack => None,
         }
     }
 
@@ -84,13 +88,25 @@ impl Rollout {
         }
     }
 
+    /// Whether the rollout cordons and drains this node itself: only with a Kubernetes port,
+    /// and only on the lifecycle path (Talos ≥ 1.13), between the install and the reboot, as
+    /// talosctl does. The legacy upgrade drains the node on the Talos side, so draining it
+    /// here too would drain it twice.
+    pub(crate) fn drains(&self, index: usize) -> bool {
+        self.options.drain && !self.install_may_reboot(index)
+    }
+
+    /// Whether this rollout cordoned the node and has not uncordoned it since.
+    pub(crate) fn cordoned_by_us(&self, index: usize) -> bool {
+        let node = &self.nodes[index];
+        node.completed.contains(&Step::Cordon) && !node.completed.contains(&Step::Uncordon)
+    }
+
     /// Where a node goes after finishing `phase` on the forward path.
     pub(crate) fn next_after(&self, index: usize, phase: Phase) -> Phase {
         let node = &self.nodes[index];
         let reboots = node.plan.reboots();
-        let cordoned =
-            node.completed.contains(&Step::Cordon) && !node.completed.contains(&Step::Uncordon);
-        let after_checks = if cordoned {
+        let after_checks = if self.cordoned_by_us(index) {
             Phase::Uncordon
         } else {
             Phase::Soak
@@ -98,12 +114,14 @@ impl Rollout {
         match phase {
             Phase::Precheck => Phase::Backup,
             Phase::Backup => Phase::ApplyConfig,
-            Phase::ApplyConfig if reboots && self.options.drain => Phase::Cordon,
             Phase::ApplyConfig if reboots => Phase::Install,
             Phase::ApplyConfig => Phase::Verify,
-            Phase::Cordon => Phase::Drain,
-            Phase::Drain => Phase::Install,
+            Phase::Install if self.drains(index) => Phase::Cordon,
             Phase::Install => Phase::Reboot,
+            Phase::Cordon => Phase::Drain,
+            Phase::Drain => Phase::Reboot,
+            // The uncordon after a failed drain ends the node's part: it halts.
+            Phase::Uncordon if node.failure.is_some() => Phase::Halted,
             Phase::Reboot => Phase::AwaitReboot,
             Phase::AwaitReboot => Phase::Verify,
             Phase::Verify if !node.plan.extension.post_verify.is_empty() => Phase::PostVerify,

@@ -163,3 +163,13 @@ pub struct NodeStatus {
     /// Failure, if the node failed.
     pub failure: Option<NodeFailure>,
 }
+
+/// Adds `step` to a set of steps done (or started): a cordon taken again (after the
+/// uncordon that undid a failed drain) makes the earlier uncordon history, so the node
+/// counts as cordoned by this rollout until it is uncordoned again.
+pub(crate) fn complete(steps: &mut BTreeSet<Step>, step: Step) {
+    if step == Step::Cordon {
+        steps.remove(&Step::Uncordon);
+    }
+    steps.insert(step);
+}

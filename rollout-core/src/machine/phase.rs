@@ -34,9 +34,10 @@ pub enum Phase {
     Backup,
     /// ExtensionServiceConfig replaced and install image set, NO_REBOOT.
     ApplyConfig,
-    /// Node cordoned (only with a Kubernetes port).
+    /// Node cordoned (only with a Kubernetes port, on the lifecycle path: after the install,
+    /// before the reboot, as talosctl ≥ 1.13 does; the legacy upgrade drains on the node).
     Cordon,
-    /// Node drained (only with a Kubernetes port).
+    /// Node drained (as Cordon); a failed drain uncordons the node and halts, unrebooted.
     Drain,
     /// New installer written (lifecycle or legacy upgrade).
     Install,
@@ -55,8 +56,11 @@ pub enum Phase {
     Soak,
     /// Converged and verified.
     Done,
-    /// Stopped: failed, or never started because the rollout halted.
+    /// Stopped after it failed.
     Halted,
+    /// Never started: the rollout halted (or failed to start) before reaching it; the node
+    /// is untouched.
+    NotStarted,
     /// Being rolled back.
     Rollback(RollbackStep),
     /// Rolled back to its original config and image.
@@ -64,9 +68,12 @@ pub enum Phase {
 }
 
 impl Phase {
-    /// True for Done, Halted and RolledBack.
+    /// True for Done, Halted, NotStarted and RolledBack.
     pub fn is_terminal(self) -> bool {
-        matches!(self, Phase::Done | Phase::Halted | Phase::RolledBack)
+        matches!(
+            self,
+            Phase::Done | Phase::Halted | Phase::NotStarted | Phase::RolledBack
+        )
     }
 
     /// True while the node occupies a rollout slot (started, not finished).

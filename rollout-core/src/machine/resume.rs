@@ -61,7 +61,7 @@ impl Rollout {
     /// Call it on a machine from [`Rollout::resume`]; `live` is what each node reports now.
     pub fn retry_halted(&mut self, live: &BTreeMap<String, LiveNode>, now: Instant) -> bool {
         let halted: Vec<usize> = (0..self.nodes.len())
-            .filter(|&index| self.nodes[index].phase == Phase::Halted)
+            .filter(|&index| matches!(self.nodes[index].phase, Phase::Halted | Phase::NotStarted))
             .collect();
         if halted.is_empty() && !self.is_halted() {
             return false;
@@ -93,6 +93,8 @@ impl Rollout {
                 node.failure = None;
             }
         }
+        // Never-started nodes were set back to Pending directly: derive the index again.
+        self.index = super::node_index::NodeIndex::build(&self.nodes);
         true
     }
 
@@ -128,8 +130,16 @@ impl Rollout {
                 if let Some(state) = find_node(&mut self.nodes, node) {
                     state.phase = *phase;
                     // A failed node only re-enters a forward phase when it is retried.
+                    // The uncordon after a failed drain is part of that failure.
+                    let undoing_drain = *phase == Phase::Uncordon
+                        && state
+                            .failure
+                            .as_ref()
+                            .is_some_and(|failure| failure.phase == Phase::Drain);
                     if *phase == Phase::Pending
-                        || (phase.is_active() && !matches!(phase, Phase::Rollback(_)))
+                        || (phase.is_active()
+                            && !matches!(phase, Phase::Rollback(_))
+                            && !undoing_drain)
                     {
                         state.failure = None;
                     }
@@ -159,7 +169,7 @@ impl Rollout {
                         (true, false) => &mut state.rollback_started,
                         (true, true) => &mut state.rollback_completed,
                     };
-                    set.insert(*step);
+                    super::node_state::complete(set, *step);
                 }
             }
             JournalEntry::NodeFailed { node, failure } => {
@@ -177,8 +187,16 @@ impl Rollout {
         if let Phase::Rollback(_) = journaled {
             return Phase::Rollback(RollbackStep::Inspect);
         }
-        if node.failure.is_some() {
-            return Phase::Halted;
+        if let Some(failure) = &node.failure {
+            // A failed drain is followed by the uncordon; a crash may have cut in between.
+            let uncordon = failure.phase == Phase::Drain
+                && matches!(journaled, Phase::Drain | Phase::Uncordon)
+                && self.cordoned_by_us(index);
+            return if uncordon {
+                Phase::Uncordon
+            } else {
+                Phase::Halted
+            };
         }
         if matches!(
             journaled,
@@ -199,12 +217,15 @@ impl Rollout {
         } else if done(Step::Install) && self.install_may_reboot(index) {
             // The legacy upgrade reboots the node by itself: wait for it, never reboot it.
             Phase::AwaitReboot
-        } else if done(Step::Install) {
+        } else if done(Step::Drain) && self.cordoned_by_us(index) {
             Phase::Reboot
-        } else if started(Step::Install) || done(Step::Drain) {
-            Phase::Install
-        } else if done(Step::Cordon) {
+        } else if self.cordoned_by_us(index) {
             Phase::Drain
+        } else if done(Step::Install) {
+            // Cordon (again, after a failed drain was undone) or reboot.
+            self.next_after(index, Phase::Install)
+        } else if started(Step::Install) {
+            Phase::Install
         } else if done(Step::ApplyConfig) {
             self.next_after(index, Phase::ApplyConfig)
         } else if done(Step::BackupConfig) {

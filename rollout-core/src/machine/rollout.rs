@@ -325,15 +325,33 @@ impl Rollout {
         now: Instant,
     ) {
         let node = &self.nodes[index];
-        let failure = NodeFailure {
-            phase: node.phase,
-            reason,
-            last_verdict: node.last_verdict.clone(),
-            port_error,
+        // The uncordon after a failed drain failed too: keep the drain's failure, add this.
+        let after_drain = (node.phase == Phase::Uncordon)
+            .then(|| node.failure.clone())
+            .flatten();
+        let failure = match after_drain {
+            Some(drain) => NodeFailure {
+                reason: format!(
+                    "{}; the uncordon that followed failed too ({reason}): the node stays \
+                     cordoned, run `kubectl uncordon {}`",
+                    drain.reason, node.plan.nodename
+                ),
+                port_error: port_error.or(drain.port_error),
+                ..drain
+            },
+            None => NodeFailure {
+                phase: node.phase,
+                reason,
+                last_verdict: node.last_verdict.clone(),
+                port_error,
+            },
         };
         let name = node.plan.node.clone();
         let in_rollback = node.in_rollback();
-        let roll_back = self.rollback_on_failure && !in_rollback && node.changed_anything();
+        let roll_back = self.rollback_on_failure
+            && !in_rollback
+            && node.failure.is_none()
+            && node.changed_anything();
         tracing::warn!(node = %name, reason = %failure.reason, "node failed");
         self.halted_by.get_or_insert_with(|| name.clone());
         self.nodes[index].failure = Some(failure.clone());
@@ -345,12 +363,45 @@ impl Rollout {
             node: name,
             failure,
         });
-        let next = if roll_back {
+        let next = self.after_failure(index, roll_back);
+        self.enter(index, next, now);
+    }
+
+    /// Where a failed node goes: a node whose drain failed is uncordoned (when this rollout
+    /// cordoned it) and then halts, before any reboot and without a rollback, since nothing
+    /// was rebooted; any other node this rollout cordoned stays cordoned, and says so.
+    fn after_failure(&mut self, index: usize, roll_back: bool) -> Phase {
+        let cordoned = self.cordoned_by_us(index);
+        let node = &self.nodes[index];
+        let nodename = node.plan.nodename.clone();
+        if node.phase == Phase::Drain {
+            if cordoned {
+                self.warn(
+                    Some(index),
+                    format!(
+                        "the drain failed: {nodename} is uncordoned and the rollout halts; \
+                         nothing was rebooted, but the new image is installed and boots at the \
+                         node's next reboot (resume to retry, or roll back)"
+                    ),
+                );
+                return Phase::Uncordon;
+            }
+            return Phase::Halted;
+        }
+        if cordoned && node.phase != Phase::Uncordon {
+            self.warn(
+                Some(index),
+                format!(
+                    "{nodename} stays cordoned (this rollout cordoned it): once it is healthy, \
+                     resume the rollout or run `kubectl uncordon {nodename}`"
+                ),
+            );
+        }
+        if roll_back {
             Phase::Rollback(super::RollbackStep::Inspect)
         } else {
             Phase::Halted
-        };
-        self.enter(index, next, now);
+        }
     }
 
     fn expire_deadlines(&mut self, now: Instant) {
@@ -506,7 +557,7 @@ impl Rollout {
                 if node.in_rollback() {
                     node.rollback_completed.insert(step);
                 } else {
-                    node.completed.insert(step);
+                    super::node_state::complete(&mut node.completed, step);
                 }
                 self.record(JournalEntry::StepCompleted { node: name, step });
                 self.after_step(index, step, reboot_started, now);
@@ -614,7 +665,7 @@ impl Rollout {
         if self.is_halted() && !any_active && !self.has_in_flight() {
             for index in 0..self.nodes.len() {
                 if self.nodes[index].phase == Phase::Pending {
-                    self.enter(index, Phase::Halted, now);
+                    self.enter(index, Phase::NotStarted, now);
                 }
             }
         }

@@ -440,6 +440,10 @@ impl Harness {
             if step.is_disruptive() && !in_rollback {
                 self.completed.insert((node.clone(), *step));
             }
+            if *step == Step::Uncordon {
+                // Uncordoned (after a failed drain): a retry cordons the node again.
+                self.completed.remove(&(node.clone(), Step::Cordon));
+            }
             if *step == Step::ExtensionAction {
                 *self.post_verify_passed.entry(node.clone()).or_default() += 1;
             }

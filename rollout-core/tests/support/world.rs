@@ -27,6 +27,7 @@ pub type Fingerprint = (
     BTreeMap<String, EscDigest>,
     u32,
     bool,
+    bool,
 );
 
 /// Injected trouble for one action.
@@ -73,6 +74,8 @@ pub struct SimNode {
     /// Probes left of a legacy upgrade in progress; while it runs, another install, reboot
     /// or rollback is refused as busy ("sequence upgrade is already running").
     pub upgrading: u32,
+    /// Cordoned in Kubernetes (by the rollout).
+    pub cordoned: bool,
 }
 
 impl SimNode {
@@ -115,6 +118,8 @@ pub struct World {
     pub performed: Vec<(String, NodeRequest)>,
     /// Node actions that took effect (whether or not their answer arrived).
     pub effective: Vec<(String, NodeRequest)>,
+    /// Steps refused for good on a node, every time (a drain a budget blocks).
+    pub refused: Vec<(String, Step)>,
 }
 
 impl World {
@@ -154,6 +159,7 @@ impl World {
                     never_returns_after_reboot: false,
                     legacy_upgrade_probes: 0,
                     upgrading: 0,
+                    cordoned: false,
                 };
                 (node.node.clone(), sim)
             })
@@ -162,6 +168,7 @@ impl World {
             plan: plan.clone(),
             nodes,
             faults: VecDeque::new(),
+            refused: Vec::new(),
             performed: Vec::new(),
             effective: Vec::new(),
         }
@@ -271,7 +278,8 @@ impl World {
             node.down_probes = node.down_probes.saturating_sub(1);
             return Err(unavailable("talos", "call"));
         }
-        if fault == Fault::Fatal {
+        let refused = self.refused.contains(&(name.to_owned(), request.step()));
+        if fault == Fault::Fatal || refused {
             return Err(PortError::new(
                 "talos",
                 "call",
@@ -369,10 +377,9 @@ impl World {
                     }
                 }
             },
-            NodeRequest::Cordon
-            | NodeRequest::Drain
-            | NodeRequest::Uncordon
-            | NodeRequest::ProbeBoot => {}
+            NodeRequest::Cordon => self.nodes.get_mut(name).unwrap().cordoned = true,
+            NodeRequest::Uncordon => self.nodes.get_mut(name).unwrap().cordoned = false,
+            NodeRequest::Drain | NodeRequest::ProbeBoot => {}
         }
         Ok(done)
     }
@@ -466,6 +473,7 @@ impl World {
                     node.escs.clone(),
                     node.boot_seq,
                     node.routes_approved,
+                    node.cordoned,
                 )
             })
             .collect()

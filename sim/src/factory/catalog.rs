@@ -172,6 +172,8 @@ pub fn default_versions() -> Vec<String> {
         "v1.13.0",
         "v1.13.9",
         "v1.14.0-rc.1",
+        "v1.14.0",
+        "v1.14.1",
     ]
     .iter()
     .map(|v| (*v).to_owned())

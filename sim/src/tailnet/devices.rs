@@ -16,6 +16,40 @@ pub(crate) const EPHEMERAL_CLEANUP: Duration = Duration::from_secs(30 * 60);
 /// The node key lifetime of untagged devices (tailnet default).
 const NODE_KEY_LIFETIME: Duration = Duration::from_secs(180 * 24 * 60 * 60);
 
+/// The tailnet's CGNAT range, 100.64.0.0/10: its first address.
+const TAILNET_IPV4_BASE: u32 = u32::from_be_bytes([100, 64, 0, 0]);
+/// The host bits of an address in 100.64.0.0/10.
+const TAILNET_IPV4_HOST_MASK: u32 = (1 << 22) - 1;
+/// Tailscale's own DNS resolver address ("quad100"), never given to a device.
+const QUAD100: Ipv4Addr = Ipv4Addr::new(100, 100, 100, 100);
+/// The tailnet's ULA range, fd7a:115c:a1e0::/48.
+const TAILNET_IPV6_BASE: Ipv6Addr = Ipv6Addr::new(0xfd7a, 0x115c, 0xa1e0, 0, 0, 0, 0, 0);
+
+/// The addresses of the `number`-th device: scattered over 100.64.0.0/10 as the
+/// coordination server allocates them (an odd multiplier is a bijection on the 22 host
+/// bits, so no two devices collide), the IPv6 address carrying the same 32 bits under
+/// fd7a:115c:a1e0::/48.
+pub(crate) fn tailnet_addresses(number: u32) -> (Ipv4Addr, Ipv6Addr) {
+    let scatter = |n: u32| n.wrapping_mul(2_654_435_761) & TAILNET_IPV4_HOST_MASK;
+    let mut ipv4 = Ipv4Addr::from(TAILNET_IPV4_BASE | scatter(number));
+    if ipv4 == QUAD100 || ipv4.octets()[3] == 0 {
+        ipv4 = Ipv4Addr::from(TAILNET_IPV4_BASE | scatter(number | 1 << 21));
+    }
+    let ipv6 = TAILNET_IPV6_BASE | Ipv6Addr::from(u128::from(u32::from(ipv4)));
+    (ipv4, ipv6)
+}
+
+/// A device's MagicDNS name and tailnet addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceAddresses {
+    /// The MagicDNS FQDN, e.g. `k8s-1.tail1234.ts.net`.
+    pub fqdn: String,
+    /// The address in 100.64.0.0/10.
+    pub ipv4: Ipv4Addr,
+    /// The address in fd7a:115c:a1e0::/48.
+    pub ipv6: Ipv6Addr,
+}
+
 /// The device's connection to the control plane.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum ControlConnection {
@@ -86,6 +120,15 @@ impl Device {
     /// The MagicDNS name, e.g. `k8s-1-1.tail1234.ts.net`.
     pub(crate) fn fqdn(&self) -> String {
         format!("{}.{}", self.base_name, self.dns_suffix)
+    }
+
+    /// The device's MagicDNS name and tailnet addresses.
+    pub(crate) fn addresses(&self) -> DeviceAddresses {
+        DeviceAddresses {
+            fqdn: self.fqdn(),
+            ipv4: self.ipv4,
+            ipv6: self.ipv6,
+        }
     }
 
     /// The API's `Device` object; routes and connectivity details only with `all_fields`.
@@ -169,4 +212,22 @@ pub(crate) fn matches_filters(device_json: &Value, filters: &[(String, String)])
             Some(Value::Array(items)) => items.iter().any(|item| item.as_str() == Some(wanted)),
             _ => false,
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tailnet_addresses_are_distinct_and_inside_the_tailnet_ranges() {
+        let v4_range: ipnet::Ipv4Net = "100.64.0.0/10".parse().unwrap_or_default();
+        let v6_range: ipnet::Ipv6Net = "fd7a:115c:a1e0::/48".parse().unwrap_or_default();
+        let mut seen = std::collections::HashSet::new();
+        for number in 1..5000 {
+            let (ipv4, ipv6) = tailnet_addresses(number);
+            assert!(v4_range.contains(&ipv4) && ipv4 != QUAD100, "{ipv4}");
+            assert!(v6_range.contains(&ipv6), "{ipv6}");
+            assert!(seen.insert(ipv4), "{ipv4} given twice");
+        }
+    }
 }

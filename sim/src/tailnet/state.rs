@@ -1,13 +1,14 @@
 //! The tailnet's state and every operation on it, free of HTTP.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::time::Instant;
 
 use super::api_error::ApiError;
-use super::devices::{ControlConnection, Device, matches_filters};
+use super::devices::{
+    ControlConnection, Device, DeviceAddresses, matches_filters, tailnet_addresses,
+};
 use super::ids;
 use super::keys::{AuthKey, Caller, CreateKeyRequest, KeyUnusable};
 use super::policy::Policy;
@@ -285,15 +286,15 @@ impl TailnetState {
             registration.advertise_tags.clone()
         };
         let enabled = self.policy.rules().auto_approved(&advertised, &tags);
+        let (ipv4, ipv6) = tailnet_addresses(self.next_device_number);
         let device = Device {
             node_id: ids::node_id(),
             numeric_id: 1_000_000_000_000 + u64::from(self.next_device_number),
             hostname: registration.hostname.clone(),
             base_name: self.unique_name(&registration.hostname),
             dns_suffix: self.dns_suffix.clone(),
-            ipv4: Ipv4Addr::new(100, 64, 0, 0) | Ipv4Addr::from(self.next_device_number),
-            ipv6: Ipv6Addr::new(0xfd7a, 0x115c, 0xa1e0, 0, 0, 0, 0, 0)
-                | Ipv6Addr::from(u128::from(self.next_device_number)),
+            ipv4,
+            ipv6,
             created: self.clock.now(),
             key_expiry_disabled: !tags.is_empty(),
             tags,
@@ -312,6 +313,15 @@ impl TailnetState {
         let node_id = device.node_id.clone();
         self.devices.push(device);
         Ok(node_id)
+    }
+
+    /// The MagicDNS name and tailnet addresses of the device `node_id`, once it is visible.
+    pub(crate) fn device_addresses(&self, node_id: &str) -> Option<DeviceAddresses> {
+        let now = self.now();
+        self.devices
+            .iter()
+            .find(|device| device.node_id == node_id && device.is_visible(now))
+            .map(Device::addresses)
     }
 
     /// The node's tailscaled stopped (reboot, service stop): its device goes offline.

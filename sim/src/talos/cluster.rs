@@ -283,8 +283,12 @@ impl TalosCluster {
     }
 
     pub(crate) fn find(&self, target: &str) -> Option<Arc<Node>> {
-        let index = *self.by_name.get(target)?;
-        self.nodes.get(index).cloned()
+        self.nodes.get(self.index_of(target)?).cloned()
+    }
+
+    /// The position of the node named `target` (hostname or address) in `nodes`.
+    pub(crate) fn index_of(&self, target: &str) -> Option<usize> {
+        self.by_name.get(target).copied()
     }
 
     /// The node that answers calls without `node` metadata (the endpoint's own node).

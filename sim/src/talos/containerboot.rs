@@ -1,7 +1,7 @@
 //! The tailscale extension's entrypoint (containerboot): what it reads from its environment,
 //! how it logs in to the simulated tailnet, and the log lines it writes.
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use talos_client::machine_config::ExtensionServiceConfig;
 use time::macros::format_description;
 
@@ -32,7 +32,14 @@ pub(crate) fn run(
         .map(|esc| esc.environment.as_slice())
         .unwrap_or_default();
     let settings = ContainerbootSettings::from_environment(environment);
-    let Some(auth_key) = settings.auth_key else {
+    let auth_key = match settings.login_key(ctx) {
+        Ok(key) => key,
+        Err(error) => {
+            log(state, &format!("failed to auth tailscale: {error}"));
+            return Outcome::Failed;
+        }
+    };
+    let Some(auth_key) = auth_key else {
         log(state, "Running 'tailscale up'");
         state.log(
             id,
@@ -109,6 +116,14 @@ pub(crate) struct ContainerbootSettings {
     pub(crate) hostname: Option<String>,
     pub(crate) routes: Vec<String>,
     pub(crate) advertise_tags: Vec<String>,
+    /// `TS_CLIENT_ID` (OAuth client or federated identity).
+    pub(crate) client_id: Option<String>,
+    /// `TS_CLIENT_SECRET`.
+    pub(crate) client_secret: Option<SecretString>,
+    /// `TS_ID_TOKEN`.
+    pub(crate) id_token: Option<SecretString>,
+    /// `TS_AUDIENCE`.
+    pub(crate) audience: Option<String>,
 }
 
 impl ContainerbootSettings {
@@ -134,8 +149,18 @@ impl ContainerbootSettings {
                     .collect()
             })
             .unwrap_or_default();
+        let secret = |key: &str| {
+            value(key)
+                .filter(|v| !v.is_empty())
+                .map(|v| SecretString::from(v.to_owned()))
+        };
+        let text = |key: &str| value(key).filter(|v| !v.is_empty()).map(str::to_owned);
         Self {
             auth_key,
+            client_id: text("TS_CLIENT_ID"),
+            client_secret: secret("TS_CLIENT_SECRET"),
+            id_token: secret("TS_ID_TOKEN"),
+            audience: text("TS_AUDIENCE"),
             hostname: value("TS_HOSTNAME")
                 .filter(|h| !h.is_empty())
                 .map(str::to_owned),
@@ -144,6 +169,68 @@ impl ContainerbootSettings {
                 .map(advertised_tags)
                 .unwrap_or_default(),
         }
+    }
+}
+
+impl ContainerbootSettings {
+    /// The key `tailscale up` logs in with: `TS_AUTHKEY`, or one minted through the OAuth
+    /// client or federated identity; `None` for an interactive login.
+    fn login_key(&self, ctx: &ClusterContext) -> Result<Option<SecretString>, String> {
+        self.check_combination()?;
+        let Some(client_id) = &self.client_id else {
+            return Ok(self.auth_key.clone());
+        };
+        if let Some(secret) = &self.client_secret {
+            // --client-id/--client-secret: the OAuth secret is the key, with the client ID's
+            // optional attributes.
+            let attributes = client_id.split_once('?').map(|(_, query)| query);
+            let key = match attributes {
+                Some(query) => format!("{}?{query}", secret.expose_secret()),
+                None => secret.expose_secret().to_owned(),
+            };
+            return Ok(Some(SecretString::from(key)));
+        }
+        let Some(token) = &self.id_token else {
+            // TS_AUDIENCE: the token would come from GitHub Actions, AWS or GCP; a simulated
+            // bare-metal node has none.
+            return Err(if self.audience.is_some() {
+                "federated identity authkeys require --id-token".to_owned()
+            } else {
+                "federated identity requires either an ID token or an audience".to_owned()
+            });
+        };
+        ctx.tailnet
+            .federated_login_key(client_id, token, &self.advertise_tags)
+            .map(Some)
+            .map_err(|error| error.to_string())
+    }
+}
+
+impl ContainerbootSettings {
+    /// Refuses the combinations containerboot refuses.
+    fn check_combination(&self) -> Result<(), String> {
+        let federated = [
+            self.client_secret.is_some(),
+            self.id_token.is_some(),
+            self.audience.is_some(),
+        ];
+        if self.auth_key.is_some() && (self.client_id.is_some() || federated.contains(&true)) {
+            return Err(
+                "TS_AUTHKEY cannot be combined with TS_CLIENT_ID, TS_CLIENT_SECRET, TS_ID_TOKEN or TS_AUDIENCE"
+                    .to_owned(),
+            );
+        }
+        if federated.iter().filter(|set| **set).count() > 1 {
+            return Err(
+                "only one of TS_CLIENT_SECRET, TS_ID_TOKEN and TS_AUDIENCE can be set".to_owned(),
+            );
+        }
+        if self.client_id.is_none() && federated.contains(&true) {
+            return Err(
+                "TS_CLIENT_SECRET, TS_ID_TOKEN and TS_AUDIENCE need TS_CLIENT_ID".to_owned(),
+            );
+        }
+        Ok(())
     }
 }
 
@@ -209,5 +296,26 @@ mod tests {
         let settings = ContainerbootSettings::from_environment(&["TS_ROUTES=".to_owned()]);
         assert!(settings.routes.is_empty());
         assert!(settings.auth_key.is_none());
+    }
+
+    #[test]
+    fn refuses_the_combinations_containerboot_refuses() {
+        let check = |env: &[&str]| {
+            let env: Vec<String> = env.iter().map(|e| (*e).to_owned()).collect();
+            ContainerbootSettings::from_environment(&env).check_combination()
+        };
+        assert!(check(&["TS_AUTHKEY=tskey-auth-x", "TS_CLIENT_ID=c"]).is_err());
+        assert!(check(&["TS_AUTHKEY=tskey-auth-x", "TS_ID_TOKEN=t"]).is_err());
+        assert!(check(&["TS_CLIENT_ID=c", "TS_ID_TOKEN=t", "TS_AUDIENCE=a"]).is_err());
+        assert!(check(&["TS_CLIENT_ID=c", "TS_CLIENT_SECRET=s", "TS_ID_TOKEN=t"]).is_err());
+        assert!(check(&["TS_ID_TOKEN=t"]).is_err());
+        for fine in [
+            &["TS_AUTHKEY=tskey-client-x?ephemeral=false"][..],
+            &["TS_CLIENT_ID=c?ephemeral=false", "TS_ID_TOKEN=t"],
+            &["TS_CLIENT_ID=c", "TS_AUDIENCE=a"],
+            &["TS_CLIENT_ID=c", "TS_CLIENT_SECRET=s"],
+        ] {
+            assert_eq!(check(fine), Ok(()), "{fine:?}");
+        }
     }
 }

@@ -23,6 +23,7 @@ mod kubeconfig;
 mod lifecycle;
 mod logs;
 mod node;
+mod node_certificate;
 mod rbac;
 mod resources;
 mod services;
@@ -37,5 +38,6 @@ pub use spec::{NodeRole, NodeSpec};
 
 pub(crate) use cluster::ClusterContext;
 pub(crate) use config::ClusterSettings;
-pub(crate) use grpc::routes;
+pub(crate) use grpc::{node_routes, routes};
 pub(crate) use kubeconfig::KubeAccess;
+pub(crate) use node_certificate::NodeCertificate;

@@ -82,6 +82,17 @@ pub fn line_start(body: &str, line: usize) -> usize {
         .sum()
 }
 
+/// The byte range of 1-based `line` of `body`, its line ending included (empty at the end
+/// of the text past the last line).
+pub fn line_range(body: &str, line: usize) -> Range<usize> {
+    let start = line_start(body, line);
+    let length = body
+        .get(start..)
+        .and_then(|rest| rest.split_inclusive('\n').next())
+        .map_or(0, str::len);
+    start..start + length
+}
+
 /// The last 1-based line of the block that starts on `line`: the following lines belong
 /// to it while they are blank or indented deeper than `column`; with `items_at_column`,
 /// lines at `column` that start a sequence item (`- `) belong too (an indentless sequence

@@ -38,13 +38,16 @@ pub enum Node {
         /// Keys (`None` for a key that is not a scalar) and values, in source order.
         entries: Vec<(Option<Scalar>, Node)>,
     },
-    /// A sequence; `flow` is true for `[...]` style, `line` and `column` locate its start.
+    /// A sequence; `flow` is true for `[...]` style; `start`, `line` and `column` locate its
+    /// start (its first `-` or `[`).
     Sequence {
         /// True for `[...]` style.
         flow: bool,
         /// The items, in source order.
         items: Vec<Node>,
-        /// 1-based line of the sequence's start (its first `-` or `[`).
+        /// Byte offset of the sequence's start.
+        start: usize,
+        /// 1-based line of the sequence's start.
         line: usize,
         /// 0-based column of the sequence's start.
         column: usize,
@@ -187,6 +190,7 @@ impl Builder<'_> {
                         return Ok(Node::Sequence {
                             flow,
                             items,
+                            start: self.byte(start),
                             line: start.line(),
                             column: start.col(),
                         });

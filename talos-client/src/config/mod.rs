@@ -24,6 +24,10 @@ pub use search::{
 
 use file_format::ContextEntry;
 
+/// Largest talosconfig file read (4 MiB; a context with its certificates is a few KiB), so a
+/// wrong path (a device, a huge file) fails quickly instead of filling memory.
+pub const MAX_TALOSCONFIG_BYTES: usize = 4 << 20;
+
 /// A talosconfig: named contexts and the current one.
 ///
 /// A context whose values are broken does not prevent using the others: its error is
@@ -96,13 +100,18 @@ impl TalosConfig {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::Read`] when the file cannot be read, [`ConfigError::Invalid`] when it
+    /// [`ConfigError::Read`] when the file cannot be read or is larger than
+    /// [`MAX_TALOSCONFIG_BYTES`], [`ConfigError::Invalid`] when it
     /// is not a talosconfig (with the file named in the location).
     pub fn from_path(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = std::fs::File::open(path)
+            .and_then(|file| {
+                sdk_support::limits::read_to_string_capped(file, MAX_TALOSCONFIG_BYTES)
+            })
+            .map_err(|source| ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
         let mut config = Self::from_yaml(&text).map_err(|err| err.in_file(Some(path)))?;
         config.source = Some(path.to_path_buf());
         Ok(config)

@@ -53,7 +53,7 @@ pub enum MachineConfigError {
     },
     /// The configuration has no v1alpha1 document to edit.
     #[error(
-        "the machine config has no v1alpha1 document (version: v1alpha1); it cannot hold machine.install.image"
+        "the machine config has no v1alpha1 document (version: v1alpha1); it cannot hold machine.install.image or certSANs"
     )]
     NoV1Alpha1Document,
     /// The installer image reference is unusable.
@@ -61,6 +61,14 @@ pub enum MachineConfigError {
     InvalidImage {
         /// The image reference given.
         image: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A certificate SAN is unusable.
+    #[error("invalid certificate SAN {value:?}: {reason}; give a DNS name or an IP address")]
+    InvalidCertSan {
+        /// The value given.
+        value: String,
         /// Why.
         reason: &'static str,
     },

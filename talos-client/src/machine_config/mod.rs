@@ -8,6 +8,7 @@
 //! comments, separators and line endings included. The result is what
 //! `ApplyConfiguration` expects: the complete configuration.
 
+mod cert_sans;
 mod document;
 mod error;
 mod extension_service_config;
@@ -16,6 +17,7 @@ mod split;
 
 use std::collections::HashSet;
 
+pub use cert_sans::CertSans;
 pub use document::{Document, DocumentId, V1ALPHA1_KIND};
 pub use error::{EscProblem, MachineConfigError};
 pub use extension_service_config::{EscConfigFile, ExtensionServiceConfig, is_secret_env_name};
@@ -176,6 +178,68 @@ impl ConfigDocuments {
             return Ok(Change::Unchanged);
         }
         let body = install_image::set(&self.documents[index].chunk.body, image, self.eol)?;
+        self.put(&id, body)
+    }
+
+    /// The entries of a certSANs list of the v1alpha1 document (empty when it has none).
+    pub fn cert_sans(&self, list: CertSans) -> Vec<String> {
+        self.find(V1ALPHA1_KIND, "")
+            .map(|main| cert_sans::read(&main.value, list))
+            .unwrap_or_default()
+    }
+
+    /// Appends the `values` the list lacks to a certSANs list of the v1alpha1 document,
+    /// inserting only their text (and the keys, when the list is missing); every other
+    /// byte stays. Adding values already present is [`Change::Unchanged`].
+    ///
+    /// # Errors
+    ///
+    /// [`MachineConfigError::NoV1Alpha1Document`], [`MachineConfigError::InvalidCertSan`]
+    /// for an empty value or one with whitespace, or
+    /// [`MachineConfigError::UnsupportedLayout`] when the list cannot be edited in place.
+    pub fn add_cert_sans(
+        &mut self,
+        list: CertSans,
+        values: &[String],
+    ) -> Result<Change, MachineConfigError> {
+        let present = self.cert_sans(list);
+        let mut missing: Vec<String> = Vec::new();
+        for value in values {
+            if !present.contains(value) && !missing.contains(value) {
+                missing.push(value.clone());
+            }
+        }
+        let id = DocumentId::v1alpha1();
+        let index = self
+            .position(&id)
+            .ok_or(MachineConfigError::NoV1Alpha1Document)?;
+        if missing.is_empty() {
+            return Ok(Change::Unchanged);
+        }
+        let body = cert_sans::add(&self.documents[index].chunk.body, list, &missing, self.eol)?;
+        self.put(&id, body)
+    }
+
+    /// Removes `values` from a certSANs list of the v1alpha1 document: their lines (or
+    /// their text in a `[...]` list), and keys left holding nothing. Undoes
+    /// [`ConfigDocuments::add_cert_sans`] byte for byte.
+    ///
+    /// # Errors
+    ///
+    /// As [`ConfigDocuments::add_cert_sans`].
+    pub fn remove_cert_sans(
+        &mut self,
+        list: CertSans,
+        values: &[String],
+    ) -> Result<Change, MachineConfigError> {
+        let id = DocumentId::v1alpha1();
+        let index = self
+            .position(&id)
+            .ok_or(MachineConfigError::NoV1Alpha1Document)?;
+        let mut body = self.documents[index].chunk.body.clone();
+        for value in values {
+            body = cert_sans::remove(&body, list, value)?;
+        }
         self.put(&id, body)
     }
 

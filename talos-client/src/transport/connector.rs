@@ -2,10 +2,12 @@
 //!
 //! The server name verified is the endpoint host (an IP SAN when the endpoint is an IP
 //! address), with the identity's CA as the only trust anchor. There is deliberately no way
-//! to turn verification off.
+//! to turn verification off. A resolve override ([`crate::TalosClientBuilder::resolve`])
+//! changes only where the TCP connection goes, never the name verified.
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -21,13 +23,20 @@ use crate::config::Endpoint;
 #[derive(Clone)]
 pub(crate) struct TlsConnector {
     address: Endpoint,
+    /// Where to connect instead of resolving the endpoint host.
+    resolved: Option<SocketAddr>,
     tls: tokio_rustls::TlsConnector,
 }
 
 impl TlsConnector {
-    pub(crate) fn new(address: Endpoint, tls: Arc<rustls::ClientConfig>) -> Self {
+    pub(crate) fn new(
+        address: Endpoint,
+        resolved: Option<SocketAddr>,
+        tls: Arc<rustls::ClientConfig>,
+    ) -> Self {
         Self {
             address,
+            resolved,
             tls: tokio_rustls::TlsConnector::from(tls),
         }
     }
@@ -44,6 +53,7 @@ impl tower::Service<http::Uri> for TlsConnector {
 
     fn call(&mut self, _uri: http::Uri) -> Self::Future {
         let address = self.address.clone();
+        let resolved = self.resolved;
         let tls = self.tls.clone();
         Box::pin(async move {
             let server_name = ServerName::try_from(address.host().to_owned()).map_err(|err| {
@@ -52,7 +62,10 @@ impl tower::Service<http::Uri> for TlsConnector {
                     format!("{} is not a valid TLS server name: {err}", address.host()),
                 )
             })?;
-            let tcp = TcpStream::connect(address.to_string()).await?;
+            let tcp = match resolved {
+                Some(socket) => TcpStream::connect(socket).await?,
+                None => TcpStream::connect(address.to_string()).await?,
+            };
             tcp.set_nodelay(true)?;
             let stream = tls.connect(server_name, tcp).await?;
             Ok(TokioIo::new(stream))

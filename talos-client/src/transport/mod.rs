@@ -3,7 +3,9 @@
 
 mod connector;
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -121,6 +123,7 @@ impl Transport {
     pub(crate) fn new(
         endpoints: &[String],
         tls: &Arc<rustls::ClientConfig>,
+        resolve: &HashMap<String, SocketAddr>,
         options: TransportOptions,
     ) -> Result<Self, Error> {
         if endpoints.is_empty() {
@@ -134,8 +137,9 @@ impl Transport {
                         what: format!("endpoint \"{endpoint}\""),
                         reason: reason.to_owned(),
                     })?;
+                let resolved = resolve.get(&address.host().to_ascii_lowercase()).copied();
                 Ok(Slot {
-                    connector: TlsConnector::new(address.clone(), tls.clone()),
+                    connector: TlsConnector::new(address.clone(), resolved, tls.clone()),
                     address,
                     channel: tokio::sync::Mutex::new(None),
                 })

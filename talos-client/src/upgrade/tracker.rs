@@ -93,8 +93,9 @@ where
                     ),
                 });
             }
+            // After "going down" the stream is read on: the node has gone away only once it
+            // breaks. Reconnecting earlier could reach the old boot while it shuts down.
             let ready = event.is_running_and_ready();
-            let going_down = event.is_going_down();
             (self.progress)(&Progress::Event(event));
             if ready && (went_away || self.boot_id_before.is_some()) {
                 if let Some(outcome) = self.confirm_new_boot().await? {
@@ -102,9 +103,6 @@ where
                 }
                 (self.progress)(&Progress::StillOldBoot);
                 self.feed.replay();
-            } else if going_down {
-                went_away = true;
-                self.feed.drop_stream();
             }
         }
     }

@@ -181,6 +181,11 @@ impl Driver {
         Ok((!contents.finished).then_some(contents))
     }
 
+    /// A sender into the event stream (for work that outlives a borrow of the driver).
+    pub(crate) fn event_sender(&self) -> mpsc::UnboundedSender<Event> {
+        self.events.clone()
+    }
+
     pub(crate) fn emit(&self, event: impl Into<Event>) {
         let _ = self.events.send(event.into());
     }

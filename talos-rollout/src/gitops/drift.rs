@@ -13,6 +13,7 @@ use talos_client::machine_config::ConfigDocuments;
 
 use super::expected::{Expectation, expectations};
 use super::repository::Repository;
+use super::secret_refs;
 use crate::ports::TalosPort;
 
 /// One value that differs.
@@ -136,10 +137,12 @@ fn compare(
         .collect();
     for name in names {
         let declared = expectation.escs.get(name).map(public_digest);
-        let live = live_escs
-            .iter()
-            .find(|esc| esc.name == name)
-            .map(public_digest);
+        let live = live_escs.iter().find(|esc| esc.name == name).map(|live| {
+            match expectation.escs.get(name) {
+                Some(declared) => public_digest(&secret_refs::as_declared(declared, live)),
+                None => public_digest(live),
+            }
+        });
         let show = |digest: Option<EscDigest>| {
             digest.map_or("absent".to_owned(), |d| format!("digest {d}"))
         };

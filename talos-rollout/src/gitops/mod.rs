@@ -5,7 +5,8 @@
 //!   and its `talenv.yaml`.
 //! - [`sync`] writes each node's `ExtensionServiceConfig` as
 //!   `talos/patches/<node>/<extension>-extension.yaml` (0600; secrets as `${TS_AUTHKEY}`
-//!   env references unless [`Secrets::Inline`]), references it from the node's `patches`
+//!   env references — also a profile's secrets inside config files, `${NUT_PASSWORD}` —
+//!   unless [`Secrets::Inline`]), references it from the node's `patches`
 //!   — or adds a talhelper `extensionServices` entry when the file already uses that field,
 //!   never both for one node — points `talosImageURL` at the new schematic (or adds the
 //!   extensions to the `schematic:` block), and updates `talosVersion` in `talenv.yaml` (or
@@ -34,6 +35,7 @@ mod expected;
 mod patch_file;
 pub mod recovery;
 mod repository;
+mod secret_refs;
 mod sync;
 mod talconfig;
 mod talenv;

@@ -7,8 +7,10 @@ use std::path::Path;
 use rollout_core::ExtensionServiceConfig;
 use talos_client::machine_config::is_secret_env_name;
 
+use super::secret_refs;
 use crate::Error;
 use crate::journal::write_private;
+use crate::profile::SecretValue;
 
 /// How secret values reach the repository.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -20,12 +22,18 @@ pub enum Secrets {
     Inline,
 }
 
-/// `esc` as the repository should hold it, and the env variables it references.
+/// `esc` as the repository should hold it, and the env variables it references: secret
+/// environment entries and the profile's `file_secrets` inside config files become
+/// references unless inline secrets are asked for.
 pub(crate) fn for_repository(
     esc: &ExtensionServiceConfig,
     secrets: Secrets,
+    file_secrets: &[SecretValue],
 ) -> (ExtensionServiceConfig, Vec<String>) {
-    let mut referenced = Vec::new();
+    let (esc, mut referenced) = match secrets {
+        Secrets::EnvReferences => secret_refs::reference_file_secrets(esc, file_secrets),
+        Secrets::Inline => (esc.clone(), Vec::new()),
+    };
     let environment = esc
         .environment
         .iter()
@@ -37,12 +45,7 @@ pub(crate) fn for_repository(
             _ => entry.clone(),
         })
         .collect();
-    let esc = ExtensionServiceConfig {
-        name: esc.name.clone(),
-        config_files: esc.config_files.clone(),
-        environment,
-    };
-    (esc, referenced)
+    (ExtensionServiceConfig { environment, ..esc }, referenced)
 }
 
 /// The `@./` reference of a node's patch, relative to the talconfig directory.
@@ -98,13 +101,13 @@ mod tests {
 
     #[test]
     fn secrets_become_env_references_unless_inline() {
-        let (written, referenced) = for_repository(&esc(), Secrets::EnvReferences);
+        let (written, referenced) = for_repository(&esc(), Secrets::EnvReferences, &[]);
         assert_eq!(
             written.environment,
             ["TS_AUTHKEY=${TS_AUTHKEY}", "TS_ROUTES=10.43.0.0/16"]
         );
         assert_eq!(referenced, ["TS_AUTHKEY"]);
-        let (inline, referenced) = for_repository(&esc(), Secrets::Inline);
+        let (inline, referenced) = for_repository(&esc(), Secrets::Inline, &[]);
         assert_eq!(inline, esc());
         assert!(referenced.is_empty());
     }

@@ -16,12 +16,17 @@ use super::talenv;
 use super::target::NodeTarget;
 use crate::Error;
 use crate::patch_store::PatchStore;
+use crate::profile::SecretValue;
 
 /// How the repository is written.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SyncOptions {
     /// Env references (default) or plaintext secrets.
     pub secrets: Secrets,
+    /// Secrets the profile writes into config files (see
+    /// [`ExtensionProfile::secret_values`](crate::profile::ExtensionProfile::secret_values)),
+    /// referenced by their variable unless secrets are inline.
+    pub file_secrets: Vec<SecretValue>,
     /// Directory of the per-node patch files, relative to `talconfig.yaml` (default `patches`).
     pub patch_dir: String,
 }
@@ -30,6 +35,7 @@ impl Default for SyncOptions {
     fn default() -> Self {
         SyncOptions {
             secrets: Secrets::EnvReferences,
+            file_secrets: Vec::new(),
             patch_dir: "patches".to_owned(),
         }
     }
@@ -77,7 +83,8 @@ pub fn sync(
         let esc = match &target.esc {
             None => None,
             Some(esc) => {
-                let (esc, referenced) = patch_file::for_repository(esc, options.secrets);
+                let (esc, referenced) =
+                    patch_file::for_repository(esc, options.secrets, &options.file_secrets);
                 report.env_references.extend(referenced);
                 let reference = patch_file::reference(&options.patch_dir, hostname, &esc.name);
                 if talconfig::esc_uses_service(

@@ -10,7 +10,7 @@ use rollout_core::{
 };
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::profile::{Credential, ExtensionProfile};
+use crate::profile::{Credential, ExtensionProfile, SecretValue};
 
 /// Config document (and extension service) name.
 pub const SERVICE_NAME: &str = "nut-client";
@@ -18,6 +18,8 @@ pub const SERVICE_NAME: &str = "nut-client";
 pub const EXTENSION: &str = "siderolabs/nut-client";
 /// Where the extension reads its monitor configuration.
 pub const UPSMON_CONF: &str = "/usr/local/etc/nut/upsmon.conf";
+/// The variable a GitOps repository references the NUT password by (`${NUT_PASSWORD}`).
+pub const PASSWORD_VARIABLE: &str = "NUT_PASSWORD";
 
 /// Rolls `siderolabs/nut-client` out, each node monitoring one UPS as a secondary.
 ///
@@ -167,6 +169,13 @@ impl ExtensionProfile for NutClientProfile {
 
     fn redact_log_line(&self, line: &str) -> String {
         line.replace(self.password.expose_secret(), "<redacted>")
+    }
+
+    fn secret_values(&self) -> Vec<SecretValue> {
+        vec![SecretValue {
+            variable: PASSWORD_VARIABLE.to_owned(),
+            value: self.password.clone(),
+        }]
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures::{StreamExt, stream};
 
 use rollout_core::Plan;
-use rollout_core::gate::{GateStage, Observed, stage_gate};
+use rollout_core::gate::{GateStage, GateVerdict, Observed, stage_gate};
 use rollout_core::machine::Summary;
 use rollout_core::plan::{NodeAction, NodePlan};
 use sdk_support::backoff::Backoff;
@@ -18,10 +18,10 @@ use serde::Serialize;
 
 pub use event_log::{EventLog, NodeTimeline, PhaseTiming};
 
-/// Three tries per read, 0.3 s apart.
-const REPORT_RETRY: Backoff = Backoff::new(Duration::from_millis(300), Duration::from_millis(300))
-    .with_max_retries(2)
-    .without_jitter();
+/// Six tries per read, 0.3 s doubling to at most 2 s, jittered: a dropped connection fails
+/// every read in flight at once, and the final validation must outlast such a burst.
+const REPORT_RETRY: Backoff =
+    Backoff::new(Duration::from_millis(300), Duration::from_secs(2)).with_max_retries(5);
 
 use crate::driver::Ports;
 use crate::ports::{MAX_PARALLEL_NODE_READS, read_retrying};
@@ -66,7 +66,7 @@ pub struct ReportNode {
     pub hostname: String,
     /// What the plan wanted (`upgrade`, `config_only`, `skip`).
     pub action: String,
-    /// Final phase (`Done`, `Halted`, `RolledBack`, ...).
+    /// Final phase (`Done`, `Halted`, `NotStarted`, `RolledBack`, ...).
     pub status: String,
     /// Running Talos version now (None: unreadable).
     pub version: Option<String>,
@@ -84,7 +84,8 @@ pub struct ReportNode {
     pub failure: Option<String>,
     /// Causes the driver recognised.
     pub causes: Vec<String>,
-    /// Final validation (converged nodes): failing checks, empty when it passed.
+    /// Failing checks: for a converged node those of the final validation (empty when it
+    /// passed), for a failed node those its last gate was waiting for.
     pub failing_checks: Vec<String>,
 }
 
@@ -181,15 +182,15 @@ async fn report_node(
                 observed.named.insert(name, result);
             }
         }
-        let verdict = gate.evaluate(node_plan, &observed);
-        verdict
-            .checks
-            .iter()
-            .filter(|check| !check.passed)
-            .map(|check| format!("{} ({})", check.name, check.detail))
-            .collect()
+        gate.evaluate(node_plan, &observed).failing_checks()
     } else {
-        Vec::new()
+        // A failed node: the checks its last gate was waiting for.
+        timeline
+            .failure
+            .as_ref()
+            .and_then(|failure| failure.last_verdict.as_ref())
+            .map(GateVerdict::failing_checks)
+            .unwrap_or_default()
     };
     ReportNode {
         node: node_plan.node.clone(),

@@ -27,10 +27,29 @@ const MAX_MESSAGE_SIZE: usize = 32 * 1024 * 1024;
 
 /// The gRPC services of the simulated apid listening as endpoint number `endpoint`.
 pub(crate) fn routes(cluster: &TalosCluster, endpoint: usize) -> tonic::service::Routes {
-    let apid = Apid {
+    services(Apid {
         cluster: cluster.clone(),
         endpoint,
-    };
+        own_node: None,
+    })
+}
+
+/// The gRPC services of `node`'s own apid (reached on its own address, e.g. over the
+/// tailnet), listening as endpoint number `endpoint`: calls without `node` metadata are
+/// answered by that node.
+pub(crate) fn node_routes(
+    cluster: &TalosCluster,
+    node: Arc<Node>,
+    endpoint: usize,
+) -> tonic::service::Routes {
+    services(Apid {
+        cluster: cluster.clone(),
+        endpoint,
+        own_node: Some(node),
+    })
+}
+
+fn services(apid: Apid) -> tonic::service::Routes {
     tonic::service::Routes::new(
         MachineServiceServer::new(apid.clone())
             .max_decoding_message_size(MAX_MESSAGE_SIZE)
@@ -52,6 +71,8 @@ pub(crate) struct Apid {
     cluster: TalosCluster,
     /// Which of the sim's apid endpoints this is.
     endpoint: usize,
+    /// The node this apid runs on, when it is a node's own endpoint.
+    own_node: Option<Arc<Node>>,
 }
 
 /// The node a call is for, and what the caller may do.
@@ -121,8 +142,9 @@ impl Apid {
         let target = match values.as_slice() {
             [] => {
                 return self
-                    .cluster
-                    .endpoint_node()
+                    .own_node
+                    .clone()
+                    .or_else(|| self.cluster.endpoint_node())
                     .ok_or_else(|| Status::unavailable("the simulated cluster has no nodes"));
             }
             [single] => single
@@ -194,6 +216,7 @@ mod tests {
         Apid {
             cluster,
             endpoint: 0,
+            own_node: None,
         }
     }
 

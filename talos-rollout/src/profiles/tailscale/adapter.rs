@@ -88,6 +88,8 @@ impl TailnetPort for TailnetAdapter {
         Ok(found.map(|node| DeviceObservation {
             hostname: node.device.hostname.clone(),
             online: node.device.connected_to_control,
+            dns_name: node.device.name.trim_end_matches('.').to_owned(),
+            addresses: node.device.addresses.clone(),
             advertised_routes: node
                 .device
                 .advertised_routes

@@ -1,4 +1,9 @@
-//! How the tailscale extension authenticates: an auth key or an OAuth client.
+//! How the tailscale extension authenticates. Three modes (facts: `talos-api.md` §9):
+//! a minted auth key (expires after at most 90 days), an OAuth client secret used as
+//! `TS_AUTHKEY` with `?ephemeral=false&preauthorized=true` and the tags in `TS_EXTRA_ARGS`,
+//! and workload identity federation (`TS_CLIENT_ID` + `TS_ID_TOKEN` or `TS_AUDIENCE`). The
+//! last two leave nothing on the node that expires or needs rotating: containerboot mints a
+//! fresh key at every login.
 
 use std::fmt;
 
@@ -35,6 +40,51 @@ pub enum TailscaleAuth {
         /// The OAuth client secret.
         client_secret: SecretString,
     },
+    /// An OAuth client secret as the auth key:
+    /// `TS_AUTHKEY=tskey-client-…?ephemeral=false&preauthorized=true` and
+    /// `--advertise-tags=…` in `TS_EXTRA_ARGS`. `tailscale up` exchanges the secret for a
+    /// fresh key at every login; the client needs the `auth_keys` write scope and may assign
+    /// only its own tags. Build it with [`TailscaleAuth::oauth_secret`].
+    OAuthSecret {
+        /// The bare client secret (`tskey-client-…`, no query).
+        secret: SecretString,
+        /// Tags the devices get (`tag:…`, at least one, each assignable by the client).
+        tags: Vec<String>,
+    },
+    /// Workload identity federation: `TS_CLIENT_ID` plus an identity token (or the audience
+    /// containerboot fetches one for on GitHub Actions, AWS or GCP), tags in
+    /// `TS_EXTRA_ARGS`. Keys minted this way are single-use, and ephemeral and not
+    /// pre-authorized unless the client ID carries `?ephemeral=false&preauthorized=true`,
+    /// which the builder appends. Build it with [`TailscaleAuth::workload_identity`].
+    WorkloadIdentity {
+        /// The federated identity's client id (not secret).
+        client_id: String,
+        /// Where the identity token comes from.
+        token: IdentityToken,
+        /// Tags the devices get (`tag:…`, at least one).
+        tags: Vec<String>,
+    },
+}
+
+/// Where a workload-identity login gets its token.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum IdentityToken {
+    /// `TS_ID_TOKEN`: a token you supply. It is short-lived, so pair it with
+    /// `TS_AUTH_ONCE=true` (the builder warns otherwise).
+    IdToken(SecretString),
+    /// `TS_AUDIENCE`: containerboot fetches a token for this audience from the cloud it runs
+    /// on (GitHub Actions, AWS or GCP); a bare-metal node has none.
+    Audience(String),
+}
+
+impl fmt::Debug for IdentityToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IdentityToken::IdToken(_) => f.write_str("IdToken(<redacted>)"),
+            IdentityToken::Audience(audience) => f.debug_tuple("Audience").field(audience).finish(),
+        }
+    }
 }
 
 impl fmt::Debug for TailscaleAuth {
@@ -50,6 +100,21 @@ impl fmt::Debug for TailscaleAuth {
                 .field("client_id", client_id)
                 .field("client_secret", &"<redacted>")
                 .finish(),
+            TailscaleAuth::OAuthSecret { tags, .. } => f
+                .debug_struct("OAuthSecret")
+                .field("secret", &"<redacted>")
+                .field("tags", tags)
+                .finish(),
+            TailscaleAuth::WorkloadIdentity {
+                client_id,
+                token,
+                tags,
+            } => f
+                .debug_struct("WorkloadIdentity")
+                .field("client_id", client_id)
+                .field("token", token)
+                .field("tags", tags)
+                .finish(),
         }
     }
 }
@@ -60,6 +125,32 @@ impl TailscaleAuth {
         TailscaleAuth::AuthKey {
             key,
             ephemeral: false,
+        }
+    }
+
+    /// An OAuth client secret (`tskey-client-…`, without a query) used as the auth key,
+    /// for devices with `tags`; the builder appends `?ephemeral=false&preauthorized=true`.
+    pub fn oauth_secret<S: Into<String>>(
+        secret: SecretString,
+        tags: impl IntoIterator<Item = S>,
+    ) -> Self {
+        TailscaleAuth::OAuthSecret {
+            secret,
+            tags: tags.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// Workload identity federation with the federated identity `client_id`, for devices
+    /// with `tags`.
+    pub fn workload_identity<S: Into<String>>(
+        client_id: impl Into<String>,
+        token: IdentityToken,
+        tags: impl IntoIterator<Item = S>,
+    ) -> Self {
+        TailscaleAuth::WorkloadIdentity {
+            client_id: client_id.into(),
+            token,
+            tags: tags.into_iter().map(Into::into).collect(),
         }
     }
 

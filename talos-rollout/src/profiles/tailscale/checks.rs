@@ -68,6 +68,8 @@ mod tests {
             online,
             advertised_routes: advertised.iter().map(|r| (*r).to_owned()).collect(),
             enabled_routes: enabled.iter().map(|r| (*r).to_owned()).collect(),
+            dns_name: "k8s-1.tail1234.ts.net".into(),
+            addresses: vec!["100.64.0.1".into()],
         }
     }
 

@@ -16,6 +16,12 @@ pub struct DeviceObservation {
     pub advertised_routes: Vec<String>,
     /// Routes approved (enabled).
     pub enabled_routes: Vec<String>,
+    /// The MagicDNS name (`k8s-1.tail1234.ts.net`; empty when unknown).
+    #[serde(default)]
+    pub dns_name: String,
+    /// The tailnet addresses (100.64.0.0/10 and fd7a:115c:a1e0::/48).
+    #[serde(default)]
+    pub addresses: Vec<String>,
 }
 
 /// Reads devices and approves routes in the tailnet.

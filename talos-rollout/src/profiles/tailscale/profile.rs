@@ -13,11 +13,16 @@ use rollout_core::{ExtensionServiceConfig, NodeExtension, NodeFacts, PortError, 
 use secrecy::SecretString;
 use tailscale_client::TailscaleClient;
 
+use super::cert_sans::{self, ADD_TAILNET_CERT_SANS};
 use super::checks::{self, APPROVE_ROUTES, DEVICE_ONLINE, ROUTES_ADVERTISED, ROUTES_APPROVED};
-use super::{
-    EXTENSION, RouteApproval, SERVICE_NAME, TailnetAdapter, TailnetPort, TailscaleAuth,
-    TailscaleEscBuilder, diagnosis, invalid,
+use super::connectivity::{
+    ConnectivityProbe, ProbeReport, SERVICE_OVER_TAILNET, TALOS_API_OVER_TAILNET,
 };
+use super::{
+    EXTENSION, IdentityToken, RouteApproval, SERVICE_NAME, TailnetAdapter, TailnetPort,
+    TailscaleAuth, TailscaleEscBuilder, diagnosis, invalid,
+};
+use crate::ports::TalosPort;
 use crate::profile::{Credential, ExtensionProfile, Provision, RecognisedCause, credential_label};
 
 /// Plan details the profile's checks read back: the device hostname and its routes.
@@ -49,6 +54,21 @@ pub struct TailscaleProfile {
     route_approval: RouteApproval,
     key_expiry: Duration,
     auth_key: Option<SecretString>,
+    admin_access: Option<Arc<dyn TalosPort>>,
+    connectivity: Option<ConnectivityProbe>,
+    key_free: Option<KeyFreeLogin>,
+}
+
+/// A node login that leaves no expiring key on the node (the tags are the profile's).
+#[derive(Clone)]
+enum KeyFreeLogin {
+    /// An OAuth client secret as `TS_AUTHKEY`.
+    OAuthSecret(SecretString),
+    /// Workload identity federation.
+    WorkloadIdentity {
+        client_id: String,
+        token: IdentityToken,
+    },
 }
 
 impl std::fmt::Debug for TailscaleProfile {
@@ -59,6 +79,9 @@ impl std::fmt::Debug for TailscaleProfile {
             .field("route_approval", &self.route_approval)
             .field("key_expiry", &self.key_expiry)
             .field("auth_key", &self.auth_key.as_ref().map(|_| "<redacted>"))
+            .field("tailnet_cert_sans", &self.admin_access.is_some())
+            .field("connectivity", &self.connectivity)
+            .field("node_auth", &self.key_free_auth())
             .finish_non_exhaustive()
     }
 }
@@ -83,6 +106,50 @@ impl TailscaleProfile {
             route_approval: RouteApproval::Api,
             key_expiry: Duration::from_secs(7 * 24 * 3600),
             auth_key: None,
+            admin_access: None,
+            connectivity: None,
+            key_free: None,
+        }
+    }
+
+    /// Administer the nodes by tailnet name: after a node's device is online, its
+    /// MagicDNS name and tailnet addresses are added to `machine.certSANs` (and
+    /// `cluster.apiServer.certSANs` on control-plane nodes) through `talos`, NO_REBOOT.
+    /// Leave it out to opt out.
+    pub fn tailnet_cert_sans(mut self, talos: Arc<dyn TalosPort>) -> Self {
+        self.admin_access = Some(talos);
+        self
+    }
+
+    /// Prove each node reachable over the tailnet after its device is online (and after
+    /// the certSANs edit): the named gates `talos api over tailnet` and, when the probe
+    /// has a service address, `service over tailnet`.
+    pub fn connectivity(mut self, probe: ConnectivityProbe) -> Self {
+        self.connectivity = Some(probe);
+        self
+    }
+
+    /// Runs the connectivity probes for the node whose device has `hostname` (for
+    /// `status` and the final validation); empty without [`connectivity`](Self::connectivity).
+    pub async fn probe_node(&self, hostname: &str) -> Vec<ProbeReport> {
+        let Some(probe) = &self.connectivity else {
+            return Vec::new();
+        };
+        probe.probe_node(self.tailnet.as_ref(), hostname).await
+    }
+
+    /// Evaluates a connectivity gate for the node.
+    async fn connectivity_check(&self, name: &str, node: &NodePlan) -> CheckResult {
+        let (hostname, _) = device_of(node);
+        let reports = self.probe_node(&hostname).await;
+        let report = reports.iter().find(|report| report.name == name);
+        CheckResult {
+            name: name.to_owned(),
+            passed: report.is_some_and(ProbeReport::passed),
+            detail: report.map_or_else(
+                || "no connectivity probe with this name is configured".to_owned(),
+                ProbeReport::detail,
+            ),
         }
     }
 
@@ -122,6 +189,53 @@ impl TailscaleProfile {
         self
     }
 
+    /// Nodes log in with this OAuth client secret (`tskey-client-…`, needs the `auth_keys`
+    /// write scope and may assign the profile's [`tags`](Self::tags)) instead of an auth
+    /// key: `TS_AUTHKEY=<secret>?ephemeral=false&preauthorized=true` and the tags in
+    /// `TS_EXTRA_ARGS`. Nothing is minted by the rollout and nothing on the node expires
+    /// or needs rotating; revoking the OAuth client withdraws the ability to log in again.
+    pub fn oauth_secret(mut self, secret: SecretString) -> Self {
+        self.key_free = Some(KeyFreeLogin::OAuthSecret(secret));
+        self
+    }
+
+    /// Nodes log in through workload identity federation (`TS_CLIENT_ID` + `TS_ID_TOKEN` or
+    /// `TS_AUDIENCE`) with the profile's [`tags`](Self::tags). Nothing is minted by the
+    /// rollout and nothing on the node needs rotating.
+    pub fn workload_identity(mut self, client_id: impl Into<String>, token: IdentityToken) -> Self {
+        self.key_free = Some(KeyFreeLogin::WorkloadIdentity {
+            client_id: client_id.into(),
+            token,
+        });
+        self
+    }
+
+    /// The key-free login, with the profile's tags, if one was chosen.
+    fn key_free_auth(&self) -> Option<TailscaleAuth> {
+        Some(match self.key_free.as_ref()? {
+            KeyFreeLogin::OAuthSecret(secret) => {
+                TailscaleAuth::oauth_secret(secret.clone(), self.tags.iter().cloned())
+            }
+            KeyFreeLogin::WorkloadIdentity { client_id, token } => {
+                TailscaleAuth::workload_identity(
+                    client_id.clone(),
+                    token.clone(),
+                    self.tags.iter().cloned(),
+                )
+            }
+        })
+    }
+
+    /// How the nodes log in: the key-free login, or the provisioned auth key.
+    fn node_auth(&self, credential: Option<&Credential>) -> rollout_core::Result<TailscaleAuth> {
+        if let Some(auth) = self.key_free_auth() {
+            return Ok(auth);
+        }
+        let credential = credential
+            .ok_or_else(|| invalid("no auth key was provisioned for the node configs"))?;
+        Ok(TailscaleAuth::auth_key(credential.secret.clone()))
+    }
+
     fn parsed_routes(&self) -> rollout_core::Result<Vec<IpNet>> {
         self.routes
             .iter()
@@ -135,8 +249,8 @@ impl TailscaleProfile {
             .collect()
     }
 
-    fn esc_builder(&self, secret: SecretString) -> rollout_core::Result<TailscaleEscBuilder> {
-        let mut builder = TailscaleEscBuilder::new(TailscaleAuth::auth_key(secret))
+    fn esc_builder(&self, auth: TailscaleAuth) -> rollout_core::Result<TailscaleEscBuilder> {
+        let mut builder = TailscaleEscBuilder::new(auth)
             .route_approval(self.route_approval)
             .auth_once(true);
         for route in self.parsed_routes()? {
@@ -145,22 +259,41 @@ impl TailscaleProfile {
         Ok(builder)
     }
 
+    /// Checked again during soak and in the final validation: the device, and the Talos
+    /// API over the tailnet when connectivity is proven.
+    fn soak_checks(&self) -> Vec<String> {
+        let mut checks = vec![DEVICE_ONLINE.to_owned()];
+        if self.connectivity.is_some() {
+            checks.push(TALOS_API_OVER_TAILNET.to_owned());
+        }
+        checks
+    }
+
     fn post_verify(&self) -> Vec<PostVerifyStep> {
         let mut steps = vec![PostVerifyStep::Check {
             checks: vec![DEVICE_ONLINE.to_owned(), ROUTES_ADVERTISED.to_owned()],
         }];
-        if self.routes.is_empty() {
-            return steps;
-        }
-        if self.route_approval == RouteApproval::Api {
+        if !self.routes.is_empty() && self.route_approval == RouteApproval::Api {
             steps.push(PostVerifyStep::Act {
                 action: APPROVE_ROUTES.to_owned(),
             });
         }
-        if self.route_approval != RouteApproval::None {
+        if !self.routes.is_empty() && self.route_approval != RouteApproval::None {
             steps.push(PostVerifyStep::Check {
                 checks: vec![ROUTES_APPROVED.to_owned()],
             });
+        }
+        if self.admin_access.is_some() {
+            steps.push(PostVerifyStep::Act {
+                action: ADD_TAILNET_CERT_SANS.to_owned(),
+            });
+        }
+        if let Some(probe) = &self.connectivity {
+            let mut checks = vec![TALOS_API_OVER_TAILNET.to_owned()];
+            if probe.service_address().is_some() {
+                checks.push(SERVICE_OVER_TAILNET.to_owned());
+            }
+            steps.push(PostVerifyStep::Check { checks });
         }
         steps
     }
@@ -202,16 +335,11 @@ impl ExtensionProfile for TailscaleProfile {
 
     fn validate(&self) -> rollout_core::Result<Vec<String>> {
         for tag in &self.tags {
-            let name = tag.strip_prefix("tag:").unwrap_or_default();
-            let valid = !name.is_empty()
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-            if !valid {
-                return Err(invalid(format!(
-                    "tag {tag:?} is not a Tailscale tag such as tag:k8s (tag: followed by letters, digits, - or _)"
-                )));
-            }
+            super::validate_tag(tag)?;
+        }
+        if let Some(auth) = self.key_free_auth() {
+            let sample = self.esc_builder(auth)?.hostname("node").build()?;
+            return Ok(sample.warnings.iter().map(ToString::to_string).collect());
         }
         if self.client.is_some() && self.auth_key.is_none() && self.tags.is_empty() {
             return Err(invalid(
@@ -224,13 +352,16 @@ impl ExtensionProfile for TailscaleProfile {
             ));
         }
         let sample = self
-            .esc_builder(SecretString::from(DRY_RUN_KEY))?
+            .esc_builder(TailscaleAuth::auth_key(SecretString::from(DRY_RUN_KEY)))?
             .hostname("node")
             .build()?;
         Ok(sample.warnings.iter().map(ToString::to_string).collect())
     }
 
     async fn provision(&self, request: Provision<'_>) -> crate::Result<Option<Credential>> {
+        if self.key_free.is_some() {
+            return Ok(None);
+        }
         if let Some(key) = &self.auth_key {
             return Ok(Some(Credential {
                 id: None,
@@ -346,10 +477,8 @@ impl ExtensionProfile for TailscaleProfile {
         facts: &NodeFacts,
         credential: Option<&Credential>,
     ) -> rollout_core::Result<NodeExtension> {
-        let credential = credential
-            .ok_or_else(|| invalid("no auth key was provisioned for the node configs"))?;
         let built = self
-            .esc_builder(credential.secret.clone())?
+            .esc_builder(self.node_auth(credential)?)?
             .hostname(facts.nodename.clone())
             .build()?;
         let mut details = BTreeMap::new();
@@ -370,12 +499,15 @@ impl ExtensionProfile for TailscaleProfile {
                 vec![NodeCheck::IpForward]
             },
             post_verify: self.post_verify(),
-            soak_checks: vec![DEVICE_ONLINE.to_owned()],
+            soak_checks: self.soak_checks(),
             details,
         })
     }
 
     async fn check(&self, name: &str, node: &NodePlan) -> CheckResult {
+        if [TALOS_API_OVER_TAILNET, SERVICE_OVER_TAILNET].contains(&name) {
+            return self.connectivity_check(name, node).await;
+        }
         let (hostname, routes) = device_of(node);
         match self.tailnet.device(&hostname).await {
             Ok(device) => checks::evaluate(name, &hostname, &routes, device.as_ref()),
@@ -388,6 +520,26 @@ impl ExtensionProfile for TailscaleProfile {
     }
 
     async fn act(&self, action: &str, node: &NodePlan) -> Result<(), PortError> {
+        if action == ADD_TAILNET_CERT_SANS {
+            let Some(talos) = &self.admin_access else {
+                return Err(PortError::new(
+                    "tailnet",
+                    action,
+                    PortErrorKind::Unsupported,
+                    "the plan asks for the certSANs edit but this profile was built without it; resume with the settings the rollout was planned with (tailnet_cert_sans)",
+                ));
+            };
+            let (hostname, _) = device_of(node);
+            let device = self.tailnet.device(&hostname).await?.ok_or_else(|| {
+                PortError::new(
+                    "tailnet",
+                    action,
+                    PortErrorKind::NotFound,
+                    format!("no device with hostname {hostname} yet; its names cannot be added"),
+                )
+            })?;
+            return cert_sans::add(talos.as_ref(), node, &device).await;
+        }
         if action != APPROVE_ROUTES {
             return Err(PortError::new(
                 "tailnet",
@@ -403,7 +555,15 @@ impl ExtensionProfile for TailscaleProfile {
     async fn live_status(&self, node: &NodePlan) -> Option<serde_json::Value> {
         let (hostname, _) = device_of(node);
         let device = self.tailnet.device(&hostname).await.ok().flatten()?;
-        serde_json::to_value(device).ok()
+        let mut status = serde_json::to_value(device).ok()?;
+        let probes = self.probe_node(&hostname).await;
+        if let (Some(map), false) = (status.as_object_mut(), probes.is_empty()) {
+            map.insert(
+                "connectivity".to_owned(),
+                serde_json::to_value(probes).ok()?,
+            );
+        }
+        Some(status)
     }
 
     fn recognise(&self, log: &[String], verdict: Option<&GateVerdict>) -> Vec<RecognisedCause> {

@@ -113,7 +113,9 @@ impl KeyRotation {
     ///
     /// # Errors
     /// - [`rollout_core::Error::InvalidExtensionConfig`] (nothing changed) when a node has no
-    ///   config to rotate or the new key's tags are unknown;
+    ///   config to rotate, logs in with an OAuth client secret or workload identity
+    ///   federation (nothing to rotate; the message says why), or the new key's tags are
+    ///   unknown;
     /// - [`Error::Port`] when reading the configs or minting the key failed (nothing changed);
     /// - [`Error::RotationFailed`] naming the node that did not come back: the nodes before
     ///   it use the new key, the rest and the old key are unchanged.
@@ -132,6 +134,14 @@ impl KeyRotation {
                         self.esc_name
                     ))
                 })?;
+            if let Some(login) = key_free_login(&esc) {
+                return Err(invalid(format!(
+                    "node {node} logs in with {login}: there is no auth key on the node to rotate, because \
+                     containerboot mints a fresh key at every login and nothing on the node expires; \
+                     to withdraw access, revoke the OAuth client or federated identity instead"
+                ))
+                .into());
+            }
             configs.push((node.clone(), esc));
         }
         let old_key_id = configs
@@ -318,6 +328,21 @@ impl KeyRotation {
 }
 
 /// The key ID inside an auth key (`tskey-auth-<id>-<secret>`).
+/// The key-free login a config uses (an OAuth client secret as `TS_AUTHKEY`, or an OAuth
+/// client or federated identity through `TS_CLIENT_ID`), named for a message.
+fn key_free_login(esc: &ExtensionServiceConfig) -> Option<&'static str> {
+    if esc.env_value("TS_CLIENT_ID").is_some() {
+        Some("an OAuth client or workload identity federation (TS_CLIENT_ID)")
+    } else if esc
+        .env_value("TS_AUTHKEY")
+        .is_some_and(|key| key.starts_with("tskey-client-"))
+    {
+        Some("an OAuth client secret (TS_AUTHKEY=tskey-client-…)")
+    } else {
+        None
+    }
+}
+
 fn key_id(key: &str) -> Option<&str> {
     let rest = key.strip_prefix("tskey-auth-")?;
     rest.split_once('-')

@@ -16,10 +16,16 @@ pub enum TailscaleWarning {
     },
     /// An ephemeral key on a node that reboots: the device is deleted while the node is down.
     EphemeralKeyOnInfrastructure,
-    /// An OAuth client secret used as `TS_AUTHKEY` mints ephemeral, not pre-authorized keys by default.
+    /// An OAuth client secret given as a plain `TS_AUTHKEY` without `ephemeral=false`: the
+    /// keys it mints are ephemeral and not pre-authorized by default.
     OAuthSecretDefaultsEphemeral,
     /// An auth key (≤ 90 days) without `TS_AUTH_ONCE=true`: re-login fails once it expires.
     ExpiringKeyWithoutAuthOnce,
+    /// A supplied `TS_ID_TOKEN` without `TS_AUTH_ONCE=true`: the short-lived token is
+    /// presented again at every start and fails once it expired.
+    IdTokenWithoutAuthOnce,
+    /// `TS_AUDIENCE` needs a cloud identity (GitHub Actions, AWS, GCP) to fetch a token from.
+    AudienceNeedsCloudToken,
     /// Routes are advertised but nothing approves them.
     RoutesWithoutApproval {
         /// The advertised routes.
@@ -42,14 +48,25 @@ impl fmt::Display for TailscaleWarning {
                  Use a reusable, non-ephemeral, tagged key for cluster nodes",
             ),
             TailscaleWarning::OAuthSecretDefaultsEphemeral => f.write_str(
-                "TS_AUTHKEY is an OAuth client secret: keys minted from it default to ephemeral=true and \
-                 preauthorized=false and require --advertise-tags; append ?ephemeral=false&preauthorized=true \
-                 or use TS_CLIENT_ID/TS_CLIENT_SECRET",
+                "TS_AUTHKEY is an OAuth client secret without ?ephemeral=false: the keys tailscale up mints from it \
+                 default to ephemeral=true and preauthorized=false, and the tags must be given with \
+                 --advertise-tags; use TailscaleAuth::oauth_secret, which appends \
+                 ?ephemeral=false&preauthorized=true and puts the tags in TS_EXTRA_ARGS",
             ),
             TailscaleWarning::ExpiringKeyWithoutAuthOnce => f.write_str(
                 "auth keys expire after at most 90 days and without TS_AUTH_ONCE=true the extension runs \
                  `tailscale up --authkey` on every start, so after expiry the node fails to join on its next \
-                 reboot (\"invalid key\"); set TS_AUTH_ONCE=true or use an OAuth client",
+                 reboot (\"invalid key\"); set TS_AUTH_ONCE=true, or log in with an OAuth client secret \
+                 (TailscaleAuth::oauth_secret) or workload identity federation, which leave nothing on the node \
+                 that expires",
+            ),
+            TailscaleWarning::IdTokenWithoutAuthOnce => f.write_str(
+                "TS_ID_TOKEN is a short-lived identity token and without TS_AUTH_ONCE=true containerboot logs in \
+                 with it at every start, which fails once it expired; set TS_AUTH_ONCE=true",
+            ),
+            TailscaleWarning::AudienceNeedsCloudToken => f.write_str(
+                "with TS_AUDIENCE containerboot fetches its identity token from the cloud it runs on (GitHub \
+                 Actions, AWS or GCP); a bare-metal node has no such token, so give TS_ID_TOKEN instead",
             ),
             TailscaleWarning::RoutesWithoutApproval { routes } => write!(
                 f,

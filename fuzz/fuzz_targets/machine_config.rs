@@ -1,0 +1,4 @@
+//! Fuzz target: `talos_rollout_fuzz::machine_config` on arbitrary bytes.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| talos_rollout_fuzz::machine_config(data));

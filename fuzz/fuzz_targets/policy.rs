@@ -1,0 +1,4 @@
+//! Fuzz target: `talos_rollout_fuzz::policy` on arbitrary bytes.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| talos_rollout_fuzz::policy(data));
