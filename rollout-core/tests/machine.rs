@@ -560,6 +560,33 @@ fn a_resume_while_a_legacy_upgrade_still_runs_waits_for_it_instead_of_sending_it
 }
 
 #[test]
+fn a_resume_after_a_reboot_that_was_journaled_but_never_sent_asks_for_it_again() {
+    let plan = seed_plan(FailurePolicy::Halt);
+    let mut h = harness(&plan);
+    run_until_phase(&mut h, "k8s-2", Phase::Reboot);
+    // The process dies after `step_started reboot`, before the request left it.
+    h.crash_before_sending_and_resume();
+    let reboot_started = JournalEntry::StepStarted {
+        node: "k8s-2".into(),
+        step: Step::Reboot,
+    };
+    assert!(h.journal.contains(&reboot_started), "no reboot journaled");
+    h.run(&[]);
+    assert!(
+        h.phases().values().all(|p| *p == Phase::Done),
+        "{:?}",
+        h.phases()
+    );
+    let rebooted = h
+        .world
+        .effective
+        .iter()
+        .filter(|(n, r)| n == "k8s-2" && matches!(r, NodeRequest::Reboot))
+        .count();
+    assert_eq!(rebooted, 1, "rebooted {rebooted} times");
+}
+
+#[test]
 fn a_resume_after_a_journaled_legacy_install_awaits_its_reboot_and_never_reboots() {
     let plan = legacy_seed_plan(FailurePolicy::Halt);
     let mut h = harness(&plan);

@@ -243,7 +243,8 @@ impl Rollout {
     /// After resuming into `Install`, `AwaitReboot` or a rollback's `BootPrevious`: a request
     /// journaled as intended whose answer never arrived may or may not have been sent, so it
     /// is resolved by probing the node (boot ID, running and ready) before anything is sent
-    /// again, and a reboot that never comes is reported as unconfirmed.
+    /// again (a plain reboot is sent again to a node running and ready on the boot from
+    /// before), and a reboot that never comes is reported as unconfirmed.
     pub(crate) fn mark_unconfirmed(&mut self, index: usize) {
         let node = &mut self.nodes[index];
         let (started, completed) = if node.in_rollback() {
@@ -263,8 +264,16 @@ impl Rollout {
                 node.install_send_unknown = true;
             }
             Phase::AwaitReboot | Phase::Rollback(RollbackStep::AwaitReboot) => {
-                node.reboot_unconfirmed =
-                    unanswered(Step::Reboot) || unanswered(Step::BootPrevious);
+                let reboot_unanswered = unanswered(Step::Reboot);
+                node.reboot_unconfirmed = reboot_unanswered || unanswered(Step::BootPrevious);
+                // As after a reboot request that got no answer live: one that never left the
+                // crashed process is asked again once the node shows it never started (running
+                // and ready on the boot from before); the Rollback RPC never is.
+                node.reboot_resend_from = reboot_unanswered.then_some(if node.in_rollback() {
+                    Phase::Rollback(RollbackStep::Reboot)
+                } else {
+                    Phase::Reboot
+                });
             }
             _ => {}
         }

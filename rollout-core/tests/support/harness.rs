@@ -101,6 +101,12 @@ impl Harness {
         self.crash_and_resume();
     }
 
+    /// A crash after the next actions were journaled as started, before any was sent.
+    pub fn crash_before_sending_and_resume(&mut self) {
+        self.poll_actions();
+        self.crash_and_resume();
+    }
+
     /// A crash while the entries of the last observation are written: only the first of
     /// them (e.g. `step_completed`, not the `phase_entered` that follows) reached the disk.
     pub fn crash_mid_journal_and_resume(&mut self) {
