@@ -253,8 +253,10 @@ fn reboots_and_rollbacks_killed_on_both_sides_of_each_call_end_at_home_exactly_o
     walk(&sim, "full-rollout", &resume, rest);
 
     // Rolling back the last node: its previous boot entry is the original (Rollback RPC).
+    // A killed rollback leaves its lock behind; running it again takes that over, as an
+    // operator does after a crash.
     let mut back_last = artifacts.to_vec();
-    back_last.extend(["--node", last]);
+    back_last.extend(["--node", last, "--take-over-stale-lock"]);
     let points: Vec<String> = [
         around("restore_config", last),
         around("boot_previous", last),
@@ -266,7 +268,7 @@ fn reboots_and_rollbacks_killed_on_both_sides_of_each_call_end_at_home_exactly_o
     // first one back to its originals then re-installs its original image and reboots it.
     walk(&sim, "full-rollout", &artifacts, &[]);
     let mut back_first = artifacts.to_vec();
-    back_first.extend(["--node", first]);
+    back_first.extend(["--node", first, "--take-over-stale-lock"]);
     let points: Vec<String> = [around("boot_previous", first), around("reboot", first)].concat();
     walk(&sim, "rollback", &back_first, &points);
 
