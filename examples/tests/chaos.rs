@@ -255,6 +255,8 @@ fn reboots_and_rollbacks_killed_on_both_sides_of_each_call_end_at_home_exactly_o
     walk(&sim, "full-rollout", &resume, rest);
 
     // Rolling back the last node: its previous boot entry is the original (Rollback RPC).
+    // A killed rollback leaves its lock behind; running it again takes that over, as an
+    // operator does after a crash.
     let mut back_last = artifacts.to_vec();
     back_last.extend(["--node", last]);
     let points: Vec<String> = [

@@ -559,34 +559,6 @@ fn a_resume_while_a_legacy_upgrade_still_runs_waits_for_it_instead_of_sending_it
     assert_eq!(h.world.nodes["k8s-2"].boot_seq, 1);
 }
 
-/// Killed after `step_started reboot` was journaled but before the request went out: the
-/// resumed run cannot know whether it was sent, so it waits by boot ID; the node answering
-/// running and ready on its old boot shows it never was, and it is rebooted once.
-#[test]
-fn a_resume_after_a_reboot_that_was_never_sent_reboots_the_idle_node_once() {
-    let plan = seed_plan(FailurePolicy::Halt);
-    let mut h = harness(&plan);
-    run_until_phase(&mut h, "k8s-2", Phase::Reboot);
-    h.crash_before_sending_and_resume();
-    h.run(&[]);
-    assert!(
-        h.phases().values().all(|p| *p == Phase::Done),
-        "{:?}",
-        h.phases()
-    );
-    let effective = h
-        .world
-        .effective
-        .iter()
-        .filter(|(n, r)| n == "k8s-2" && matches!(r, NodeRequest::Reboot))
-        .count();
-    assert_eq!(effective, 1);
-    assert_eq!(h.world.nodes["k8s-2"].boot_seq, 1);
-}
-
-/// Killed after the Rollback RPC was journaled, before it went out. Sending the RPC again is
-/// never safe (had the first one switched the boot entry, a second would switch it back), so
-/// once the node shows it never acted, its original image is re-installed instead.
 #[test]
 fn a_rollback_rpc_that_never_went_out_is_replaced_by_a_reinstall_not_sent_again() {
     let plan = seed_plan(FailurePolicy::Rollback);
@@ -615,6 +587,34 @@ fn a_rollback_rpc_that_never_went_out_is_replaced_by_a_reinstall_not_sent_again(
     assert!(h.journal.contains(&JournalEntry::RollbackRpcReplaced {
         node: "k8s-3".into()
     }));
+}
+
+#[test]
+fn a_resume_after_a_reboot_that_was_journaled_but_never_sent_asks_for_it_again() {
+    let plan = seed_plan(FailurePolicy::Halt);
+    let mut h = harness(&plan);
+    run_until_phase(&mut h, "k8s-2", Phase::Reboot);
+    // The process dies after `step_started reboot`, before the request left it.
+    h.crash_before_sending_and_resume();
+    let reboot_started = JournalEntry::StepStarted {
+        node: "k8s-2".into(),
+        step: Step::Reboot,
+    };
+    assert!(h.journal.contains(&reboot_started), "no reboot journaled");
+    h.run(&[]);
+    assert!(
+        h.phases().values().all(|p| *p == Phase::Done),
+        "{:?}",
+        h.phases()
+    );
+    let rebooted = h
+        .world
+        .effective
+        .iter()
+        .filter(|(n, r)| n == "k8s-2" && matches!(r, NodeRequest::Reboot))
+        .count();
+    assert_eq!(rebooted, 1, "rebooted {rebooted} times");
+    assert_eq!(h.world.nodes["k8s-2"].boot_seq, 1);
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! Workspace automation: `cargo xtask codegen [--check]`, `cargo xtask contracts [--check]`,
-//! `cargo xtask bench [--macro]`, `cargo xtask ci`.
+//! `cargo xtask bench [--macro] [--only NAME]`, `cargo xtask ci`.
 
 mod bench;
 mod codegen;
@@ -21,6 +21,9 @@ commands:
                     write target/bench/report.json
   bench --macro     only the macro runs (sim-cluster + full-rollout, release, own processes);
                     micro figures come from the last criterion run, if any
+  bench --macro --only NAME
+                    one macro scenario (seed, scale-300 or scale-1000), for profiling:
+                    prints its row and writes target/bench/NAME.json
   ci                run .ci/run (fmt, clippy, codegen and contracts --check, tests)";
 
 fn main() -> ExitCode {
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
         ["contracts", "--check"] => contracts::check(&root),
         ["bench"] => bench::run(&root, false),
         ["bench", "--macro"] => bench::run(&root, true),
+        ["bench", "--macro", "--only", name] => bench::run_only(&root, name),
         ["ci"] => run(Command::new("bash")
             .arg(root.join(".ci/run"))
             .current_dir(&root)),

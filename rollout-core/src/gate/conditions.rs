@@ -74,9 +74,12 @@ pub fn machine_ready() -> Predicate<Check> {
     })
 }
 
+/// The name of [`node_ready`]'s check (no Talos event announces it).
+pub const KUBERNETES_READY: &str = "kubernetes node ready";
+
 /// Kubernetes node Ready.
 pub fn node_ready() -> Predicate<Check> {
-    predicate("kubernetes node ready", node_needs(), |input| {
+    predicate(KUBERNETES_READY, node_needs(), |input| {
         match node(input)?.kubernetes_ready {
             Some(true) => Ok("Ready".into()),
             Some(false) => Err("NotReady".into()),

@@ -286,7 +286,7 @@ impl Rollout {
             node.install_send_unknown = false;
             return;
         }
-        self.retry_later(index, now);
+        self.probe_again(index, now);
     }
 
     pub(crate) fn on_boot_probe(&mut self, index: usize, probe: BootProbe, now: Instant) {
@@ -336,7 +336,7 @@ impl Rollout {
             return self.enter(index, phase, now);
         }
         if !back {
-            self.retry_later(index, now);
+            self.probe_again(index, now);
             return;
         }
         let next = if node.in_rollback() {

@@ -24,6 +24,7 @@ mod rollback;
 mod rollout;
 mod scheduler;
 mod step;
+mod wait;
 
 pub use action::{Action, NodeRequest, RollbackMethod};
 pub use event::{NodeFailure, RolloutEvent, Summary};
@@ -33,3 +34,4 @@ pub use observation::{BootProbe, LiveNode, Observation, Outcome};
 pub use phase::{Phase, RollbackStep};
 pub use rollout::{MachineOptions, Rollout};
 pub use step::Step;
+pub use wait::SAFETY_NET_INTERVALS;

@@ -19,6 +19,12 @@ pub(crate) struct NodeState {
     pub(crate) deadline: Option<Instant>,
     /// Earliest time the next action of this phase may be issued.
     pub(crate) wake_at: Option<Instant>,
+    /// `wake_at` is a wait between checks that a change of the node cuts short.
+    pub(crate) waiting_for_change: bool,
+    /// The node changed while a check was in flight: a failed check runs again at once.
+    pub(crate) changed_during_check: bool,
+    /// The driver's change feed for this node is connected (kept across phases).
+    pub(crate) feed_connected: bool,
     /// The step the driver is performing for this node.
     pub(crate) in_flight: Option<Step>,
     /// Checks or tries in the current phase.
@@ -77,6 +83,9 @@ impl NodeState {
             phase: Phase::Pending,
             deadline: None,
             wake_at: None,
+            waiting_for_change: false,
+            changed_during_check: false,
+            feed_connected: false,
             in_flight: None,
             attempts: 0,
             inspected: false,

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::PortError;
 use crate::gate::GateVerdict;
-use crate::plan::{Plan, ResolvedSchematic};
+use crate::plan::{Plan, PlanSettings, ResolvedSchematic};
 use crate::spec::PhaseTimeouts;
 
 /// Options the driver decides (not part of the plan).
@@ -56,6 +56,8 @@ pub struct Rollout {
     /// Derived from the nodes' phases; rebuilt whenever phases are set directly.
     pub(crate) index: NodeIndex,
     pub(crate) timeouts: PhaseTimeouts,
+    /// The plan's settings (the gates of each stage are built from them).
+    pub(crate) settings: PlanSettings,
     pub(crate) soak: Duration,
     pub(crate) rollback_on_failure: bool,
     pub(crate) options: MachineOptions,
@@ -74,6 +76,7 @@ impl Rollout {
         let settings = &plan.settings;
         let mut rollout = Rollout {
             timeouts: settings.timeouts.clone(),
+            settings: settings.clone(),
             soak: settings.soak,
             rollback_on_failure: settings.failure_policy == crate::spec::FailurePolicy::Rollback,
             options: MachineOptions {
@@ -320,6 +323,8 @@ impl Rollout {
         node.install_send_unknown = false;
         node.last_verdict = None;
         node.wake_at = (phase == Phase::Soak).then(|| now + self.soak);
+        node.waiting_for_change = false;
+        node.changed_during_check = false;
         node.deadline = (!phase.is_terminal() && phase != Phase::Pending).then(|| now + timeout);
         let name = node.plan.node.clone();
         tracing::debug!(node = %name, %from, to = %phase, "phase changed");
@@ -357,12 +362,6 @@ impl Rollout {
 
     pub(crate) fn record(&mut self, entry: JournalEntry) {
         self.journal.push_back(entry);
-    }
-
-    pub(crate) fn retry_later(&mut self, index: usize, now: Instant) {
-        let node = &mut self.nodes[index];
-        node.attempts += 1;
-        node.wake_at = Some(now + self.timeouts.check_interval);
     }
 
     pub(crate) fn fail(
@@ -559,6 +558,7 @@ impl Rollout {
             let node = &mut self.nodes[index];
             node.in_flight = Some(step);
             node.wake_at = None;
+            node.waiting_for_change = false;
             // A call gets the rest of its phase, but never less than one step's time: the
             // machine judges lateness itself when the result arrives.
             let remaining = node
@@ -628,8 +628,12 @@ impl Rollout {
         if passed {
             self.after_gate(index, stage, now);
         } else {
-            let node = &mut self.nodes[index];
-            node.wake_at = Some(now + self.timeouts.check_interval);
+            self.wait_for_change(
+                index,
+                step,
+                self.nodes[index].last_verdict.clone().as_ref(),
+                now,
+            );
         }
     }
 

@@ -2,6 +2,7 @@
 
 mod apply;
 mod etcd;
+mod event_feed;
 mod events;
 mod files;
 mod final_stream;
@@ -14,6 +15,7 @@ mod version;
 
 pub use apply::{AppliedMode, ApplyMode, ApplyOutcome};
 pub use etcd::{EtcdMember, EtcdStatus};
+pub use event_feed::{EventFeed, FeedItem};
 pub use events::{EventPayload, EventsTail, MachineEvent, MachineStage};
 pub use health::ClusterNodes;
 pub use install::{ContainerdNamespace, LegacyUpgrade, PullProgress};

@@ -3,16 +3,12 @@
 
 use std::future::Future;
 
-use futures::StreamExt;
-use futures::stream::BoxStream;
-use sdk_support::backoff::{Backoff, Delays};
+use sdk_support::backoff::Backoff;
 
 use super::{Progress, WaitOptions, WaitOutcome};
 use crate::client::NodeClient;
 use crate::error::Error;
-use crate::machine::{EventsTail, MachineEvent};
-
-type Events = BoxStream<'static, Result<MachineEvent, Error>>;
+use crate::machine::{EventFeed, EventsTail, FeedItem};
 
 /// Tracks one action (reboot, legacy upgrade) until the node runs a new boot.
 pub(super) struct Tracker<'a, F> {
@@ -22,9 +18,8 @@ pub(super) struct Tracker<'a, F> {
     /// The node's version when the action started: how its boot ID is read.
     version: &'a str,
     boot_id_before: Option<String>,
-    events: Option<Events>,
-    /// Waits before the next reconnection attempts; starts over once events flow again.
-    reconnect_waits: Delays,
+    /// The node's events, reopened on the SDK's backoff when the node goes away.
+    feed: EventFeed,
 }
 
 impl<'a, F> Tracker<'a, F>
@@ -47,15 +42,17 @@ where
             Err(error) if error.is_permission_denied() => None,
             Err(error) => return Err(error),
         };
-        let events = node.events(EventsTail::None, None).await?;
+        // From `initial_backoff` doubling up to `max_backoff`, exact (one node, no crowd to
+        // spread), unlimited: the overall timeout bounds the wait.
+        let backoff = Backoff::new(options.initial_backoff, options.max_backoff);
+        let feed = EventFeed::open(node.clone(), EventsTail::None, backoff).await?;
         Ok(Self {
             node,
             options,
             progress,
             version,
             boot_id_before,
-            events: Some(events),
-            reconnect_waits: reconnect_policy(options).delays(),
+            feed,
         })
     }
 
@@ -83,77 +80,35 @@ where
         // going away; otherwise a replay of the old boot's events could end the wait.
         let mut went_away = false;
         loop {
-            let Some(events) = self.events.as_mut() else {
-                self.reconnect().await?;
-                continue;
+            let event = match self.feed.next().await? {
+                FeedItem::Event(event) => event,
+                FeedItem::Lost { reason } => {
+                    went_away = true;
+                    tracing::debug!(node = ?self.node.node(), %reason, "node went away");
+                    (self.progress)(&Progress::Disconnected { reason });
+                    continue;
+                }
+                FeedItem::Connected => continue,
             };
-            match events.next().await {
-                Some(Ok(event)) => {
-                    if let Some(error) = event.sequence_error() {
-                        return Err(Error::OperationFailed {
-                            target: self.node.context(crate::methods::EVENTS).target,
-                            operation: "the action".to_owned(),
-                            detail: format!(
-                                "{error}; the node's events and kernel log (talosctl events, talosctl dmesg) tell why, fix that and retry"
-                            ),
-                        });
-                    }
-                    let ready = event.is_running_and_ready();
-                    let going_down = event.is_going_down();
-                    (self.progress)(&Progress::Event(event));
-                    if ready && (went_away || self.boot_id_before.is_some()) {
-                        if let Some(outcome) = self.confirm_new_boot().await? {
-                            return Ok(outcome);
-                        }
-                        (self.progress)(&Progress::StillOldBoot);
-                        self.events = None;
-                    } else if going_down {
-                        // Keep reading: the node has gone away only once this stream
-                        // breaks. Reconnecting now could reach the old boot while it
-                        // shuts down and replay its "running and ready".
-                    } else {
-                        self.reconnect_waits = reconnect_policy(self.options).delays();
-                    }
-                }
-                Some(Err(error)) if is_transient(&error) => {
-                    went_away = true;
-                    self.disconnected(error.to_string());
-                }
-                Some(Err(error)) => return Err(error),
-                None => {
-                    went_away = true;
-                    self.disconnected("the event stream ended".to_owned());
-                }
+            if let Some(error) = event.sequence_error() {
+                return Err(Error::OperationFailed {
+                    target: self.node.context(crate::methods::EVENTS).target,
+                    operation: "the action".to_owned(),
+                    detail: format!(
+                        "{error}; the node's events and kernel log (talosctl events, talosctl dmesg) tell why, fix that and retry"
+                    ),
+                });
             }
-        }
-    }
-
-    fn disconnected(&mut self, reason: String) {
-        tracing::debug!(node = ?self.node.node(), %reason, "node went away");
-        (self.progress)(&Progress::Disconnected { reason });
-        self.events = None;
-    }
-
-    /// Reopens the event stream with every event of the current boot, after a growing
-    /// delay, until it opens or a non-transient error occurs.
-    async fn reconnect(&mut self) -> Result<(), Error> {
-        loop {
-            let wait = self
-                .reconnect_waits
-                .next()
-                .unwrap_or(self.options.max_backoff);
-            tokio::time::sleep(wait).await;
-            match self.node.events(EventsTail::All, None).await {
-                Ok(events) => {
-                    self.events = Some(events);
-                    return Ok(());
+            // After "going down" the stream is read on: the node has gone away only once it
+            // breaks. Reconnecting earlier could reach the old boot while it shuts down.
+            let ready = event.is_running_and_ready();
+            (self.progress)(&Progress::Event(event));
+            if ready && (went_away || self.boot_id_before.is_some()) {
+                if let Some(outcome) = self.confirm_new_boot().await? {
+                    return Ok(outcome);
                 }
-                Err(error) if is_transient(&error) => {
-                    (self.progress)(&Progress::Disconnected {
-                        reason: error.to_string(),
-                    });
-                }
-                Err(error) => return Err(error),
+                (self.progress)(&Progress::StillOldBoot);
+                self.feed.replay();
             }
         }
     }
@@ -179,15 +134,6 @@ where
             Err(error) => Err(error),
         }
     }
-}
-
-/// Reconnection waits: the SDK's backoff from `initial_backoff` doubling up to
-/// `max_backoff`, exact (one node, no crowd to spread), unlimited: the overall timeout
-/// bounds the wait.
-fn reconnect_policy(options: &WaitOptions) -> Backoff {
-    Backoff::new(options.initial_backoff, options.max_backoff)
-        .without_max_retries()
-        .without_jitter()
 }
 
 /// Failures expected while a node reboots: unreachable, cancelled or reset streams.

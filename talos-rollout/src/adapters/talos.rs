@@ -6,8 +6,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
+use futures::stream::BoxStream;
+use sdk_support::backoff::Backoff;
 use secrecy::{ExposeSecret, SecretSlice};
-use talos_client::machine::{ApplyMode, ClusterNodes, MachineStage, RebootMode, ServiceStatus};
+use talos_client::machine::{
+    ApplyMode, ClusterNodes, EventFeed, EventsTail, FeedItem, MachineStage, RebootMode,
+    ServiceStatus,
+};
 use talos_client::machine_config::ConfigDocuments;
 use talos_client::resources::{
     ExtensionServiceConfigStatus, ExtensionStatus, KernelParamStatus, NodeStatus, Resource,
@@ -23,10 +28,16 @@ use rollout_core::gate::{
 use rollout_core::machine::{BootProbe, LiveNode};
 use rollout_core::{PortError, PortErrorKind};
 
-use crate::ports::{ConfigChange, HealthScope, InstallOutcome, TalosPort};
+use crate::ports::{ConfigChange, HealthScope, InstallOutcome, NodeChange, TalosPort};
 
 /// Kernel parameter status id of `net.ipv4.ip_forward`.
 const IP_FORWARD: &str = "proc.sys.net.ipv4.ip_forward";
+
+/// How a change feed reconnects after its node went away: soon enough to hear a rebooted
+/// node's boot (about a second on real hardware is the shortest) before it reports running
+/// and ready, a failed attempt costing one refused call.
+const FEED_RECONNECT: Backoff =
+    Backoff::new(Duration::from_millis(100), Duration::from_millis(400));
 
 /// [`TalosPort`] over a [`TalosClient`] (per-call node targeting).
 ///
@@ -452,6 +463,23 @@ impl TalosPort for TalosAdapter {
             boot_id,
             ready: status.stage() == MachineStage::Running && status.is_ready(),
         })
+    }
+
+    fn changes(&self, address: &str) -> Option<BoxStream<'static, NodeChange>> {
+        let feed = EventFeed::new(self.node(address), EventsTail::None, FEED_RECONNECT);
+        let changes = futures::stream::unfold(feed, |mut feed| async move {
+            let change = match feed.next().await {
+                Ok(FeedItem::Connected) => NodeChange::Connected,
+                Ok(FeedItem::Lost { .. }) => NodeChange::Lost,
+                Ok(_) => NodeChange::Changed,
+                Err(error) => {
+                    tracing::debug!(%error, "change feed ended; the node is polled instead");
+                    return None;
+                }
+            };
+            Some((change, feed))
+        });
+        Some(changes.boxed())
     }
 
     async fn service_log_tail(

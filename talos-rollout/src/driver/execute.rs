@@ -1,4 +1,5 @@
-//! The driver loop: poll actions, journal, perform concurrently, feed results back, sleep.
+//! The driver loop: poll actions, journal, perform concurrently, feed results back, sleep
+//! until a result, a node's change (its change feed) or the machine's next timeout.
 //! Diagnoses of failed nodes run alongside (a slow log read never holds up in-flight
 //! actions), and file writes (journal fsync, lock heartbeat) leave the async worker thread.
 
@@ -11,6 +12,7 @@ use futures::stream::FuturesUnordered;
 use rollout_core::RolloutEvent;
 use rollout_core::machine::{NodeFailure, Rollout, Summary};
 
+use super::feeds::ChangeFeeds;
 use super::{Driver, Inner};
 use crate::Error;
 use crate::diagnosis::Diagnosis;
@@ -47,6 +49,7 @@ impl Driver {
         let clock = self.ports.clock.clone();
         let mut in_flight = FuturesUnordered::new();
         let mut diagnoses = FuturesUnordered::new();
+        let mut feeds = ChangeFeeds::default();
         let mut cancelling = false;
         let mut next_heartbeat = clock.now() + HEARTBEAT;
         loop {
@@ -65,6 +68,9 @@ impl Driver {
             if cancelling && in_flight.is_empty() {
                 return Err(Error::Cancelled);
             }
+            if !cancelling {
+                feeds.sync(machine, self.ports.talos.as_ref(), clock.now());
+            }
             if clock.now() >= next_heartbeat {
                 next_heartbeat = clock.now() + HEARTBEAT;
                 blocking(|| lock.heartbeat())?;
@@ -81,6 +87,9 @@ impl Driver {
                 }
                 Some(diagnosis) = diagnoses.next(), if !diagnoses.is_empty() => {
                     self.emit(RunEvent::Diagnosis(Box::new(diagnosis)));
+                }
+                report = feeds.next(), if !cancelling => {
+                    feeds.report(machine, report, clock.now());
                 }
                 // Wake at the machine's next timeout, and at least every heartbeat interval.
                 () = clock.sleep(sleep_for.map_or(HEARTBEAT, |d| d.min(HEARTBEAT))), if !cancelling => {}

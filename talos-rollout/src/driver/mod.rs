@@ -8,6 +8,7 @@
 
 mod discover;
 mod execute;
+mod feeds;
 mod kill_point;
 mod observe;
 mod perform;

@@ -19,4 +19,4 @@ pub const MAX_PARALLEL_NODE_READS: usize = 16;
 pub use factory::FactoryPort;
 pub use kube::{BlockingPod, Cordon, DrainReport, KubePort, NodeReadiness, SkippedPod, Uncordon};
 pub(crate) use read_retry::read_retrying;
-pub use talos::{ConfigChange, HealthScope, InstallOutcome, TalosPort};
+pub use talos::{ConfigChange, HealthScope, InstallOutcome, NodeChange, TalosPort};

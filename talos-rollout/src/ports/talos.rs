@@ -1,6 +1,7 @@
 //! The Talos port: what the driver needs from a Talos node.
 
 use async_trait::async_trait;
+use futures::stream::BoxStream;
 use secrecy::SecretSlice;
 
 use rollout_core::PortError;
@@ -38,6 +39,17 @@ pub struct InstallOutcome {
     /// The node accepted an install that reboots it by itself (legacy upgrade path); the
     /// machine then waits for the new boot. False: installed, nothing rebooted (lifecycle).
     pub reboot_started: bool,
+}
+
+/// What a node's change feed ([`TalosPort::changes`]) reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeChange {
+    /// The node announced a change (an event: machine stage, service state, a sequence, …).
+    Changed,
+    /// The feed is connected (again); changes may have been missed while it was not.
+    Connected,
+    /// The feed lost its stream (a reboot ends every stream); it reconnects by itself.
+    Lost,
 }
 
 /// Operations on Talos nodes. Adapters map client errors to [`PortError`] kinds
@@ -88,6 +100,14 @@ pub trait TalosPort: Send + Sync {
 
     /// Boot ID and readiness; a node that is down may answer `Down` or `Unavailable`.
     async fn probe_boot(&self, node: &str) -> Result<BootProbe, PortError>;
+
+    /// The node's change feed: every change the node announces, reconnecting by itself
+    /// after a loss; it ends only on a failure reconnecting cannot cure. `None` (the
+    /// default): the port has no feed and the machine polls every check interval.
+    fn changes(&self, node: &str) -> Option<BoxStream<'static, NodeChange>> {
+        let _ = node;
+        None
+    }
 
     /// The last `lines` lines of a service's log.
     async fn service_log_tail(

@@ -26,6 +26,8 @@ pub(crate) fn per_node_floor_s() -> f64 {
 /// A cluster shape to roll.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Scenario {
+    /// What `--only` calls it.
+    pub(crate) name: &'static str,
     pub(crate) nodes: usize,
     pub(crate) control_planes: usize,
     pub(crate) max_unavailable: usize,
@@ -47,6 +49,8 @@ pub(crate) struct Measured {
     pub(crate) total_s: f64,
     pub(crate) peak_rss_mib: f64,
     pub(crate) cpu_s: f64,
+    /// The sim process's CPU time over the whole scenario (its start included).
+    pub(crate) sim_cpu_s: f64,
     /// Ready → next call, per reboot, from the sim's record.
     pub(crate) advance_ms: Vec<f64>,
 }
@@ -63,9 +67,11 @@ pub(crate) fn run(binaries: &Binaries, scenario: Scenario) -> anyhow::Result<Mea
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
     let mut sim = SimProcess::start(&binaries.sim_cluster, dir.path(), scenario)?;
     let measured = orchestrate(binaries, &sim.info, dir.path(), scenario);
+    let sim_cpu_ticks = read_cpu_ticks(&PathBuf::from(format!("/proc/{}", sim.child.id())));
     let advance_ms = sim.stop_and_read_record(dir.path());
     let mut measured = measured?;
     measured.advance_ms = advance_ms?;
+    measured.sim_cpu_s = sim_cpu_ticks.unwrap_or_default() as f64 / CLOCK_TICKS_PER_S;
     Ok(measured)
 }
 
@@ -110,6 +116,7 @@ fn orchestrate(
         total_s,
         peak_rss_mib: usage.peak_rss_kib as f64 / 1024.0,
         cpu_s: usage.cpu_ticks as f64 / CLOCK_TICKS_PER_S,
+        sim_cpu_s: 0.0,
         advance_ms: Vec::new(),
     })
 }
@@ -266,6 +273,7 @@ mod tests {
     #[test]
     fn the_ideal_is_the_control_plane_in_series_then_waves_of_workers() {
         let fifty = Scenario {
+            name: "fifty",
             nodes: 50,
             control_planes: 3,
             max_unavailable: 5,

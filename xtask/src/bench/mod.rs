@@ -6,7 +6,8 @@
 //! `advance_latency_ms` `{p50, p99, samples}` (from the sim's record: node running + ready
 //! after its reboot → the rollout's next call for it, over every macro run); `scale`, one
 //! `{nodes, max_unavailable, total_s, ideal_s, ratio, orchestrator_peak_rss_mib,
-//! orchestrator_cpu_s}` per size; `micro`, items per second from criterion's saved
+//! orchestrator_cpu_s, sim_cpu_s}` per size (`sim_cpu_s`: the sim process's CPU time, to
+//! tell a loaded sim from a slow orchestrator); `micro`, items per second from criterion's saved
 //! estimates (`null` for a figure whose bench has not run yet, e.g. after `--macro` alone).
 
 mod macro_run;
@@ -23,11 +24,13 @@ use macro_run::{Binaries, Measured, Scenario};
 /// The sizes the macro part rolls, after the seed.
 const SCALE: &[Scenario] = &[
     Scenario {
+        name: "scale-300",
         nodes: 300,
         control_planes: 3,
         max_unavailable: 30,
     },
     Scenario {
+        name: "scale-1000",
         nodes: 1000,
         control_planes: 3,
         max_unavailable: 100,
@@ -36,6 +39,7 @@ const SCALE: &[Scenario] = &[
 
 /// The seed-shaped cluster: three control-plane nodes.
 const SEED: Scenario = Scenario {
+    name: "seed",
     nodes: 3,
     control_planes: 3,
     max_unavailable: 1,
@@ -69,6 +73,38 @@ pub(crate) fn run(root: &Path, macro_only: bool) -> anyhow::Result<()> {
     let out = target.join("bench");
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let path = out.join("report.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&report)?)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    print!("{}", table(&report));
+    println!("written to {}", path.display());
+    Ok(())
+}
+
+/// Runs the one macro scenario called `name` (for profiling a size on its own): prints its
+/// row and writes `target/bench/<name>.json`; the full report is left as it was.
+pub(crate) fn run_only(root: &Path, name: &str) -> anyhow::Result<()> {
+    let Some(scenario) = std::iter::once(&SEED)
+        .chain(SCALE)
+        .find(|scenario| scenario.name == name)
+    else {
+        let known: Vec<&str> = std::iter::once(&SEED)
+            .chain(SCALE)
+            .map(|scenario| scenario.name)
+            .collect();
+        anyhow::bail!("no macro scenario is called {name:?}; pick one of {known:?}");
+    };
+    let target = target_dir(root);
+    let binaries = build_release(root, &target)?;
+    let measured = macro_run::run(&binaries, *scenario)?;
+    let mut report = json!({ "advance_latency_ms": latency_entry(&measured.advance_ms) });
+    if scenario.name == SEED.name {
+        report["seed"] = seed_entry(&measured);
+    } else {
+        report["scale"] = json!([scale_entry(*scenario, &measured)]);
+    }
+    let out = target.join("bench");
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let path = out.join(format!("{name}.json"));
     std::fs::write(&path, serde_json::to_vec_pretty(&report)?)
         .with_context(|| format!("cannot write {}", path.display()))?;
     print!("{}", table(&report));
@@ -127,6 +163,7 @@ fn scale_entry(scenario: Scenario, measured: &Measured) -> Value {
         "ratio": round(ratio(measured.total_s, ideal_s), 3),
         "orchestrator_peak_rss_mib": round(measured.peak_rss_mib, 1),
         "orchestrator_cpu_s": round(measured.cpu_s, 2),
+        "sim_cpu_s": round(measured.sim_cpu_s, 2),
     })
 }
 
@@ -158,13 +195,15 @@ fn round(value: f64, digits: i32) -> f64 {
 fn table(report: &Value) -> String {
     let mut text = String::from("\nmacro (sim-cluster + full-rollout, release, own processes)\n");
     let seed = &report["seed"];
-    text.push_str(&format!(
-        "  seed 3 CP            total {:>7} s  floor {:>7} s  ratio {}\n",
-        seed["total_s"], seed["floor_s"], seed["ratio"]
-    ));
+    if !seed.is_null() {
+        text.push_str(&format!(
+            "  seed 3 CP            total {:>7} s  floor {:>7} s  ratio {}\n",
+            seed["total_s"], seed["floor_s"], seed["ratio"]
+        ));
+    }
     for entry in report["scale"].as_array().into_iter().flatten() {
         text.push_str(&format!(
-            "  {:>4} nodes (mu {:>3})  total {:>7} s  ideal {:>7} s  ratio {}  rss {} MiB  cpu {} s\n",
+            "  {:>4} nodes (mu {:>3})  total {:>7} s  ideal {:>7} s  ratio {}  rss {} MiB  cpu {} s  sim cpu {} s\n",
             entry["nodes"],
             entry["max_unavailable"],
             entry["total_s"],
@@ -172,6 +211,7 @@ fn table(report: &Value) -> String {
             entry["ratio"],
             entry["orchestrator_peak_rss_mib"],
             entry["orchestrator_cpu_s"],
+            entry["sim_cpu_s"],
         ));
     }
     let latency = &report["advance_latency_ms"];
@@ -179,6 +219,9 @@ fn table(report: &Value) -> String {
         "  advance latency      p50 {} ms  p99 {} ms  ({} samples)\n",
         latency["p50"], latency["p99"], latency["samples"]
     ));
+    if report["micro"].is_null() {
+        return text;
+    }
     text.push_str("micro (criterion, items per second)\n");
     for (name, value) in report["micro"].as_object().into_iter().flatten() {
         let shown = value.as_f64().map_or_else(

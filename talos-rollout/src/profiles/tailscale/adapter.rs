@@ -1,19 +1,27 @@
 //! The [`TailnetPort`] over `tailscale-client`.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use ipnet::IpNet;
 use tailscale_client::TailscaleClient;
 
 use rollout_core::{PortError, PortErrorKind};
 
+use super::listing::{DEFAULT_MAX_AGE, DeviceListing};
 use super::port::{DeviceObservation, TailnetPort};
 
 /// [`TailnetPort`] over a [`TailscaleClient`]; devices are found by hostname (newest
 /// registration wins, `-1` duplicates tolerated) and, optionally, required tags.
+///
+/// Device checks read one listing of the whole tailnet shared by every check due within
+/// [`listing_max_age`](Self::listing_max_age) (clones share it too): the number of listings
+/// per second stays bounded however many nodes are checked.
 #[derive(Debug, Clone)]
 pub struct TailnetAdapter {
     client: TailscaleClient,
     tags: Vec<String>,
+    listing: DeviceListing,
 }
 
 impl TailnetAdapter {
@@ -22,7 +30,15 @@ impl TailnetAdapter {
         TailnetAdapter {
             client,
             tags: Vec::new(),
+            listing: DeviceListing::new(DEFAULT_MAX_AGE),
         }
+    }
+
+    /// How old the shared device listing may be when a check reads it (default 250 ms);
+    /// keep it well below the rollout's check interval. Zero lists for every check.
+    pub fn listing_max_age(mut self, max_age: Duration) -> Self {
+        self.listing = DeviceListing::new(max_age);
+        self
     }
 
     /// Only consider devices carrying all these tags (e.g. `tag:talos`).
@@ -63,26 +79,25 @@ impl TailnetAdapter {
 #[async_trait]
 impl TailnetPort for TailnetAdapter {
     async fn device(&self, hostname: &str) -> Result<Option<DeviceObservation>, PortError> {
-        let Some(node) = self.find(hostname).await? else {
-            return Ok(None);
-        };
-        let routes = self
-            .client
-            .routes()
-            .get(node.device.device_id())
+        let found = self
+            .listing
+            .find(&self.client, hostname, &self.tags)
             .await
-            .map_err(|e| port_error("get routes", e))?;
-        Ok(Some(DeviceObservation {
+            .map_err(|e| port_error("list devices", e))?;
+        // The listing has every field, the routes included.
+        Ok(found.map(|node| DeviceObservation {
             hostname: node.device.hostname.clone(),
             online: node.device.connected_to_control,
             dns_name: node.device.name.trim_end_matches('.').to_owned(),
             addresses: node.device.addresses.clone(),
-            advertised_routes: routes
+            advertised_routes: node
+                .device
                 .advertised_routes
                 .iter()
                 .map(ToString::to_string)
                 .collect(),
-            enabled_routes: routes
+            enabled_routes: node
+                .device
                 .enabled_routes
                 .iter()
                 .map(ToString::to_string)
@@ -114,11 +129,14 @@ impl TailnetPort for TailnetAdapter {
                 ),
             )
         })?;
-        self.client
+        let approved = self
+            .client
             .routes()
             .approve(node.device.device_id(), &nets)
             .await
             .map(|_| ())
-            .map_err(|e| port_error("approve routes", e))
+            .map_err(|e| port_error("approve routes", e));
+        self.listing.invalidate().await;
+        approved
     }
 }

@@ -19,6 +19,7 @@ mod diagnosis;
 mod emergency;
 mod health;
 mod hostname;
+mod listing;
 mod port;
 mod profile;
 mod rotation;

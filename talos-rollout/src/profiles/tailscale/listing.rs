@@ -1,0 +1,88 @@
+//! [`DeviceListing`]: one device listing of the tailnet shared by every check due within a
+//! short window, so that checking n nodes costs a bounded number of listings per second
+//! instead of one (server-side filtered) listing per node and check.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tailscale_client::{Device, NodeDevice, TailscaleClient, select_node_device};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+/// How old a shared listing may be when a check reads it (the default).
+///
+/// Far below any sensible check interval (the adaptive schedule's fastest re-check at a 1 s
+/// interval is 125 ms), so a check never sees the tailnet older than it would have
+/// without sharing; long enough that the checks of a hundred nodes in flight cost a few
+/// listings per second.
+pub(crate) const DEFAULT_MAX_AGE: Duration = Duration::from_millis(250);
+
+/// Every device of the tailnet, by lower-case hostname.
+type ByHostname = HashMap<String, Vec<Device>>;
+
+#[derive(Debug)]
+struct Listed {
+    at: Instant,
+    devices: Arc<ByHostname>,
+}
+
+/// A shared, briefly kept listing of all devices.
+#[derive(Debug, Clone)]
+pub(crate) struct DeviceListing {
+    max_age: Duration,
+    /// One listing at a time: checks arriving while it runs wait for it and share it.
+    listed: Arc<Mutex<Option<Listed>>>,
+}
+
+impl DeviceListing {
+    pub(crate) fn new(max_age: Duration) -> Self {
+        Self {
+            max_age,
+            listed: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// The node's device (newest registration with all `tags` wins) from a listing at most
+    /// `max_age` old, listing the tailnet again when it is older.
+    pub(crate) async fn find(
+        &self,
+        client: &TailscaleClient,
+        hostname: &str,
+        tags: &[String],
+    ) -> tailscale_client::Result<Option<NodeDevice>> {
+        let devices = self.devices(client).await?;
+        let same_host = devices
+            .get(&hostname.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or_default();
+        Ok(select_node_device(hostname, tags, same_host))
+    }
+
+    /// Forgets the listing (after a change of ours the next check must see it).
+    pub(crate) async fn invalidate(&self) {
+        *self.listed.lock().await = None;
+    }
+
+    async fn devices(&self, client: &TailscaleClient) -> tailscale_client::Result<Arc<ByHostname>> {
+        let mut listed = self.listed.lock().await;
+        if let Some(listing) = listed.as_ref().filter(|l| l.at.elapsed() <= self.max_age) {
+            return Ok(listing.devices.clone());
+        }
+        let started = Instant::now();
+        let mut by_hostname = ByHostname::new();
+        for device in client.devices().list().send().await? {
+            by_hostname
+                .entry(device.hostname.to_ascii_lowercase())
+                .or_default()
+                .push(device);
+        }
+        let devices = Arc::new(by_hostname);
+        // Aged from when the listing was asked for: the tailnet may have changed during it.
+        *listed = Some(Listed {
+            at: started,
+            devices: devices.clone(),
+        });
+        Ok(devices)
+    }
+}

@@ -1,0 +1,96 @@
+//! The tailnet adapter's shared device listing: checks within its age share one listing,
+//! and a route approval of ours is seen by the next check at once.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use sim::clock::SimClock;
+use sim::tailnet::{Registration, Tailnet, TailnetOptions};
+use sim::{Faults, HttpServer};
+use tailscale_client::{Credentials, TailscaleClient};
+use talos_rollout::profiles::tailscale::{TailnetAdapter, TailnetPort};
+
+const ROUTE: &str = "10.43.0.0/16";
+/// Longer than any test runs: only a change of ours or a new adapter lists again.
+const FOREVER: Duration = Duration::from_secs(24 * 3600);
+
+struct Tailscale {
+    tailnet: Tailnet,
+    _server: HttpServer,
+    client: TailscaleClient,
+}
+
+impl Tailscale {
+    async fn start() -> Self {
+        let options = TailnetOptions {
+            appear_delay: Duration::ZERO,
+            ..TailnetOptions::default()
+        };
+        let tailnet = Tailnet::new(options, SimClock::start(), Faults::default()).unwrap();
+        let server = tailnet.serve().await.unwrap();
+        let client = TailscaleClient::builder()
+            .base_url(server.url())
+            .credentials(Credentials::api_key(tailnet.api_key().clone()))
+            .disable_timers()
+            .build()
+            .unwrap();
+        Self {
+            tailnet,
+            _server: server,
+            client,
+        }
+    }
+
+    async fn log_in(&self, host: &str) {
+        let key: SecretString = self
+            .client
+            .keys()
+            .create()
+            .reusable(true)
+            .preauthorized(true)
+            .tags(["tag:k8s"])
+            .send()
+            .await
+            .unwrap()
+            .secret;
+        let mut registration = Registration::new(host, key);
+        registration.advertise_routes = vec![ROUTE.to_owned()];
+        self.tailnet.register(&registration).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn checks_within_the_listings_age_share_one_listing() {
+    let ts = Tailscale::start().await;
+    let shared = TailnetAdapter::new(ts.client.clone()).listing_max_age(FOREVER);
+    assert_eq!(shared.device("k8s-1").await.unwrap(), None);
+    ts.log_in("k8s-1").await;
+    assert_eq!(
+        shared.device("k8s-1").await.unwrap(),
+        None,
+        "the listing taken before the login is still young enough"
+    );
+    let fresh = TailnetAdapter::new(ts.client.clone()).listing_max_age(Duration::ZERO);
+    let device = fresh.device("k8s-1").await.unwrap().unwrap();
+    assert_eq!(
+        device.advertised_routes,
+        [ROUTE],
+        "routes come with the listing"
+    );
+}
+
+#[tokio::test]
+async fn a_route_approval_is_seen_by_the_next_check() {
+    let ts = Tailscale::start().await;
+    ts.log_in("k8s-1").await;
+    let adapter = TailnetAdapter::new(ts.client.clone()).listing_max_age(FOREVER);
+    let before = adapter.device("k8s-1").await.unwrap().unwrap();
+    assert!(before.enabled_routes.is_empty());
+    adapter
+        .approve_routes("k8s-1", &[ROUTE.to_owned()])
+        .await
+        .unwrap();
+    let after = adapter.device("k8s-1").await.unwrap().unwrap();
+    assert_eq!(after.enabled_routes, [ROUTE]);
+}
