@@ -94,3 +94,26 @@ async fn a_route_approval_is_seen_by_the_next_check() {
     let after = adapter.device("k8s-1").await.unwrap().unwrap();
     assert_eq!(after.enabled_routes, [ROUTE]);
 }
+
+/// The approval's answer updates the kept listing instead of discarding it: the check
+/// right after sees the approved routes without listing the tailnet again (a device that
+/// logged in meanwhile is not seen yet).
+#[tokio::test]
+async fn a_route_approval_updates_the_kept_listing_without_listing_again() {
+    let ts = Tailscale::start().await;
+    ts.log_in("k8s-1").await;
+    let adapter = TailnetAdapter::new(ts.client.clone()).listing_max_age(FOREVER);
+    assert!(adapter.device("k8s-2").await.unwrap().is_none());
+    ts.log_in("k8s-2").await;
+    adapter
+        .approve_routes("k8s-1", &[ROUTE.to_owned()])
+        .await
+        .unwrap();
+    let approved = adapter.device("k8s-1").await.unwrap().unwrap();
+    assert_eq!(approved.enabled_routes, [ROUTE]);
+    assert_eq!(approved.advertised_routes, [ROUTE]);
+    assert!(
+        adapter.device("k8s-2").await.unwrap().is_none(),
+        "the tailnet was listed again after the approval"
+    );
+}

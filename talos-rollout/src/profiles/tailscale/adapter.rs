@@ -129,14 +129,24 @@ impl TailnetPort for TailnetAdapter {
                 ),
             )
         })?;
-        let approved = self
+        match self
             .client
             .routes()
             .approve(node.device.device_id(), &nets)
             .await
-            .map(|_| ())
-            .map_err(|e| port_error("approve routes", e));
-        self.listing.invalidate().await;
-        approved
+        {
+            Ok(approval) => {
+                // The API's answer is the device's routes now: the next check sees them.
+                self.listing
+                    .record_routes(node.device.device_id(), &approval.routes)
+                    .await;
+                Ok(())
+            }
+            Err(error) => {
+                // Unknown what changed: the next check lists the tailnet again.
+                self.listing.invalidate().await;
+                Err(port_error("approve routes", error))
+            }
+        }
     }
 }

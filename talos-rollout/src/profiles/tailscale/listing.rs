@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tailscale_client::{Device, NodeDevice, TailscaleClient, select_node_device};
+use tailscale_client::{Device, DeviceRoutes, NodeDevice, TailscaleClient, select_node_device};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
@@ -62,6 +62,25 @@ impl DeviceListing {
     /// Forgets the listing (after a change of ours the next check must see it).
     pub(crate) async fn invalidate(&self) {
         *self.listed.lock().await = None;
+    }
+
+    /// Writes a device's routes, as the API answered a change of ours, into the kept
+    /// listing (its age unchanged), so the next check sees the change without listing the
+    /// whole tailnet again. Without a kept listing there is nothing to update.
+    pub(crate) async fn record_routes(&self, device_id: &str, routes: &DeviceRoutes) {
+        let mut listed = self.listed.lock().await;
+        let Some(listing) = listed.as_mut() else {
+            return;
+        };
+        let devices = Arc::make_mut(&mut listing.devices);
+        for device in devices.values_mut().flatten() {
+            if device.device_id() == device_id {
+                device
+                    .advertised_routes
+                    .clone_from(&routes.advertised_routes);
+                device.enabled_routes.clone_from(&routes.enabled_routes);
+            }
+        }
     }
 
     async fn devices(&self, client: &TailscaleClient) -> tailscale_client::Result<Arc<ByHostname>> {
