@@ -95,11 +95,7 @@ fn seed_cluster_rolls_one_node_at_a_time_with_the_leader_last() {
     let plan = seed_plan(FailurePolicy::Halt);
     let mut h = harness(&plan);
     h.run(&[]);
-    assert!(
-        h.phases().values().all(|p| *p == Phase::Done),
-        "{:?}",
-        h.phases()
-    );
+    assert_all_done(&h);
     let starts: Vec<&str> = h
         .events
         .iter()
@@ -347,11 +343,7 @@ fn a_reboot_whose_answer_was_lost_is_awaited_not_repeated() {
         .faults
         .extend(reboot_of_the_first_node(Fault::LostReply));
     h.run(&[]);
-    assert!(
-        h.phases().values().all(|p| *p == Phase::Done),
-        "{:?}",
-        h.phases()
-    );
+    assert_all_done(&h);
     assert_eq!(
         requests(&h, "k8s-2", |r| matches!(r, NodeRequest::Reboot)),
         1
@@ -367,26 +359,13 @@ fn a_reboot_request_that_never_arrived_is_asked_again_once_the_node_shows_it_nev
         .faults
         .extend(reboot_of_the_first_node(Fault::Transient));
     h.run(&[]);
-    assert!(
-        h.phases().values().all(|p| *p == Phase::Done),
-        "{:?}",
-        h.phases()
-    );
+    assert_all_done(&h);
     assert_eq!(
         requests(&h, "k8s-2", |r| matches!(r, NodeRequest::Reboot)),
         2
     );
     assert_eq!(h.world.nodes["k8s-2"].boot_seq, 1);
-    let after_first_reboot: Vec<_> = h
-        .world
-        .performed
-        .iter()
-        .filter(|(n, _)| n == "k8s-2")
-        .skip_while(|(_, r)| !matches!(r, NodeRequest::Reboot))
-        .skip(1)
-        .map(|(_, r)| r.clone())
-        .take(2)
-        .collect();
+    let after_first_reboot = after_first(&h, "k8s-2", |r| matches!(r, NodeRequest::Reboot), 2);
     assert_eq!(
         after_first_reboot,
         [NodeRequest::ProbeBoot, NodeRequest::Reboot]
@@ -401,8 +380,39 @@ fn install_of_the_first_node(fault: Fault) -> Vec<Fault> {
     faults
 }
 
+/// Every node ended Done.
+fn assert_all_done(h: &Harness) {
+    assert!(
+        h.phases().values().all(|p| *p == Phase::Done),
+        "{:?}",
+        h.phases()
+    );
+}
+
+fn is_install(request: &NodeRequest) -> bool {
+    matches!(request, NodeRequest::Install { .. })
+}
+
+/// The first `count` requests sent to `node` after the first one matching `first`.
+fn after_first(
+    h: &Harness,
+    node: &str,
+    first: impl Fn(&NodeRequest) -> bool,
+    count: usize,
+) -> Vec<NodeRequest> {
+    h.world
+        .performed
+        .iter()
+        .filter(|(n, _)| n == node)
+        .skip_while(|(_, r)| !first(r))
+        .skip(1)
+        .take(count)
+        .map(|(_, r)| r.clone())
+        .collect()
+}
+
 fn installs(h: &Harness, node: &str) -> usize {
-    requests(h, node, |r| matches!(r, NodeRequest::Install { .. }))
+    requests(h, node, is_install)
 }
 
 #[test]
@@ -413,11 +423,7 @@ fn a_legacy_install_whose_answer_was_lost_is_awaited_by_boot_id_not_sent_again()
         .faults
         .extend(install_of_the_first_node(Fault::LostReply));
     h.run(&[]);
-    assert!(
-        h.phases().values().all(|p| *p == Phase::Done),
-        "{:?}",
-        h.phases()
-    );
+    assert_all_done(&h);
     assert_eq!(installs(&h, "k8s-2"), 1);
     assert_eq!(
         requests(&h, "k8s-2", |r| matches!(r, NodeRequest::Reboot)),
@@ -437,28 +443,12 @@ fn a_legacy_install_that_never_arrived_is_sent_again_once_the_idle_node_is_probe
         .faults
         .extend(install_of_the_first_node(Fault::Transient));
     h.run(&[]);
-    assert!(
-        h.phases().values().all(|p| *p == Phase::Done),
-        "{:?}",
-        h.phases()
-    );
+    assert_all_done(&h);
     assert_eq!(installs(&h, "k8s-2"), 2);
     assert_eq!(h.world.nodes["k8s-2"].boot_seq, 1);
-    let after_first_install: Vec<_> = h
-        .world
-        .performed
-        .iter()
-        .filter(|(n, _)| n == "k8s-2")
-        .skip_while(|(_, r)| !matches!(r, NodeRequest::Install { .. }))
-        .skip(1)
-        .map(|(_, r)| r.clone())
-        .take(2)
-        .collect();
+    let after_first_install = after_first(&h, "k8s-2", is_install, 2);
     assert_eq!(after_first_install[0], NodeRequest::ProbeBoot);
-    assert!(matches!(
-        after_first_install[1],
-        NodeRequest::Install { .. }
-    ));
+    assert!(is_install(&after_first_install[1]));
 }
 
 /// A lost answer on a node that did start the upgrade: it stays busy (stage upgrading) for
@@ -472,11 +462,7 @@ fn a_legacy_install_whose_answer_was_lost_while_the_node_stays_busy_is_not_sent_
         .faults
         .extend(install_of_the_first_node(Fault::LostReply));
     h.run(&[]);
-    assert!(
-        h.phases().values().all(|p| *p == Phase::Done),
-        "{:?}",
-        h.phases()
-    );
+    assert_all_done(&h);
     assert_eq!(installs(&h, "k8s-2"), 1);
     assert_eq!(h.world.nodes["k8s-2"].boot_seq, 1);
 }
@@ -489,22 +475,11 @@ fn a_lifecycle_install_with_no_answer_is_sent_again_once_the_node_answers_on_the
         .faults
         .extend(install_of_the_first_node(Fault::Transient));
     h.run(&[]);
-    assert!(
-        h.phases().values().all(|p| *p == Phase::Done),
-        "{:?}",
-        h.phases()
-    );
+    assert_all_done(&h);
     assert_eq!(installs(&h, "k8s-2"), 2);
     assert_eq!(h.world.nodes["k8s-2"].boot_seq, 1);
-    let probe_before_resend = h
-        .world
-        .performed
-        .iter()
-        .filter(|(n, _)| n == "k8s-2")
-        .skip_while(|(_, r)| !matches!(r, NodeRequest::Install { .. }))
-        .nth(1)
-        .map(|(_, r)| r.clone());
-    assert_eq!(probe_before_resend, Some(NodeRequest::ProbeBoot));
+    let probe_before_resend = after_first(&h, "k8s-2", is_install, 1);
+    assert_eq!(probe_before_resend, [NodeRequest::ProbeBoot]);
 }
 
 #[test]
@@ -544,11 +519,7 @@ fn a_resume_while_a_legacy_upgrade_still_runs_waits_for_it_instead_of_sending_it
     // The process dies after sending the upgrade, before its answer was journaled.
     h.crash_mid_action_and_resume();
     h.run(&[]);
-    assert!(
-        h.phases().values().all(|p| *p == Phase::Done),
-        "{:?}",
-        h.phases()
-    );
+    assert_all_done(&h);
     let accepted = h
         .world
         .effective
@@ -602,11 +573,7 @@ fn a_resume_after_a_reboot_that_was_journaled_but_never_sent_asks_for_it_again()
     };
     assert!(h.journal.contains(&reboot_started), "no reboot journaled");
     h.run(&[]);
-    assert!(
-        h.phases().values().all(|p| *p == Phase::Done),
-        "{:?}",
-        h.phases()
-    );
+    assert_all_done(&h);
     let rebooted = h
         .world
         .effective
@@ -632,11 +599,7 @@ fn a_resume_after_a_journaled_legacy_install_awaits_its_reboot_and_never_reboots
     // The process dies after `step_completed install`, before `phase_entered await_reboot`.
     h.crash_mid_journal_and_resume();
     h.run(&[]);
-    assert!(
-        h.phases().values().all(|p| *p == Phase::Done),
-        "{:?}",
-        h.phases()
-    );
+    assert_all_done(&h);
     assert_eq!(
         requests(&h, "k8s-2", |r| matches!(r, NodeRequest::Reboot)),
         0,
@@ -663,11 +626,7 @@ fn a_halted_rollout_resumed_after_the_cause_is_fixed_retries_the_failed_node_and
     node.down_probes = 0;
     h.resume_halted();
     h.run(&[]);
-    assert!(
-        h.phases().values().all(|p| *p == Phase::Done),
-        "{:?}",
-        h.phases()
-    );
+    assert_all_done(&h);
     assert!(h.world.nodes.values().all(|node| node.boot_seq == 1));
     assert_eq!(installs(&h, "k8s-2"), 1);
     // A crash after the retry resumes the retried rollout, not the old halt.
@@ -1146,11 +1105,7 @@ fn a_halted_drain_is_retried_with_a_new_cordon_and_ends_uncordoned() {
     h.world.refused.clear();
     h.resume_halted();
     h.run(&[]);
-    assert!(
-        h.phases().values().all(|p| *p == Phase::Done),
-        "{:?}",
-        h.phases()
-    );
+    assert_all_done(&h);
     assert_eq!(
         kube_order(&h, "k8s-3"),
         [
