@@ -345,8 +345,8 @@ const RECORD_EVERY: Duration = Duration::from_millis(10);
 struct Record {
     path: PathBuf,
     control_planes: Vec<String>,
-    hostnames: Vec<String>,
-    last: serde_json::Value,
+    /// Each node's boot count as last written, in node order (empty before the first write).
+    boots: Vec<u32>,
     max_control_planes_down: usize,
 }
 
@@ -370,8 +370,7 @@ impl Record {
                 .filter(|spec| spec.role == NodeRole::ControlPlane)
                 .map(|spec| spec.hostname.clone())
                 .collect(),
-            hostnames: specs.into_iter().map(|spec| spec.hostname).collect(),
-            last: serde_json::Value::Null,
+            boots: Vec::new(),
             max_control_planes_down: 0,
         };
         record.sample(sim)?;
@@ -379,27 +378,27 @@ impl Record {
     }
 
     fn sample(&mut self, sim: &Sim) -> anyhow::Result<()> {
-        let cluster = sim.cluster();
-        let down = self
-            .control_planes
+        let nodes = sim.cluster().boots();
+        let down = nodes
             .iter()
-            .filter(|host| cluster.snapshot(host).is_some_and(|node| !node.up))
+            .filter(|node| !node.up && self.control_planes.contains(&node.hostname))
             .count();
-        self.max_control_planes_down = self.max_control_planes_down.max(down);
-        let boots: serde_json::Map<String, serde_json::Value> = self
-            .hostnames
-            .iter()
-            .filter_map(|host| Some((host.clone(), cluster.snapshot(host)?.boots.into())))
-            .collect();
-        let record = serde_json::json!({
-            "boots": boots,
-            "max_control_planes_down": self.max_control_planes_down,
-        });
-        if record != self.last {
-            sdk_support::private_file::write(&self.path, &serde_json::to_vec_pretty(&record)?)
-                .with_context(|| format!("cannot write {}", self.path.display()))?;
-            self.last = record;
+        let max_down = self.max_control_planes_down.max(down);
+        let boots: Vec<u32> = nodes.iter().map(|node| node.boots).collect();
+        if boots == self.boots && max_down == self.max_control_planes_down {
+            return Ok(());
         }
+        let record = serde_json::json!({
+            "boots": nodes
+                .into_iter()
+                .map(|node| (node.hostname, node.boots.into()))
+                .collect::<serde_json::Map<String, serde_json::Value>>(),
+            "max_control_planes_down": max_down,
+        });
+        sdk_support::private_file::write(&self.path, &serde_json::to_vec_pretty(&record)?)
+            .with_context(|| format!("cannot write {}", self.path.display()))?;
+        self.boots = boots;
+        self.max_control_planes_down = max_down;
         Ok(())
     }
 }

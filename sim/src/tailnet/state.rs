@@ -105,7 +105,9 @@ impl TailnetState {
         self.devices
             .iter()
             .filter(|device| device.is_visible(now))
-            .filter(|device| matches_filters(&device.to_json(now, true), filters))
+            .filter(|device| {
+                filters.is_empty() || matches_filters(&device.to_json(now, true), filters)
+            })
             .map(|device| device.to_json(now, all_fields))
             .collect()
     }

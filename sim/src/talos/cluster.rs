@@ -178,6 +178,19 @@ pub struct NodeSnapshot {
     pub config: Vec<u8>,
 }
 
+/// Whether a node is up and how often it has booted: the part of a [`NodeSnapshot`] that
+/// costs no copy of the node's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NodeBoots {
+    /// Hostname.
+    pub hostname: String,
+    /// Whether the node answers (false while rebooting or after a never-return fault).
+    pub up: bool,
+    /// How many times the node has booted (1 when the sim starts).
+    pub boots: u32,
+}
+
 /// The simulated Talos nodes behind one apid-like endpoint.
 #[derive(Debug, Clone)]
 pub struct TalosCluster {
@@ -232,6 +245,22 @@ impl TalosCluster {
     /// The node specs, in order.
     pub fn specs(&self) -> Vec<NodeSpec> {
         self.nodes.iter().map(|n| n.spec.clone()).collect()
+    }
+
+    /// Every node's [`NodeBoots`], in order: cheap enough to sample every few milliseconds
+    /// at the largest size (a [`NodeSnapshot`] copies the machine configuration).
+    pub fn boots(&self) -> Vec<NodeBoots> {
+        self.nodes
+            .iter()
+            .map(|node| {
+                let (up, boots) = node.read(|state| (state.up, state.boots));
+                NodeBoots {
+                    hostname: node.spec.hostname.clone(),
+                    up,
+                    boots,
+                }
+            })
+            .collect()
     }
 
     /// A snapshot of the node named `target` (hostname or address).

@@ -33,7 +33,7 @@ mod upsmon;
 mod version;
 
 pub use call_log::ReceivedCall;
-pub use cluster::{NodeSnapshot, TalosCluster, Timings};
+pub use cluster::{NodeBoots, NodeSnapshot, TalosCluster, Timings};
 pub use spec::{NodeRole, NodeSpec};
 
 pub(crate) use cluster::ClusterContext;
