@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::{FutureExt, StreamExt};
 use rollout_core::facts::NodeFacts;
 use rollout_core::gate::{ClusterObservation, NodeObservation};
 use rollout_core::machine::{BootProbe, LiveNode, Phase, RolloutEvent};
@@ -145,10 +144,7 @@ async fn a_slow_diagnosis_does_not_hold_up_the_other_workers_steps() {
         .unwrap();
 
     let summary = rollout.run().await.unwrap();
-    let mut seen = Vec::new();
-    while let Some(Some(event)) = events.next().now_or_never() {
-        seen.push(event);
-    }
+    let seen = support::drain_events(&mut events);
 
     let phase = |node: &str| {
         summary

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use rollout_core::RolloutSpec;
 use rollout_core::machine::{JournalEntry, Phase, RolloutEvent, Summary};
 use rollout_core::plan::Plan;
@@ -696,9 +696,7 @@ async fn run_row(row: &Row) -> Outcome {
             seen.push(event);
         }
     } else {
-        while let Some(Some(event)) = events.next().now_or_never() {
-            seen.push(event);
-        }
+        seen.extend(support::drain_events(&mut events));
     }
     // Faults that would keep the final validation from reading the cluster end with the run.
     faults.apid_drops_connections(0);

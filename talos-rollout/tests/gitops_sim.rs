@@ -8,7 +8,6 @@ mod support;
 
 use std::time::Duration;
 
-use futures::{FutureExt, StreamExt};
 use rollout_core::RolloutSpec;
 use sim::Sim;
 use sim::talos::Timings;
@@ -86,7 +85,7 @@ async fn the_sample_repository_follows_the_rollout_and_the_check_sees_every_drif
     let summary = rollout.run().await.unwrap();
     assert!(summary.succeeded(), "{summary:?}");
     let mut plan = None;
-    while let Some(Some(event)) = events.next().now_or_never() {
+    for event in support::drain_events(&mut events) {
         if let Event::Run(RunEvent::Plan(planned)) = event {
             plan = Some(*planned);
         }

@@ -7,7 +7,7 @@ mod support;
 
 use std::time::Duration;
 
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use rollout_core::RolloutSpec;
 use rollout_core::machine::{Phase, RolloutEvent};
 use sdk_support::backoff::Backoff;
@@ -87,11 +87,7 @@ async fn rollout_with(
 
 /// The events sent so far.
 fn drained(events: &mut EventStream) -> Vec<Event> {
-    let mut all = Vec::new();
-    while let Some(Some(event)) = events.next().now_or_never() {
-        all.push(event);
-    }
-    all
+    support::drain_events(events)
 }
 
 /// Every event of a finished run (the stream may still be delivering the last ones).

@@ -8,7 +8,6 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::{FutureExt, StreamExt};
 use rollout_core::RolloutSpec;
 use rollout_core::machine::{Phase, RolloutEvent, Summary};
 use rollout_core::plan::Plan;
@@ -110,10 +109,7 @@ impl World {
     /// Runs the rollout; returns its summary and every event it sent.
     async fn run(&mut self) -> (Summary, Vec<Event>) {
         let summary = self.rollout.run().await.unwrap();
-        let mut events = Vec::new();
-        while let Some(Some(event)) = self.events.next().now_or_never() {
-            events.push(event);
-        }
+        let events = support::drain_events(&mut self.events);
         (summary, events)
     }
 

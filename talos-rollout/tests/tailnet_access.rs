@@ -10,7 +10,6 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{FutureExt, StreamExt};
 use rollout_core::RolloutSpec;
 use rollout_core::machine::{Phase, RolloutEvent, Summary};
 use sim::tailnet::TailnetOptions;
@@ -122,10 +121,7 @@ async fn roll_on(
     let artifacts = tempfile::tempdir().unwrap();
     let (rollout, mut events) = rollout(&clients, profile, artifacts.path());
     let summary = rollout.run().await.unwrap();
-    let mut seen = Vec::new();
-    while let Some(Some(event)) = events.next().now_or_never() {
-        seen.push(event);
-    }
+    let seen = support::drain_events(&mut events);
     Outcome {
         sim,
         clients,
