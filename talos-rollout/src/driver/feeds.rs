@@ -27,6 +27,9 @@ pub(crate) struct ChangeFeeds {
 impl ChangeFeeds {
     /// Opens a feed for every watched node without one and closes the feeds of the others.
     pub(crate) fn sync(&mut self, machine: &mut Rollout, talos: &dyn TalosPort, now: Instant) {
+        if self.in_sync(machine) {
+            return;
+        }
         let watched: HashSet<String> = machine.watched_nodes().map(str::to_owned).collect();
         let closed: Vec<String> = self
             .open
@@ -57,6 +60,21 @@ impl ChangeFeeds {
             self.streams.push(Abortable::new(reports, registration));
             self.open.insert(node.clone(), handle);
         }
+    }
+
+    /// Whether the open feeds are exactly the watched nodes whose feed has not ended. Runs on
+    /// every turn of the driver's loop, so it allocates nothing: every watched node is open
+    /// or ended, and as many watched nodes are open as feeds are.
+    fn in_sync(&self, machine: &Rollout) -> bool {
+        let mut watched_open = 0;
+        for node in machine.watched_nodes() {
+            if self.open.contains_key(node) {
+                watched_open += 1;
+            } else if !self.ended.contains(node) {
+                return false;
+            }
+        }
+        watched_open == self.open.len()
     }
 
     /// The next report of any feed; pending forever while none is open.

@@ -5,6 +5,7 @@
 
 mod event_log;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::{StreamExt, stream};
@@ -117,10 +118,21 @@ pub async fn build(
     credential_id: Option<String>,
 ) -> Report {
     // Made up front, as in `Ports::discover` (keeps the caller's future `Send`).
+    let phases: HashMap<&str, String> = summary
+        .nodes
+        .iter()
+        .map(|(name, phase)| (name.as_str(), phase.to_string()))
+        .collect();
     let reads: Vec<_> = plan
         .nodes
         .iter()
-        .map(|node_plan| report_node(plan, node_plan, summary, log, ports, profile))
+        .map(|node_plan| {
+            let phase = phases
+                .get(node_plan.node.as_str())
+                .cloned()
+                .unwrap_or_else(|| "unknown".to_owned());
+            report_node(plan, node_plan, phase, log, ports, profile)
+        })
         .collect();
     let nodes: Vec<ReportNode> = stream::iter(reads)
         .buffered(MAX_PARALLEL_NODE_READS)
@@ -146,22 +158,16 @@ pub async fn build(
     }
 }
 
-/// One node's final state: live reads, the profile's status and, for a converged node, the
-/// final validation against the soak gate.
+/// One node's final state (`phase`: where the run left it): live reads, the profile's
+/// status and, for a converged node, the final validation against the soak gate.
 async fn report_node(
     plan: &Plan,
     node_plan: &NodePlan,
-    summary: &Summary,
+    phase: String,
     log: &EventLog,
     ports: &Ports,
     profile: &dyn ExtensionProfile,
 ) -> ReportNode {
-    let phase = summary
-        .nodes
-        .iter()
-        .find(|(name, _)| name == &node_plan.node)
-        .map(|(_, phase)| phase.to_string())
-        .unwrap_or_else(|| "unknown".to_owned());
     let timeline = log.nodes.get(&node_plan.node).cloned().unwrap_or_default();
     let live = read_retrying(&ports.clock, &REPORT_RETRY, || {
         ports.talos.inspect(&node_plan.node)
