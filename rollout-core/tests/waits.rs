@@ -1,5 +1,6 @@
 //! How a waiting node wakes: on its change feed's reports, on the safety net, by polling
-//! while the feed is lost, and on the adaptive schedule for checks no feed can see.
+//! while the feed is lost, on the adaptive schedule for checks no feed can see, and when
+//! the profile reports a change its named checks read.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -217,7 +218,7 @@ fn checks_no_feed_can_see_are_polled_fast_first_then_at_the_check_interval() {
         .unwrap();
     let mut waits = Vec::new();
     let mut request = check;
-    for _ in 0..16 {
+    for _ in 0..32 {
         run.answer(&request, Outcome::GateChecked(verdict(false)));
         let wait = run.wait_after();
         waits.push(wait);
@@ -227,7 +228,72 @@ fn checks_no_feed_can_see_are_polled_fast_first_then_at_the_check_interval() {
     let interval = interval(&run.plan);
     assert_eq!(waits[0], interval / 8, "the first re-check comes fast");
     assert!(waits.windows(2).all(|w| w[0] <= w[1]), "never faster later");
-    assert_eq!(waits[15], interval, "backs off to the check interval");
+    assert_eq!(waits[31], interval, "backs off to the check interval");
+}
+
+/// Brings the first node to its first post-verify check and fails it.
+fn failed_post_verify(run: &mut Run) -> NodeRequest {
+    let check = run
+        .advance_to(|r| {
+            matches!(
+                r,
+                NodeRequest::CheckGate {
+                    stage: GateStage::PostVerify(_),
+                    ..
+                }
+            )
+        })
+        .unwrap();
+    run.answer(&check, Outcome::GateChecked(verdict(false)));
+    check
+}
+
+#[test]
+fn a_change_a_named_check_reads_repeats_the_failed_check_at_once() {
+    let mut run = Run::new();
+    let node = run.node.clone();
+    let check = failed_post_verify(&mut run);
+    assert_eq!(run.due(), None, "waits for its next poll");
+    run.machine.checks_changed(&node, run.now);
+    assert_eq!(run.due(), Some(check), "checks again now");
+}
+
+#[test]
+fn a_change_a_named_check_reads_during_the_check_repeats_it_once_it_fails() {
+    let mut run = Run::new();
+    let node = run.node.clone();
+    let check = failed_post_verify(&mut run);
+    run.now += run.wait_after();
+    assert_eq!(run.due(), Some(check.clone()));
+    run.machine.checks_changed(&node, run.now);
+    run.answer(&check, Outcome::GateChecked(verdict(false)));
+    assert_eq!(
+        run.due(),
+        Some(check),
+        "the check may have read the old state"
+    );
+}
+
+#[test]
+fn a_change_a_named_check_reads_wakes_no_other_wait() {
+    let mut run = Run::new();
+    let node = run.node.clone();
+    let other = run.plan.nodes[1].node.clone();
+    run.probe_finds_the_old_boot();
+    run.machine.checks_changed(&node, run.now);
+    assert_eq!(
+        run.due(),
+        None,
+        "a boot probe waits for the node's own feed"
+    );
+    let mut run = Run::new();
+    failed_post_verify(&mut run);
+    run.machine.checks_changed(&other, run.now);
+    assert_eq!(
+        run.due(),
+        None,
+        "another node's change wakes no named check"
+    );
 }
 
 #[test]

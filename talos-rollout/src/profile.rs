@@ -9,6 +9,7 @@
 use std::fmt;
 
 use async_trait::async_trait;
+use futures::stream::BoxStream;
 use rollout_core::gate::{CheckResult, GateVerdict};
 use rollout_core::plan::NodePlan;
 use rollout_core::{ExtensionServiceConfig, NodeExtension, NodeFacts, PortError};
@@ -192,6 +193,15 @@ pub trait ExtensionProfile: Send + Sync {
     /// # Errors
     /// The port error; a retryable one is tried again by the state machine.
     async fn act(&self, action: &str, node: &NodePlan) -> Result<(), PortError>;
+
+    /// The nodes (as `nodes` name them) for which something the profile's checks read has
+    /// changed, as the profile learns of it: the driver checks a node waiting after a failed
+    /// gate again at once instead of at its next poll (for Tailscale: a listing of the
+    /// tailnet showed the node's device changed). `None` (the default): checks are polled.
+    fn changes(&self, nodes: &[NodePlan]) -> Option<BoxStream<'static, String>> {
+        let _ = nodes;
+        None
+    }
 
     /// What the profile can say about a node's extension now, for reports (for Tailscale:
     /// the tailnet device and its routes). `None`: nothing beyond the node checks.

@@ -117,3 +117,27 @@ async fn a_route_approval_updates_the_kept_listing_without_listing_again() {
         "the tailnet was listed again after the approval"
     );
 }
+
+/// Each new listing announces the hostnames whose devices it found changed (here: a device
+/// that logged in), and nothing when the tailnet is as before.
+#[tokio::test]
+async fn a_new_listing_announces_the_devices_it_found_changed() {
+    use futures::{FutureExt, StreamExt};
+
+    let ts = Tailscale::start().await;
+    ts.log_in("k8s-1").await;
+    let adapter = TailnetAdapter::new(ts.client.clone()).listing_max_age(Duration::ZERO);
+    let mut changes = adapter.changes().unwrap();
+    assert!(adapter.device("K8S-2").await.unwrap().is_none());
+    ts.log_in("K8S-2").await;
+    assert!(adapter.device("k8s-1").await.unwrap().is_some());
+    let announced = tokio::time::timeout(Duration::from_secs(5), changes.next())
+        .await
+        .unwrap();
+    assert_eq!(announced.as_deref(), Some("k8s-2"));
+    assert!(adapter.device("k8s-1").await.unwrap().is_some());
+    assert!(
+        changes.next().now_or_never().is_none(),
+        "a listing like the one before announces nothing"
+    );
+}

@@ -26,8 +26,10 @@ pub const SAFETY_NET_INTERVALS: u32 = 5;
 
 /// The adaptive schedule's first wait is the check interval divided by this.
 const FAST_POLL_DIVISOR: u32 = 8;
-/// The adaptive schedule doubles its wait after this many checks, up to the check interval.
-const FAST_POLL_CHECKS_PER_STEP: u32 = 4;
+/// The adaptive schedule doubles its wait after this many checks, up to the check interval:
+/// with [`FAST_POLL_DIVISOR`] checks per step, the first check interval is covered at the
+/// fastest rate (when a device typically appears), the next two at half of it, and so on.
+const FAST_POLL_CHECKS_PER_STEP: u32 = FAST_POLL_DIVISOR;
 
 impl Rollout {
     /// The nodes whose changes the machine wants to hear about (every node in an active
@@ -49,6 +51,24 @@ impl Rollout {
             if index == changed || cluster_wide {
                 self.wake_on_change(index, now);
             }
+        }
+    }
+
+    /// What a named check of `node` reads changed (the profile saw it: for Tailscale, a new
+    /// listing of the tailnet shows the node's device changed). A node waiting after a
+    /// failed gate checks again now instead of at its next poll; nothing else is woken (a
+    /// named check tells nothing about the cluster's health or the node's boot).
+    pub fn checks_changed(&mut self, node: &str, now: Instant) {
+        let Some(index) = self.index.position(node) else {
+            return;
+        };
+        let state = &self.nodes[index];
+        let after_failed_gate = state
+            .last_verdict
+            .as_ref()
+            .is_some_and(|verdict| !verdict.passed);
+        if state.phase.is_active() && after_failed_gate {
+            self.wake_on_change(index, now);
         }
     }
 
@@ -170,13 +190,21 @@ mod tests {
     #[test]
     fn the_adaptive_schedule_starts_fast_and_backs_off_to_the_interval() {
         let interval = Duration::from_secs(8);
-        let delays: Vec<u64> = (0..16)
+        let delays: Vec<u64> = (0..34)
             .map(|attempts| adaptive_delay(interval, attempts).as_secs())
             .collect();
-        assert_eq!(
-            delays,
-            [1, 1, 1, 1, 2, 2, 2, 2, 4, 4, 4, 4, 8, 8, 8, 8],
-            "wait per attempt"
-        );
+        let mut expected = Vec::new();
+        for wait in [1, 2, 4, 8] {
+            expected.extend([wait; 8]);
+        }
+        expected.extend([8, 8]);
+        assert_eq!(delays, expected, "wait per attempt");
+        // Each step spans one more doubling of the interval: 8 s, 16 s, 32 s.
+        let elapsed = |checks: u32| -> u64 {
+            (0..checks)
+                .map(|attempts| adaptive_delay(interval, attempts).as_secs())
+                .sum()
+        };
+        assert_eq!([elapsed(8), elapsed(16), elapsed(24)], [8, 24, 56]);
     }
 }

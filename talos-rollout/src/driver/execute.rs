@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures::StreamExt;
-use futures::stream::FuturesUnordered;
+use futures::stream::{self, FuturesUnordered};
 use rollout_core::RolloutEvent;
 use rollout_core::machine::{NodeFailure, Rollout, Summary};
 
@@ -50,6 +50,11 @@ impl Driver {
         let mut in_flight = FuturesUnordered::new();
         let mut diagnoses = FuturesUnordered::new();
         let mut feeds = ChangeFeeds::default();
+        let mut checks_changed = inner
+            .profile
+            .changes(&inner.plan.nodes)
+            .unwrap_or_else(|| stream::empty().boxed())
+            .chain(stream::pending());
         let mut cancelling = false;
         let mut next_heartbeat = clock.now() + HEARTBEAT;
         loop {
@@ -90,6 +95,9 @@ impl Driver {
                 }
                 report = feeds.next(), if !cancelling => {
                     feeds.report(machine, report, clock.now());
+                }
+                Some(node) = checks_changed.next(), if !cancelling => {
+                    machine.checks_changed(&node, clock.now());
                 }
                 // Wake at the machine's next timeout, and at least every heartbeat interval.
                 () = clock.sleep(sleep_for.map_or(HEARTBEAT, |d| d.min(HEARTBEAT))), if !cancelling => {}

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::stream::BoxStream;
 use ipnet::IpNet;
 use tailscale_client::TailscaleClient;
 
@@ -16,7 +17,8 @@ use super::port::{DeviceObservation, TailnetPort};
 ///
 /// Device checks read one listing of the whole tailnet shared by every check due within
 /// [`listing_max_age`](Self::listing_max_age) (clones share it too): the number of listings
-/// per second stays bounded however many nodes are checked.
+/// per second stays bounded however many nodes are checked. Each new listing announces the
+/// devices it found changed ([`TailnetPort::changes`]).
 #[derive(Debug, Clone)]
 pub struct TailnetAdapter {
     client: TailscaleClient,
@@ -62,20 +64,6 @@ fn port_error(operation: &str, error: tailscale_client::Error) -> PortError {
     PortError::new("tailnet", operation, kind, message).with_source(error)
 }
 
-impl TailnetAdapter {
-    async fn find(
-        &self,
-        hostname: &str,
-    ) -> Result<Option<tailscale_client::NodeDevice>, PortError> {
-        self.client
-            .node_device(hostname)
-            .tags(self.tags.clone())
-            .find()
-            .await
-            .map_err(|e| port_error("find device", e))
-    }
-}
-
 #[async_trait]
 impl TailnetPort for TailnetAdapter {
     async fn device(&self, hostname: &str) -> Result<Option<DeviceObservation>, PortError> {
@@ -105,6 +93,10 @@ impl TailnetPort for TailnetAdapter {
         }))
     }
 
+    fn changes(&self) -> Option<BoxStream<'static, String>> {
+        Some(self.listing.changes())
+    }
+
     async fn approve_routes(&self, hostname: &str, routes: &[String]) -> Result<(), PortError> {
         let nets = routes
             .iter()
@@ -119,16 +111,23 @@ impl TailnetPort for TailnetAdapter {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let node = self.find(hostname).await?.ok_or_else(|| {
-            PortError::new(
-                "tailnet",
-                "approve routes",
-                PortErrorKind::NotFound,
-                format!(
-                    "no device with hostname {hostname} (and the required tags) in the tailnet"
-                ),
-            )
-        })?;
+        // The device from the shared listing (at most its max age old, as every check
+        // sees it): no extra filtered listing per approval.
+        let node = self
+            .listing
+            .find(&self.client, hostname, &self.tags)
+            .await
+            .map_err(|e| port_error("list devices", e))?
+            .ok_or_else(|| {
+                PortError::new(
+                    "tailnet",
+                    "approve routes",
+                    PortErrorKind::NotFound,
+                    format!(
+                        "no device with hostname {hostname} (and the required tags) in the tailnet"
+                    ),
+                )
+            })?;
         match self
             .client
             .routes()

@@ -1,6 +1,7 @@
 //! The tailnet port: what the Tailscale profile needs from the tailnet.
 
 use async_trait::async_trait;
+use futures::stream::BoxStream;
 
 use rollout_core::PortError;
 use serde::{Deserialize, Serialize};
@@ -32,4 +33,10 @@ pub trait TailnetPort: Send + Sync {
 
     /// Approves routes for the device, merging with those already approved.
     async fn approve_routes(&self, hostname: &str, routes: &[String]) -> Result<(), PortError>;
+
+    /// The lower-case hostnames whose devices changed, as the port's later reads of the
+    /// tailnet find them. `None` (the default): the port cannot tell; checks are polled.
+    fn changes(&self) -> Option<BoxStream<'static, String>> {
+        None
+    }
 }

@@ -1,10 +1,11 @@
 //! [`TailscaleProfile`]: the Tailscale extension as an [`ExtensionProfile`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::stream::{BoxStream, StreamExt};
 use ipnet::IpNet;
 use rollout_core::extension::{NodeCheck, PostVerifyStep};
 use rollout_core::gate::{CheckResult, GateVerdict};
@@ -600,6 +601,19 @@ impl ExtensionProfile for TailscaleProfile {
         }
         let (hostname, routes) = device_of(node);
         self.tailnet.approve_routes(&hostname, &routes).await
+    }
+
+    fn changes(&self, nodes: &[NodePlan]) -> Option<BoxStream<'static, String>> {
+        let by_hostname: HashMap<String, String> = nodes
+            .iter()
+            .map(|node| (device_of(node).0.to_ascii_lowercase(), node.node.clone()))
+            .collect();
+        let changes = self.tailnet.changes()?;
+        Some(
+            changes
+                .filter_map(move |hostname| std::future::ready(by_hostname.get(&hostname).cloned()))
+                .boxed(),
+        )
     }
 
     async fn live_status(&self, node: &NodePlan) -> Option<serde_json::Value> {
