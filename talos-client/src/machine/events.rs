@@ -6,13 +6,13 @@ use futures::stream::{BoxStream, StreamExt};
 use prost::Message;
 
 use crate::client::{NodeClient, machine_api};
-use crate::error::Error;
+use crate::error::{CallTarget, Error};
 use crate::methods;
 use crate::proto::machine::{
     AddressEvent, ConfigLoadErrorEvent, ConfigValidationErrorEvent, Event, EventsRequest,
     MachineStatusEvent, PhaseEvent, RestartEvent, SequenceEvent, ServiceStateEvent, TaskEvent,
 };
-use crate::transport::{CallContext, Failover, request};
+use crate::transport::{Failover, request};
 
 /// Prefix of every event payload `type_url` (not `type.googleapis.com/`).
 const TYPE_URL_PREFIX: &str = "talos/runtime/";
@@ -190,7 +190,7 @@ impl NodeClient {
             .stream(streaming)
             .filter_map(move |item| {
                 let decoded = item
-                    .and_then(|event| decode(&decode_context, event))
+                    .and_then(|event| decode(&decode_context.target, event))
                     .transpose();
                 async move { decoded }
             })
@@ -198,8 +198,25 @@ impl NodeClient {
     }
 }
 
+impl MachineEvent {
+    /// Decodes one message of the `Events` stream as it arrives (`None`: the empty hello
+    /// event that opens every stream); `node` is the node the stream came from, named in
+    /// the error.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Protocol`] for a payload that does not decode as its announced type.
+    pub fn from_wire(event: Event, node: Option<&str>) -> Result<Option<Self>, Error> {
+        let target = CallTarget {
+            method: methods::EVENTS,
+            node: node.map(str::to_owned),
+        };
+        decode(&target, event)
+    }
+}
+
 /// Decodes one event; `None` for the empty "hello" event that opens every stream.
-fn decode(context: &CallContext, event: Event) -> Result<Option<MachineEvent>, Error> {
+fn decode(target: &CallTarget, event: Event) -> Result<Option<MachineEvent>, Error> {
     let Some(data) = event.data.filter(|data| !data.type_url.is_empty()) else {
         return Ok(None);
     };
@@ -209,8 +226,9 @@ fn decode(context: &CallContext, event: Event) -> Result<Option<MachineEvent>, E
         .unwrap_or(&data.type_url)
         .to_owned();
     let bytes = data.value.as_slice();
-    let invalid = |err: prost::DecodeError| {
-        context.protocol_error(format!("event payload {type_name} does not decode: {err}"))
+    let invalid = |err: prost::DecodeError| Error::Protocol {
+        target: target.clone(),
+        detail: format!("event payload {type_name} does not decode: {err}"),
     };
     let payload = match type_name.as_str() {
         "machine.SequenceEvent" => {
@@ -249,18 +267,8 @@ fn decode(context: &CallContext, event: Event) -> Result<Option<MachineEvent>, E
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::error::CallTarget;
-    use crate::identity::Roles;
-
-    fn context() -> CallContext {
-        CallContext {
-            target: CallTarget {
-                method: methods::EVENTS,
-                node: None,
-            },
-            required: &[],
-            roles: Roles::default(),
-        }
+    fn decode(event: Event) -> Result<Option<MachineEvent>, Error> {
+        MachineEvent::from_wire(event, None)
     }
 
     fn event(type_url: &str, payload: &impl Message) -> Event {
@@ -277,7 +285,7 @@ mod tests {
 
     #[test]
     fn the_hello_event_is_skipped() {
-        assert_eq!(decode(&context(), Event::default()).unwrap(), None);
+        assert_eq!(decode(Event::default()).unwrap(), None);
     }
 
     #[test]
@@ -286,16 +294,13 @@ mod tests {
             task: "stopAllServices".to_owned(),
             action: 0,
         };
-        let talos = decode(&context(), event("talos/runtime/machine.TaskEvent", &task))
+        let talos = decode(event("talos/runtime/machine.TaskEvent", &task))
             .unwrap()
             .unwrap();
         assert_eq!(talos.payload, EventPayload::Task(task.clone()));
-        let google = decode(
-            &context(),
-            event("type.googleapis.com/machine.TaskEvent", &task),
-        )
-        .unwrap()
-        .unwrap();
+        let google = decode(event("type.googleapis.com/machine.TaskEvent", &task))
+            .unwrap()
+            .unwrap();
         assert!(
             matches!(google.payload, EventPayload::Other { .. }),
             "{google:?}"
@@ -311,7 +316,7 @@ mod tests {
             }),
             ..Event::default()
         };
-        let error = decode(&context(), garbage).unwrap_err();
+        let error = decode(garbage).unwrap_err();
         assert!(
             error.to_string().contains("machine.SequenceEvent"),
             "{error}"

@@ -209,7 +209,9 @@ impl<R> WatchEvent<R> {
 }
 
 impl RawResource {
-    pub(crate) fn from_wire(resource: wire::Resource) -> Self {
+    /// A resource as the COSI `State` service sends it (one `List` or `Watch` message's
+    /// resource), its spec left undecoded.
+    pub fn from_wire(resource: wire::Resource) -> Self {
         let metadata = resource.metadata.unwrap_or_default();
         let spec = resource.spec.unwrap_or_default();
         Self {
