@@ -205,19 +205,8 @@ fn checks_no_feed_can_see_are_polled_fast_first_then_at_the_check_interval() {
     let mut run = Run::new();
     let node = run.node.clone();
     run.machine.change_feed(&node, true, run.now);
-    let check = run
-        .advance_to(|r| {
-            matches!(
-                r,
-                NodeRequest::CheckGate {
-                    stage: GateStage::PostVerify(_),
-                    ..
-                }
-            )
-        })
-        .unwrap();
     let mut waits = Vec::new();
-    let mut request = check;
+    let mut request = first_post_verify(&mut run);
     for _ in 0..32 {
         run.answer(&request, Outcome::GateChecked(verdict(false)));
         let wait = run.wait_after();
@@ -231,19 +220,23 @@ fn checks_no_feed_can_see_are_polled_fast_first_then_at_the_check_interval() {
     assert_eq!(waits[31], interval, "backs off to the check interval");
 }
 
+/// Brings the first node to its first post-verify check (unanswered).
+fn first_post_verify(run: &mut Run) -> NodeRequest {
+    run.advance_to(|r| {
+        matches!(
+            r,
+            NodeRequest::CheckGate {
+                stage: GateStage::PostVerify(_),
+                ..
+            }
+        )
+    })
+    .unwrap()
+}
+
 /// Brings the first node to its first post-verify check and fails it.
 fn failed_post_verify(run: &mut Run) -> NodeRequest {
-    let check = run
-        .advance_to(|r| {
-            matches!(
-                r,
-                NodeRequest::CheckGate {
-                    stage: GateStage::PostVerify(_),
-                    ..
-                }
-            )
-        })
-        .unwrap();
+    let check = first_post_verify(run);
     run.answer(&check, Outcome::GateChecked(verdict(false)));
     check
 }

@@ -2,6 +2,9 @@
 //! and a route approval of ours is seen by the next check at once.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -9,6 +12,8 @@ use sim::clock::SimClock;
 use sim::tailnet::{Registration, Tailnet, TailnetOptions};
 use sim::{Faults, HttpServer};
 use tailscale_client::{Credentials, TailscaleClient};
+use talos_rollout::profile::ExtensionProfile;
+use talos_rollout::profiles::TailscaleProfile;
 use talos_rollout::profiles::tailscale::{TailnetAdapter, TailnetPort};
 
 const ROUTE: &str = "10.43.0.0/16";
@@ -139,5 +144,36 @@ async fn a_new_listing_announces_the_devices_it_found_changed() {
     assert!(
         changes.next().now_or_never().is_none(),
         "a listing like the one before announces nothing"
+    );
+}
+
+/// The Tailscale profile turns the listing's announcements into the plan's node names (the
+/// driver wakes those nodes); a device of no planned node names nothing.
+#[tokio::test]
+async fn the_profile_names_the_planned_node_whose_device_changed() {
+    use futures::{FutureExt, StreamExt};
+
+    let ts = Tailscale::start().await;
+    let adapter = TailnetAdapter::new(ts.client.clone()).listing_max_age(Duration::ZERO);
+    let profile = TailscaleProfile::with_tailnet(Arc::new(adapter.clone()));
+    let plan = support::seed_plan();
+    let mut changes = profile.changes(&plan.nodes).unwrap();
+    assert!(adapter.device("k8s-1").await.unwrap().is_none());
+    ts.log_in("laptop").await;
+    ts.log_in("K8S-2").await;
+    assert!(adapter.device("k8s-1").await.unwrap().is_none());
+    let named = tokio::time::timeout(Duration::from_secs(5), changes.next())
+        .await
+        .unwrap()
+        .unwrap();
+    let k8s_2 = plan
+        .nodes
+        .iter()
+        .find(|node| node.nodename == "k8s-2")
+        .unwrap();
+    assert_eq!(named, k8s_2.node);
+    assert!(
+        changes.next().now_or_never().is_none(),
+        "the laptop's device is no planned node's"
     );
 }

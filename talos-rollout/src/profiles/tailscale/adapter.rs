@@ -64,14 +64,23 @@ fn port_error(operation: &str, error: tailscale_client::Error) -> PortError {
     PortError::new("tailnet", operation, kind, message).with_source(error)
 }
 
+impl TailnetAdapter {
+    /// The node's device from the shared listing (at most its max age old).
+    async fn listed_device(
+        &self,
+        hostname: &str,
+    ) -> Result<Option<tailscale_client::NodeDevice>, PortError> {
+        self.listing
+            .find(&self.client, hostname, &self.tags)
+            .await
+            .map_err(|e| port_error("list devices", e))
+    }
+}
+
 #[async_trait]
 impl TailnetPort for TailnetAdapter {
     async fn device(&self, hostname: &str) -> Result<Option<DeviceObservation>, PortError> {
-        let found = self
-            .listing
-            .find(&self.client, hostname, &self.tags)
-            .await
-            .map_err(|e| port_error("list devices", e))?;
+        let found = self.listed_device(hostname).await?;
         // The listing has every field, the routes included.
         Ok(found.map(|node| DeviceObservation {
             hostname: node.device.hostname.clone(),
@@ -113,21 +122,16 @@ impl TailnetPort for TailnetAdapter {
             .collect::<Result<Vec<_>, _>>()?;
         // The device from the shared listing (at most its max age old, as every check
         // sees it): no extra filtered listing per approval.
-        let node = self
-            .listing
-            .find(&self.client, hostname, &self.tags)
-            .await
-            .map_err(|e| port_error("list devices", e))?
-            .ok_or_else(|| {
-                PortError::new(
-                    "tailnet",
-                    "approve routes",
-                    PortErrorKind::NotFound,
-                    format!(
-                        "no device with hostname {hostname} (and the required tags) in the tailnet"
-                    ),
-                )
-            })?;
+        let node = self.listed_device(hostname).await?.ok_or_else(|| {
+            PortError::new(
+                "tailnet",
+                "approve routes",
+                PortErrorKind::NotFound,
+                format!(
+                    "no device with hostname {hostname} (and the required tags) in the tailnet"
+                ),
+            )
+        })?;
         match self
             .client
             .routes()
